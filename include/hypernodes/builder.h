@@ -1,0 +1,89 @@
+/**
+ * @file builder.h
+ * Builders append values in Arrow layout and finish into immutable arrays.
+ * A builder is not thread-safe; use one per thread.
+ *
+ * Nested values: for a list, append the items to hn_builder_child(b, 0),
+ * then call hn_builder_finish_element(b). For a struct, append one value to
+ * every field builder hn_builder_child(b, i), then hn_builder_finish_element.
+ * hn_builder_append_null on a list or struct appends the null (and, for a
+ * struct, a null to every field so that lengths stay equal).
+ *
+ * Append calls return HN_OK, HN_ETYPE (the builder's type does not take that
+ * call), HN_EINVAL, HN_ERANGE (more than INT32_MAX bytes or items in one
+ * array) or HN_ENOMEM; the message of the last failure is kept by the
+ * builder (hn_builder_last_error). A failed append leaves the builder as it
+ * was before the call.
+ */
+#ifndef HYPERNODES_BUILDER_H
+#define HYPERNODES_BUILDER_H
+
+#include "array.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hn_builder hn_builder;
+
+/**
+ * Create a builder for `type` (retained) and, recursively, its children.
+ * Returns HN_OK, HN_EINVAL or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_builder_create(const hn_allocator *alloc, const hn_type *type,
+                                                hn_builder **out, hn_error *err);
+/** Free the builder and what it holds (objects appended are freed too). NULL is a no-op. */
+HN_API void hn_builder_destroy(hn_builder *builder);
+
+/** Reserve room for `additional` more rows (values bytes grow on demand). */
+HN_API HN_NODISCARD hn_status hn_builder_reserve(hn_builder *builder, int64_t additional);
+/** Rows appended so far. */
+HN_API int64_t hn_builder_length(const hn_builder *builder);
+/** Type being built (borrowed). */
+HN_API const hn_type *hn_builder_type(const hn_builder *builder);
+/** Child builder i (borrowed; list: 0 = items; struct: field i), or NULL. */
+HN_API hn_builder *hn_builder_child(hn_builder *builder, int64_t i);
+/** Message of the last failed call on this builder, "" if none. */
+HN_API const char *hn_builder_last_error(const hn_builder *builder);
+
+HN_API HN_NODISCARD hn_status hn_builder_append_null(hn_builder *builder);
+HN_API HN_NODISCARD hn_status hn_builder_append_nulls(hn_builder *builder, int64_t n);
+HN_API HN_NODISCARD hn_status hn_builder_append_bool(hn_builder *builder, bool value);
+HN_API HN_NODISCARD hn_status hn_builder_append_int64(hn_builder *builder, int64_t value);
+HN_API HN_NODISCARD hn_status hn_builder_append_float32(hn_builder *builder, float value);
+HN_API HN_NODISCARD hn_status hn_builder_append_float64(hn_builder *builder, double value);
+/** Append `n` valid values of the builder's fixed-width type (int64, float32, float64). */
+HN_API HN_NODISCARD hn_status hn_builder_append_values(hn_builder *builder, const void *values,
+                                                       int64_t n);
+/**
+ * Append bytes to a utf8 or binary builder (copied). `size` < 0 means
+ * strlen(data). UTF-8 is not checked here (hn_array_validate does).
+ */
+HN_API HN_NODISCARD hn_status hn_builder_append_str(hn_builder *builder, const char *data,
+                                                    int64_t size);
+/**
+ * Append an object value. On HN_OK the builder owns `object` (freed through
+ * the type's vtable); on failure the caller still owns it. NULL appends a null.
+ */
+HN_API HN_NODISCARD hn_status hn_builder_append_object(hn_builder *builder, void *object);
+/** Close one list or struct element as valid (see the file comment). */
+HN_API HN_NODISCARD hn_status hn_builder_finish_element(hn_builder *builder);
+/**
+ * Append a copy of a datum of the builder's type (nested values recursively;
+ * objects through the vtable's copy, HN_EUNSUPPORTED when it has none).
+ */
+HN_API HN_NODISCARD hn_status hn_builder_append_datum(hn_builder *builder, hn_datum value);
+
+/**
+ * Finish: *out receives the array of everything appended; the builder is
+ * reset to empty and may be reused. Returns HN_OK, HN_EINVAL (a struct whose
+ * fields have unequal lengths: nothing changes) or HN_ENOMEM (what was
+ * appended is discarded and the builder is reset to empty).
+ */
+HN_API HN_NODISCARD hn_status hn_builder_finish(hn_builder *builder, hn_array **out,
+                                                hn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HYPERNODES_BUILDER_H */

@@ -1,0 +1,17 @@
+/* Bit counting over LSB-first bitmaps. */
+#include "base_internal.h"
+#include "hypernodes/bits.h"
+
+int64_t hn_bits_count(const uint8_t *bits, int64_t start, int64_t length) {
+  int64_t count = 0, i = start, end = start + length;
+  while (i < end && (i & 7)) count += hn_bit_get(bits, i++);
+  while (i + 64 <= end) {
+    uint64_t word;
+    memcpy(&word, bits + (i >> 3), 8);
+    count += __builtin_popcountll(word);
+    i += 64;
+  }
+  for (; i + 8 <= end; i += 8) count += __builtin_popcount(bits[i >> 3]);
+  while (i < end) count += hn_bit_get(bits, i++);
+  return count;
+}

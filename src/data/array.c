@@ -1,0 +1,210 @@
+/* Immutable arrays: assembly, accessors, datum views, slicing, equality. */
+#include "data_internal.h"
+
+static void release_parts(hn_buffer *b0, hn_buffer *b1, hn_buffer *b2, int64_t n,
+                          hn_array **children) {
+  hn_buffer_release(b0);
+  hn_buffer_release(b1);
+  hn_buffer_release(b2);
+  for (int64_t i = 0; i < n; i++) hn_array_release(children[i]);
+}
+
+hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t length,
+                         int64_t offset, int64_t null_count, hn_buffer *b0, hn_buffer *b1,
+                         hn_buffer *b2, int64_t n_children, hn_array **children,
+                         hn_array **out, hn_error *err) {
+  hn_allocator a = hn__allocator_resolve(alloc);
+  hn_array *arr = hn__calloc(&a, 1, sizeof *arr);
+  hn_array **kids = NULL;
+  if (arr && n_children > 0) kids = hn__malloc(&a, sizeof(hn_array *) * (size_t)n_children);
+  if (!arr || (n_children > 0 && !kids)) {
+    hn__free(&a, arr);
+    release_parts(b0, b1, b2, n_children, children);
+    return hn__error_nomem(err, "for an array");
+  }
+  if (n_children > 0) memcpy(kids, children, sizeof(hn_array *) * (size_t)n_children);
+  atomic_init(&arr->refcount, 1);
+  arr->alloc = a;
+  arr->type = hn_type_retain(type);
+  arr->length = length;
+  arr->offset = offset;
+  if (null_count < 0) null_count = b0 ? length - hn_bits_count(b0->data, offset, length) : 0;
+  arr->null_count = null_count;
+  if (null_count == 0 && b0) {
+    hn_buffer_release(b0); /* no nulls: the bitmap is not needed */
+    b0 = NULL;
+  }
+  arr->buffers[0] = b0;
+  arr->buffers[1] = b1;
+  arr->buffers[2] = b2;
+  arr->n_children = n_children;
+  arr->children = kids;
+  *out = arr;
+  return HN_OK;
+}
+
+hn_array *hn_array_retain(hn_array *array) {
+  if (array) atomic_fetch_add_explicit(&array->refcount, 1, memory_order_relaxed);
+  return array;
+}
+
+void hn_array_release(hn_array *array) {
+  if (!array || atomic_fetch_sub_explicit(&array->refcount, 1, memory_order_acq_rel) != 1) return;
+  release_parts(array->buffers[0], array->buffers[1], array->buffers[2], array->n_children,
+                array->children);
+  hn_type_release(array->type);
+  hn_allocator a = array->alloc;
+  hn__free(&a, array->children);
+  hn__free(&a, array);
+}
+
+const hn_type *hn_array_type(const hn_array *a) { return a->type; }
+int64_t hn_array_length(const hn_array *a) { return a->length; }
+int64_t hn_array_offset(const hn_array *a) { return a->offset; }
+int64_t hn_array_null_count(const hn_array *a) { return a->null_count; }
+const uint8_t *hn_array_validity(const hn_array *a) {
+  return a->buffers[0] ? a->buffers[0]->data : NULL;
+}
+hn_buffer *hn_array_buffer(const hn_array *a, int n) {
+  return n >= 0 && n < hn__type_num_buffers(a->type->id) ? a->buffers[n] : NULL;
+}
+int64_t hn_array_num_children(const hn_array *a) { return a->n_children; }
+const hn_array *hn_array_child(const hn_array *a, int64_t i) {
+  return i >= 0 && i < a->n_children ? a->children[i] : NULL;
+}
+
+static const void *values_at(const hn_array *a, hn_type_id id) {
+  if (a->type->id != id || !a->buffers[1]) return NULL;
+  return a->buffers[1]->data + a->offset * hn__type_value_size(id);
+}
+const int64_t *hn_array_int64_values(const hn_array *a) { return values_at(a, HN_TYPE_INT64); }
+const double *hn_array_float64_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT64); }
+const float *hn_array_float32_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT32); }
+const int32_t *hn_array_offsets(const hn_array *a) {
+  hn_type_id id = a->type->id;
+  if ((id != HN_TYPE_UTF8 && id != HN_TYPE_BINARY && id != HN_TYPE_LIST) || !a->buffers[1])
+    return NULL;
+  return (const int32_t *)a->buffers[1]->data + a->offset;
+}
+
+bool hn_array_is_null(const hn_array *a, int64_t i) {
+  return a->buffers[0] && !hn_bit_get(a->buffers[0]->data, a->offset + i);
+}
+
+hn_datum hn_array_get(const hn_array *a, int64_t i) {
+  hn_datum d;
+  int64_t j = a->offset + i;
+  d.type = a->type->id;
+  d.is_null = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
+  const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
+  switch (d.type) {
+    case HN_TYPE_BOOL: d.v.b = hn_bit_get(values, j); break;
+    case HN_TYPE_INT64: d.v.i64 = ((const int64_t *)values)[j]; break;
+    case HN_TYPE_FLOAT32: d.v.f32 = ((const float *)values)[j]; break;
+    case HN_TYPE_FLOAT64: d.v.f64 = ((const double *)values)[j]; break;
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY: {
+      const int32_t *off = (const int32_t *)values;
+      d.v.str.data = a->buffers[2] ? (const char *)a->buffers[2]->data + off[j] : "";
+      d.v.str.size = off[j + 1] - off[j];
+      break;
+    }
+    case HN_TYPE_LIST: {
+      const int32_t *off = (const int32_t *)values;
+      d.v.list.values = a->children[0];
+      d.v.list.start = off[j];
+      d.v.list.length = off[j + 1] - off[j];
+      break;
+    }
+    case HN_TYPE_STRUCT:
+      d.v.strct.array = a;
+      d.v.strct.row = j;
+      break;
+    case HN_TYPE_OBJECT: d.v.object = ((void *const *)values)[j]; break;
+  }
+  return d;
+}
+
+hn_datum hn_list_view_get(hn_list_view view, int64_t i) {
+  return hn_array_get(view.values, view.start + i);
+}
+
+hn_datum hn_struct_view_field(hn_struct_view view, int64_t field) {
+  return hn_array_get(view.array->children[field], view.row);
+}
+
+hn_status hn_array_slice(hn_array *a, int64_t offset, int64_t length, hn_array **out,
+                         hn_error *err) {
+  if (!a || !out) return hn__error(err, HN_EINVAL, "hn_array_slice: NULL argument");
+  if (offset < 0 || length < 0 || offset > a->length || length > a->length - offset)
+    return hn__error(err, HN_ERANGE, "slice [%lld, +%lld) outside an array of %lld rows",
+                     (long long)offset, (long long)length, (long long)a->length);
+  for (int64_t i = 0; i < a->n_children; i++) hn_array_retain(a->children[i]);
+  return hn__array_make(&a->alloc, a->type, length, a->offset + offset, -1,
+                        hn_buffer_retain(a->buffers[0]), hn_buffer_retain(a->buffers[1]),
+                        hn_buffer_retain(a->buffers[2]), a->n_children, a->children, out, err);
+}
+
+hn_status hn_array_struct_field(hn_array *a, int64_t field, hn_array **out, hn_error *err) {
+  if (!a || !out) return hn__error(err, HN_EINVAL, "hn_array_struct_field: NULL argument");
+  if (a->type->id != HN_TYPE_STRUCT)
+    return hn__error(err, HN_ETYPE, "hn_array_struct_field: array is %s, not struct",
+                     hn_type_id_name(a->type->id));
+  if (field < 0 || field >= a->n_children)
+    return hn__error(err, HN_ERANGE, "struct field %lld out of range (%lld fields)",
+                     (long long)field, (long long)a->n_children);
+  return hn_array_slice(a->children[field], a->offset, a->length, out, err);
+}
+
+static bool datum_equals(hn_datum x, hn_datum y);
+
+static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64_t bi,
+                         int64_t n) {
+  for (int64_t k = 0; k < n; k++)
+    if (!datum_equals(hn_array_get(a, ai + k), hn_array_get(b, bi + k))) return false;
+  return true;
+}
+
+static bool datum_equals(hn_datum x, hn_datum y) {
+  if (x.type != y.type || x.is_null != y.is_null) return false;
+  if (x.is_null) return true;
+  switch (x.type) {
+    case HN_TYPE_BOOL: return x.v.b == y.v.b;
+    case HN_TYPE_INT64: return x.v.i64 == y.v.i64;
+    case HN_TYPE_FLOAT32: return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
+    case HN_TYPE_FLOAT64: return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY:
+      return x.v.str.size == y.v.str.size &&
+             (x.v.str.size == 0 || memcmp(x.v.str.data, y.v.str.data, (size_t)x.v.str.size) == 0);
+    case HN_TYPE_LIST:
+      return x.v.list.length == y.v.list.length &&
+             range_equals(x.v.list.values, x.v.list.start, y.v.list.values, y.v.list.start,
+                          x.v.list.length);
+    case HN_TYPE_STRUCT: {
+      const hn_array *xa = x.v.strct.array, *ya = y.v.strct.array;
+      for (int64_t f = 0; f < xa->n_children; f++)
+        if (!datum_equals(hn_struct_view_field(x.v.strct, f), hn_struct_view_field(y.v.strct, f)))
+          return false;
+      (void)ya;
+      return true;
+    }
+    case HN_TYPE_OBJECT: return x.v.object == y.v.object;
+  }
+  return false;
+}
+
+bool hn_array_equals(const hn_array *a, const hn_array *b) {
+  if (a == b) return true;
+  if (!a || !b || a->length != b->length || a->null_count != b->null_count ||
+      !hn_type_equals(a->type, b->type))
+    return false;
+  if (a->length == 0) return true;
+  if (a->type->id == HN_TYPE_INT64 || a->type->id == HN_TYPE_FLOAT64) {
+    /* Fast path: compare valid values only. */
+    const uint8_t *av = a->buffers[1]->data + a->offset * 8;
+    const uint8_t *bv = b->buffers[1]->data + b->offset * 8;
+    if (a->null_count == 0) return memcmp(av, bv, (size_t)a->length * 8) == 0;
+  }
+  return range_equals(a, 0, b, 0, a->length);
+}

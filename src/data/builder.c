@@ -1,0 +1,431 @@
+/* Builders: append values in Arrow layout, finish into immutable arrays. */
+#include <stdio.h>
+
+#include "data_internal.h"
+
+struct hn_builder {
+  hn_allocator alloc;
+  const hn_type *type;
+  hn_type_id id;
+  int64_t length;
+  int64_t null_count;
+  hn_buffer *validity; /* NULL until the first null */
+  hn_buffer *values;   /* values, bits, object pointers or int32 offsets */
+  hn_buffer *data;     /* utf8/binary bytes */
+  int64_t n_children;
+  hn_builder **children;
+  char last_error[256];
+};
+
+static hn_status fail(hn_builder *b, hn_status st, const char *fmt, const char *arg) {
+  snprintf(b->last_error, sizeof b->last_error, fmt, arg);
+  return st;
+}
+
+static hn_status wrong_type(hn_builder *b, const char *call) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s on a %s builder", call, hn_type_id_name(b->id));
+  return fail(b, HN_ETYPE, "%s", msg);
+}
+
+static bool has_offsets(hn_type_id id) {
+  return id == HN_TYPE_UTF8 || id == HN_TYPE_BINARY || id == HN_TYPE_LIST;
+}
+
+/* Start empty; buffers are allocated on first use (so that this cannot fail). */
+static void init_buffers(hn_builder *b) {
+  b->length = 0;
+  b->null_count = 0;
+  b->validity = NULL;
+  b->values = NULL;
+  b->data = NULL;
+}
+
+/* Allocate the values (and bytes) buffers if this builder has none yet. */
+static hn_status ensure_values(hn_builder *b) {
+  if (b->id == HN_TYPE_STRUCT) return HN_OK;
+  if (!b->values) {
+    b->values = hn__buffer_new(&b->alloc, 64);
+    if (!b->values) return HN_ENOMEM;
+    if (has_offsets(b->id)) {
+      memset(b->values->data, 0, 4);
+      b->values->size = 4;
+    }
+  }
+  if ((b->id == HN_TYPE_UTF8 || b->id == HN_TYPE_BINARY) && !b->data) {
+    b->data = hn__buffer_new(&b->alloc, 64);
+    if (!b->data) return HN_ENOMEM;
+  }
+  return HN_OK;
+}
+
+static void free_objects(hn_builder *b) {
+  if (b->id != HN_TYPE_OBJECT || !b->values) return;
+  const hn_object_vtable *vt = &b->type->vtable;
+  void **objects = (void **)b->values->data;
+  for (int64_t i = 0; i < b->length; i++)
+    if (objects[i]) vt->free(vt->ctx, objects[i]);
+}
+
+static void drop_buffers(hn_builder *b) {
+  free_objects(b);
+  hn_buffer_release(b->validity);
+  hn_buffer_release(b->values);
+  hn_buffer_release(b->data);
+  b->validity = b->values = b->data = NULL;
+}
+
+void hn_builder_destroy(hn_builder *b) {
+  if (!b) return;
+  drop_buffers(b);
+  for (int64_t i = 0; i < b->n_children; i++) hn_builder_destroy(b->children[i]);
+  hn__free(&b->alloc, b->children);
+  hn_type_release(b->type);
+  hn_allocator a = b->alloc;
+  hn__free(&a, b);
+}
+
+hn_status hn_builder_create(const hn_allocator *alloc, const hn_type *type, hn_builder **out,
+                            hn_error *err) {
+  if (!type || !out) return hn__error(err, HN_EINVAL, "hn_builder_create: NULL argument");
+  hn_allocator a = hn__allocator_resolve(alloc);
+  hn_builder *b = hn__calloc(&a, 1, sizeof *b);
+  if (!b) return hn__error_nomem(err, "for a builder");
+  b->alloc = a;
+  b->type = hn_type_retain(type);
+  b->id = type->id;
+  int64_t n = type->id == HN_TYPE_LIST ? 1 : hn_type_num_fields(type);
+  if (n > 0) {
+    b->children = hn__calloc(&a, (size_t)n, sizeof(hn_builder *));
+    if (!b->children) goto nomem;
+    b->n_children = n;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const hn_type *ct = type->id == HN_TYPE_LIST ? type->item : type->fields[i];
+    hn_status st = hn_builder_create(&a, ct, &b->children[i], err);
+    if (st != HN_OK) {
+      hn_builder_destroy(b);
+      return st;
+    }
+  }
+  init_buffers(b);
+  *out = b;
+  return HN_OK;
+nomem:
+  hn_builder_destroy(b);
+  return hn__error_nomem(err, "for a builder");
+}
+
+int64_t hn_builder_length(const hn_builder *b) { return b->length; }
+const hn_type *hn_builder_type(const hn_builder *b) { return b->type; }
+hn_builder *hn_builder_child(hn_builder *b, int64_t i) {
+  return i >= 0 && i < b->n_children ? b->children[i] : NULL;
+}
+const char *hn_builder_last_error(const hn_builder *b) { return b->last_error; }
+
+static hn_status nomem(hn_builder *b) { return fail(b, HN_ENOMEM, "%s", "out of memory"); }
+
+/* Room for `extra` more rows in validity (if present) and values/offsets. */
+static hn_status reserve_rows(hn_builder *b, int64_t extra) {
+  int64_t rows = b->length + extra;
+  if (rows > INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows in one array");
+  if (b->validity && hn__buffer_reserve(b->validity, hn_bytes_for_bits(rows)) != HN_OK)
+    return nomem(b);
+  if (ensure_values(b) != HN_OK) return nomem(b);
+  if (!b->values) return HN_OK;
+  int64_t need;
+  if (b->id == HN_TYPE_BOOL) need = hn_bytes_for_bits(rows);
+  else if (has_offsets(b->id)) need = (rows + 1) * 4;
+  else need = rows * hn__type_value_size(b->id);
+  if (hn__buffer_reserve(b->values, need) != HN_OK) return nomem(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_reserve(hn_builder *b, int64_t additional) {
+  if (additional < 0) return fail(b, HN_EINVAL, "%s", "negative reserve");
+  hn_status st = reserve_rows(b, additional);
+  /* Struct fields move in step with the struct. */
+  for (int64_t i = 0; st == HN_OK && b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+    st = hn_builder_reserve(b->children[i], additional);
+  return st;
+}
+
+/* Mark the row about to be appended valid (only needed once a bitmap exists). */
+static inline void mark_valid(hn_builder *b) {
+  if (b->validity) hn_bit_set(b->validity->data, b->length);
+}
+
+/* Create the bitmap on the first null: all earlier rows are valid. */
+static hn_status ensure_validity(hn_builder *b, int64_t rows) {
+  if (b->validity) return HN_OK;
+  b->validity = hn__buffer_new(&b->alloc, hn_bytes_for_bits(rows > 64 ? rows : 64));
+  if (!b->validity) return nomem(b);
+  memset(b->validity->data, 0xff, (size_t)hn_bytes_for_bits(b->length));
+  return HN_OK;
+}
+
+static void finish_row(hn_builder *b) {
+  b->length++;
+  if (b->values) {
+    if (b->id == HN_TYPE_BOOL) b->values->size = hn_bytes_for_bits(b->length);
+    else if (has_offsets(b->id)) b->values->size = (b->length + 1) * 4;
+    else b->values->size = b->length * hn__type_value_size(b->id);
+  }
+  if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
+}
+
+static inline int32_t *offsets_of(hn_builder *b) { return (int32_t *)b->values->data; }
+
+/* Write the null row's placeholder value (zero / repeated offset / NULL object). */
+static void write_null_slot(hn_builder *b) {
+  int64_t i = b->length;
+  hn_bit_clear(b->validity->data, i);
+  switch (b->id) {
+    case HN_TYPE_BOOL: hn_bit_clear(b->values->data, i); break;
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY:
+    case HN_TYPE_LIST: offsets_of(b)[i + 1] = offsets_of(b)[i]; break;
+    case HN_TYPE_STRUCT: break;
+    default: memset(b->values->data + i * hn__type_value_size(b->id), 0,
+                    (size_t)hn__type_value_size(b->id));
+  }
+}
+
+static hn_status append_null_reserved(hn_builder *b);
+
+static hn_status append_null_reserved(hn_builder *b) {
+  write_null_slot(b);
+  if (b->id == HN_TYPE_STRUCT)
+    for (int64_t i = 0; i < b->n_children; i++) {
+      hn_builder *c = b->children[i];
+      if (ensure_validity(c, c->length + 1) != HN_OK) return nomem(b);
+      append_null_reserved(c);
+    }
+  b->null_count++;
+  finish_row(b);
+  return HN_OK;
+}
+
+/* Reserve one row everywhere a null will write (struct fields recursively). */
+static hn_status reserve_null(hn_builder *b) {
+  if (ensure_validity(b, b->length + 1) != HN_OK) return HN_ENOMEM;
+  if (reserve_rows(b, 1) != HN_OK) return HN_ENOMEM;
+  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+    if (reserve_null(b->children[i]) != HN_OK) return HN_ENOMEM;
+  return HN_OK;
+}
+
+hn_status hn_builder_append_null(hn_builder *b) {
+  if (b->length >= INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows");
+  if (reserve_null(b) != HN_OK) return nomem(b);
+  return append_null_reserved(b);
+}
+
+hn_status hn_builder_append_nulls(hn_builder *b, int64_t n) {
+  if (n < 0) return fail(b, HN_EINVAL, "%s", "negative count");
+  for (int64_t i = 0; i < n; i++) {
+    hn_status st = hn_builder_append_null(b);
+    if (st != HN_OK) return st;
+  }
+  return HN_OK;
+}
+
+#define HN_APPEND_FIXED(fn, ctype, tid)                                    \
+  hn_status fn(hn_builder *b, ctype value) {                               \
+    if (HN__UNLIKELY(b->id != tid)) return wrong_type(b, #fn);             \
+    int64_t need = (b->length + 1) * (int64_t)sizeof(ctype);               \
+    if (HN__UNLIKELY(!b->values || need > b->values->capacity ||          \
+                     (b->validity && b->length >= b->validity->capacity * 8))) { \
+      hn_status st = reserve_rows(b, 1);                                   \
+      if (st != HN_OK) return st;                                          \
+    }                                                                      \
+    ((ctype *)b->values->data)[b->length] = value;                         \
+    mark_valid(b);                                                         \
+    b->length++;                                                           \
+    b->values->size = need;                                                \
+    if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);     \
+    return HN_OK;                                                          \
+  }
+
+HN_APPEND_FIXED(hn_builder_append_int64, int64_t, HN_TYPE_INT64)
+HN_APPEND_FIXED(hn_builder_append_float32, float, HN_TYPE_FLOAT32)
+HN_APPEND_FIXED(hn_builder_append_float64, double, HN_TYPE_FLOAT64)
+
+hn_status hn_builder_append_bool(hn_builder *b, bool value) {
+  if (b->id != HN_TYPE_BOOL) return wrong_type(b, "hn_builder_append_bool");
+  hn_status st = reserve_rows(b, 1);
+  if (st != HN_OK) return st;
+  hn_bit_set_to(b->values->data, b->length, value);
+  mark_valid(b);
+  finish_row(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_append_values(hn_builder *b, const void *values, int64_t n) {
+  int size = hn__type_value_size(b->id);
+  if (!size || b->id == HN_TYPE_OBJECT) return wrong_type(b, "hn_builder_append_values");
+  if (n < 0 || (n > 0 && !values)) return fail(b, HN_EINVAL, "%s", "bad values or count");
+  hn_status st = reserve_rows(b, n);
+  if (st != HN_OK) return st;
+  memcpy(b->values->data + b->length * size, values, (size_t)(n * size));
+  if (b->validity)
+    for (int64_t i = 0; i < n; i++) hn_bit_set(b->validity->data, b->length + i);
+  b->length += n;
+  b->length--; /* finish_row adds the last one and fixes sizes */
+  finish_row(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
+  if (b->id != HN_TYPE_UTF8 && b->id != HN_TYPE_BINARY)
+    return wrong_type(b, "hn_builder_append_str");
+  if (!data && size != 0) return fail(b, HN_EINVAL, "%s", "NULL data");
+  if (size < 0) size = (int64_t)strlen(data);
+  hn_status st = reserve_rows(b, 1);
+  if (st != HN_OK) return st;
+  int64_t end = b->data->size + size;
+  if (end > INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
+  if (hn__buffer_reserve(b->data, end) != HN_OK) return nomem(b);
+  if (size) memcpy(b->data->data + b->data->size, data, (size_t)size);
+  b->data->size = end;
+  offsets_of(b)[b->length + 1] = (int32_t)end;
+  mark_valid(b);
+  finish_row(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_append_object(hn_builder *b, void *object) {
+  if (b->id != HN_TYPE_OBJECT) return wrong_type(b, "hn_builder_append_object");
+  if (!object) return hn_builder_append_null(b);
+  hn_status st = reserve_rows(b, 1);
+  if (st != HN_OK) return st;
+  ((void **)b->values->data)[b->length] = object;
+  mark_valid(b);
+  finish_row(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_finish_element(hn_builder *b) {
+  if (b->id == HN_TYPE_LIST) {
+    int64_t end = b->children[0]->length;
+    if (end > INT32_MAX) return fail(b, HN_ERANGE, "%s", "list items exceed INT32_MAX");
+    hn_status st = reserve_rows(b, 1);
+    if (st != HN_OK) return st;
+    offsets_of(b)[b->length + 1] = (int32_t)end;
+  } else if (b->id == HN_TYPE_STRUCT) {
+    for (int64_t i = 0; i < b->n_children; i++)
+      if (b->children[i]->length != b->length + 1) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "struct field '%s' has %lld rows, expected %lld",
+                 b->type->names[i], (long long)b->children[i]->length,
+                 (long long)(b->length + 1));
+        return fail(b, HN_EINVAL, "%s", msg);
+      }
+    hn_status st = reserve_rows(b, 1);
+    if (st != HN_OK) return st;
+  } else {
+    return wrong_type(b, "hn_builder_finish_element");
+  }
+  mark_valid(b);
+  finish_row(b);
+  return HN_OK;
+}
+
+hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
+  if (d.type != b->id) return wrong_type(b, "hn_builder_append_datum");
+  if (d.is_null) return hn_builder_append_null(b);
+  switch (d.type) {
+    case HN_TYPE_BOOL: return hn_builder_append_bool(b, d.v.b);
+    case HN_TYPE_INT64: return hn_builder_append_int64(b, d.v.i64);
+    case HN_TYPE_FLOAT32: return hn_builder_append_float32(b, d.v.f32);
+    case HN_TYPE_FLOAT64: return hn_builder_append_float64(b, d.v.f64);
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY: return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
+    case HN_TYPE_LIST:
+      for (int64_t i = 0; i < d.v.list.length; i++) {
+        hn_status st = hn_builder_append_datum(b->children[0], hn_list_view_get(d.v.list, i));
+        if (st != HN_OK) return st;
+      }
+      return hn_builder_finish_element(b);
+    case HN_TYPE_STRUCT:
+      for (int64_t i = 0; i < b->n_children; i++) {
+        hn_status st = hn_builder_append_datum(b->children[i], hn_struct_view_field(d.v.strct, i));
+        if (st != HN_OK) return st;
+      }
+      return hn_builder_finish_element(b);
+    case HN_TYPE_OBJECT: {
+      const hn_object_vtable *vt = &b->type->vtable;
+      if (!vt->copy) return fail(b, HN_EUNSUPPORTED, "%s", "object type has no copy function");
+      void *copy = vt->copy(vt->ctx, d.v.object);
+      if (!copy) return nomem(b);
+      hn_status st = hn_builder_append_object(b, copy);
+      if (st != HN_OK) vt->free(vt->ctx, copy);
+      return st;
+    }
+  }
+  return wrong_type(b, "hn_builder_append_datum");
+}
+
+/* Check struct fields have the struct's length and that every buffer exists. */
+static hn_status prepare(hn_builder *b, hn_error *err) {
+  if (ensure_values(b) != HN_OK) return hn__error_nomem(err, "finishing a builder");
+  for (int64_t i = 0; i < b->n_children; i++) {
+    hn_builder *c = b->children[i];
+    if (b->id == HN_TYPE_STRUCT && c->length != b->length)
+      return hn__error(err, HN_EINVAL,
+                       "struct field '%s' has %lld rows but the struct has %lld: call "
+                       "hn_builder_finish_element after appending to every field",
+                       b->type->names[i], (long long)c->length, (long long)b->length);
+    hn_status st = prepare(c, err);
+    if (st != HN_OK) return st;
+  }
+  return HN_OK;
+}
+
+static void reset_rec(hn_builder *b) {
+  drop_buffers(b);
+  init_buffers(b);
+  for (int64_t i = 0; i < b->n_children; i++) reset_rec(b->children[i]);
+}
+
+/* Hand the buffers to a new array and start over. On failure b is reset. */
+static hn_status finish_rec(hn_builder *b, hn_array **out, hn_error *err) {
+  hn_array *kids_local[8];
+  hn_array **kids = kids_local;
+  if (b->n_children > 8) {
+    kids = hn__calloc(&b->alloc, (size_t)b->n_children, sizeof(hn_array *));
+    if (!kids) {
+      reset_rec(b);
+      return hn__error_nomem(err, "finishing a builder");
+    }
+  }
+  hn_status st = HN_OK;
+  int64_t done = 0;
+  for (; done < b->n_children; done++) {
+    st = finish_rec(b->children[done], &kids[done], err);
+    if (st != HN_OK) break;
+  }
+  if (st != HN_OK) {
+    for (int64_t i = 0; i < done; i++) hn_array_release(kids[i]);
+    if (kids != kids_local) hn__free(&b->alloc, kids);
+    reset_rec(b);
+    return st;
+  }
+  hn_buffer *bufs[3] = {b->validity, b->values, b->data};
+  for (int i = 0; i < 3; i++)
+    if (bufs[i]) hn__buffer_zero_padding(bufs[i]);
+  if (b->id == HN_TYPE_OBJECT) b->values->object_type = hn_type_retain(b->type);
+  int64_t length = b->length, nulls = b->null_count;
+  init_buffers(b); /* the buffers now belong to the array */
+  st = hn__array_make(&b->alloc, b->type, length, 0, nulls, bufs[0], bufs[1], bufs[2],
+                      b->n_children, kids, out, err);
+  if (kids != kids_local) hn__free(&b->alloc, kids);
+  return st;
+}
+
+hn_status hn_builder_finish(hn_builder *b, hn_array **out, hn_error *err) {
+  if (!b || !out) return hn__error(err, HN_EINVAL, "hn_builder_finish: NULL argument");
+  hn_status st = prepare(b, err);
+  if (st != HN_OK) return st;
+  return finish_rec(b, out, err);
+}

@@ -1,0 +1,103 @@
+/*
+ * Internal layout of the data layer's handles. Not installed; symbols use hn__.
+ * Everything here is shared by type.c, buffer.c, array.c, builder.c, table.c,
+ * validate.c, arrow_export.c, arrow_import.c and serialize.c.
+ */
+#ifndef HN_DATA_INTERNAL_H
+#define HN_DATA_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "../base/base_internal.h"
+#include "hypernodes/hypernodes.h"
+
+/* refcount < 0 marks a static singleton (retain/release are no-ops). */
+struct hn_type {
+  _Atomic int64_t refcount;
+  hn_type_id id;
+  hn_allocator alloc;
+  const hn_type *item; /* list: retained item type */
+  int64_t n_fields;    /* struct */
+  char **names;        /* struct: owned copies */
+  const hn_type **fields; /* struct: retained */
+  char *object_name;   /* object: owned copy */
+  hn_object_vtable vtable;
+};
+
+/*
+ * A buffer owns its bytes in one of three ways: `raw` (allocated by us with
+ * `alloc`; data = raw aligned up to 64), `parent` (a view into another
+ * buffer, retained), or `release_fn` (foreign memory). `capacity` is the
+ * usable size from `data` for owned buffers (builders grow into it).
+ * When `object_type` is set, the bytes are `void *` objects, each non-NULL one
+ * freed through the type's vtable when the buffer dies.
+ */
+struct hn_buffer {
+  _Atomic int64_t refcount;
+  uint8_t *data;
+  int64_t size;
+  int64_t capacity;
+  hn_allocator alloc;
+  void *raw;
+  hn_buffer *parent;
+  void (*release_fn)(void *ctx, const void *data);
+  void *release_ctx;
+  const hn_type *object_type;
+};
+
+/* Physical buffers: [0] validity (NULL when no nulls), [1] values/offsets, [2] bytes. */
+struct hn_array {
+  _Atomic int64_t refcount;
+  hn_allocator alloc;
+  const hn_type *type;
+  int64_t length;
+  int64_t offset;
+  int64_t null_count;
+  hn_buffer *buffers[3];
+  int64_t n_children;
+  hn_array **children;
+};
+
+struct hn_table {
+  _Atomic int64_t refcount;
+  hn_allocator alloc;
+  const hn_type *schema; /* struct type: names and column types */
+  int64_t n_rows;
+  int64_t n_columns;
+  hn_array **columns;
+};
+
+/* Buffers the physical layout has for a type id (validity counted): 1, 2 or 3. */
+int hn__type_num_buffers(hn_type_id id);
+/* Size in bytes of one fixed-width value (int64 8, float32 4, float64 8, object 8), else 0. */
+int hn__type_value_size(hn_type_id id);
+
+/* Owned, growable buffer of `capacity` bytes (size 0), 64-byte aligned. NULL on ENOMEM. */
+hn_buffer *hn__buffer_new(const hn_allocator *alloc, int64_t capacity);
+/* Grow an owned sole-reference buffer to at least `capacity`; keeps contents. */
+hn_status hn__buffer_reserve(hn_buffer *buf, int64_t capacity);
+/* Zero bytes [size, round64(size)) of an owned buffer (padding). */
+void hn__buffer_zero_padding(hn_buffer *buf);
+
+/*
+ * Assemble an array. Takes ownership of the references in b0..b2 and
+ * children[0..n_children) (the array `children` itself is copied), also on
+ * failure. `type` is retained. null_count < 0 means "count it from b0".
+ */
+hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t length,
+                         int64_t offset, int64_t null_count, hn_buffer *b0, hn_buffer *b1,
+                         hn_buffer *b2, int64_t n_children, hn_array **children,
+                         hn_array **out, hn_error *err);
+
+/*
+ * Full validation with a column path prefix used in messages ("col.field[]").
+ * Buffer sizes (hn_buffer.size) are checked against what offset + length need.
+ */
+hn_status hn__array_validate_path(const hn_array *array, bool check_utf8, const char *path,
+                                  hn_error *err);
+
+/* Build a table taking ownership of schema and of the column references (also on failure). */
+hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64_t n_rows,
+                         hn_array **columns, hn_table **out, hn_error *err);
+
+#endif /* HN_DATA_INTERNAL_H */

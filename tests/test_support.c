@@ -1,0 +1,46 @@
+#include "test_support.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/* Each block carries a header so that realloc/free can be counted. */
+static void *t_malloc(void *ctx, size_t size) {
+  hn_test_alloc *t = ctx;
+  int64_t n = __atomic_add_fetch(&t->n_allocs, 1, __ATOMIC_SEQ_CST);
+  if (t->fail_at > 0 && n == t->fail_at) {
+    __atomic_add_fetch(&t->failures, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+  }
+  void *p = malloc(size);
+  if (p) __atomic_add_fetch(&t->live, 1, __ATOMIC_SEQ_CST);
+  return p;
+}
+
+static void *t_realloc(void *ctx, void *ptr, size_t size) {
+  hn_test_alloc *t = ctx;
+  if (!ptr) return t_malloc(ctx, size);
+  int64_t n = __atomic_add_fetch(&t->n_allocs, 1, __ATOMIC_SEQ_CST);
+  if (t->fail_at > 0 && n == t->fail_at) {
+    __atomic_add_fetch(&t->failures, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+  }
+  return realloc(ptr, size);
+}
+
+static void t_free(void *ctx, void *ptr) {
+  hn_test_alloc *t = ctx;
+  if (!ptr) return;
+  __atomic_sub_fetch(&t->live, 1, __ATOMIC_SEQ_CST);
+  free(ptr);
+}
+
+void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at) {
+  t->alloc.malloc = t_malloc;
+  t->alloc.realloc = t_realloc;
+  t->alloc.free = t_free;
+  t->alloc.ctx = t;
+  t->n_allocs = 0;
+  t->live = 0;
+  t->fail_at = fail_at;
+  t->failures = 0;
+}
