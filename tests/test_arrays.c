@@ -56,7 +56,8 @@ static void on_wrap_release(void *ctx, const void *data) {
 static void test_buffer_wrap_release_once(void **state) {
   (void)state;
   int one = 1;
-  char *mem = malloc(32);
+  char *mem = calloc(1, 32);
+  assert_non_null(mem);
   hn_buffer *w = NULL, *v = NULL;
   wrap_released = 0;
   HN_CHECK(hn_buffer_wrap(NULL, mem, 32, on_wrap_release, &one, &w, NULL), NULL);

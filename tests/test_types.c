@@ -1,4 +1,5 @@
 /* Types: singletons, nested construction, equality, spelling, errors. */
+#include <stdio.h>
 #include <string.h>
 
 #include "test_support.h"
@@ -66,6 +67,27 @@ static void test_struct_errors(void **state) {
   assert_non_null(strstr(err.message, "free"));
 }
 
+static void test_many_fields(void **state) {
+  (void)state;
+  enum { N = 5000 };
+  static char buf[N][12];
+  static const char *names[N];
+  static const hn_type *types[N];
+  for (int i = 0; i < N; i++) {
+    snprintf(buf[i], sizeof buf[i], "f%d", i);
+    names[i] = buf[i];
+    types[i] = hn_type_int64();
+  }
+  const hn_type *t = NULL;
+  HN_CHECK(hn_type_struct_create(NULL, N, names, types, &t, NULL), NULL);
+  assert_int_equal(hn_type_field_index(t, "f4999"), 4999);
+  hn_type_release(t);
+  names[4000] = "f17"; /* duplicate far apart: found by the sorted check */
+  hn_error err;
+  assert_int_equal(hn_type_struct_create(NULL, N, names, types, &t, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "'f17' appears twice"));
+}
+
 static void test_object_type(void **state) {
   (void)state;
   hn_object_vtable vt = {obj_free, NULL, NULL, NULL};
@@ -106,7 +128,7 @@ static void test_type_allocation_failure(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_primitives),   cmocka_unit_test(test_nested_and_spelling),
-      cmocka_unit_test(test_struct_errors), cmocka_unit_test(test_object_type),
+      cmocka_unit_test(test_struct_errors), cmocka_unit_test(test_many_fields), cmocka_unit_test(test_object_type),
       cmocka_unit_test(test_type_allocation_failure),
   };
   return cmocka_run_group_tests_name("types", tests, NULL, NULL);

@@ -125,13 +125,16 @@ const char *hn_builder_last_error(const hn_builder *b) { return b->last_error; }
 
 static hn_status nomem(hn_builder *b) { return fail(b, HN_ENOMEM, "%s", "out of memory"); }
 
+static void sync_sizes(hn_builder *b);
+
 /* Room for `extra` more rows in validity (if present) and values/offsets. */
 static hn_status reserve_rows(hn_builder *b, int64_t extra) {
   int64_t rows = b->length + extra;
   if (rows > INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows in one array");
+  if (ensure_values(b) != HN_OK) return nomem(b);
+  sync_sizes(b);
   if (b->validity && hn__buffer_reserve(b->validity, hn_bytes_for_bits(rows)) != HN_OK)
     return nomem(b);
-  if (ensure_values(b) != HN_OK) return nomem(b);
   if (!b->values) return HN_OK;
   int64_t need;
   if (b->id == HN_TYPE_BOOL) need = hn_bytes_for_bits(rows);
@@ -164,8 +167,8 @@ static hn_status ensure_validity(hn_builder *b, int64_t rows) {
   return HN_OK;
 }
 
-static void finish_row(hn_builder *b) {
-  b->length++;
+/* Buffer sizes follow from length; appends skip them, so sync before growing or finishing. */
+static void sync_sizes(hn_builder *b) {
   if (b->values) {
     if (b->id == HN_TYPE_BOOL) b->values->size = hn_bytes_for_bits(b->length);
     else if (has_offsets(b->id)) b->values->size = (b->length + 1) * 4;
@@ -173,6 +176,8 @@ static void finish_row(hn_builder *b) {
   }
   if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
 }
+
+static inline void finish_row(hn_builder *b) { b->length++; }
 
 static inline int32_t *offsets_of(hn_builder *b) { return (int32_t *)b->values->data; }
 
@@ -242,8 +247,6 @@ hn_status hn_builder_append_nulls(hn_builder *b, int64_t n) {
     ((ctype *)b->values->data)[b->length] = value;                         \
     mark_valid(b);                                                         \
     b->length++;                                                           \
-    b->values->size = need;                                                \
-    if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);     \
     return HN_OK;                                                          \
   }
 
@@ -271,21 +274,26 @@ hn_status hn_builder_append_values(hn_builder *b, const void *values, int64_t n)
   if (b->validity)
     for (int64_t i = 0; i < n; i++) hn_bit_set(b->validity->data, b->length + i);
   b->length += n;
-  b->length--; /* finish_row adds the last one and fixes sizes */
-  finish_row(b);
   return HN_OK;
 }
 
 hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
-  if (b->id != HN_TYPE_UTF8 && b->id != HN_TYPE_BINARY)
+  if (HN__UNLIKELY(b->id != HN_TYPE_UTF8 && b->id != HN_TYPE_BINARY))
     return wrong_type(b, "hn_builder_append_str");
-  if (!data && size != 0) return fail(b, HN_EINVAL, "%s", "NULL data");
+  if (HN__UNLIKELY(!data && size != 0)) return fail(b, HN_EINVAL, "%s", "NULL data");
   if (size < 0) size = (int64_t)strlen(data);
-  hn_status st = reserve_rows(b, 1);
-  if (st != HN_OK) return st;
+  /* Fast path: room for one more offset, bit and the bytes. */
+  if (HN__UNLIKELY(!b->values || (b->length + 2) * 4 > b->values->capacity ||
+                   (b->validity && b->length >= b->validity->capacity * 8) ||
+                   b->data->size + size > b->data->capacity ||
+                   b->data->size + size > INT32_MAX)) {
+    hn_status st = reserve_rows(b, 1);
+    if (st != HN_OK) return st;
+    if (b->data->size + size > INT32_MAX)
+      return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
+    if (hn__buffer_reserve(b->data, b->data->size + size) != HN_OK) return nomem(b);
+  }
   int64_t end = b->data->size + size;
-  if (end > INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
-  if (hn__buffer_reserve(b->data, end) != HN_OK) return nomem(b);
   if (size) memcpy(b->data->data + b->data->size, data, (size_t)size);
   b->data->size = end;
   offsets_of(b)[b->length + 1] = (int32_t)end;
@@ -367,8 +375,16 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
 }
 
 /* Check struct fields have the struct's length and that every buffer exists. */
+/* Zero the bits after `length` in the last byte of a bitmap. */
+static void clear_tail_bits(hn_buffer *bits, int64_t length) {
+  if (bits && (length & 7)) bits->data[length >> 3] &= (uint8_t)((1u << (length & 7)) - 1);
+}
+
 static hn_status prepare(hn_builder *b, hn_error *err) {
   if (ensure_values(b) != HN_OK) return hn__error_nomem(err, "finishing a builder");
+  sync_sizes(b);
+  clear_tail_bits(b->validity, b->length);
+  if (b->id == HN_TYPE_BOOL) clear_tail_bits(b->values, b->length);
   for (int64_t i = 0; i < b->n_children; i++) {
     hn_builder *c = b->children[i];
     if (b->id == HN_TYPE_STRUCT && c->length != b->length)

@@ -1,5 +1,6 @@
 /* Logical types: static primitive singletons and ref-counted nested types. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "data_internal.h"
 
@@ -85,19 +86,44 @@ hn_status hn_type_list_create(const hn_allocator *alloc, const hn_type *item, co
   return HN_OK;
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Field names must be distinct: pairwise for few, sorted for many (untrusted schemas). */
+static hn_status check_unique(const hn_allocator *alloc, int64_t n, const char *const *names,
+                              hn_error *err) {
+  if (n <= 32) {
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < i; j++)
+        if (strcmp(names[i], names[j]) == 0)
+          return hn__error(err, HN_EINVAL, "struct field name '%s' appears twice", names[i]);
+    return HN_OK;
+  }
+  hn_allocator a = hn__allocator_resolve(alloc);
+  const char **sorted = hn__malloc(&a, sizeof(char *) * (size_t)n);
+  if (!sorted) return hn__error_nomem(err, "checking struct field names");
+  memcpy(sorted, names, sizeof(char *) * (size_t)n);
+  qsort(sorted, (size_t)n, sizeof(char *), cmp_names);
+  hn_status st = HN_OK;
+  for (int64_t i = 1; i < n && st == HN_OK; i++)
+    if (strcmp(sorted[i], sorted[i - 1]) == 0)
+      st = hn__error(err, HN_EINVAL, "struct field name '%s' appears twice", sorted[i]);
+  hn__free(&a, (void *)sorted);
+  return st;
+}
+
 hn_status hn_type_struct_create(const hn_allocator *alloc, int64_t n_fields,
                                 const char *const *names, const hn_type *const *types,
                                 const hn_type **out, hn_error *err) {
   if (!out || n_fields < 0 || (n_fields > 0 && (!names || !types)))
     return hn__error(err, HN_EINVAL, "hn_type_struct_create: NULL argument or negative count");
-  for (int64_t i = 0; i < n_fields; i++) {
+  for (int64_t i = 0; i < n_fields; i++)
     if (!names[i] || !names[i][0] || !types[i])
       return hn__error(err, HN_EINVAL, "struct field %lld has a NULL or empty name or type",
                        (long long)i);
-    for (int64_t j = 0; j < i; j++)
-      if (strcmp(names[i], names[j]) == 0)
-        return hn__error(err, HN_EINVAL, "struct field name '%s' appears twice", names[i]);
-  }
+  hn_status st = check_unique(alloc, n_fields, names, err);
+  if (st != HN_OK) return st;
   hn_type *t = type_new(alloc, HN_TYPE_STRUCT);
   if (!t) return hn__error_nomem(err, "for a struct type");
   t->names = hn__calloc(&t->alloc, (size_t)n_fields, sizeof(char *));
