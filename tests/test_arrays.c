@@ -176,38 +176,11 @@ static void test_strings(void **state) {
   hn_builder_destroy(b);
 }
 
-/* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []] */
-static hn_array *build_nested_lists(const hn_allocator *a) {
-  const hn_type *inner = NULL, *outer = NULL;
-  HN_CHECK(hn_type_list_create(a, hn_type_utf8(), &inner, NULL), NULL);
-  HN_CHECK(hn_type_list_create(a, inner, &outer, NULL), NULL);
-  hn_builder *b = NULL;
-  HN_CHECK(hn_builder_create(a, outer, &b, NULL), NULL);
-  hn_builder *mid = hn_builder_child(b, 0), *leaf = hn_builder_child(mid, 0);
-  HN_CHECK(hn_builder_append_str(leaf, "a", -1), NULL);
-  HN_CHECK(hn_builder_append_str(leaf, "bc", -1), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  HN_CHECK(hn_builder_append_null(b), NULL);
-  HN_CHECK(hn_builder_append_null(leaf), NULL);
-  HN_CHECK(hn_builder_append_str(leaf, "d", -1), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  hn_array *arr = NULL;
-  HN_CHECK(hn_builder_finish(b, &arr, NULL), NULL);
-  hn_builder_destroy(b);
-  hn_type_release(inner);
-  hn_type_release(outer);
-  return arr;
-}
-
 static void test_nested_lists(void **state) {
   (void)state;
   hn_test_alloc ta;
   hn_test_alloc_init(&ta, 0);
-  hn_array *arr = build_nested_lists(&ta.alloc);
+  hn_array *arr = hn_test_list_list_utf8(&ta.alloc);
   assert_int_equal(hn_array_length(arr), 4);
   assert_int_equal(hn_array_null_count(arr), 1);
   hn_datum row0 = hn_array_get(arr, 0);

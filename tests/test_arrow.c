@@ -107,28 +107,6 @@ static hn_array *build_list_int64(const hn_allocator *a) {
   return finish(b);
 }
 
-/* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []] */
-static hn_array *build_list_list_utf8(const hn_allocator *a) {
-  const hn_type *inner = NULL, *outer = NULL;
-  HN_CHECK(hn_type_list_create(a, hn_type_utf8(), &inner, NULL), NULL);
-  HN_CHECK(hn_type_list_create(a, inner, &outer, NULL), NULL);
-  hn_builder *b = new_builder(a, outer);
-  hn_builder *mid = hn_builder_child(b, 0), *leaf = hn_builder_child(mid, 0);
-  HN_CHECK(hn_builder_append_str(leaf, "a", -1), NULL);
-  HN_CHECK(hn_builder_append_str(leaf, "bc", -1), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  HN_CHECK(hn_builder_append_null(b), NULL);
-  HN_CHECK(hn_builder_append_null(leaf), NULL);
-  HN_CHECK(hn_builder_append_str(leaf, "d", -1), NULL);
-  HN_CHECK(hn_builder_finish_element(mid), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  HN_CHECK(hn_builder_finish_element(b), NULL);
-  hn_type_release(inner);
-  hn_type_release(outer);
-  return finish(b);
-}
 
 /* struct<a: int64, b: utf8, c: list<int64>> with null fields and null rows. */
 static const hn_type *struct_type(const hn_allocator *a) {
@@ -240,7 +218,7 @@ static void test_roundtrip_primitives(void **state) {
 static void test_roundtrip_nested(void **state) {
   (void)state;
   roundtrip_with_slices(build_list_int64(NULL));
-  roundtrip_with_slices(build_list_list_utf8(NULL));
+  roundtrip_with_slices(hn_test_list_list_utf8(NULL));
   roundtrip_with_slices(build_struct(NULL));
 }
 
@@ -431,7 +409,7 @@ static void test_release_once(void **state) {
 
 static void test_release_after_move(void **state) {
   (void)state;
-  hn_array *arr = build_list_list_utf8(NULL);
+  hn_array *arr = hn_test_list_list_utf8(NULL);
   struct ArrowSchema s;
   struct ArrowArray a;
   HN_CHECK(hn_array_export(arr, &s, &a, NULL), NULL);
@@ -605,7 +583,7 @@ static void test_export_allocation_failure(void **state) {
 
 static void test_import_allocation_failure(void **state) {
   (void)state;
-  hn_array *sources[] = {build_struct(NULL), build_list_list_utf8(NULL)};
+  hn_array *sources[] = {build_struct(NULL), hn_test_list_list_utf8(NULL)};
   for (int i = 0; i < 2; i++) {
     int failures = 0;
     for (int64_t k = 1;; k++) {
@@ -987,7 +965,7 @@ static void test_validate_messages(void **state) {
   (void)state;
   hn_error err;
   assert_int_equal(hn_array_validate(NULL, true, &err), HN_EINVAL);
-  hn_array *arr = build_list_list_utf8(NULL);
+  hn_array *arr = hn_test_list_list_utf8(NULL);
   HN_CHECK(hn_array_validate(arr, true, &err), &err);
   hn_array_release(arr);
   hn_table *t = build_table(NULL, 20, 0);

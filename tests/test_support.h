@@ -24,6 +24,9 @@ typedef struct hn_test_alloc {
 
 void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at);
 
+/* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []], built with `a`. */
+hn_array *hn_test_list_list_utf8(const hn_allocator *a);
+
 /* The error's message, or "" when err is NULL. */
 static inline const char *hn_test_message(const hn_error *err) { return err ? err->message : ""; }
 
