@@ -52,6 +52,7 @@ void hn_arena_destroy(hn_arena *arena) {
 void *hn_arena_alloc(hn_arena *arena, size_t size, size_t align) {
   if (align == 0) align = 16;
   if (!arena || (align & (align - 1)) || align > 64 || size > SIZE_MAX / 2) return NULL;
+  if (size == 0) size = 1; /* zero-size requests still get a unique pointer */
   hn_arena_block *b = arena->head;
   /* Block data starts 64-aligned relative to the block, so aligning `used` suffices
    * when the allocator returns 16-aligned memory; align the absolute address instead. */

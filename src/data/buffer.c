@@ -59,6 +59,7 @@ void hn__buffer_zero_padding(hn_buffer *b) {
 hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **out,
                            hn_error *err) {
   if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create: bad arguments");
+  if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer"); /* round64 would overflow */
   hn_buffer *b = hn__buffer_new(alloc, size);
   if (!b) return hn__error_nomem(err, "for a buffer");
   memset(b->data, 0, (size_t)b->capacity);

@@ -129,8 +129,9 @@ static void sync_sizes(hn_builder *b);
 
 /* Room for `extra` more rows in validity (if present) and values/offsets. */
 static hn_status reserve_rows(hn_builder *b, int64_t extra) {
+  if (extra > INT32_MAX - b->length)
+    return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows in one array");
   int64_t rows = b->length + extra;
-  if (rows > INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows in one array");
   if (ensure_values(b) != HN_OK) return nomem(b);
   sync_sizes(b);
   if (b->validity && hn__buffer_reserve(b->validity, hn_bytes_for_bits(rows)) != HN_OK)
@@ -282,8 +283,10 @@ hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
     return wrong_type(b, "hn_builder_append_str");
   if (HN__UNLIKELY(!data && size != 0)) return fail(b, HN_EINVAL, "%s", "NULL data");
   if (size < 0) size = (int64_t)strlen(data);
+  if (HN__UNLIKELY(size > INT32_MAX))
+    return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
   /* Fast path: room for one more offset, bit and the bytes. */
-  if (HN__UNLIKELY(!b->values || (b->length + 2) * 4 > b->values->capacity ||
+  if (HN__UNLIKELY(!b->values || !b->data || (b->length + 2) * 4 > b->values->capacity ||
                    (b->validity && b->length >= b->validity->capacity * 8) ||
                    b->data->size + size > b->data->capacity ||
                    b->data->size + size > INT32_MAX)) {
@@ -339,6 +342,27 @@ hn_status hn_builder_finish_element(hn_builder *b) {
   return HN_OK;
 }
 
+/*
+ * Drop rows [len, length) again (rolling back a failed nested append);
+ * objects in them are freed. Rows before `len` are untouched.
+ */
+static void truncate_rec(hn_builder *b, int64_t len) {
+  if (len >= b->length) return;
+  if (b->id == HN_TYPE_OBJECT && b->values) {
+    const hn_object_vtable *vt = &b->type->vtable;
+    void **objects = (void **)b->values->data;
+    for (int64_t i = len; i < b->length; i++)
+      if (objects[i]) vt->free(vt->ctx, objects[i]);
+  }
+  if (b->id == HN_TYPE_LIST) truncate_rec(b->children[0], offsets_of(b)[len]);
+  if (b->id == HN_TYPE_STRUCT)
+    for (int64_t i = 0; i < b->n_children; i++) truncate_rec(b->children[i], len);
+  if ((b->id == HN_TYPE_UTF8 || b->id == HN_TYPE_BINARY) && b->data)
+    b->data->size = offsets_of(b)[len];
+  b->length = len;
+  b->null_count = b->validity ? len - hn_bits_count(b->validity->data, 0, len) : 0;
+}
+
 hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
   if (d.type != b->id) return wrong_type(b, "hn_builder_append_datum");
   if (d.is_null) return hn_builder_append_null(b);
@@ -349,18 +373,30 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
     case HN_TYPE_FLOAT64: return hn_builder_append_float64(b, d.v.f64);
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY: return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
-    case HN_TYPE_LIST:
-      for (int64_t i = 0; i < d.v.list.length; i++) {
-        hn_status st = hn_builder_append_datum(b->children[0], hn_list_view_get(d.v.list, i));
-        if (st != HN_OK) return st;
+    case HN_TYPE_LIST: {
+      /* A failure rolls the item builder back to `mark` (a failed append changes nothing). */
+      int64_t mark = b->children[0]->length;
+      hn_status st = HN_OK;
+      for (int64_t i = 0; st == HN_OK && i < d.v.list.length; i++)
+        st = hn_builder_append_datum(b->children[0], hn_list_view_get(d.v.list, i));
+      if (st == HN_OK) st = hn_builder_finish_element(b);
+      if (st != HN_OK) truncate_rec(b->children[0], mark);
+      return st;
+    }
+    case HN_TYPE_STRUCT: {
+      int64_t done = 0;
+      hn_status st = HN_OK;
+      for (; done < b->n_children; done++) {
+        st = hn_builder_append_datum(b->children[done], hn_struct_view_field(d.v.strct, done));
+        if (st != HN_OK) break;
       }
-      return hn_builder_finish_element(b);
-    case HN_TYPE_STRUCT:
-      for (int64_t i = 0; i < b->n_children; i++) {
-        hn_status st = hn_builder_append_datum(b->children[i], hn_struct_view_field(d.v.strct, i));
-        if (st != HN_OK) return st;
-      }
-      return hn_builder_finish_element(b);
+      if (st == HN_OK) st = hn_builder_finish_element(b);
+      /* Each field appended so far got exactly one row: take it back. */
+      if (st != HN_OK)
+        for (int64_t i = 0; i < done; i++)
+          truncate_rec(b->children[i], b->children[i]->length - 1);
+      return st;
+    }
     case HN_TYPE_OBJECT: {
       const hn_object_vtable *vt = &b->type->vtable;
       if (!vt->copy) return fail(b, HN_EUNSUPPORTED, "%s", "object type has no copy function");
@@ -442,6 +478,7 @@ static hn_status finish_rec(hn_builder *b, hn_array **out, hn_error *err) {
 hn_status hn_builder_finish(hn_builder *b, hn_array **out, hn_error *err) {
   if (!b || !out) return hn__error(err, HN_EINVAL, "hn_builder_finish: NULL argument");
   hn_status st = prepare(b, err);
+  if (st == HN_ENOMEM) reset_rec(b); /* as documented: what was appended is discarded */
   if (st != HN_OK) return st;
   return finish_rec(b, out, err);
 }
