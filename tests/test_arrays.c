@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "test_support.h"
+#include "data/data_internal.h"
 
 static hn_array *build_int64(const hn_allocator *a, int64_t n, int null_every) {
   hn_builder *b = NULL;
@@ -408,6 +409,40 @@ static void test_shared_release_across_threads(void **state) {
   pthread_join(t2, NULL);
 }
 
+/* The live view reads rows while the builder is still being appended to. */
+static void test_builder_live_view_and_truncate(void **state) {
+  (void)state;
+  const hn_type *lt = NULL;
+  HN_CHECK(hn_type_list_create(NULL, hn_type_utf8(), &lt, NULL), NULL);
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(NULL, lt, &b, NULL), NULL);
+  for (int i = 0; i < 100; i++) {
+    if (i == 50) {
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    } else {
+      for (int j = 0; j < i % 3; j++)
+        HN_CHECK(hn_builder_append_str(hn_builder_child(b, 0), "ab", 2), NULL);
+      HN_CHECK(hn_builder_finish_element(b), NULL);
+    }
+    hn_datum d = hn_array_get(hn__builder_view(b), i);
+    assert_int_equal(d.is_null, i == 50);
+    if (i != 50) {
+      assert_int_equal(d.v.list.length, i % 3);
+      if (i % 3) assert_memory_equal(hn_list_view_get(d.v.list, 0).v.str.data, "ab", 2);
+    }
+  }
+  hn__builder_truncate(b, 40);
+  assert_int_equal(hn_builder_length(b), 40);
+  hn_array *arr = NULL;
+  HN_CHECK(hn_builder_finish(b, &arr, NULL), NULL);
+  assert_int_equal(hn_array_length(arr), 40);
+  assert_int_equal(hn_array_null_count(arr), 0);
+  assert_int_equal(hn_array_validate(arr, true, NULL), HN_OK);
+  hn_array_release(arr);
+  hn_builder_destroy(b);
+  hn_type_release(lt);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buffers),
@@ -421,6 +456,7 @@ int main(void) {
       cmocka_unit_test(test_objects_freed_once),
       cmocka_unit_test(test_builder_allocation_failure),
       cmocka_unit_test(test_shared_release_across_threads),
+      cmocka_unit_test(test_builder_live_view_and_truncate),
   };
   return cmocka_run_group_tests_name("arrays", tests, NULL, NULL);
 }

@@ -21,5 +21,7 @@
 #include "arrow_abi.h"
 #include "arrow.h"
 #include "serialize.h"
+#include "pipeline.h"
+#include "engine.h"
 
 #endif /* HYPERNODES_H */

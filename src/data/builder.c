@@ -14,6 +14,8 @@ struct hn_builder {
   hn_buffer *data;     /* utf8/binary bytes */
   int64_t n_children;
   hn_builder **children;
+  hn_array **view_children; /* children's live views, for `view` */
+  hn_array view;            /* live read-only view of the rows appended so far */
   char last_error[256];
 };
 
@@ -80,6 +82,7 @@ void hn_builder_destroy(hn_builder *b) {
   drop_buffers(b);
   for (int64_t i = 0; i < b->n_children; i++) hn_builder_destroy(b->children[i]);
   hn__free(&b->alloc, b->children);
+  hn__free(&b->alloc, b->view_children);
   hn_type_release(b->type);
   hn_allocator a = b->alloc;
   hn__free(&a, b);
@@ -100,6 +103,10 @@ hn_status hn_builder_create(const hn_allocator *alloc, const hn_type *type, hn_b
     if (!b->children) goto nomem;
     b->n_children = n;
   }
+  if (n > 0) {
+    b->view_children = hn__calloc(&a, (size_t)n, sizeof(hn_array *));
+    if (!b->view_children) goto nomem;
+  }
   for (int64_t i = 0; i < n; i++) {
     const hn_type *ct = type->id == HN_TYPE_LIST ? type->item : type->fields[i];
     hn_status st = hn_builder_create(&a, ct, &b->children[i], err);
@@ -107,6 +114,7 @@ hn_status hn_builder_create(const hn_allocator *alloc, const hn_type *type, hn_b
       hn_builder_destroy(b);
       return st;
     }
+    b->view_children[i] = &b->children[i]->view;
   }
   init_buffers(b);
   *out = b;
@@ -346,7 +354,7 @@ hn_status hn_builder_finish_element(hn_builder *b) {
  * Drop rows [len, length) again (rolling back a failed nested append);
  * objects in them are freed. Rows before `len` are untouched.
  */
-static void truncate_rec(hn_builder *b, int64_t len) {
+void hn__builder_truncate(hn_builder *b, int64_t len) {
   if (len >= b->length) return;
   if (b->id == HN_TYPE_OBJECT && b->values) {
     const hn_object_vtable *vt = &b->type->vtable;
@@ -354,9 +362,9 @@ static void truncate_rec(hn_builder *b, int64_t len) {
     for (int64_t i = len; i < b->length; i++)
       if (objects[i]) vt->free(vt->ctx, objects[i]);
   }
-  if (b->id == HN_TYPE_LIST) truncate_rec(b->children[0], offsets_of(b)[len]);
+  if (b->id == HN_TYPE_LIST) hn__builder_truncate(b->children[0], offsets_of(b)[len]);
   if (b->id == HN_TYPE_STRUCT)
-    for (int64_t i = 0; i < b->n_children; i++) truncate_rec(b->children[i], len);
+    for (int64_t i = 0; i < b->n_children; i++) hn__builder_truncate(b->children[i], len);
   if ((b->id == HN_TYPE_UTF8 || b->id == HN_TYPE_BINARY) && b->data)
     b->data->size = offsets_of(b)[len];
   b->length = len;
@@ -380,7 +388,7 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
       for (int64_t i = 0; st == HN_OK && i < d.v.list.length; i++)
         st = hn_builder_append_datum(b->children[0], hn_list_view_get(d.v.list, i));
       if (st == HN_OK) st = hn_builder_finish_element(b);
-      if (st != HN_OK) truncate_rec(b->children[0], mark);
+      if (st != HN_OK) hn__builder_truncate(b->children[0], mark);
       return st;
     }
     case HN_TYPE_STRUCT: {
@@ -394,7 +402,7 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
       /* Each field appended so far got exactly one row: take it back. */
       if (st != HN_OK)
         for (int64_t i = 0; i < done; i++)
-          truncate_rec(b->children[i], b->children[i]->length - 1);
+          hn__builder_truncate(b->children[i], b->children[i]->length - 1);
       return st;
     }
     case HN_TYPE_OBJECT: {
@@ -481,4 +489,19 @@ hn_status hn_builder_finish(hn_builder *b, hn_array **out, hn_error *err) {
   if (st == HN_ENOMEM) reset_rec(b); /* as documented: what was appended is discarded */
   if (st != HN_OK) return st;
   return finish_rec(b, out, err);
+}
+
+const hn_array *hn__builder_view(hn_builder *b) {
+  hn_array *v = &b->view;
+  v->type = b->type;
+  v->length = b->length;
+  v->offset = 0;
+  v->null_count = b->null_count;
+  v->buffers[0] = b->validity;
+  v->buffers[1] = b->values;
+  v->buffers[2] = b->data;
+  v->n_children = b->n_children;
+  v->children = b->view_children;
+  for (int64_t i = 0; i < b->n_children; i++) hn__builder_view(b->children[i]);
+  return v;
 }

@@ -100,4 +100,13 @@ hn_status hn__array_validate_path(const hn_array *array, bool check_utf8, const 
 hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64_t n_rows,
                          hn_array **columns, hn_table **out, hn_error *err);
 
+/*
+ * A read-only view of the rows appended to a builder so far, readable with
+ * hn_array_get and friends (not retainable, never released). Valid until the
+ * next append to this builder or its children, or finish/destroy.
+ */
+const hn_array *hn__builder_view(hn_builder *builder);
+/* Drop rows [len, length) again, freeing objects in them (roll-back of a failed call). */
+void hn__builder_truncate(hn_builder *builder, int64_t len);
+
 #endif /* HN_DATA_INTERNAL_H */

@@ -1,0 +1,231 @@
+/**
+ * @file engine.h
+ * Inputs, resources, engines, run and map, results and callbacks.
+ *
+ * The same pipeline and inputs give the same results on every engine.
+ * Engines: `sequential` (item-major, one thread) and `threads` (items cut
+ * into chunks over a pool of worker threads); later: columnar, processes, mpi.
+ */
+#ifndef HYPERNODES_ENGINE_H
+#define HYPERNODES_ENGINE_H
+
+#include "arrow_abi.h"
+#include "pipeline.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- inputs ------------------------------------------------------------- */
+
+/** Named input values for one run or map. Not thread-safe; reusable. */
+typedef struct hn_inputs hn_inputs;
+
+/**
+ * A resource: a value whose heavy state is built once per worker by `init`
+ * and freed by `destroy` at the end of the run or map (also on error).
+ * Nodes receive it as an object datum whose pointer is the state.
+ */
+typedef struct hn_resource_def {
+  size_t size;       /**< sizeof(hn_resource_def) */
+  const char *name;  /**< used in messages; required */
+  hn_status (*init)(void *config, void **state, hn_error *err); /**< required */
+  void (*destroy)(void *config, void *state);                   /**< required */
+  void *config;      /**< passed to init and destroy */
+  void (*config_free)(void *config); /**< called when the last holder goes, or NULL */
+} hn_resource_def;
+
+HN_API HN_NODISCARD hn_status hn_inputs_create(const hn_allocator *alloc, hn_inputs **out,
+                                               hn_error *err);
+/** Free the inputs and release what they hold. NULL is a no-op. */
+HN_API void hn_inputs_destroy(hn_inputs *inputs);
+/**
+ * Set `name` to a column of values (retained): each row is one value. Used
+ * by map for the inputs named in map_over; an unmapped column is passed to
+ * every item as one list<T> value. Setting a name again replaces it.
+ */
+HN_API HN_NODISCARD hn_status hn_inputs_set_column(hn_inputs *inputs, const char *name,
+                                                   hn_array *column, hn_error *err);
+/** Set `name` to one value: row `row` of `values` (retained). */
+HN_API HN_NODISCARD hn_status hn_inputs_set_value(hn_inputs *inputs, const char *name,
+                                                  hn_array *values, int64_t row, hn_error *err);
+/** Convenience scalar setters (the value is copied into a one-row array). */
+HN_API HN_NODISCARD hn_status hn_inputs_set_int64(hn_inputs *inputs, const char *name,
+                                                  int64_t value, hn_error *err);
+HN_API HN_NODISCARD hn_status hn_inputs_set_float64(hn_inputs *inputs, const char *name,
+                                                    double value, hn_error *err);
+HN_API HN_NODISCARD hn_status hn_inputs_set_bool(hn_inputs *inputs, const char *name,
+                                                 bool value, hn_error *err);
+HN_API HN_NODISCARD hn_status hn_inputs_set_str(hn_inputs *inputs, const char *name,
+                                                const char *value, int64_t size, hn_error *err);
+/** Bind `name` to a resource (the definition is copied; config ownership moves on success). */
+HN_API HN_NODISCARD hn_status hn_inputs_set_resource(hn_inputs *inputs, const char *name,
+                                                     const hn_resource_def *def, hn_error *err);
+
+/* ---- engines ------------------------------------------------------------ */
+
+typedef enum hn_engine_kind {
+  HN_ENGINE_SEQUENTIAL = 0,
+  HN_ENGINE_THREADS = 1,
+  HN_ENGINE_COLUMNAR = 2,
+  HN_ENGINE_PROCESSES = 3,
+  HN_ENGINE_MPI = 4
+} hn_engine_kind;
+
+typedef struct hn_engine_options {
+  size_t size;          /**< sizeof(hn_engine_options) */
+  hn_engine_kind kind;
+  int workers;          /**< threads engine: 0 = one per core */
+  int64_t chunk_size;   /**< items per chunk; 0 = automatic (aims at 10-100 us per chunk) */
+} hn_engine_options;
+
+typedef struct hn_engine hn_engine;
+
+/** Engine names as accepted by hn_engine_kind_from_name: "sequential", "threads", ... */
+HN_API const char *hn_engine_kind_name(hn_engine_kind kind);
+HN_API HN_NODISCARD hn_status hn_engine_kind_from_name(const char *name, hn_engine_kind *out,
+                                                       hn_error *err);
+/**
+ * Create an engine; `options` may be NULL (sequential). Returns HN_OK,
+ * HN_EINVAL, HN_EUNSUPPORTED (an engine kind this build lacks) or HN_ENOMEM.
+ * An engine may serve one run/map at a time.
+ */
+HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
+                                               const hn_engine_options *options,
+                                               hn_engine **out, hn_error *err);
+/** Stop the workers and free the engine. NULL is a no-op. */
+HN_API void hn_engine_destroy(hn_engine *engine);
+HN_API hn_engine_kind hn_engine_get_kind(const hn_engine *engine);
+HN_API int hn_engine_workers(const hn_engine *engine);
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+/** What an event is about. Strings are borrowed for the duration of the callback. */
+typedef struct hn_event {
+  const char *pipeline;  /**< pipeline name ("" when unnamed) */
+  const char *node;      /**< node name, or NULL */
+  int64_t item;          /**< item index in its map, -1 when not about an item */
+  const char *item_path; /**< "7" or "7/3" for nested items, or NULL */
+  int depth;             /**< 0 for the top pipeline, 1 inside a nested node, ... */
+  int64_t n_items;       /**< map start/end: number of items */
+  int64_t n_rows;        /**< node events: rows processed by the call (1 for a row call) */
+  hn_status status;      /**< end and error events: outcome */
+  const char *message;   /**< error events: the failure message */
+  int worker;            /**< worker index running the call */
+} hn_event;
+
+typedef void (*hn_callback)(void *user_data, const hn_event *event);
+
+/**
+ * Observers. Any member may be NULL; an unset callback costs nothing. Node
+ * and item callbacks run on worker threads, possibly concurrently: they
+ * must be thread-safe. Map and pipeline callbacks of the top level run on
+ * the calling thread. Each event fires exactly once.
+ */
+typedef struct hn_callbacks {
+  size_t size; /**< sizeof(hn_callbacks) */
+  void *user_data;
+  hn_callback on_pipeline_start, on_pipeline_end;
+  hn_callback on_map_start, on_map_end;
+  hn_callback on_item_start, on_item_end;
+  hn_callback on_node_start, on_node_end;
+  hn_callback on_error;
+} hn_callbacks;
+
+/* ---- run and map ---------------------------------------------------------- */
+
+typedef enum hn_error_policy {
+  HN_ERRORS_RAISE = 0,   /**< the first failing item stops the map and is reported */
+  HN_ERRORS_CONTINUE = 1 /**< failed items give nulls plus an error record */
+} hn_error_policy;
+
+typedef struct hn_run_options {
+  size_t size;                    /**< sizeof(hn_run_options) */
+  int64_t n_outputs;              /**< requested outputs; 0 = every node output */
+  const char *const *outputs;
+  int64_t n_map_over;             /**< map only: inputs to map over */
+  const char *const *map_over;
+  hn_map_mode map_mode;
+  hn_error_policy error_policy;
+  const hn_callbacks *callbacks;  /**< NULL: none */
+} hn_run_options;
+
+typedef struct hn_result hn_result;
+
+/**
+ * Run the pipeline once. `engine` may be NULL (sequential). `options` may be
+ * NULL (every output, raise). On success *out holds a one-row result.
+ * Errors: HN_EINVAL (missing inputs, unknown outputs: the message lists them),
+ * HN_ETYPE (an input of the wrong type), HN_ENODE (a node failed: err names
+ * node and message), HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *engine,
+                                              const hn_inputs *inputs,
+                                              const hn_run_options *options, hn_result **out,
+                                              hn_error *err);
+/**
+ * Map the pipeline over items: the inputs named in options->map_over are
+ * columns, one row per item (zip) or combined (product); the rest are
+ * broadcast. Results keep item order. Under HN_ERRORS_CONTINUE a failed item
+ * gives null outputs and an error record, and the call returns HN_OK.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine,
+                                              const hn_inputs *inputs,
+                                              const hn_run_options *options, hn_result **out,
+                                              hn_error *err);
+
+/* ---- results ------------------------------------------------------------ */
+
+typedef struct hn_result_stats {
+  int64_t n_items;
+  int64_t n_failed;
+  int64_t resource_inits;     /**< resource instances built (once per worker using one) */
+  int64_t resource_destroys;  /**< instances destroyed; equals inits after the call */
+  int workers;                /**< workers that ran items */
+} hn_result_stats;
+
+HN_API void hn_result_destroy(hn_result *result);
+/** Requested outputs, one row per item, in item order (borrowed; no copy). */
+HN_API hn_table *hn_result_table(const hn_result *result);
+/**
+ * Error records under HN_ERRORS_CONTINUE (borrowed): columns item (int64),
+ * item_path (utf8), node (utf8), message (utf8); zero rows when none failed.
+ */
+HN_API hn_table *hn_result_errors(const hn_result *result);
+HN_API hn_result_stats hn_result_get_stats(const hn_result *result);
+/** Export the result table as an Arrow stream of one record batch (no copy). */
+HN_API HN_NODISCARD hn_status hn_result_export_stream(const hn_result *result,
+                                                      struct ArrowArrayStream *out,
+                                                      hn_error *err);
+
+/** How rows are materialised from the columns. */
+typedef enum hn_materialize {
+  HN_MATERIALIZE_AUTO = 0,   /**< column-major for >= 64 rows of fixed-width columns, else row-major */
+  HN_MATERIALIZE_ROW = 1,    /**< row by row, every column per row */
+  HN_MATERIALIZE_COLUMN = 2  /**< column by column, every row per column */
+} hn_materialize;
+
+/**
+ * Rows of values: n_rows x n_columns datums, owned by the hn_rows: it
+ * retains the (immutable) column arrays their strings, lists and structs
+ * point into, so every value stays valid after the result is destroyed.
+ * Read-only; thread-safe to read.
+ */
+typedef struct hn_rows hn_rows;
+
+HN_API HN_NODISCARD hn_status hn_result_rows(const hn_result *result, hn_materialize strategy,
+                                             hn_rows **out, hn_error *err);
+HN_API void hn_rows_destroy(hn_rows *rows);
+HN_API int64_t hn_rows_num_rows(const hn_rows *rows);
+HN_API int64_t hn_rows_num_columns(const hn_rows *rows);
+HN_API const char *hn_rows_column_name(const hn_rows *rows, int64_t column);
+/** Value at (row, column); a borrowed view into the rows' own memory. */
+HN_API hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column);
+/** The strategy actually used (AUTO resolved). */
+HN_API hn_materialize hn_rows_strategy(const hn_rows *rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HYPERNODES_ENGINE_H */

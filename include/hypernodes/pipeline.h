@@ -1,0 +1,161 @@
+/**
+ * @file pipeline.h
+ * Nodes, pipelines and input values.
+ *
+ * A node is a function with named inputs and named, typed outputs. A pipeline
+ * wires nodes by matching input names to output names; a pipeline can itself
+ * become a node of a bigger pipeline, optionally mapped over list inputs.
+ * Pipelines are checked as they are built: every hn_pipeline_add_* call
+ * refuses, with a message naming the nodes involved, a second producer of a
+ * name, a cycle, a producer/consumer type mismatch, or a mapping that names
+ * nothing.
+ *
+ * Thread safety: building (add, bind, unbind) needs exclusive access. Once
+ * built, a pipeline may be run or mapped from several threads at once (plan
+ * compilation and caching are internally locked).
+ */
+#ifndef HYPERNODES_PIPELINE_H
+#define HYPERNODES_PIPELINE_H
+
+#include "array.h"
+#include "arena.h"
+#include "builder.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hn_pipeline hn_pipeline;
+/** Per-call context handed to node functions (see hn_ctx_* below). */
+typedef struct hn_ctx hn_ctx;
+
+/**
+ * Row function: one item. `in[i]` is input i (views valid during the call).
+ * Append exactly one value (or null) to each `out[j]`, the builder of output
+ * j. Return HN_OK, or a failure (hn_ctx_fail sets the message); on failure
+ * whatever was appended is rolled back by the engine.
+ */
+typedef hn_status (*hn_row_fn)(void *user_data, const hn_datum *in, hn_builder *const *out,
+                               hn_ctx *ctx);
+
+/** One argument of a batch function: a column, or a scalar broadcast to every row. */
+typedef struct hn_batch_arg {
+  const hn_array *array; /**< the column; for a scalar, row 0 holds the value */
+  bool scalar;           /**< true: the same value for every row */
+} hn_batch_arg;
+
+/**
+ * Batch function: `n_rows` items at once. Set out[j] to a new array of
+ * exactly `n_rows` rows of output j's type (the engine takes the reference).
+ * A failure fails every item of the batch (engines retry row by row when a
+ * row function exists, to find the failing item).
+ */
+typedef hn_status (*hn_batch_fn)(void *user_data, const hn_batch_arg *in, int64_t n_rows,
+                                 hn_array **out, hn_ctx *ctx);
+
+/** A node's definition. Initialise with `hn_node_def def = {sizeof def};` then fill. */
+typedef struct hn_node_def {
+  size_t size;                      /**< sizeof(hn_node_def) */
+  const char *name;                 /**< unique within the pipeline; required */
+  int64_t n_inputs;
+  const char *const *inputs;        /**< input names */
+  const hn_type *const *input_types; /**< NULL, or per input a type or NULL (any) */
+  int64_t n_outputs;                /**< at least 1 */
+  const char *const *outputs;       /**< output names */
+  const hn_type *const *output_types; /**< required, one per output */
+  hn_row_fn row;                    /**< row function, or NULL */
+  hn_batch_fn batch;                /**< batch function, or NULL (not both NULL) */
+  const char *version;              /**< code identity for caching, or NULL */
+  void *user_data;                  /**< passed to the functions */
+  void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
+} hn_node_def;
+
+typedef enum hn_map_mode {
+  HN_MAP_ZIP = 0,    /**< item i takes row i of every mapped input (equal lengths) */
+  HN_MAP_PRODUCT = 1 /**< every combination; the last mapped input varies fastest */
+} hn_map_mode;
+
+/** A pipeline used as one node. Initialise with `{sizeof def}` then fill. */
+typedef struct hn_nested_def {
+  size_t size;
+  const char *name;          /**< node name in the outer pipeline; required */
+  hn_pipeline *inner;        /**< retained by the outer pipeline */
+  int64_t n_input_mapping;   /**< renames outer -> inner; unnamed inputs keep their name */
+  const char *const *input_outer;
+  const char *const *input_inner;
+  int64_t n_output_mapping;  /**< renames inner -> outer; unnamed outputs keep their name */
+  const char *const *output_inner;
+  const char *const *output_outer;
+  int64_t n_map_over;        /**< outer input names that are lists to map over (0: not mapped) */
+  const char *const *map_over;
+  hn_map_mode map_mode;
+} hn_nested_def;
+
+/** Create an empty pipeline named `name` (copied; may be NULL). */
+HN_API HN_NODISCARD hn_status hn_pipeline_create(const hn_allocator *alloc, const char *name,
+                                                 hn_pipeline **out, hn_error *err);
+HN_API hn_pipeline *hn_pipeline_retain(hn_pipeline *pipeline);
+/** Drop a reference; frees the nodes (calling user_data_free) at zero. NULL is a no-op. */
+HN_API void hn_pipeline_release(hn_pipeline *pipeline);
+
+/**
+ * Add a node. Names and types are copied/retained. On failure nothing is
+ * added and `def->user_data_free` is NOT called (the caller still owns
+ * user_data). Returns HN_OK, HN_EINVAL (bad definition, duplicate node name,
+ * second producer, cycle), HN_ETYPE (type mismatch) or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const hn_node_def *def,
+                                                   hn_error *err);
+/** Add a nested pipeline as a node (see hn_nested_def); same errors as add_node. */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_pipeline(hn_pipeline *pipeline,
+                                                       const hn_nested_def *def, hn_error *err);
+
+/**
+ * Bind a default value for input `name`: row `row` of `values` (retained).
+ * Explicit inputs given to run/map override it. HN_ERANGE for a bad row.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_bind(hn_pipeline *pipeline, const char *name,
+                                               hn_array *values, int64_t row, hn_error *err);
+/** Remove a bound value; HN_ENOTFOUND when none is bound under that name. */
+HN_API HN_NODISCARD hn_status hn_pipeline_unbind(hn_pipeline *pipeline, const char *name,
+                                                 hn_error *err);
+
+HN_API const char *hn_pipeline_name(const hn_pipeline *pipeline);
+HN_API int64_t hn_pipeline_num_nodes(const hn_pipeline *pipeline);
+/**
+ * Inputs that no node produces and nothing is bound to, sorted by name.
+ * Borrowed; valid until the pipeline changes.
+ */
+HN_API int64_t hn_pipeline_num_root_inputs(const hn_pipeline *pipeline);
+HN_API const char *hn_pipeline_root_input(const hn_pipeline *pipeline, int64_t i);
+/** Every output a node produces, in execution order then declaration order. */
+HN_API int64_t hn_pipeline_num_outputs(const hn_pipeline *pipeline);
+HN_API const char *hn_pipeline_output(const hn_pipeline *pipeline, int64_t i);
+/** Type of a produced output, or NULL when no node produces `name`. */
+HN_API const hn_type *hn_pipeline_output_type(const hn_pipeline *pipeline, const char *name);
+/**
+ * Node names in execution order: topological, ties broken by node name, so
+ * the order never depends on insertion order.
+ */
+HN_API const char *hn_pipeline_execution_order(const hn_pipeline *pipeline, int64_t i);
+
+/* ---- per-call context ---------------------------------------------------- */
+
+/**
+ * Record a failure message (printf-style) for the current call and return
+ * HN_ENODE, so that a node function can `return hn_ctx_fail(ctx, "...")`.
+ */
+HN_API hn_status hn_ctx_fail(hn_ctx *ctx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/** Scratch arena of the current worker, reset after every item (row) or batch. */
+HN_API hn_arena *hn_ctx_arena(hn_ctx *ctx);
+/** Index of the worker running the call (0 .. workers - 1). */
+HN_API int hn_ctx_worker(const hn_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HYPERNODES_PIPELINE_H */
