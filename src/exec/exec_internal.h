@@ -1,0 +1,63 @@
+/*
+ * Internal contract of the execution layer (src/exec): inputs, results and
+ * the shared pieces engines use. Not installed; symbols use hn__.
+ */
+#ifndef HN_EXEC_INTERNAL_H
+#define HN_EXEC_INTERNAL_H
+
+#include "../graph/graph_internal.h"
+
+typedef enum hn_input_kind {
+  HN_INPUT_VALUE = 0,    /* one value: row `row` of `values` */
+  HN_INPUT_COLUMN = 1,   /* a column: every row of `values` */
+  HN_INPUT_RESOURCE = 2  /* a resource: built per worker from `resource` */
+} hn_input_kind;
+
+/* A shared, ref-counted resource definition (the config is freed with the last holder). */
+typedef struct hn_resource {
+  _Atomic int64_t refcount;
+  hn_allocator alloc;
+  hn_resource_def def;  /* name points at `name` below */
+  char *name;
+  const hn_type *type;  /* object type of the value nodes see (vtable.free is a no-op) */
+} hn_resource;
+
+hn_resource *hn__resource_retain(hn_resource *resource);
+void hn__resource_release(hn_resource *resource);
+
+typedef struct hn_input {
+  char *name;
+  hn_input_kind kind;
+  hn_array *values;       /* VALUE and COLUMN: retained; RESOURCE: NULL */
+  int64_t row;            /* VALUE: the row */
+  hn_resource *resource;  /* RESOURCE: retained */
+} hn_input;
+
+struct hn_inputs {
+  hn_allocator alloc;
+  int64_t n;
+  int64_t cap;
+  hn_input *items;        /* in the order set; names are distinct */
+};
+
+/* Index of the input called `name`, or -1. */
+int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
+
+struct hn_result {
+  hn_allocator alloc;
+  hn_table *table;        /* requested outputs */
+  hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
+  hn_result_stats stats;
+};
+
+/*
+ * Assemble a result; takes the references to `table` and `errors` (also on
+ * failure). `errors` may be NULL: an empty error table is made.
+ */
+hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
+                          const hn_result_stats *stats, hn_result **out, hn_error *err);
+
+/* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
+hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
+
+#endif /* HN_EXEC_INTERNAL_H */
