@@ -137,7 +137,8 @@ typedef struct hn_callbacks {
 
 typedef enum hn_error_policy {
   HN_ERRORS_RAISE = 0,   /**< the first failing item stops the map and is reported */
-  HN_ERRORS_CONTINUE = 1 /**< failed items give nulls plus an error record */
+  HN_ERRORS_CONTINUE = 1 /**< a failed node gives nulls (and so do the nodes downstream of it)
+                              for that item, plus an error record; independent outputs are kept */
 } hn_error_policy;
 
 typedef struct hn_run_options {
@@ -167,8 +168,10 @@ HN_API HN_NODISCARD hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *
 /**
  * Map the pipeline over items: the inputs named in options->map_over are
  * columns, one row per item (zip) or combined (product); the rest are
- * broadcast. Results keep item order. Under HN_ERRORS_CONTINUE a failed item
- * gives null outputs and an error record, and the call returns HN_OK.
+ * broadcast. Results keep item order. Under HN_ERRORS_CONTINUE a failing node
+ * gives nulls for that item in its outputs and in every output downstream of
+ * it (those nodes are skipped), outputs that do not depend on it keep their
+ * values, an error record is added, and the call returns HN_OK.
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine,
                                               const hn_inputs *inputs,
@@ -201,7 +204,8 @@ HN_API HN_NODISCARD hn_status hn_result_export_stream(const hn_result *result,
 
 /** How rows are materialised from the columns. */
 typedef enum hn_materialize {
-  HN_MATERIALIZE_AUTO = 0,   /**< column-major for >= 64 rows of fixed-width columns, else row-major */
+  HN_MATERIALIZE_AUTO = 0,   /**< column-major when any column is fixed width (bool, int64,
+                                  float32, float64), else row-major (the two cost the same) */
   HN_MATERIALIZE_ROW = 1,    /**< row by row, every column per row */
   HN_MATERIALIZE_COLUMN = 2  /**< column by column, every row per column */
 } hn_materialize;

@@ -53,7 +53,7 @@ typedef struct hn_batch_arg {
 typedef hn_status (*hn_batch_fn)(void *user_data, const hn_batch_arg *in, int64_t n_rows,
                                  hn_array **out, hn_ctx *ctx);
 
-/** A node's definition. Initialise with `hn_node_def def = {sizeof def};` then fill. */
+/** A node's definition. Initialise with `hn_node_def def = {.size = sizeof def};` then fill. */
 typedef struct hn_node_def {
   size_t size;                      /**< sizeof(hn_node_def) */
   const char *name;                 /**< unique within the pipeline; required */
@@ -75,7 +75,7 @@ typedef enum hn_map_mode {
   HN_MAP_PRODUCT = 1 /**< every combination; the last mapped input varies fastest */
 } hn_map_mode;
 
-/** A pipeline used as one node. Initialise with `{sizeof def}` then fill. */
+/** A pipeline used as one node. Initialise with `hn_nested_def def = {.size = sizeof def};` then fill. */
 typedef struct hn_nested_def {
   size_t size;
   const char *name;          /**< node name in the outer pipeline; required */
@@ -106,7 +106,11 @@ HN_API void hn_pipeline_release(hn_pipeline *pipeline);
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const hn_node_def *def,
                                                    hn_error *err);
-/** Add a nested pipeline as a node (see hn_nested_def); same errors as add_node. */
+/**
+ * Add a nested pipeline as a node (see hn_nested_def); same errors as
+ * add_node. From then on the inner pipeline is frozen: add, bind and unbind
+ * on it return HN_EINVAL until every pipeline nesting it has been released.
+ */
 HN_API HN_NODISCARD hn_status hn_pipeline_add_pipeline(hn_pipeline *pipeline,
                                                        const hn_nested_def *def, hn_error *err);
 

@@ -55,6 +55,12 @@ struct hn_pipeline {
   pthread_mutex_t lock;
   int64_t n_plans;
   hn_plan **plans;
+  /*
+   * Nested nodes (of other pipelines) holding this pipeline. While > 0 the
+   * pipeline can no longer change: its parents' nodes and cached plans were
+   * derived from it. (Added by the graph layer.)
+   */
+  _Atomic int64_t n_parents;
 };
 
 /*

@@ -1,0 +1,299 @@
+/*
+ * Concatenation of arrays of one type, used to join the per-chunk outputs of
+ * the threads engine in item order. Fixed-width values and bitmaps are
+ * copied in bulk, offsets rebased, children concatenated recursively.
+ */
+#include "engine_internal.h"
+
+static hn_status nomem(hn_error *err) {
+  return hn__error_nomem(err, "concatenating arrays");
+}
+
+/* Copy n bits from src (bit soff) to dst (bit doff). */
+static void copy_bits(uint8_t *dst, int64_t doff, const uint8_t *src, int64_t soff, int64_t n) {
+  if (((doff | soff) & 7) == 0) {
+    int64_t bytes = n >> 3;
+    memcpy(dst + (doff >> 3), src + (soff >> 3), (size_t)bytes);
+    for (int64_t i = bytes << 3; i < n; i++)
+      hn_bit_set_to(dst, doff + i, hn_bit_get(src, soff + i));
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) hn_bit_set_to(dst, doff + i, hn_bit_get(src, soff + i));
+}
+
+static void set_bits(uint8_t *dst, int64_t off, int64_t n) {
+  for (int64_t i = 0; i < n; i++) hn_bit_set(dst, off + i);
+}
+
+/* A zeroed owned buffer of `size` bytes. */
+static hn_buffer *zeroed(const hn_allocator *a, int64_t size) {
+  hn_buffer *b = hn__buffer_new(a, size);
+  if (!b) return NULL;
+  memset(b->data, 0, (size_t)b->capacity);
+  b->size = size;
+  return b;
+}
+
+static hn_status empty_array(const hn_allocator *a, const hn_type *type, hn_array **out,
+                             hn_error *err) {
+  hn_builder *b = NULL;
+  hn_status st = hn_builder_create(a, type, &b, err);
+  if (st == HN_OK) st = hn_builder_finish(b, out, err);
+  hn_builder_destroy(b);
+  return st;
+}
+
+static hn_status concat_validity(const hn_allocator *a, int64_t n, hn_array *const *arrays,
+                                 int64_t total, hn_buffer **out, hn_error *err) {
+  hn_buffer *v = zeroed(a, hn_bytes_for_bits(total));
+  if (!v) return nomem(err);
+  int64_t pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const hn_array *x = arrays[i];
+    if (x->buffers[0] && x->null_count > 0)
+      copy_bits(v->data, pos, x->buffers[0]->data, x->offset, x->length);
+    else
+      set_bits(v->data, pos, x->length);
+    pos += x->length;
+  }
+  *out = v;
+  return HN_OK;
+}
+
+static hn_status concat_fixed(const hn_allocator *a, int width, int64_t n, hn_array *const *arrays,
+                              int64_t total, hn_buffer **out, hn_error *err) {
+  hn_buffer *v = zeroed(a, total * width);
+  if (!v) return nomem(err);
+  int64_t pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const hn_array *x = arrays[i];
+    if (x->length > 0)
+      memcpy(v->data + pos * width, x->buffers[1]->data + x->offset * width,
+             (size_t)(x->length * width));
+    pos += x->length;
+  }
+  *out = v;
+  return HN_OK;
+}
+
+static hn_status concat_bools(const hn_allocator *a, int64_t n, hn_array *const *arrays,
+                              int64_t total, hn_buffer **out, hn_error *err) {
+  hn_buffer *v = zeroed(a, hn_bytes_for_bits(total));
+  if (!v) return nomem(err);
+  int64_t pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const hn_array *x = arrays[i];
+    if (x->length > 0) copy_bits(v->data, pos, x->buffers[1]->data, x->offset, x->length);
+    pos += x->length;
+  }
+  *out = v;
+  return HN_OK;
+}
+
+static const int32_t *offsets_of(const hn_array *x) {
+  return (const int32_t *)x->buffers[1]->data + x->offset;
+}
+
+/* Rebased offsets for utf8/binary/list; *span_total is the bytes/items they cover. */
+static hn_status concat_offsets(const hn_allocator *a, int64_t n, hn_array *const *arrays,
+                                int64_t total, hn_buffer **out, int64_t *span_total,
+                                hn_error *err) {
+  int64_t span = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (arrays[i]->length > 0) {
+      const int32_t *off = offsets_of(arrays[i]);
+      span += (int64_t)off[arrays[i]->length] - off[0];
+    }
+  if (span > INT32_MAX)
+    return hn__error(err, HN_ERANGE,
+                     "concatenation needs %lld bytes or items behind one int32 offsets buffer",
+                     (long long)span);
+  hn_buffer *v = zeroed(a, (total + 1) * 4);
+  if (!v) return nomem(err);
+  int32_t *dst = (int32_t *)v->data;
+  int64_t pos = 0;
+  int32_t base = 0;
+  dst[0] = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const hn_array *x = arrays[i];
+    if (x->length == 0) continue;
+    const int32_t *off = offsets_of(x);
+    int32_t shift = base - off[0];
+    for (int64_t k = 1; k <= x->length; k++) dst[pos + k] = off[k] + shift;
+    pos += x->length;
+    base = dst[pos];
+  }
+  *out = v;
+  *span_total = span;
+  return HN_OK;
+}
+
+static hn_status concat_bytes(const hn_allocator *a, int64_t n, hn_array *const *arrays,
+                              int64_t bytes, hn_buffer **out, hn_error *err) {
+  hn_buffer *v = zeroed(a, bytes);
+  if (!v) return nomem(err);
+  int64_t pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const hn_array *x = arrays[i];
+    if (x->length == 0) continue;
+    const int32_t *off = offsets_of(x);
+    int64_t len = (int64_t)off[x->length] - off[0];
+    if (len > 0) memcpy(v->data + pos, x->buffers[2]->data + off[0], (size_t)len);
+    pos += len;
+  }
+  *out = v;
+  return HN_OK;
+}
+
+/*
+ * Concatenate child `c` of every array over rows [from, from + count) of
+ * that child, where the range comes from `range(x)`.
+ */
+static hn_status concat_children(const hn_allocator *a, const hn_type *type, int64_t n,
+                                 hn_array *const *arrays, int64_t child, bool is_list, bool steal,
+                                 hn_array **out, hn_error *err) {
+  hn_array *local[16];
+  hn_array **parts = local;
+  if (n > 16) {
+    parts = hn__calloc(a, (size_t)n, sizeof *parts);
+    if (!parts) return nomem(err);
+  }
+  hn_status st = HN_OK;
+  int64_t made = 0;
+  for (; made < n && st == HN_OK; made++) {
+    hn_array *x = arrays[made];
+    int64_t from = x->offset, count = x->length;
+    if (is_list) {
+      if (x->length > 0) {
+        const int32_t *off = offsets_of(x);
+        from = off[0];
+        count = (int64_t)off[x->length] - off[0];
+      } else {
+        from = 0;
+        count = 0;
+      }
+    }
+    st = hn_array_slice(x->children[child], from, count, &parts[made], err);
+    if (st != HN_OK) break;
+  }
+  if (st == HN_OK) st = hn__array_concat(a, type, n, parts, steal, out, err);
+  for (int64_t i = 0; i < made && i < n; i++) hn_array_release(parts[i]);
+  if (parts != local) hn__free(a, parts);
+  return st;
+}
+
+static hn_status concat_objects(const hn_allocator *a, const hn_type *type, int64_t n,
+                                hn_array *const *arrays, int64_t total, bool steal, hn_buffer **out,
+                                hn_error *err) {
+  hn_buffer *v = zeroed(a, total * 8);
+  if (!v) return nomem(err);
+  v->object_type = hn_type_retain(type); /* frees whatever was placed, also on failure */
+  void **dst = (void **)v->data;
+  const hn_object_vtable *vt = &type->vtable;
+  int64_t pos = 0;
+  for (int64_t i = 0; i < n; i++) {
+    hn_array *x = arrays[i];
+    hn_buffer *src = x->buffers[1];
+    if (x->length == 0) continue;
+    void **objs = (void **)src->data + x->offset;
+    bool movable = steal && atomic_load(&x->refcount) == 1 && atomic_load(&src->refcount) == 1 &&
+                   !src->parent && !src->release_fn;
+    for (int64_t k = 0; k < x->length; k++) {
+      if (!objs[k] || hn_array_is_null(x, k)) continue;
+      if (movable) {
+        dst[pos + k] = objs[k];
+        objs[k] = NULL;
+      } else if (!vt->copy) {
+        hn_buffer_release(v);
+        return hn__error(err, HN_EUNSUPPORTED,
+                         "cannot concatenate shared arrays of object type '%s': it has no copy "
+                         "function",
+                         type->object_name);
+      } else if (!(dst[pos + k] = vt->copy(vt->ctx, objs[k]))) {
+        hn_buffer_release(v);
+        return nomem(err);
+      }
+    }
+    pos += x->length;
+  }
+  *out = v;
+  return HN_OK;
+}
+
+hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64_t n,
+                           hn_array *const *arrays, bool steal, hn_array **out, hn_error *err) {
+  hn_allocator a = hn__allocator_resolve(alloc);
+  if (n == 1) {
+    *out = hn_array_retain(arrays[0]);
+    return HN_OK;
+  }
+  int64_t total = 0, nulls = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (arrays[i]->length > INT64_MAX / 2 - total)
+      return hn__error(err, HN_ERANGE, "concatenation too long");
+    total += arrays[i]->length;
+    nulls += arrays[i]->null_count;
+  }
+  if (n == 0 || total == 0) return empty_array(&a, type, out, err);
+  hn_buffer *b0 = NULL, *b1 = NULL, *b2 = NULL;
+  hn_array *kids_local[8];
+  hn_array **kids = kids_local;
+  int64_t n_kids = 0;
+  hn_status st = HN_OK;
+  if (nulls > 0) st = concat_validity(&a, n, arrays, total, &b0, err);
+  hn_type_id id = type->id;
+  if (st == HN_OK) switch (id) {
+      case HN_TYPE_INT64:
+      case HN_TYPE_FLOAT32:
+      case HN_TYPE_FLOAT64:
+        st = concat_fixed(&a, hn__type_value_size(id), n, arrays, total, &b1, err);
+        break;
+      case HN_TYPE_BOOL:
+        st = concat_bools(&a, n, arrays, total, &b1, err);
+        break;
+      case HN_TYPE_UTF8:
+      case HN_TYPE_BINARY: {
+        int64_t bytes = 0;
+        st = concat_offsets(&a, n, arrays, total, &b1, &bytes, err);
+        if (st == HN_OK) st = concat_bytes(&a, n, arrays, bytes, &b2, err);
+        break;
+      }
+      case HN_TYPE_LIST: {
+        int64_t items = 0;
+        st = concat_offsets(&a, n, arrays, total, &b1, &items, err);
+        if (st == HN_OK)
+          st = concat_children(&a, type->item, n, arrays, 0, true, steal, &kids[0], err);
+        if (st == HN_OK) n_kids = 1;
+        break;
+      }
+      case HN_TYPE_STRUCT:
+        if (type->n_fields > 8) {
+          kids = hn__calloc(&a, (size_t)type->n_fields, sizeof *kids);
+          if (!kids) {
+            kids = kids_local;
+            st = nomem(err);
+            break;
+          }
+        }
+        for (; n_kids < type->n_fields && st == HN_OK; n_kids++) {
+          st = concat_children(&a, type->fields[n_kids], n, arrays, n_kids, false, steal,
+                               &kids[n_kids], err);
+          if (st != HN_OK) break;
+        }
+        break;
+      case HN_TYPE_OBJECT:
+        st = concat_objects(&a, type, n, arrays, total, steal, &b1, err);
+        break;
+    }
+  if (st != HN_OK) {
+    hn_buffer_release(b0);
+    hn_buffer_release(b1);
+    hn_buffer_release(b2);
+    for (int64_t i = 0; i < n_kids; i++) hn_array_release(kids[i]);
+    if (kids != kids_local) hn__free(&a, kids);
+    return st;
+  }
+  st = hn__array_make(&a, type, total, 0, nulls, b0, b1, b2, n_kids, kids, out, err);
+  if (kids != kids_local) hn__free(&a, kids);
+  return st;
+}

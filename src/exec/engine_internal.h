@@ -1,0 +1,151 @@
+/*
+ * Internal contract between the engine files of src/exec: the engine handle
+ * and its worker pool (engine.c), the per-call context (context.c), per-worker
+ * resource instances (resources.c), array concatenation (concat.c), the
+ * item-major executor (executor.c) and run/map (run.c). Not installed;
+ * symbols use hn__.
+ */
+#ifndef HN_ENGINE_INTERNAL_H
+#define HN_ENGINE_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "exec_internal.h"
+
+/* ---- engine and worker pool (engine.c) ------------------------------------ */
+
+/* A task run once on every worker of the engine: fn(arg, worker index). */
+typedef void (*hn__worker_fn)(void *arg, int worker);
+
+/*
+ * An engine. The threads kind owns `workers` persistent threads, created by
+ * hn_engine_create and joined by hn_engine_destroy; the sequential kind runs
+ * everything on the calling thread as worker 0.
+ */
+struct hn_engine {
+  hn_allocator alloc;
+  hn_engine_kind kind;
+  int workers;        /* 1 for sequential */
+  int64_t chunk_size; /* 0: automatic */
+  atomic_bool busy;   /* one run/map at a time */
+  /* Threads kind only: the pool. */
+  pthread_t *threads;
+  struct hn__pool_thread *thread_args;
+  int n_threads;   /* threads started */
+  bool sync_ready; /* mu and the condition variables are initialised */
+  pthread_mutex_t mu;
+  pthread_cond_t wake; /* a task or stop was posted */
+  pthread_cond_t done; /* the last worker finished the task */
+  hn__worker_fn fn;
+  void *arg;
+  uint64_t generation; /* bumped for every task */
+  int running;         /* workers still inside the current task */
+  bool stop;
+};
+
+/* Make `engine` a sequential engine without threads (for run/map with engine NULL). */
+void hn__engine_init_sequential(hn_engine *engine, const hn_allocator *alloc);
+/* Claim the engine for one call; HN_EINVAL when it is already serving one. */
+hn_status hn__engine_acquire(hn_engine *engine, hn_error *err);
+void hn__engine_release(hn_engine *engine);
+/* Run fn on every worker and wait for all of them (sequential: fn(arg, 0) here). */
+void hn__engine_run_workers(hn_engine *engine, hn__worker_fn fn, void *arg);
+
+/* ---- per-call context (context.c) ----------------------------------------- */
+
+enum {
+  HN__CTX_ARENA_USED = 1, /* hn_ctx_arena was called: reset the arena after the call */
+  HN__CTX_MESSAGE = 2     /* hn_ctx_fail recorded a message */
+};
+
+/* The context a worker hands to every node call; one per worker. */
+struct hn_ctx {
+  unsigned flags; /* HN__CTX_*; zero on the fast path */
+  int worker;
+  hn_arena *arena;    /* created lazily by hn_ctx_arena */
+  hn_allocator alloc; /* for the arena */
+  bool arena_failed;  /* creating the arena failed: hn_ctx_arena returns NULL */
+  char message[HN_ERROR_MESSAGE_MAX];
+};
+
+void hn__ctx_init(hn_ctx *ctx, const hn_allocator *alloc, int worker);
+void hn__ctx_destroy(hn_ctx *ctx);
+/* After a node call with flags set: reset the arena, forget a stale message on success. */
+void hn__ctx_after_call(hn_ctx *ctx, hn_status st);
+
+/* ---- resources (resources.c) ---------------------------------------------- */
+
+/* One worker's instance of a resource. */
+typedef struct hn__res_instance {
+  hn_resource *resource; /* borrowed from the inputs */
+  void *state;
+  bool live;
+} hn__res_instance;
+
+/*
+ * Build the instance if it is not live yet (counting it in *inits). On
+ * failure err names the resource and the instance stays not live.
+ */
+hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *inits, hn_error *err);
+/* Destroy a live instance (counting it in *destroys); a no-op otherwise. */
+void hn__res_instance_release(hn__res_instance *inst, _Atomic int64_t *destroys);
+
+/* ---- arrays (concat.c) ---------------------------------------------------- */
+
+/*
+ * Concatenate `n` arrays of type `type` in order into one new array
+ * (n == 1: a new reference to arrays[0]). Fixed-width values and bitmaps are
+ * copied, utf8/binary/list offsets rebased, children concatenated.
+ * Objects are copied through the type's vtable, or, when `steal_objects` and
+ * an input and its values buffer are held only by the caller, moved out of
+ * it (the input is left with null-pointer slots, still valid to release).
+ * Returns HN_OK, HN_ERANGE (more than INT32_MAX bytes or items behind one
+ * offsets buffer), HN_EUNSUPPORTED (objects without copy) or HN_ENOMEM.
+ */
+hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64_t n,
+                           hn_array *const *arrays, bool steal_objects, hn_array **out,
+                           hn_error *err);
+
+/* ---- executor (executor.c) ------------------------------------------------ */
+
+/* Where a plan input's value comes from. */
+typedef enum hn__src_kind {
+  HN__SRC_CONST = 0,   /* the same datum for every item */
+  HN__SRC_MAPPED = 1,  /* a row of a mapped column */
+  HN__SRC_RESOURCE = 2 /* a per-worker resource instance */
+} hn__src_kind;
+
+typedef struct hn__src {
+  hn__src_kind kind;
+  const hn_type *type;    /* type of the value nodes see (borrowed) */
+  hn_datum value;         /* CONST */
+  const hn_array *column; /* MAPPED */
+  int64_t stride, length; /* MAPPED, product mode: row = item / stride % length */
+  hn_resource *resource;  /* RESOURCE (borrowed) */
+} hn__src;
+
+/* One call's execution: filled by run.c, run by hn__execute. */
+typedef struct hn__exec {
+  hn_engine *engine;
+  hn_allocator alloc; /* builders, result arrays, per-call state */
+  const hn_plan *plan;
+  const hn__src *srcs; /* per plan input */
+  int64_t n_items;
+  bool is_map; /* item paths start with the item index */
+  bool zip;    /* mapped rows: zip (row = item) or product */
+  hn_error_policy policy;
+  const hn_callbacks *cb; /* NULL when no callback is set */
+  /* Results, on HN_OK: */
+  hn_array **columns; /* per requested output: new references (caller's array) */
+  hn_table *errors;   /* error records (new reference) */
+  hn_result_stats stats;
+} hn__exec;
+
+/*
+ * Run every item on the engine's workers. On failure err is filled (for a
+ * node failure under RAISE: node, item path and the node's message) and no
+ * result is kept. Resource instances are destroyed before returning.
+ */
+hn_status hn__execute(hn__exec *x, hn_error *err);
+
+#endif /* HN_ENGINE_INTERNAL_H */

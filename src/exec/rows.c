@@ -1,0 +1,155 @@
+/* Rows of a result: the columns materialised as an n_rows x n_columns datum matrix. */
+#include "exec_internal.h"
+
+struct hn_rows {
+  hn_allocator alloc;
+  hn_table *table; /* retained: the datums point into its columns */
+  int64_t n_rows;
+  int64_t n_columns;
+  hn_materialize strategy; /* resolved */
+  hn_datum *cells;         /* row-major: cells[row * n_columns + column]; NULL when empty */
+};
+
+static bool is_fixed_width(hn_type_id id) {
+  return id == HN_TYPE_BOOL || id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 ||
+         id == HN_TYPE_FLOAT64;
+}
+
+/*
+ * AUTO: column-major fills a fixed-width column from its buffers (0.7-4 ns a
+ * value against about 13 for hn_array_get) and costs the same as row-major
+ * for the other columns, from one row up; so it wins as soon as one column
+ * is fixed width. Without one, row-major keeps the writes sequential.
+ */
+static hn_materialize resolve_strategy(const hn_table *t, hn_materialize strategy) {
+  if (strategy != HN_MATERIALIZE_AUTO) return strategy;
+  for (int64_t c = 0; c < t->n_columns; c++)
+    if (is_fixed_width(t->columns[c]->type->id)) return HN_MATERIALIZE_COLUMN;
+  return HN_MATERIALIZE_ROW;
+}
+
+static void fill_row_major(hn_datum *cells, const hn_table *t) {
+  hn_datum *d = cells;
+  for (int64_t r = 0; r < t->n_rows; r++)
+    for (int64_t c = 0; c < t->n_columns; c++) *d++ = hn_array_get(t->columns[c], r);
+}
+
+/*
+ * One fixed-width column straight from its buffers. Every datum gets the
+ * value slot read even when null, exactly as hn_array_get does.
+ */
+#define HN_FILL_FIXED(ctype, member, tid)                \
+  do {                                                   \
+    const ctype *v = (const ctype *)values + off;        \
+    for (int64_t r = 0; r < n; r++, d += stride) {       \
+      d->type = tid;                                     \
+      d->is_null = valid && !hn_bit_get(valid, off + r); \
+      d->v.member = v[r];                                \
+    }                                                    \
+  } while (0)
+
+static void fill_column(hn_datum *d, int64_t stride, const hn_array *col) {
+  int64_t n = col->length, off = col->offset;
+  const uint8_t *valid = col->buffers[0] ? col->buffers[0]->data : NULL;
+  const uint8_t *values = col->buffers[1] ? col->buffers[1]->data : NULL;
+  switch (col->type->id) {
+    case HN_TYPE_INT64:
+      HN_FILL_FIXED(int64_t, i64, HN_TYPE_INT64);
+      return;
+    case HN_TYPE_FLOAT64:
+      HN_FILL_FIXED(double, f64, HN_TYPE_FLOAT64);
+      return;
+    case HN_TYPE_FLOAT32:
+      HN_FILL_FIXED(float, f32, HN_TYPE_FLOAT32);
+      return;
+    case HN_TYPE_BOOL:
+      for (int64_t r = 0; r < n; r++, d += stride) {
+        d->type = HN_TYPE_BOOL;
+        d->is_null = valid && !hn_bit_get(valid, off + r);
+        d->v.b = hn_bit_get(values, off + r);
+      }
+      return;
+    default:
+      for (int64_t r = 0; r < n; r++, d += stride) *d = hn_array_get(col, r);
+      return;
+  }
+}
+
+#undef HN_FILL_FIXED
+
+static void fill_column_major(hn_datum *cells, const hn_table *t) {
+  if (t->n_rows == 0) return;
+  for (int64_t c = 0; c < t->n_columns; c++) fill_column(cells + c, t->n_columns, t->columns[c]);
+}
+
+hn_status hn_result_rows(const hn_result *result, hn_materialize strategy, hn_rows **out,
+                         hn_error *err) {
+  if (!result || !out) return hn__error(err, HN_EINVAL, "hn_result_rows: NULL argument");
+  if (strategy != HN_MATERIALIZE_AUTO && strategy != HN_MATERIALIZE_ROW &&
+      strategy != HN_MATERIALIZE_COLUMN)
+    return hn__error(err, HN_EINVAL, "hn_result_rows: unknown strategy %d", (int)strategy);
+  hn_table *t = result->table;
+  hn_allocator a = result->alloc;
+  if (t->n_columns > 0 && t->n_rows > INT64_MAX / t->n_columns)
+    return hn__error(err, HN_ERANGE, "hn_result_rows: %lld x %lld values are too many",
+                     (long long)t->n_rows, (long long)t->n_columns);
+  int64_t n_cells = t->n_rows * t->n_columns;
+  if ((uint64_t)n_cells > (SIZE_MAX - sizeof(hn_rows)) / sizeof(hn_datum))
+    return hn__error_nomem(err, "for result rows");
+  hn_rows *rows = hn__malloc(&a, sizeof *rows);
+  hn_datum *cells = NULL;
+  if (rows && n_cells > 0) cells = hn__malloc(&a, sizeof(hn_datum) * (size_t)n_cells);
+  if (!rows || (n_cells > 0 && !cells)) {
+    hn__free(&a, rows);
+    return hn__error_nomem(err, "for result rows");
+  }
+  rows->alloc = a;
+  rows->table = hn_table_retain(t);
+  rows->n_rows = t->n_rows;
+  rows->n_columns = t->n_columns;
+  rows->strategy = resolve_strategy(t, strategy);
+  rows->cells = cells;
+  if (n_cells > 0) {
+    if (rows->strategy == HN_MATERIALIZE_COLUMN)
+      fill_column_major(cells, t);
+    else
+      fill_row_major(cells, t);
+  }
+  *out = rows;
+  return HN_OK;
+}
+
+void hn_rows_destroy(hn_rows *rows) {
+  if (!rows) return;
+  hn_allocator a = rows->alloc;
+  hn_table_release(rows->table);
+  hn__free(&a, rows->cells);
+  hn__free(&a, rows);
+}
+
+int64_t hn_rows_num_rows(const hn_rows *rows) {
+  return rows ? rows->n_rows : 0;
+}
+
+int64_t hn_rows_num_columns(const hn_rows *rows) {
+  return rows ? rows->n_columns : 0;
+}
+
+const char *hn_rows_column_name(const hn_rows *rows, int64_t column) {
+  return rows ? hn_table_column_name(rows->table, column) : NULL;
+}
+
+hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column) {
+  if (rows && row >= 0 && row < rows->n_rows && column >= 0 && column < rows->n_columns)
+    return rows->cells[row * rows->n_columns + column];
+  hn_datum none;
+  memset(&none, 0, sizeof none);
+  none.is_null = true;
+  if (rows && column >= 0 && column < rows->n_columns)
+    none.type = rows->table->columns[column]->type->id;
+  return none;
+}
+
+hn_materialize hn_rows_strategy(const hn_rows *rows) {
+  return rows ? rows->strategy : HN_MATERIALIZE_AUTO;
+}

@@ -1,0 +1,380 @@
+/*
+ * hn_pipeline_run and hn_pipeline_map: option checks, input resolution
+ * (explicit inputs override bound values; mapped columns, broadcast values,
+ * columns passed whole as one list value, resources), planning, item counts
+ * (zip / product), callbacks of the top level, execution on the engine and
+ * result assembly.
+ */
+#include <stdio.h>
+
+#include "engine_internal.h"
+
+typedef struct call {
+  hn_pipeline *p;
+  hn_allocator alloc;
+  const hn_inputs *inputs;
+  bool is_map;
+  hn_run_options o;
+  hn_callbacks cb;
+  bool has_cb;
+  const hn_plan *plan;
+  hn__src *srcs;
+  int64_t n_items;
+  /* Map: per map_over name, the input index, its column and the product stride. */
+  int64_t *over_input;
+  int64_t *over_stride;
+  /* One-row list arrays made for columns passed whole. */
+  int64_t n_temps;
+  hn_array **temps;
+} call;
+
+static void call_free(call *c) {
+  const hn_allocator *a = &c->alloc;
+  for (int64_t i = 0; i < c->n_temps; i++) hn_array_release(c->temps[i]);
+  hn__free(a, c->temps);
+  hn__free(a, c->srcs);
+  hn__free(a, c->over_input);
+  hn__free(a, c->over_stride);
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+static hn_status read_options(call *c, const hn_run_options *opt, hn_error *err) {
+  memset(&c->o, 0, sizeof c->o);
+  c->o.size = sizeof c->o;
+  if (opt) {
+    size_t min = offsetof(hn_run_options, outputs) + sizeof opt->outputs;
+    if (opt->size < min)
+      return hn__error(err, HN_EINVAL, "options->size is %zu: set it to sizeof(hn_run_options)",
+                       opt->size);
+    memcpy(&c->o, opt, opt->size < sizeof c->o ? opt->size : sizeof c->o);
+  }
+  hn_run_options *o = &c->o;
+  if (o->n_outputs < 0 || (o->n_outputs > 0 && !o->outputs))
+    return hn__error(err, HN_EINVAL, "bad requested outputs (n_outputs %lld)",
+                     (long long)o->n_outputs);
+  if (o->n_map_over < 0 || (o->n_map_over > 0 && !o->map_over))
+    return hn__error(err, HN_EINVAL, "bad map_over list (n_map_over %lld)",
+                     (long long)o->n_map_over);
+  if (o->map_mode != HN_MAP_ZIP && o->map_mode != HN_MAP_PRODUCT)
+    return hn__error(err, HN_EINVAL, "unknown map_mode %d", (int)o->map_mode);
+  if (o->error_policy != HN_ERRORS_RAISE && o->error_policy != HN_ERRORS_CONTINUE)
+    return hn__error(err, HN_EINVAL, "unknown error_policy %d", (int)o->error_policy);
+  memset(&c->cb, 0, sizeof c->cb);
+  const hn_callbacks *cb = o->callbacks;
+  if (cb) {
+    size_t min = offsetof(hn_callbacks, user_data) + sizeof cb->user_data;
+    if (cb->size < min)
+      return hn__error(err, HN_EINVAL, "callbacks->size is %zu: set it to sizeof(hn_callbacks)",
+                       cb->size);
+    memcpy(&c->cb, cb, cb->size < sizeof c->cb ? cb->size : sizeof c->cb);
+    const hn_callbacks *k = &c->cb;
+    c->has_cb = k->on_pipeline_start || k->on_pipeline_end || k->on_map_start || k->on_map_end ||
+                k->on_item_start || k->on_item_end || k->on_node_start || k->on_node_end ||
+                k->on_error;
+  }
+  if (!c->is_map) {
+    c->o.n_map_over = 0; /* run: one item; columns are passed whole */
+    c->o.map_over = NULL;
+  }
+  return HN_OK;
+}
+
+/* ---- map_over ---------------------------------------------------------------- */
+
+static hn_status resolve_map_over(call *c, hn_error *err) {
+  const hn_run_options *o = &c->o;
+  const hn_allocator *a = &c->alloc;
+  if (o->n_map_over == 0) {
+    c->n_items = 1;
+    if (c->is_map) return hn__error(err, HN_EINVAL, "hn_pipeline_map: map_over names no input");
+    return HN_OK;
+  }
+  c->over_input = hn__calloc(a, (size_t)o->n_map_over, sizeof *c->over_input);
+  c->over_stride = hn__calloc(a, (size_t)o->n_map_over, sizeof *c->over_stride);
+  if (!c->over_input || !c->over_stride) return hn__error_nomem(err, "resolving map_over");
+  for (int64_t m = 0; m < o->n_map_over; m++) {
+    const char *name = o->map_over[m];
+    if (!name) return hn__error(err, HN_EINVAL, "map_over name %lld is NULL", (long long)m);
+    for (int64_t k = 0; k < m; k++)
+      if (strcmp(o->map_over[k], name) == 0)
+        return hn__error(err, HN_EINVAL, "map_over names '%s' twice", name);
+    int64_t i = hn__inputs_find(c->inputs, name);
+    if (i < 0 && hn__pipeline_bound_index(c->p, name) < 0)
+      return hn__error(err, HN_EINVAL, "map_over input '%s' is not among the inputs", name);
+    if (i < 0 || c->inputs->items[i].kind != HN_INPUT_COLUMN)
+      return hn__error(err, HN_EINVAL, "map_over input '%s' is not a column", name);
+    c->over_input[m] = i;
+  }
+  const hn_input *items = c->inputs->items;
+  if (o->map_mode == HN_MAP_ZIP) {
+    int64_t n = items[c->over_input[0]].values->length;
+    bool same = true;
+    for (int64_t m = 1; m < o->n_map_over; m++)
+      same = same && items[c->over_input[m]].values->length == n;
+    if (!same) {
+      char msg[HN_ERROR_MESSAGE_MAX];
+      size_t len = (size_t)snprintf(msg, sizeof msg, "zip lengths differ: ");
+      for (int64_t m = 0; m < o->n_map_over && len < sizeof msg; m++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s=%lld", m ? ", " : "",
+                                o->map_over[m], (long long)items[c->over_input[m]].values->length);
+      return hn__error(err, HN_EINVAL, "%s", msg);
+    }
+    c->n_items = n;
+    for (int64_t m = 0; m < o->n_map_over; m++) c->over_stride[m] = 1;
+    return HN_OK;
+  }
+  int64_t total = 1;
+  for (int64_t m = o->n_map_over - 1; m >= 0; m--) {
+    int64_t len = items[c->over_input[m]].values->length;
+    c->over_stride[m] = total;
+    if (len != 0 && total > INT64_MAX / len)
+      return hn__error(err, HN_ERANGE, "the product of the map_over lengths overflows");
+    total *= len;
+  }
+  c->n_items = total;
+  return HN_OK;
+}
+
+/* Position of `name` in map_over, or -1. */
+static int64_t map_over_index(const call *c, const char *name) {
+  for (int64_t m = 0; m < c->o.n_map_over; m++)
+    if (strcmp(c->o.map_over[m], name) == 0) return m;
+  return -1;
+}
+
+/* ---- planning ------------------------------------------------------------------ */
+
+static hn_status get_plan(call *c, hn_error *err) {
+  const hn_allocator *a = &c->alloc;
+  int64_t n_in = c->inputs ? c->inputs->n : 0;
+  const char **names = hn__calloc(a, (size_t)(n_in + c->p->n_bound + 1), sizeof *names);
+  if (!names) return hn__error_nomem(err, "planning");
+  int64_t n = 0;
+  for (int64_t i = 0; i < n_in; i++) names[n++] = c->inputs->items[i].name;
+  for (int64_t b = 0; b < c->p->n_bound; b++)
+    if (hn__inputs_find(c->inputs, c->p->bound_names[b]) < 0) names[n++] = c->p->bound_names[b];
+  hn_status st = hn__plan_get(c->p, n, names, c->o.n_outputs, c->o.outputs, &c->plan, err);
+  hn__free(a, (void *)names);
+  return st;
+}
+
+/* ---- inputs -------------------------------------------------------------------- */
+
+static hn_status type_mismatch(const char *name, const hn_type *expected, const hn_type *actual,
+                               hn_error *err) {
+  char e[128], g[128];
+  hn_type_to_string(expected, e, sizeof e);
+  hn_type_to_string(actual, g, sizeof g);
+  return hn__error(err, HN_ETYPE, "input '%s' has type %s, expected %s", name, g, e);
+}
+
+/* A one-row list<T> array whose only element is the whole column (zero copy). */
+static hn_status column_as_list(call *c, hn_array *column, hn_array **out, hn_error *err) {
+  const hn_allocator *a = &c->alloc;
+  if (column->length > INT32_MAX)
+    return hn__error(err, HN_ERANGE, "a column of %lld rows cannot be passed as one list value",
+                     (long long)column->length);
+  hn_array **temps = hn__realloc(a, c->temps, sizeof *temps * (size_t)(c->n_temps + 1));
+  if (!temps) return hn__error_nomem(err, "passing a column as a list");
+  c->temps = temps;
+  const hn_type *type = NULL;
+  hn_status st = hn_type_list_create(a, column->type, &type, err);
+  if (st != HN_OK) return st;
+  hn_buffer *offsets = hn__buffer_new(a, 8);
+  if (!offsets) {
+    hn_type_release(type);
+    return hn__error_nomem(err, "passing a column as a list");
+  }
+  ((int32_t *)offsets->data)[0] = 0;
+  ((int32_t *)offsets->data)[1] = (int32_t)column->length;
+  offsets->size = 8;
+  hn__buffer_zero_padding(offsets);
+  hn_array *child = hn_array_retain(column);
+  st = hn__array_make(a, type, 1, 0, 0, NULL, offsets, NULL, 1, &child, out, err);
+  hn_type_release(type);
+  if (st != HN_OK) return st;
+  c->temps[c->n_temps++] = *out;
+  return HN_OK;
+}
+
+static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
+  const hn_plan *plan = c->plan;
+  const char *name = plan->input_names[q];
+  const hn_type *expected = plan->slot_types[q];
+  hn__src *src = &c->srcs[q];
+  int64_t i = hn__inputs_find(c->inputs, name);
+  if (i < 0) {
+    int64_t b = hn__pipeline_bound_index(c->p, name);
+    if (b < 0) return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
+    hn_array *values = c->p->bound_values[b];
+    src->kind = HN__SRC_CONST;
+    src->type = values->type;
+    src->value = hn_array_get(values, c->p->bound_rows[b]);
+  } else {
+    const hn_input *in = &c->inputs->items[i];
+    int64_t m = map_over_index(c, name);
+    switch (in->kind) {
+      case HN_INPUT_VALUE:
+        src->kind = HN__SRC_CONST;
+        src->type = in->values->type;
+        src->value = hn_array_get(in->values, in->row);
+        break;
+      case HN_INPUT_COLUMN:
+        if (m >= 0) {
+          src->kind = HN__SRC_MAPPED;
+          src->type = in->values->type;
+          src->column = in->values;
+          src->stride = c->over_stride[m];
+          src->length = in->values->length;
+        } else {
+          hn_array *list = NULL;
+          hn_status st = column_as_list(c, in->values, &list, err);
+          if (st != HN_OK) return st;
+          src->kind = HN__SRC_CONST;
+          src->type = list->type;
+          src->value = hn_array_get(list, 0);
+        }
+        break;
+      case HN_INPUT_RESOURCE:
+        src->kind = HN__SRC_RESOURCE;
+        src->type = in->resource->type;
+        src->resource = in->resource;
+        if (expected && expected->id != HN_TYPE_OBJECT) {
+          char e[128];
+          hn_type_to_string(expected, e, sizeof e);
+          return hn__error(err, HN_ETYPE,
+                           "input '%s' is the resource '%s' (an object), expected %s", name,
+                           in->resource->name, e);
+        }
+        return HN_OK;
+    }
+  }
+  if (expected && !hn_type_equals(expected, src->type))
+    return type_mismatch(name, expected, src->type, err);
+  return HN_OK;
+}
+
+static hn_status resolve_inputs(call *c, hn_error *err) {
+  const hn_plan *plan = c->plan;
+  c->srcs = hn__calloc(&c->alloc, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *c->srcs);
+  if (!c->srcs) return hn__error_nomem(err, "resolving inputs");
+  for (int64_t q = 0; q < plan->n_inputs; q++) {
+    hn_status st = resolve_input(c, q, err);
+    if (st != HN_OK) return st;
+  }
+  return HN_OK;
+}
+
+/* ---- result ---------------------------------------------------------------------- */
+
+static hn_status result_schema(const call *c, const hn_type **out, hn_error *err) {
+  const hn_plan *plan = c->plan;
+  const hn_allocator *a = &c->alloc;
+  int64_t n = plan->n_requested;
+  const hn_type **types = hn__calloc(a, (size_t)(n ? n : 1), sizeof *types);
+  if (!types) return hn__error_nomem(err, "building the result schema");
+  for (int64_t r = 0; r < n; r++) types[r] = plan->slot_types[plan->requested_slots[r]];
+  hn_status st = hn_type_struct_create(a, n, plan->requested_names, types, out, err);
+  hn__free(a, (void *)types);
+  return st;
+}
+
+/* ---- callbacks of the top level ------------------------------------------------- */
+
+static void top_event(const call *c, hn_callback fn, hn_status st) {
+  if (!fn) return;
+  hn_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.pipeline = c->p->name ? c->p->name : "";
+  ev.item = -1;
+  ev.n_items = c->n_items;
+  ev.status = st;
+  fn(c->cb.user_data, &ev);
+}
+
+/* ---- run / map ---------------------------------------------------------------------- */
+
+static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *err) {
+  const hn_plan *plan = c->plan;
+  const hn_allocator *a = &c->alloc;
+  hn_array **columns =
+      hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *columns);
+  if (!columns) return hn__error_nomem(err, "running");
+  hn__exec x;
+  memset(&x, 0, sizeof x);
+  x.engine = engine;
+  x.alloc = c->alloc;
+  x.plan = plan;
+  x.srcs = c->srcs;
+  x.n_items = c->n_items;
+  x.is_map = c->is_map;
+  x.zip = c->o.map_mode == HN_MAP_ZIP;
+  x.policy = c->o.error_policy;
+  x.cb = c->has_cb ? &c->cb : NULL;
+  x.columns = columns;
+  top_event(c, c->cb.on_pipeline_start, HN_OK);
+  if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
+  hn_status st = HN_OK;
+  if (c->n_items > 0) st = hn__execute(&x, err);
+  const hn_type *schema = NULL;
+  hn_table *table = NULL;
+  if (st == HN_OK) st = result_schema(c, &schema, err);
+  if (st == HN_OK && c->n_items == 0) {
+    st = hn_table_create_empty(a, schema, &table, err);
+    hn_type_release(schema);
+  } else if (st == HN_OK) {
+    st = hn__table_make(a, schema, c->n_items, columns, &table, err);
+    memset(columns, 0, sizeof *columns * (size_t)plan->n_requested); /* the table took them */
+  }
+  if (st != HN_OK) {
+    for (int64_t r = 0; r < plan->n_requested; r++) hn_array_release(columns[r]);
+    hn_table_release(x.errors);
+  } else {
+    x.stats.n_items = c->n_items;
+    st = hn__result_make(a, table, x.errors, &x.stats, out, err);
+  }
+  hn__free(a, columns);
+  if (c->is_map) top_event(c, c->cb.on_map_end, st);
+  top_event(c, c->cb.on_pipeline_end, st);
+  return st;
+}
+
+static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *inputs,
+                            const hn_run_options *options, bool is_map, hn_result **out,
+                            hn_error *err) {
+  const char *fn = is_map ? "hn_pipeline_map" : "hn_pipeline_run";
+  if (!p || !out) return hn__error(err, HN_EINVAL, "%s: NULL pipeline or output", fn);
+  *out = NULL;
+  hn_engine local;
+  if (!engine) {
+    hn__engine_init_sequential(&local, &p->alloc);
+    engine = &local;
+  }
+  hn_status st = hn__engine_acquire(engine, err);
+  if (st != HN_OK) return st;
+  call c;
+  memset(&c, 0, sizeof c);
+  c.p = p;
+  c.alloc = p->alloc;
+  c.inputs = inputs;
+  c.is_map = is_map;
+  st = read_options(&c, options, err);
+  if (st == HN_OK) st = resolve_map_over(&c, err);
+  if (st == HN_OK) st = get_plan(&c, err);
+  if (st == HN_OK) st = resolve_inputs(&c, err);
+  if (st == HN_OK) st = execute(&c, engine, out, err);
+  call_free(&c);
+  hn__engine_release(engine);
+  return st;
+}
+
+hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                          const hn_run_options *options, hn_result **out, hn_error *err) {
+  return run_or_map(pipeline, engine, inputs, options, false, out, err);
+}
+
+hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                          const hn_run_options *options, hn_result **out, hn_error *err) {
+  return run_or_map(pipeline, engine, inputs, options, true, out, err);
+}

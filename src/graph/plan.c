@@ -1,0 +1,476 @@
+/*
+ * Plan compilation: prune a pipeline to the ancestors of the requested
+ * outputs, check that the inputs they need are given or bound, give every
+ * name a slot, compile nested pipelines recursively, and cache the result on
+ * the pipeline.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "graph_internal.h"
+
+/* Called by pipeline.c whenever the pipeline changes or dies. */
+void hn__pipeline_plans_clear(hn_pipeline *pipeline);
+
+/* ---- names -------------------------------------------------------------- */
+
+/* An output name and its producer: node index and output index. */
+typedef struct name_ref {
+  const char *name;
+  int64_t node;
+  int64_t index;
+} name_ref;
+
+static int cmp_ref(const void *a, const void *b) {
+  const name_ref *x = a, *y = b;
+  return strcmp(x->name, y->name);
+}
+
+static const name_ref *ref_find(const name_ref *refs, int64_t n, const char *name) {
+  name_ref key = {name, 0, 0};
+  return bsearch(&key, refs, (size_t)n, sizeof *refs, cmp_ref);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Index of `name` in a sorted array of names, or -1. */
+static int64_t sorted_index(const char *const *names, int64_t n, const char *name) {
+  const char *const *hit = bsearch(&name, names, (size_t)n, sizeof *names, cmp_str);
+  return hit ? (int64_t)(hit - names) : -1;
+}
+
+/* An error message built piece by piece; ends with "..." when it does not fit. */
+typedef struct msg {
+  char buf[HN_ERROR_MESSAGE_MAX];
+  size_t len;
+  bool full;
+} msg;
+
+static void msg_add(msg *m, const char *fmt, ...) HN__PRINTF(2, 3);
+static void msg_add(msg *m, const char *fmt, ...) {
+  if (m->full) return;
+  size_t room = sizeof m->buf - m->len;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(m->buf + m->len, room, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= room) {
+    m->full = true;
+    memcpy(m->buf + sizeof m->buf - 4, "...", 4);
+    m->len = sizeof m->buf - 1;
+  } else {
+    m->len += (size_t)n;
+  }
+}
+
+/* ", "-separated list of names after `m`'s text. */
+static void msg_list(msg *m, int64_t n, const char *const *names) {
+  for (int64_t i = 0; i < n; i++) msg_add(m, "%s%s", i ? ", " : "", names[i]);
+  if (n == 0) msg_add(m, "(none)");
+}
+
+/* ---- plans -------------------------------------------------------------- */
+
+static void plan_free(const hn_allocator *a, hn_plan *plan) {
+  if (!plan) return;
+  for (int64_t s = 0; plan->steps && s < plan->n_steps; s++) {
+    hn_plan_step *step = &plan->steps[s];
+    hn__free(a, step->in_slots);
+    hn__free(a, step->out_slots);
+    hn__free(a, step->inner_input_index);
+    hn__free(a, step->inner_output_index);
+  }
+  for (int64_t i = 0; plan->key_provided && i < plan->n_key_provided; i++)
+    hn__free(a, plan->key_provided[i]);
+  for (int64_t i = 0; plan->key_requested && i < plan->n_key_requested; i++)
+    hn__free(a, plan->key_requested[i]);
+  hn__free(a, plan->steps);
+  hn__free(a, (void *)plan->slot_names); /* input_names aliases its start */
+  hn__free(a, (void *)plan->slot_types);
+  hn__free(a, plan->requested_slots);
+  hn__free(a, (void *)plan->requested_names);
+  hn__free(a, plan->key_provided);
+  hn__free(a, plan->key_requested);
+  hn__free(a, plan);
+}
+
+void hn__pipeline_plans_clear(hn_pipeline *pipeline) {
+  pthread_mutex_lock(&pipeline->lock);
+  for (int64_t i = 0; i < pipeline->n_plans; i++) plan_free(&pipeline->alloc, pipeline->plans[i]);
+  hn__free(&pipeline->alloc, pipeline->plans);
+  pipeline->plans = NULL;
+  pipeline->n_plans = 0;
+  pthread_mutex_unlock(&pipeline->lock);
+}
+
+/* ---- compilation -------------------------------------------------------- */
+
+/* Working state of one compilation; arrays are per node or per flattened output. */
+typedef struct compiler {
+  hn_pipeline *p;
+  const hn_allocator *a;
+  hn_plan *plan;
+  int64_t n_prods;
+  name_ref *prods;    /* every output with its producer, sorted by name */
+  int64_t *out_base;  /* per node: index of its first output in the flattened list */
+  bool *need;         /* per flattened output: some kept node or the caller needs it */
+  bool *kept;         /* per node: an ancestor of a requested output */
+  int64_t *slot_base; /* per node: slot of its first output; -1 when pruned */
+  int64_t n_req;
+  const char **req;   /* the resolved requested outputs */
+  int64_t n_required; /* required inputs: plan->input_names */
+} compiler;
+
+static void compiler_free(compiler *c) {
+  hn__free(c->a, c->prods);
+  hn__free(c->a, c->out_base);
+  hn__free(c->a, c->need);
+  hn__free(c->a, c->kept);
+  hn__free(c->a, c->slot_base);
+  hn__free(c->a, (void *)c->req);
+}
+
+static hn_status compiler_init(compiler *c, hn_pipeline *p, hn_error *err) {
+  int64_t n = p->n_nodes;
+  *c = (compiler){.p = p, .a = &p->alloc, .n_prods = p->n_outputs};
+  c->prods = hn__malloc(c->a, sizeof *c->prods * (size_t)c->n_prods);
+  c->out_base = hn__malloc(c->a, sizeof *c->out_base * (size_t)n);
+  c->need = hn__calloc(c->a, (size_t)c->n_prods, sizeof *c->need);
+  c->kept = hn__calloc(c->a, (size_t)n, sizeof *c->kept);
+  c->slot_base = hn__malloc(c->a, sizeof *c->slot_base * (size_t)n);
+  c->plan = hn__calloc(c->a, 1, sizeof *c->plan);
+  if (!c->prods || !c->out_base || !c->need || !c->kept || !c->slot_base || !c->plan)
+    return hn__error_nomem(err, "compiling a plan");
+  int64_t k = 0;
+  for (int64_t i = 0; i < n; i++) {
+    c->out_base[i] = k;
+    c->slot_base[i] = -1;
+    for (int64_t j = 0; j < p->nodes[i]->n_outputs; j++)
+      c->prods[k++] = (name_ref){p->nodes[i]->outputs[j], i, j};
+  }
+  qsort(c->prods, (size_t)c->n_prods, sizeof *c->prods, cmp_ref);
+  c->plan->pipeline = p;
+  return HN_OK;
+}
+
+static hn_status unknown_outputs_error(const compiler *c, int64_t n, const char *const *req,
+                                       hn_error *err) {
+  msg m = {{0}, 0, false};
+  int64_t n_unknown = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (!ref_find(c->prods, c->n_prods, req[i])) n_unknown++;
+  msg_add(&m, "unknown output%s ", n_unknown > 1 ? "s" : "");
+  for (int64_t i = 0, k = 0; i < n; i++)
+    if (!ref_find(c->prods, c->n_prods, req[i])) msg_add(&m, "%s'%s'", k++ ? ", " : "", req[i]);
+  msg_add(&m, "; available: ");
+  msg_list(&m, c->p->n_outputs, (const char *const *)c->p->outputs);
+  return hn__error(err, HN_EINVAL, "%s", m.buf);
+}
+
+/* Resolve the requested outputs (none: every output) and mark them needed. */
+static hn_status resolve_requested(compiler *c, int64_t n, const char *const *req, hn_error *err) {
+  if (n == 0) {
+    n = c->p->n_outputs;
+    req = (const char *const *)c->p->outputs;
+  }
+  c->req = hn__malloc(c->a, sizeof *c->req * (size_t)n);
+  if (!c->req) return hn__error_nomem(err, "compiling a plan");
+  for (int64_t i = 0; i < n; i++) {
+    const name_ref *r = ref_find(c->prods, c->n_prods, req[i]);
+    if (!r) return unknown_outputs_error(c, n, req, err);
+    int64_t flat = c->out_base[r->node] + r->index;
+    if (c->need[flat]) return hn__error(err, HN_EINVAL, "output '%s' is requested twice", req[i]);
+    c->need[flat] = true;
+    c->kept[r->node] = true;
+    c->req[i] = r->name;
+  }
+  c->n_req = n;
+  return HN_OK;
+}
+
+static hn_status check_provided(const compiler *c, int64_t n, const char *const *provided,
+                                hn_error *err) {
+  for (int64_t i = 0; i < n; i++) {
+    const name_ref *r = ref_find(c->prods, c->n_prods, provided[i]);
+    if (r)
+      return hn__error(err, HN_EINVAL,
+                       "'%s' is produced by node '%s' and cannot be given as an input", provided[i],
+                       c->p->nodes[r->node]->name);
+  }
+  return HN_OK;
+}
+
+/*
+ * Keep the ancestors of what is needed. Walking the execution order
+ * backwards, every consumer of a node is settled before the node itself.
+ * A kept nested node needs all of its outer inputs (its inner plan then
+ * uses only those the requested inner outputs depend on).
+ */
+static void prune(compiler *c) {
+  const hn_pipeline *p = c->p;
+  for (int64_t k = p->n_nodes - 1; k >= 0; k--) {
+    const hn_gnode *g = p->nodes[p->order[k]];
+    if (!c->kept[p->order[k]]) continue;
+    for (int64_t i = 0; i < g->n_inputs; i++) {
+      const name_ref *r = ref_find(c->prods, c->n_prods, g->inputs[i]);
+      if (!r) continue;
+      c->kept[r->node] = true;
+      c->need[c->out_base[r->node] + r->index] = true;
+    }
+  }
+}
+
+static hn_status missing_inputs_error(const compiler *c, int64_t n_provided,
+                                      const char *const *provided, hn_error *err) {
+  const char *const *required = c->plan->slot_names;
+  msg m = {{0}, 0, false};
+  msg_add(&m, "missing inputs: ");
+  for (int64_t i = 0, k = 0; i < c->n_required; i++)
+    if (sorted_index(provided, n_provided, required[i]) < 0 &&
+        hn__pipeline_bound_index(c->p, required[i]) < 0)
+      msg_add(&m, "%s%s", k++ ? ", " : "", required[i]);
+  msg_add(&m, "; required: ");
+  msg_list(&m, c->n_required, required);
+  return hn__error(err, HN_EINVAL, "%s", m.buf);
+}
+
+/*
+ * Required inputs (consumed by kept nodes, produced by none), sorted, become
+ * slots [0, n_required). Each must be provided or bound. Then the slots of
+ * the kept nodes' outputs follow, in execution order.
+ */
+static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const *provided,
+                              hn_error *err) {
+  const hn_pipeline *p = c->p;
+  hn_plan *plan = c->plan;
+  int64_t n_in = 0, n_out = 0;
+  for (int64_t k = 0; k < p->n_nodes; k++)
+    if (c->kept[k]) {
+      n_in += p->nodes[k]->n_inputs;
+      n_out += p->nodes[k]->n_outputs;
+    }
+  plan->slot_names = hn__malloc(c->a, sizeof *plan->slot_names * (size_t)(n_in + n_out));
+  plan->slot_types = hn__calloc(c->a, (size_t)(n_in + n_out), sizeof *plan->slot_types);
+  if (!plan->slot_names || !plan->slot_types) return hn__error_nomem(err, "compiling a plan");
+  const char **names = plan->slot_names;
+  int64_t n = 0;
+  for (int64_t k = 0; k < p->n_nodes; k++)
+    for (int64_t i = 0; c->kept[k] && i < p->nodes[k]->n_inputs; i++)
+      if (!ref_find(c->prods, c->n_prods, p->nodes[k]->inputs[i]))
+        names[n++] = p->nodes[k]->inputs[i];
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  c->n_required = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (c->n_required == 0 || strcmp(names[c->n_required - 1], names[i]) != 0)
+      names[c->n_required++] = names[i];
+  for (int64_t i = 0; i < c->n_required; i++)
+    if (sorted_index(provided, n_provided, names[i]) < 0 &&
+        hn__pipeline_bound_index(p, names[i]) < 0)
+      return missing_inputs_error(c, n_provided, provided, err);
+  plan->n_inputs = c->n_required;
+  plan->input_names = names;
+  int64_t slot = c->n_required;
+  for (int64_t k = 0; k < p->n_nodes; k++) {
+    int64_t node = p->order[k];
+    const hn_gnode *g = p->nodes[node];
+    if (!c->kept[node]) continue;
+    for (int64_t i = 0; i < g->n_inputs; i++) {
+      int64_t s = sorted_index(names, c->n_required, g->inputs[i]);
+      if (s >= 0 && !plan->slot_types[s]) plan->slot_types[s] = g->input_types[i];
+    }
+    c->slot_base[node] = slot;
+    for (int64_t j = 0; j < g->n_outputs; j++, slot++) {
+      names[slot] = g->outputs[j];
+      plan->slot_types[slot] = g->output_types[j];
+    }
+  }
+  plan->n_slots = slot;
+  return HN_OK;
+}
+
+static int64_t slot_of(const compiler *c, const char *name) {
+  const name_ref *r = ref_find(c->prods, c->n_prods, name);
+  if (r) return c->slot_base[r->node] + r->index;
+  return sorted_index(c->plan->input_names, c->n_required, name);
+}
+
+/*
+ * The inner plan of a nested step: provided = the inner inputs its outer
+ * inputs feed; requested = the inner outputs behind the needed outer ones.
+ */
+static hn_status compile_inner(compiler *c, int64_t node, hn_plan_step *step, hn_error *err) {
+  const hn_gnode *g = c->p->nodes[node];
+  step->inner_input_index = hn__malloc(c->a, sizeof(int64_t) * (size_t)g->n_inputs);
+  step->inner_output_index = hn__malloc(c->a, sizeof(int64_t) * (size_t)g->n_outputs);
+  const char **req = hn__malloc(c->a, sizeof *req * (size_t)g->n_outputs);
+  if (!step->inner_input_index || !step->inner_output_index || !req) {
+    hn__free(c->a, (void *)req);
+    return hn__error_nomem(err, "compiling a plan");
+  }
+  int64_t n_req = 0;
+  for (int64_t j = 0; j < g->n_outputs; j++) {
+    bool needed = c->need[c->out_base[node] + j];
+    step->inner_output_index[j] = needed ? n_req : -1;
+    if (needed) req[n_req++] = g->inner_outputs[j];
+  }
+  const hn_plan *inner = NULL;
+  hn_status st = hn__plan_get(g->inner, g->n_inputs, (const char *const *)g->inner_inputs, n_req,
+                              req, &inner, err);
+  hn__free(c->a, (void *)req);
+  if (st != HN_OK) {
+    if (err && !err->node[0]) hn__error_set_node(err, g->name);
+    return st;
+  }
+  for (int64_t i = 0; i < g->n_inputs; i++)
+    step->inner_input_index[i] =
+        sorted_index(inner->input_names, inner->n_inputs, g->inner_inputs[i]);
+  step->inner = inner;
+  return HN_OK;
+}
+
+static hn_status build_steps(compiler *c, hn_error *err) {
+  const hn_pipeline *p = c->p;
+  hn_plan *plan = c->plan;
+  int64_t n_steps = 0;
+  for (int64_t k = 0; k < p->n_nodes; k++) n_steps += c->kept[k];
+  plan->steps = hn__calloc(c->a, (size_t)n_steps, sizeof *plan->steps);
+  if (!plan->steps) return hn__error_nomem(err, "compiling a plan");
+  plan->n_steps = n_steps;
+  hn_plan_step *step = plan->steps;
+  for (int64_t k = 0; k < p->n_nodes; k++) {
+    int64_t node = p->order[k];
+    const hn_gnode *g = p->nodes[node];
+    if (!c->kept[node]) continue;
+    step->node = g;
+    step->in_slots = hn__malloc(c->a, sizeof(int64_t) * (size_t)g->n_inputs);
+    step->out_slots = hn__malloc(c->a, sizeof(int64_t) * (size_t)g->n_outputs);
+    if (!step->in_slots || !step->out_slots) return hn__error_nomem(err, "compiling a plan");
+    for (int64_t i = 0; i < g->n_inputs; i++) step->in_slots[i] = slot_of(c, g->inputs[i]);
+    for (int64_t j = 0; j < g->n_outputs; j++) step->out_slots[j] = c->slot_base[node] + j;
+    if (g->inner) {
+      hn_status st = compile_inner(c, node, step, err);
+      if (st != HN_OK) return st;
+    }
+    step++;
+  }
+  return HN_OK;
+}
+
+static hn_status set_requested_and_key(compiler *c, int64_t n_provided, const char *const *provided,
+                                       int64_t n_requested, const char *const *requested,
+                                       hn_error *err) {
+  hn_plan *plan = c->plan;
+  plan->requested_slots = hn__malloc(c->a, sizeof *plan->requested_slots * (size_t)c->n_req);
+  plan->requested_names = hn__malloc(c->a, sizeof *plan->requested_names * (size_t)c->n_req);
+  plan->key_provided = hn__calloc(c->a, (size_t)n_provided, sizeof *plan->key_provided);
+  plan->key_requested = hn__calloc(c->a, (size_t)n_requested, sizeof *plan->key_requested);
+  if (!plan->requested_slots || !plan->requested_names || !plan->key_provided ||
+      !plan->key_requested)
+    return hn__error_nomem(err, "compiling a plan");
+  plan->n_requested = c->n_req;
+  for (int64_t i = 0; i < c->n_req; i++) {
+    plan->requested_slots[i] = slot_of(c, c->req[i]);
+    plan->requested_names[i] = plan->slot_names[plan->requested_slots[i]];
+  }
+  plan->n_key_provided = n_provided;
+  for (int64_t i = 0; i < n_provided; i++)
+    if (!(plan->key_provided[i] = hn__strdup(c->a, provided[i])))
+      return hn__error_nomem(err, "compiling a plan");
+  plan->n_key_requested = n_requested;
+  for (int64_t i = 0; i < n_requested; i++)
+    if (!(plan->key_requested[i] = hn__strdup(c->a, requested[i])))
+      return hn__error_nomem(err, "compiling a plan");
+  return HN_OK;
+}
+
+/* Compile a plan; `provided` is sorted and distinct. The caller holds the lock. */
+static hn_status compile(hn_pipeline *p, int64_t n_provided, const char *const *provided,
+                         int64_t n_requested, const char *const *requested, hn_plan **out,
+                         hn_error *err) {
+  compiler c;
+  hn_status st = compiler_init(&c, p, err);
+  if (st == HN_OK) st = resolve_requested(&c, n_requested, requested, err);
+  if (st == HN_OK) st = check_provided(&c, n_provided, provided, err);
+  if (st == HN_OK) {
+    prune(&c);
+    st = assign_slots(&c, n_provided, provided, err);
+  }
+  if (st == HN_OK) st = build_steps(&c, err);
+  if (st == HN_OK)
+    st = set_requested_and_key(&c, n_provided, provided, n_requested, requested, err);
+  if (st == HN_OK)
+    *out = c.plan;
+  else
+    plan_free(c.a, c.plan);
+  compiler_free(&c);
+  return st;
+}
+
+/* ---- cache -------------------------------------------------------------- */
+
+static bool key_matches(const hn_plan *plan, int64_t n_provided, const char *const *provided,
+                        int64_t n_requested, const char *const *requested) {
+  if (plan->n_key_provided != n_provided || plan->n_key_requested != n_requested) return false;
+  for (int64_t i = 0; i < n_provided; i++)
+    if (strcmp(plan->key_provided[i], provided[i]) != 0) return false;
+  for (int64_t i = 0; i < n_requested; i++)
+    if (strcmp(plan->key_requested[i], requested[i]) != 0) return false;
+  return true;
+}
+
+static hn_status check_names(const char *what, int64_t n, const char *const *names, hn_error *err) {
+  if (n < 0 || (n > 0 && !names))
+    return hn__error(err, HN_EINVAL, "hn__plan_get: bad %s list", what);
+  for (int64_t i = 0; i < n; i++)
+    if (!names[i])
+      return hn__error(err, HN_EINVAL, "hn__plan_get: %s name %lld is NULL", what, (long long)i);
+  return HN_OK;
+}
+
+/* Look up or compile, under the lock. `provided` is sorted and distinct. */
+static hn_status plan_get_locked(hn_pipeline *p, int64_t n_provided, const char *const *provided,
+                                 int64_t n_requested, const char *const *requested,
+                                 const hn_plan **out, hn_error *err) {
+  for (int64_t i = 0; i < p->n_plans; i++)
+    if (key_matches(p->plans[i], n_provided, provided, n_requested, requested)) {
+      *out = p->plans[i];
+      return HN_OK;
+    }
+  hn_plan *plan = NULL;
+  hn_status st = compile(p, n_provided, provided, n_requested, requested, &plan, err);
+  if (st != HN_OK) return st;
+  hn_plan **plans = hn__realloc(&p->alloc, p->plans, sizeof *plans * (size_t)(p->n_plans + 1));
+  if (!plans) {
+    plan_free(&p->alloc, plan);
+    return hn__error_nomem(err, "caching a plan");
+  }
+  p->plans = plans;
+  p->plans[p->n_plans++] = plan;
+  *out = plan;
+  return HN_OK;
+}
+
+hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
+                       int64_t n_requested, const char *const *requested, const hn_plan **out,
+                       hn_error *err) {
+  if (!pipeline || !out) return hn__error(err, HN_EINVAL, "hn__plan_get: NULL argument");
+  hn_status st = check_names("provided", n_provided, provided, err);
+  if (st == HN_OK) st = check_names("requested", n_requested, requested, err);
+  if (st != HN_OK) return st;
+  const hn_allocator *a = &pipeline->alloc;
+  const char **sorted = hn__malloc(a, sizeof *sorted * (size_t)n_provided);
+  if (!sorted) return hn__error_nomem(err, "compiling a plan");
+  if (n_provided > 0) memcpy(sorted, provided, sizeof *sorted * (size_t)n_provided);
+  qsort(sorted, (size_t)n_provided, sizeof *sorted, cmp_str);
+  int64_t n = 0;
+  for (int64_t i = 0; i < n_provided; i++)
+    if (n == 0 || strcmp(sorted[n - 1], sorted[i]) != 0) sorted[n++] = sorted[i];
+  pthread_mutex_lock(&pipeline->lock);
+  st = plan_get_locked(pipeline, n, sorted, n_requested, requested, out, err);
+  pthread_mutex_unlock(&pipeline->lock);
+  hn__free(a, (void *)sorted);
+  return st;
+}
