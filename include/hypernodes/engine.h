@@ -89,7 +89,9 @@ HN_API HN_NODISCARD hn_status hn_engine_kind_from_name(const char *name, hn_engi
 /**
  * Create an engine; `options` may be NULL (sequential). Returns HN_OK,
  * HN_EINVAL, HN_EUNSUPPORTED (an engine kind this build lacks) or HN_ENOMEM.
- * An engine may serve one run/map at a time.
+ * An engine serves one run/map at a time: a call made while another is in
+ * progress on the same engine returns HN_EINVAL. Use one engine per thread
+ * that maps concurrently.
  */
 HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
                                                const hn_engine_options *options,
