@@ -952,7 +952,6 @@ static hn_status frame_run_item(worker *w, frame *f) {
   return HN_OK;
 }
 
-/* CONTINUE: a failed item gives null in every requested output. */
 /*
  * End a failed item under CONTINUE. The failing step and the steps downstream
  * of it already wrote nulls; independent branches keep what they computed.
@@ -1044,6 +1043,12 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
   const hn__src *srcs = j->x->srcs;
   bool zip = j->x->zip, is_map = j->x->is_map;
   w->cur = c;
+  /* Room for the whole chunk up front: no regrowth copies while items run.
+   * A failure here is not an error: the appends will grow (or report) it. */
+  for (int64_t r = 0; r < j->plan->n_requested; r++) {
+    hn_status ignored = hn_builder_reserve(f->builders[j->plan->requested_slots[r]], c->count);
+    (void)ignored;
+  }
   for (int64_t k = 0; k < c->count; k++) {
     int64_t item = c->start + k;
     if (j->threads &&
