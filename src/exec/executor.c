@@ -364,7 +364,7 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
   const hn_plan *ip = ps->inner;
   const hn_gnode *g = x->node;
   x->n_inner_in = ip->n_inputs;
-  for (int64_t i = 0; i < g->n_inputs; i++) x->n_map += g->mapped[i] ? 1 : 0;
+  x->n_map = g->n_map;
   const hn_type **in_types = NULL;
   bool *in_res = NULL;
   hn_builder **borrow = NULL;
@@ -381,14 +381,14 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
   }
   hn_status st = HN_OK;
   for (int64_t q = 0; q < ip->n_inputs; q++) x->feed[q] = -1;
-  for (int64_t i = 0, k = 0; i < g->n_inputs; i++) {
+  for (int64_t i = 0; i < g->n_inputs; i++) {
     int64_t q = ps->inner_input_index[i];
     if (q >= 0) x->feed[q] = i;
-    if (g->mapped[i]) {
-      x->map_i[k] = i;
-      x->map_q[k] = q;
-      k++;
-    }
+  }
+  /* In map_over order: in product mode the last one varies fastest. */
+  for (int64_t k = 0; k < x->n_map; k++) {
+    x->map_i[k] = g->map_order[k];
+    x->map_q[k] = ps->inner_input_index[g->map_order[k]];
   }
   for (int64_t q = 0; q < ip->n_inputs && st == HN_OK; q++) {
     int64_t i = x->feed[q];
@@ -408,6 +408,16 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
     }
     x->bound[q] = hn_array_get(inner->bound_values[b], inner->bound_rows[b]);
     in_types[q] = inner->bound_values[b]->type;
+    /* As resolve_input checks the bound values of the top level. */
+    const hn_type *want = ip->slot_types[q];
+    if (want && !hn_type_equals(want, in_types[q])) {
+      char t1[128], t2[128];
+      hn_type_to_string(in_types[q], t1, sizeof t1);
+      hn_type_to_string(want, t2, sizeof t2);
+      st = fatal(w, HN_ETYPE, "nested node '%s': inner input '%s' is bound to a value of type %s, "
+                 "expected %s", g->name, ip->input_names[q], t1, t2);
+      hn__error_set_node(&w->ferr, g->name);
+    }
   }
   for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
     int64_t r = ps->inner_output_index[k];
@@ -760,14 +770,17 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
     *n_inner = x->n_map ? x->map_len[0] : 1;
     return HN_OK;
   }
+  /* With an empty list there is no combination, whatever the other lengths. */
+  bool any_empty = false;
+  for (int64_t k = 0; k < x->n_map; k++) any_empty = any_empty || x->map_len[k] == 0;
   int64_t total = 1;
-  for (int64_t k = x->n_map - 1; k >= 0; k--) {
+  for (int64_t k = x->n_map - 1; k >= 0 && !any_empty; k--) {
     x->map_stride[k] = total;
-    if (x->map_len[k] != 0 && total > INT32_MAX / x->map_len[k])
+    if (total > INT32_MAX / x->map_len[k])
       return node_failure_fmt(w, f, g->name, HN_ERANGE, "product of the mapped lists is too large");
     total *= x->map_len[k];
   }
-  *n_inner = total;
+  *n_inner = any_empty ? 0 : total;
   return HN_OK;
 }
 

@@ -124,14 +124,19 @@ static hn_status resolve_map_over(call *c, hn_error *err) {
     for (int64_t m = 0; m < o->n_map_over; m++) c->over_stride[m] = 1;
     return HN_OK;
   }
+  /* With an empty column there is no combination, whatever the other lengths. */
+  bool any_empty = false;
+  for (int64_t m = 0; m < o->n_map_over; m++)
+    any_empty = any_empty || items[c->over_input[m]].values->length == 0;
   int64_t total = 1;
-  for (int64_t m = o->n_map_over - 1; m >= 0; m--) {
+  for (int64_t m = o->n_map_over - 1; m >= 0 && !any_empty; m--) {
     int64_t len = items[c->over_input[m]].values->length;
     c->over_stride[m] = total;
-    if (len != 0 && total > INT64_MAX / len)
+    if (total > INT64_MAX / len)
       return hn__error(err, HN_ERANGE, "the product of the map_over lengths overflows");
     total *= len;
   }
+  if (any_empty) total = 0;
   c->n_items = total;
   return HN_OK;
 }

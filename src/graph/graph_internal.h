@@ -29,6 +29,8 @@ typedef struct hn_gnode {
   char **inner_inputs;         /* per outer input i: the inner root input it feeds */
   char **inner_outputs;        /* per outer output j: the inner output it comes from */
   bool *mapped;                /* per outer input i: listed in map_over */
+  int64_t n_map;               /* mapped outer inputs */
+  int64_t *map_order;          /* their outer input indices, in map_over order */
   hn_map_mode map_mode;
 } hn_gnode;
 

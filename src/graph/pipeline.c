@@ -89,6 +89,7 @@ static void gnode_free(const hn_allocator *a, hn_gnode *g, bool call_user_free) 
   hn__free(a, (void *)g->input_types);
   hn__free(a, g->inner_inputs);
   hn__free(a, g->mapped);
+  hn__free(a, g->map_order);
   hn__free(a, g->outputs);
   hn__free(a, (void *)g->output_types);
   hn__free(a, g->inner_outputs);
@@ -631,6 +632,7 @@ static hn_status nested_names(const hn_allocator *a, const hn_nested_def *def, h
   ok = ok && (g->inner_inputs = hn__calloc(a, (size_t)g->n_inputs, sizeof(char *))) != NULL;
   ok = ok && (g->inner_outputs = hn__calloc(a, (size_t)g->n_outputs, sizeof(char *))) != NULL;
   ok = ok && (g->mapped = hn__calloc(a, (size_t)g->n_inputs, sizeof(bool))) != NULL;
+  ok = ok && (g->map_order = hn__calloc(a, (size_t)def->n_map_over, sizeof(int64_t))) != NULL;
   for (int64_t i = 0; ok && i < g->n_inputs; i++) {
     const char *r = in->root_inputs[i];
     g->inner_inputs[i] = hn__strdup(a, r);
@@ -663,8 +665,13 @@ static hn_status nested_from_def(const hn_allocator *a, const hn_nested_def *def
     while (i < g->n_inputs && strcmp(g->inputs[i], def->map_over[m]) != 0) i++;
     if (i == g->n_inputs)
       st = map_over_error(g, def->map_over[m], err);
-    else
+    else if (g->mapped[i])
+      st = hn__error(err, HN_EINVAL, "nested node '%s': map_over names '%s' twice", g->name,
+                     def->map_over[m]);
+    else {
       g->mapped[i] = true;
+      g->map_order[g->n_map++] = i;
+    }
   }
   if (st == HN_OK) st = nested_types(a, def, g, err);
   if (st != HN_OK) {

@@ -279,7 +279,19 @@ static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const
     if (!c->kept[node]) continue;
     for (int64_t i = 0; i < g->n_inputs; i++) {
       int64_t s = sorted_index(names, c->n_required, g->inputs[i]);
-      if (s >= 0 && !plan->slot_types[s]) plan->slot_types[s] = g->input_types[i];
+      const hn_type *t = g->input_types[i];
+      if (s < 0 || !t) continue;
+      if (!plan->slot_types[s]) {
+        plan->slot_types[s] = t;
+      } else if (!hn_type_equals(plan->slot_types[s], t)) {
+        /* No value can have both types: one consumer would see a type it did not declare. */
+        char t1[128], t2[128];
+        hn_type_to_string(plan->slot_types[s], t1, sizeof t1);
+        hn_type_to_string(t, t2, sizeof t2);
+        return hn__error(err, HN_ETYPE,
+                         "input '%s' is declared %s by one node and %s by node '%s'",
+                         g->inputs[i], t1, t2, g->name);
+      }
     }
     c->slot_base[node] = slot;
     for (int64_t j = 0; j < g->n_outputs; j++, slot++) {
@@ -324,9 +336,27 @@ static hn_status compile_inner(compiler *c, int64_t node, hn_plan_step *step, hn
     if (err && !err->node[0]) hn__error_set_node(err, g->name);
     return st;
   }
-  for (int64_t i = 0; i < g->n_inputs; i++)
-    step->inner_input_index[i] =
-        sorted_index(inner->input_names, inner->n_inputs, g->inner_inputs[i]);
+  for (int64_t i = 0; i < g->n_inputs; i++) {
+    int64_t q = sorted_index(inner->input_names, inner->n_inputs, g->inner_inputs[i]);
+    step->inner_input_index[i] = q;
+    /*
+     * The outer input's declared type comes from the first inner consumer;
+     * the inner plan may keep another one, declaring another type.
+     */
+    const hn_type *have = g->input_types[i], *want = q >= 0 ? inner->slot_types[q] : NULL;
+    if (have && g->mapped[i]) have = have->id == HN_TYPE_LIST ? have->item : NULL;
+    if (want && (!have || !hn_type_equals(have, want))) {
+      char t1[128] = "any", t2[128];
+      if (have) hn_type_to_string(have, t1, sizeof t1);
+      hn_type_to_string(want, t2, sizeof t2);
+      hn_status st2 = hn__error(err, HN_ETYPE,
+                                "nested node '%s': input '%s' is declared %s outside and %s by "
+                                "the inner nodes it feeds",
+                                g->name, g->inputs[i], t1, t2);
+      hn__error_set_node(err, g->name);
+      return st2;
+    }
+  }
   step->inner = inner;
   return HN_OK;
 }
