@@ -49,6 +49,16 @@ void hn__error_set_node(hn_error *err, const char *node);
 /* Fill err with "out of memory <what>" and return HN_ENOMEM. */
 hn_status hn__error_nomem(hn_error *err, const char *what);
 
+/* An error message built piece by piece; ends with "..." when it does not fit. */
+typedef struct hn__msg {
+  char buf[HN_ERROR_MESSAGE_MAX];
+  size_t len;
+  bool full;
+} hn__msg;
+
+/* Append printf-style text to m (truncated with "..." at the message limit). */
+void hn__msg_add(hn__msg *m, const char *fmt, ...) HN__PRINTF(2, 3);
+
 /* Round up to a multiple of 64. */
 static inline int64_t hn__round64(int64_t n) { return (n + 63) & ~(int64_t)63; }
 

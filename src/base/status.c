@@ -50,3 +50,20 @@ void hn__error_set_node(hn_error *err, const char *node) {
 hn_status hn__error_nomem(hn_error *err, const char *what) {
   return hn__error(err, HN_ENOMEM, "out of memory %s", what ? what : "");
 }
+
+void hn__msg_add(hn__msg *m, const char *fmt, ...) {
+  if (m->full) return;
+  size_t room = sizeof m->buf - m->len;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(m->buf + m->len, room, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= room) {
+    m->full = true;
+    memcpy(m->buf + sizeof m->buf - 4, "...", 4);
+    m->len = sizeof m->buf - 1;
+  } else {
+    m->len += (size_t)n;
+  }
+}

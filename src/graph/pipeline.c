@@ -45,30 +45,6 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* An error message built piece by piece; ends with "..." when it does not fit. */
-typedef struct msg {
-  char buf[HN_ERROR_MESSAGE_MAX];
-  size_t len;
-  bool full;
-} msg;
-
-static void msg_add(msg *m, const char *fmt, ...) HN__PRINTF(2, 3);
-static void msg_add(msg *m, const char *fmt, ...) {
-  if (m->full) return;
-  size_t room = sizeof m->buf - m->len;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(m->buf + m->len, room, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n >= room) {
-    m->full = true;
-    memcpy(m->buf + sizeof m->buf - 4, "...", 4);
-    m->len = sizeof m->buf - 1;
-  } else {
-    m->len += (size_t)n;
-  }
-}
 
 /* ---- nodes -------------------------------------------------------------- */
 
@@ -365,10 +341,10 @@ static hn_status cycle_error(hn_gnode *const *nodes, int64_t n, const scratch *s
   int64_t start = 0;
   for (int64_t t = 1; t < n_cycle; t++)
     if (name_less(nodes, walk[first + t], walk[first + start])) start = t;
-  msg m = {{0}, 0, false};
-  msg_add(&m, "cycle: %s", nodes[walk[first + start]]->name);
+  hn__msg m = {{0}, 0, false};
+  hn__msg_add(&m, "cycle: %s", nodes[walk[first + start]]->name);
   for (int64_t t = 1; t <= n_cycle; t++)
-    msg_add(&m, " -> %s", nodes[walk[first + (start + t) % n_cycle]]->name);
+    hn__msg_add(&m, " -> %s", nodes[walk[first + (start + t) % n_cycle]]->name);
   return hn__error(err, HN_EINVAL, "%s", m.buf);
 }
 
@@ -591,11 +567,11 @@ static const hn_type *declared_type(const hn_pipeline *p, const char *name) {
 }
 
 static hn_status map_over_error(const hn_gnode *g, const char *q, hn_error *err) {
-  msg m = {{0}, 0, false};
-  msg_add(&m, "nested node '%s': map_over names '%s', which is not one of its inputs (", g->name,
+  hn__msg m = {{0}, 0, false};
+  hn__msg_add(&m, "nested node '%s': map_over names '%s', which is not one of its inputs (", g->name,
           q);
-  for (int64_t i = 0; i < g->n_inputs; i++) msg_add(&m, "%s%s", i ? ", " : "", g->inputs[i]);
-  msg_add(&m, "%s)", g->n_inputs ? "" : "none");
+  for (int64_t i = 0; i < g->n_inputs; i++) hn__msg_add(&m, "%s%s", i ? ", " : "", g->inputs[i]);
+  hn__msg_add(&m, "%s)", g->n_inputs ? "" : "none");
   return hn__error(err, HN_EINVAL, "%s", m.buf);
 }
 

@@ -41,35 +41,11 @@ static int64_t sorted_index(const char *const *names, int64_t n, const char *nam
   return hit ? (int64_t)(hit - names) : -1;
 }
 
-/* An error message built piece by piece; ends with "..." when it does not fit. */
-typedef struct msg {
-  char buf[HN_ERROR_MESSAGE_MAX];
-  size_t len;
-  bool full;
-} msg;
-
-static void msg_add(msg *m, const char *fmt, ...) HN__PRINTF(2, 3);
-static void msg_add(msg *m, const char *fmt, ...) {
-  if (m->full) return;
-  size_t room = sizeof m->buf - m->len;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(m->buf + m->len, room, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n >= room) {
-    m->full = true;
-    memcpy(m->buf + sizeof m->buf - 4, "...", 4);
-    m->len = sizeof m->buf - 1;
-  } else {
-    m->len += (size_t)n;
-  }
-}
 
 /* ", "-separated list of names after `m`'s text. */
-static void msg_list(msg *m, int64_t n, const char *const *names) {
-  for (int64_t i = 0; i < n; i++) msg_add(m, "%s%s", i ? ", " : "", names[i]);
-  if (n == 0) msg_add(m, "(none)");
+static void msg_list(hn__msg *m, int64_t n, const char *const *names) {
+  for (int64_t i = 0; i < n; i++) hn__msg_add(m, "%s%s", i ? ", " : "", names[i]);
+  if (n == 0) hn__msg_add(m, "(none)");
 }
 
 /* ---- plans -------------------------------------------------------------- */
@@ -158,14 +134,14 @@ static hn_status compiler_init(compiler *c, hn_pipeline *p, hn_error *err) {
 
 static hn_status unknown_outputs_error(const compiler *c, int64_t n, const char *const *req,
                                        hn_error *err) {
-  msg m = {{0}, 0, false};
+  hn__msg m = {{0}, 0, false};
   int64_t n_unknown = 0;
   for (int64_t i = 0; i < n; i++)
     if (!ref_find(c->prods, c->n_prods, req[i])) n_unknown++;
-  msg_add(&m, "unknown output%s ", n_unknown > 1 ? "s" : "");
+  hn__msg_add(&m, "unknown output%s ", n_unknown > 1 ? "s" : "");
   for (int64_t i = 0, k = 0; i < n; i++)
-    if (!ref_find(c->prods, c->n_prods, req[i])) msg_add(&m, "%s'%s'", k++ ? ", " : "", req[i]);
-  msg_add(&m, "; available: ");
+    if (!ref_find(c->prods, c->n_prods, req[i])) hn__msg_add(&m, "%s'%s'", k++ ? ", " : "", req[i]);
+  hn__msg_add(&m, "; available: ");
   msg_list(&m, c->p->n_outputs, (const char *const *)c->p->outputs);
   return hn__error(err, HN_EINVAL, "%s", m.buf);
 }
@@ -226,13 +202,13 @@ static void prune(compiler *c) {
 static hn_status missing_inputs_error(const compiler *c, int64_t n_provided,
                                       const char *const *provided, hn_error *err) {
   const char *const *required = c->plan->slot_names;
-  msg m = {{0}, 0, false};
-  msg_add(&m, "missing inputs: ");
+  hn__msg m = {{0}, 0, false};
+  hn__msg_add(&m, "missing inputs: ");
   for (int64_t i = 0, k = 0; i < c->n_required; i++)
     if (sorted_index(provided, n_provided, required[i]) < 0 &&
         hn__pipeline_bound_index(c->p, required[i]) < 0)
-      msg_add(&m, "%s%s", k++ ? ", " : "", required[i]);
-  msg_add(&m, "; required: ");
+      hn__msg_add(&m, "%s%s", k++ ? ", " : "", required[i]);
+  hn__msg_add(&m, "; required: ");
   msg_list(&m, c->n_required, required);
   return hn__error(err, HN_EINVAL, "%s", m.buf);
 }
