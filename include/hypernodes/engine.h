@@ -4,7 +4,8 @@
  *
  * The same pipeline and inputs give the same results on every engine.
  * Engines: `sequential` (item-major, one thread) and `threads` (items cut
- * into chunks over a pool of worker threads); later: columnar, processes, mpi.
+ * into chunks over a pool of worker threads) and `columnar` (morsels of rows run
+ * node by node over the pool); later: processes, mpi.
  */
 #ifndef HYPERNODES_ENGINE_H
 #define HYPERNODES_ENGINE_H
@@ -76,8 +77,9 @@ typedef enum hn_engine_kind {
 typedef struct hn_engine_options {
   size_t size;          /**< sizeof(hn_engine_options) */
   hn_engine_kind kind;
-  int workers;          /**< threads engine: 0 = one per core */
-  int64_t chunk_size;   /**< items per chunk; 0 = automatic (aims at 10-100 us per chunk) */
+  int workers;          /**< threads and columnar engines: 0 = one per core */
+  int64_t chunk_size;   /**< items per chunk; 0 = automatic (aims at 10-100 us per chunk).
+                             Columnar: rows per morsel; 0 = 65536 */
 } hn_engine_options;
 
 typedef struct hn_engine hn_engine;

@@ -88,7 +88,7 @@ static void *pool_main(void *arg) {
 }
 
 void hn__engine_run_workers(hn_engine *e, hn__worker_fn fn, void *arg) {
-  if (e->kind != HN_ENGINE_THREADS || e->n_threads == 0) {
+  if (e->n_threads == 0) {
     fn(arg, 0);
     return;
   }
@@ -179,8 +179,8 @@ hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *o
   switch (o.kind) {
     case HN_ENGINE_SEQUENTIAL:
     case HN_ENGINE_THREADS:
-      break;
     case HN_ENGINE_COLUMNAR:
+      break;
     case HN_ENGINE_PROCESSES:
     case HN_ENGINE_MPI:
       return hn__error(err, HN_EUNSUPPORTED, "engine '%s' is not built yet",
@@ -200,7 +200,7 @@ hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *o
   hn__engine_init_sequential(e, &a);
   e->kind = o.kind;
   e->chunk_size = o.chunk_size;
-  if (o.kind == HN_ENGINE_THREADS) {
+  if (o.kind == HN_ENGINE_THREADS || o.kind == HN_ENGINE_COLUMNAR) {
     e->workers = o.workers ? o.workers : default_workers();
     hn_status st = pool_start(e, err);
     if (st != HN_OK) {

@@ -119,6 +119,8 @@ typedef struct hn__src {
   hn__src_kind kind;
   const hn_type *type;    /* type of the value nodes see (borrowed) */
   hn_datum value;         /* CONST */
+  hn_array *array;        /* CONST: the array holding the value (borrowed) ... */
+  int64_t row;            /* ... at this row */
   const hn_array *column; /* MAPPED */
   int64_t stride, length; /* MAPPED, product mode: row = item / stride % length */
   hn_resource *resource;  /* RESOURCE (borrowed) */
@@ -147,5 +149,17 @@ typedef struct hn__exec {
  * result is kept. Resource instances are destroyed before returning.
  */
 hn_status hn__execute(hn__exec *x, hn_error *err);
+
+/* ---- columnar executor (columnar.c) --------------------------------------- */
+
+/* Default morsel size of the columnar engine (engine chunk_size 0). */
+#define HN__MORSEL_DEFAULT 65536
+
+/*
+ * The columnar entry point: the same contract as hn__execute (same results,
+ * error records, callbacks at map level), but the plan runs node by node
+ * over morsels of rows on the engine's workers.
+ */
+hn_status hn__execute_columnar(hn__exec *x, hn_error *err);
 
 #endif /* HN_ENGINE_INTERNAL_H */

@@ -216,6 +216,8 @@ static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
     src->kind = HN__SRC_CONST;
     src->type = values->type;
     src->value = hn_array_get(values, c->p->bound_rows[b]);
+    src->array = values;
+    src->row = c->p->bound_rows[b];
   } else {
     const hn_input *in = &c->inputs->items[i];
     int64_t m = map_over_index(c, name);
@@ -224,6 +226,8 @@ static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
         src->kind = HN__SRC_CONST;
         src->type = in->values->type;
         src->value = hn_array_get(in->values, in->row);
+        src->array = in->values;
+        src->row = in->row;
         break;
       case HN_INPUT_COLUMN:
         if (m >= 0) {
@@ -239,6 +243,8 @@ static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
           src->kind = HN__SRC_CONST;
           src->type = list->type;
           src->value = hn_array_get(list, 0);
+          src->array = list;
+          src->row = 0;
         }
         break;
       case HN_INPUT_RESOURCE:
@@ -321,7 +327,8 @@ static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *
   top_event(c, c->cb.on_pipeline_start, HN_OK);
   if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
   hn_status st = HN_OK;
-  if (c->n_items > 0) st = hn__execute(&x, err);
+  if (c->n_items > 0)
+    st = engine->kind == HN_ENGINE_COLUMNAR ? hn__execute_columnar(&x, err) : hn__execute(&x, err);
   const hn_type *schema = NULL;
   hn_table *table = NULL;
   if (st == HN_OK) st = result_schema(c, &schema, err);

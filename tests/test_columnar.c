@@ -1,0 +1,251 @@
+/*
+ * Columnar engine: results, error records and call counts do not depend on
+ * the morsel size (1, 7, 65536) or the worker count, and match the
+ * sequential engine.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test_support.h"
+
+#include "hypernodes/hypernodes.h"
+
+static _Atomic int64_t g_calls;
+
+static hn_status f_inc(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  atomic_fetch_add(&g_calls, 1);
+  if (in[0].is_null) return hn_builder_append_null(out[0]);
+  if (in[0].v.i64 % 13 == 5) return hn_ctx_fail(ctx, "bad value %lld", (long long)in[0].v.i64);
+  return hn_builder_append_int64(out[0], in[0].v.i64 + 1);
+}
+
+/* Inside a nested pipeline: not counted (after an inner failure the item engines
+ * stop the item's inner loop, the columnar engine has run the inner rows already). */
+static hn_status f_inc_inner(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  hn_status st = f_inc(ud, in, out, ctx);
+  atomic_fetch_sub(&g_calls, 1);
+  return st;
+}
+
+static hn_status f_mul(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  if (in[0].is_null || in[1].is_null) return hn_builder_append_null(out[0]);
+  return hn_builder_append_int64(out[0], in[0].v.i64 * in[1].v.i64);
+}
+
+/* Batch-only: y + k, failing on a batch holding a multiple of 17 (not 0). */
+static hn_status b_add(void *ud, const hn_batch_arg *in, int64_t n, hn_array **out, hn_ctx *ctx) {
+  (void)ud;
+  hn_builder *b = NULL;
+  hn_status st = hn_builder_create(NULL, hn_type_int64(), &b, NULL);
+  for (int64_t i = 0; i < n && st == HN_OK; i++) {
+    hn_datum x = hn_array_get(in[0].array, in[0].scalar ? 0 : i);
+    hn_datum k = hn_array_get(in[1].array, in[1].scalar ? 0 : i);
+    if (!x.is_null && x.v.i64 != 0 && x.v.i64 % 17 == 0) {
+      hn_builder_destroy(b);
+      return hn_ctx_fail(ctx, "batch saw %lld", (long long)x.v.i64);
+    }
+    st = x.is_null || k.is_null ? hn_builder_append_null(b)
+                                : hn_builder_append_int64(b, x.v.i64 + k.v.i64);
+  }
+  if (st == HN_OK) st = hn_builder_finish(b, out, NULL);
+  hn_builder_destroy(b);
+  return st;
+}
+
+/* int64 -> list<int64> [0, 1, ..., x % 5), null for null. */
+static hn_status f_range(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  if (in[0].is_null) return hn_builder_append_null(out[0]);
+  for (int64_t i = 0; i < in[0].v.i64 % 5; i++) {
+    hn_status st = hn_builder_append_int64(hn_builder_child(out[0], 0), in[0].v.i64 + i);
+    if (st != HN_OK) return st;
+  }
+  return hn_builder_finish_element(out[0]);
+}
+
+static void add(hn_pipeline *p, const char *name, const char *in0, const char *in1,
+                const char *outname, const hn_type *t, hn_row_fn row, hn_batch_fn batch) {
+  const char *ins[2] = {in0, in1};
+  const char *outs[1] = {outname};
+  const hn_type *ts[1] = {t};
+  hn_node_def d = {.size = sizeof d};
+  d.name = name;
+  d.n_inputs = in1 ? 2 : 1;
+  d.inputs = ins;
+  d.n_outputs = 1;
+  d.outputs = outs;
+  d.output_types = ts;
+  d.row = row;
+  d.batch = batch;
+  hn_error err;
+  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
+}
+
+/*
+ * x -> inc -> y -> plus(y, k) -> z ; x * k -> w ; nested: range(x) mapped
+ * through inc -> ys.
+ */
+static hn_pipeline *build(void) {
+  hn_error err;
+  hn_pipeline *inner = NULL, *p = NULL;
+  HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
+  add(inner, "inner_inc", "v", NULL, "u", hn_type_int64(), f_inc_inner, NULL);
+  HN_CHECK(hn_pipeline_create(NULL, "outer", &p, &err), &err);
+  add(p, "inc", "x", NULL, "y", hn_type_int64(), f_inc, NULL);
+  add(p, "plus", "y", "k", "z", hn_type_int64(), NULL, b_add);
+  add(p, "scale", "x", "k", "w", hn_type_int64(), f_mul, NULL);
+  const hn_type *lt = NULL;
+  HN_CHECK(hn_type_list_create(NULL, hn_type_int64(), &lt, &err), &err);
+  add(p, "range", "x", NULL, "r", lt, f_range, NULL);
+  const char *io[1] = {"r"}, *ii[1] = {"v"}, *oi[1] = {"u"}, *oo[1] = {"ys"};
+  hn_nested_def nd = {.size = sizeof nd};
+  nd.name = "each";
+  nd.inner = inner;
+  nd.n_input_mapping = 1;
+  nd.input_outer = io;
+  nd.input_inner = ii;
+  nd.n_output_mapping = 1;
+  nd.output_inner = oi;
+  nd.output_outer = oo;
+  nd.n_map_over = 1;
+  nd.map_over = io;
+  HN_CHECK(hn_pipeline_add_pipeline(p, &nd, &err), &err);
+  hn_type_release(lt);
+  hn_pipeline_release(inner);
+  return p;
+}
+
+static hn_inputs *inputs(int64_t n) {
+  hn_error err;
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(NULL, hn_type_int64(), &b, &err), &err);
+  for (int64_t i = 0; i < n; i++)
+    HN_CHECK(i % 11 == 4 ? hn_builder_append_null(b) : hn_builder_append_int64(b, i), NULL);
+  hn_array *x = NULL;
+  HN_CHECK(hn_builder_finish(b, &x, &err), &err);
+  hn_builder_destroy(b);
+  hn_inputs *in = NULL;
+  HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
+  HN_CHECK(hn_inputs_set_column(in, "x", x, &err), &err);
+  HN_CHECK(hn_inputs_set_int64(in, "k", 3, &err), &err);
+  hn_array_release(x);
+  return in;
+}
+
+static hn_result *map_on(hn_pipeline *p, hn_inputs *in, hn_engine_kind kind, int workers,
+                         int64_t morsel, hn_error_policy policy, hn_status *st_out,
+                         hn_error *err, int64_t *calls) {
+  hn_engine_options o = {.size = sizeof o};
+  o.kind = kind;
+  o.workers = workers;
+  o.chunk_size = morsel;
+  hn_engine *e = NULL;
+  HN_CHECK(hn_engine_create(NULL, &o, &e, err), err);
+  const char *over[1] = {"x"};
+  hn_run_options ro = {.size = sizeof ro};
+  ro.n_map_over = 1;
+  ro.map_over = over;
+  ro.error_policy = policy;
+  hn_result *r = NULL;
+  atomic_store(&g_calls, 0);
+  *st_out = hn_pipeline_map(p, e, in, &ro, &r, err);
+  *calls = atomic_load(&g_calls);
+  hn_engine_destroy(e);
+  return r;
+}
+
+static bool tables_equal(const hn_table *a, const hn_table *b) {
+  if (hn_table_num_rows(a) != hn_table_num_rows(b) ||
+      hn_table_num_columns(a) != hn_table_num_columns(b))
+    return false;
+  for (int64_t j = 0; j < hn_table_num_columns(a); j++)
+    if (strcmp(hn_table_column_name(a, j), hn_table_column_name(b, j)) != 0 ||
+        !hn_array_equals(hn_table_column(a, j), hn_table_column(b, j)))
+      return false;
+  return true;
+}
+
+static const int64_t k_morsels[3] = {1, 7, 65536};
+static const int k_workers[3] = {1, 2, 4};
+
+static void check_same(int64_t n, hn_error_policy policy) {
+  hn_pipeline *p = build();
+  hn_inputs *in = inputs(n);
+  hn_error err, ref_err;
+  hn_status ref_st, st;
+  int64_t ref_calls, calls;
+  hn_result *ref =
+      map_on(p, in, HN_ENGINE_SEQUENTIAL, 0, 0, policy, &ref_st, &ref_err, &ref_calls);
+  for (int mi = 0; mi < 3; mi++)
+    for (int wi = 0; wi < 3; wi++) {
+      hn_result *r = map_on(p, in, HN_ENGINE_COLUMNAR, k_workers[wi], k_morsels[mi], policy, &st,
+                            &err, &calls);
+      if (st != ref_st) fail_msg("morsel %lld workers %d: status %s, expected %s (%s)",
+                                 (long long)k_morsels[mi], k_workers[wi], hn_status_str(st),
+                                 hn_status_str(ref_st), err.message);
+      if (st != HN_OK) {
+        assert_string_equal(err.message, ref_err.message);
+        assert_string_equal(err.node, ref_err.node);
+        assert_string_equal(err.item_path, ref_err.item_path);
+        assert_null(r);
+        continue;
+      }
+      assert_true(tables_equal(hn_result_table(r), hn_result_table(ref)));
+      assert_true(tables_equal(hn_result_errors(r), hn_result_errors(ref)));
+      assert_int_equal(calls, ref_calls); /* row nodes skip failed rows exactly as item engines */
+      assert_int_equal(hn_result_get_stats(r).n_failed, hn_result_get_stats(ref).n_failed);
+      hn_result_destroy(r);
+    }
+  hn_result_destroy(ref);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+}
+
+static void test_continue_any_morsel(void **state) {
+  (void)state;
+  check_same(200, HN_ERRORS_CONTINUE);
+}
+
+static void test_raise_any_morsel(void **state) {
+  (void)state;
+  check_same(200, HN_ERRORS_RAISE);
+}
+
+static void test_single_item(void **state) {
+  (void)state;
+  check_same(1, HN_ERRORS_CONTINUE);
+}
+
+static void test_many_items(void **state) {
+  (void)state;
+  check_same(70000, HN_ERRORS_CONTINUE); /* more than one default morsel */
+}
+
+static void test_engine_kind(void **state) {
+  (void)state;
+  hn_engine_options o = {.size = sizeof o};
+  o.kind = HN_ENGINE_COLUMNAR;
+  o.workers = 3;
+  hn_engine *e = NULL;
+  hn_error err;
+  HN_CHECK(hn_engine_create(NULL, &o, &e, &err), &err);
+  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_COLUMNAR);
+  assert_int_equal(hn_engine_workers(e), 3);
+  hn_engine_destroy(e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_engine_kind),
+      cmocka_unit_test(test_single_item),
+      cmocka_unit_test(test_continue_any_morsel),
+      cmocka_unit_test(test_raise_any_morsel),
+      cmocka_unit_test(test_many_items),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
