@@ -443,6 +443,35 @@ static void test_builder_live_view_and_truncate(void **state) {
   hn_type_release(lt);
 }
 
+static void test_create_fixed_in_place(void **state) {
+  (void)state;
+  hn_buffer *values = NULL, *validity = NULL;
+  HN_CHECK(hn_buffer_create(NULL, 10 * 8, &values, NULL), NULL);
+  double *v = (double *)hn_buffer_mutable_data(values);
+  for (int i = 0; i < 10; i++) v[i] = i * 1.5;
+  HN_CHECK(hn_buffer_create(NULL, 2, &validity, NULL), NULL);
+  uint8_t *bits = hn_buffer_mutable_data(validity);
+  bits[0] = 0xff;
+  bits[1] = 0x01; /* rows 9 is null */
+  hn_array *arr = NULL;
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_float64(), 10, validity, values, &arr, NULL), NULL);
+  assert_ptr_equal(hn_array_float64_values(arr), v); /* no copy */
+  assert_int_equal(hn_array_null_count(arr), 1);
+  assert_true(hn_array_is_null(arr, 9));
+  assert_true(hn_array_get(arr, 3).v.f64 == 4.5);
+  assert_int_equal(hn_array_validate(arr, true, NULL), HN_OK);
+  hn_error err;
+  hn_array *bad = NULL;
+  assert_int_equal(hn_array_create_fixed(NULL, hn_type_float64(), 11, NULL, values, &bad, &err),
+                   HN_EINVAL);
+  assert_non_null(strstr(err.message, "11 float64 values need 88"));
+  assert_int_equal(hn_array_create_fixed(NULL, hn_type_utf8(), 1, NULL, values, &bad, &err),
+                   HN_ETYPE);
+  hn_buffer_release(values);
+  hn_buffer_release(validity);
+  hn_array_release(arr);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buffers),
@@ -457,6 +486,7 @@ int main(void) {
       cmocka_unit_test(test_builder_allocation_failure),
       cmocka_unit_test(test_shared_release_across_threads),
       cmocka_unit_test(test_builder_live_view_and_truncate),
+      cmocka_unit_test(test_create_fixed_in_place),
   };
   return cmocka_run_group_tests_name("arrays", tests, NULL, NULL);
 }

@@ -115,6 +115,20 @@ HN_API HN_NODISCARD hn_status hn_array_slice(hn_array *array, int64_t offset, in
 HN_API HN_NODISCARD hn_status hn_array_struct_field(hn_array *array, int64_t field,
                                                     hn_array **out, hn_error *err);
 
+/**
+ * Make an array of a fixed-width type (bool, int64, float32, float64) from
+ * buffers the caller filled, without copying: `values` holds `length` values
+ * (bool: bits, LSB first), `validity` is an LSB-first bitmap or NULL for no
+ * nulls. Both are retained. This is how a batch function writes its output
+ * in place: hn_buffer_create, fill hn_buffer_mutable_data, then this.
+ * Returns HN_OK, HN_ETYPE (not fixed-width), HN_EINVAL (a buffer too small,
+ * negative length) or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_array_create_fixed(const hn_allocator *alloc, const hn_type *type,
+                                                    int64_t length, hn_buffer *validity,
+                                                    hn_buffer *values, hn_array **out,
+                                                    hn_error *err);
+
 /** Logical equality: same type, length, nulls and values (float by bits). */
 HN_API bool hn_array_equals(const hn_array *a, const hn_array *b);
 

@@ -43,6 +43,31 @@ hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t
   return HN_OK;
 }
 
+hn_status hn_array_create_fixed(const hn_allocator *alloc, const hn_type *type, int64_t length,
+                                hn_buffer *validity, hn_buffer *values, hn_array **out,
+                                hn_error *err) {
+  if (!type || !values || !out || length < 0)
+    return hn__error(err, HN_EINVAL, "hn_array_create_fixed: NULL argument or negative length");
+  hn_type_id id = type->id;
+  int64_t need;
+  if (id == HN_TYPE_BOOL) need = hn_bytes_for_bits(length);
+  else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64)
+    need = length * hn__type_value_size(id);
+  else
+    return hn__error(err, HN_ETYPE, "hn_array_create_fixed: %s is not a fixed-width type",
+                     hn_type_id_name(id));
+  if (values->size < need)
+    return hn__error(err, HN_EINVAL, "values buffer has %lld bytes, %lld %s values need %lld",
+                     (long long)values->size, (long long)length, hn_type_id_name(id),
+                     (long long)need);
+  if (validity && validity->size < hn_bytes_for_bits(length))
+    return hn__error(err, HN_EINVAL, "validity buffer has %lld bytes, %lld rows need %lld",
+                     (long long)validity->size, (long long)length,
+                     (long long)hn_bytes_for_bits(length));
+  return hn__array_make(alloc, type, length, 0, -1, hn_buffer_retain(validity),
+                        hn_buffer_retain(values), NULL, 0, NULL, out, err);
+}
+
 hn_array *hn_array_retain(hn_array *array) {
   if (array) atomic_fetch_add_explicit(&array->refcount, 1, memory_order_relaxed);
   return array;
