@@ -446,7 +446,8 @@ static void test_builder_live_view_and_truncate(void **state) {
 static void test_create_fixed_in_place(void **state) {
   (void)state;
   hn_buffer *values = NULL, *validity = NULL;
-  HN_CHECK(hn_buffer_create(NULL, 10 * 8, &values, NULL), NULL);
+  HN_CHECK(hn_buffer_create_uninit(NULL, 10 * 8, &values, NULL), NULL);
+  for (int i = 80; i < 128; i++) assert_int_equal(hn_buffer_data(values)[i], 0); /* padding */
   double *v = (double *)hn_buffer_mutable_data(values);
   for (int i = 0; i < 10; i++) v[i] = i * 1.5;
   HN_CHECK(hn_buffer_create(NULL, 2, &validity, NULL), NULL);

@@ -25,6 +25,12 @@ typedef struct hn_buffer hn_buffer;
  */
 HN_API HN_NODISCARD hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size,
                                                hn_buffer **out, hn_error *err);
+/**
+ * Like hn_buffer_create, but bytes [0, size) are left unspecified (only the
+ * padding after them is zeroed): for outputs about to be fully written.
+ */
+HN_API HN_NODISCARD hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size,
+                                                      hn_buffer **out, hn_error *err);
 /** Create a buffer holding a copy of `size` bytes at `data`. */
 HN_API HN_NODISCARD hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data,
                                              int64_t size, hn_buffer **out, hn_error *err);

@@ -68,11 +68,23 @@ hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **
   return HN_OK;
 }
 
+hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size, hn_buffer **out,
+                                 hn_error *err) {
+  if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create_uninit: bad arguments");
+  if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer");
+  hn_buffer *b = hn__buffer_new(alloc, size);
+  if (!b) return hn__error_nomem(err, "for a buffer");
+  b->size = size;
+  hn__buffer_zero_padding(b);
+  *out = b;
+  return HN_OK;
+}
+
 hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t size,
                          hn_buffer **out, hn_error *err) {
   if (!out || size < 0 || (size > 0 && !data))
     return hn__error(err, HN_EINVAL, "hn_buffer_copy: bad arguments");
-  hn_status st = hn_buffer_create(alloc, size, out, err);
+  hn_status st = hn_buffer_create_uninit(alloc, size, out, err);
   if (st == HN_OK && size > 0) memcpy((*out)->data, data, (size_t)size);
   return st;
 }
