@@ -239,6 +239,60 @@ static void test_engine_kind(void **state) {
   hn_engine_destroy(e);
 }
 
+/* Columnar results come as one record batch per morsel; the joined table is made on demand. */
+static void test_chunked_result(void **state) {
+  (void)state;
+  hn_pipeline *p = build();
+  hn_inputs *in = inputs(100);
+  hn_error err;
+  hn_status st;
+  int64_t calls;
+  hn_result *r = map_on(p, in, HN_ENGINE_COLUMNAR, 2, 7, HN_ERRORS_CONTINUE, &st, &err, &calls);
+  assert_int_equal(st, HN_OK);
+  assert_int_equal(hn_result_num_chunks(r), 15); /* 14 x 7 rows + 2 */
+  assert_null(hn_result_chunk(r, 15));
+  hn_result *seq = map_on(p, in, HN_ENGINE_SEQUENTIAL, 1, 0, HN_ERRORS_CONTINUE, &st, &err, &calls);
+  assert_int_equal(hn_result_num_chunks(seq), 1);
+  assert_ptr_equal(hn_result_chunk(seq, 0), hn_result_table(seq));
+  /* The stream hands out the chunks as they are. */
+  struct ArrowArrayStream stream;
+  HN_CHECK(hn_result_export_stream(r, &stream, &err), &err);
+  hn_stream_reader *reader = NULL;
+  HN_CHECK(hn_stream_reader_create(NULL, &stream, NULL, &reader, &err), &err);
+  int64_t offset = 0;
+  for (int64_t k = 0;; k++) {
+    hn_table *batch = NULL;
+    HN_CHECK(hn_stream_reader_next(reader, &batch, &err), &err);
+    if (!batch) {
+      assert_int_equal(k, 15);
+      break;
+    }
+    assert_int_equal(hn_table_num_rows(batch), k < 14 ? 7 : 2);
+    assert_true(tables_equal(batch, hn_result_chunk(r, k)));
+    hn_table *want = NULL;
+    HN_CHECK(hn_table_slice(hn_result_table(seq), offset, hn_table_num_rows(batch), &want, &err),
+             &err);
+    assert_true(tables_equal(batch, want));
+    offset += hn_table_num_rows(batch);
+    hn_table_release(want);
+    hn_table_release(batch);
+  }
+  hn_stream_reader_destroy(reader);
+  /* Joined on first use, the same table every time after. */
+  hn_table *joined = hn_result_table(r);
+  assert_non_null(joined);
+  assert_ptr_equal(hn_result_table(r), joined);
+  assert_true(tables_equal(joined, hn_result_table(seq)));
+  hn_rows *rows = NULL;
+  HN_CHECK(hn_result_rows(r, HN_MATERIALIZE_AUTO, &rows, &err), &err);
+  assert_int_equal(hn_rows_num_rows(rows), 100);
+  hn_rows_destroy(rows);
+  hn_result_destroy(r);
+  hn_result_destroy(seq);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_engine_kind),
@@ -246,6 +300,7 @@ int main(void) {
       cmocka_unit_test(test_continue_any_morsel),
       cmocka_unit_test(test_raise_any_morsel),
       cmocka_unit_test(test_many_items),
+      cmocka_unit_test(test_chunked_result),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,15 +193,24 @@ typedef struct hn_result_stats {
 } hn_result_stats;
 
 HN_API void hn_result_destroy(hn_result *result);
-/** Requested outputs, one row per item, in item order (borrowed; no copy). */
+/**
+ * Requested outputs, one row per item, in item order (borrowed). When the
+ * engine produced the result in chunks (columnar: one per morsel), the first
+ * call joins them (a copy; thread-safe) and returns NULL if that runs out of
+ * memory; read the chunks or the stream instead to avoid the copy.
+ */
 HN_API hn_table *hn_result_table(const hn_result *result);
+/** Number of record batches the result holds, in item order (1 unless chunked). */
+HN_API int64_t hn_result_num_chunks(const hn_result *result);
+/** Record batch i (borrowed; no copy), or NULL when out of range. */
+HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
 /**
  * Error records under HN_ERRORS_CONTINUE (borrowed): columns item (int64),
  * item_path (utf8), node (utf8), message (utf8); zero rows when none failed.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
 HN_API hn_result_stats hn_result_get_stats(const hn_result *result);
-/** Export the result table as an Arrow stream of one record batch (no copy). */
+/** Export the result as an Arrow stream of its record batches (no copy, no join). */
 HN_API HN_NODISCARD hn_status hn_result_export_stream(const hn_result *result,
                                                       struct ArrowArrayStream *out,
                                                       hn_error *err);

@@ -1224,16 +1224,22 @@ static hn_status assemble(cjob *j, hn_error *err) {
   hn__exec *x = j->x;
   const hn_plan *plan = j->plan;
   const hn_allocator *a = &j->alloc;
-  hn_array **parts = hn__calloc(a, (size_t)j->n_morsels, sizeof *parts);
-  if (!parts) return hn__error_nomem(err, "assembling the result");
   hn_status st = HN_OK;
-  int64_t r = 0;
-  for (; r < plan->n_requested && st == HN_OK; r++) {
-    for (int64_t k = 0; k < j->n_morsels; k++) parts[k] = j->morsels[k].cols[r];
-    st = hn__array_concat(a, plan->slot_types[plan->requested_slots[r]], j->n_morsels, parts,
-                          true, &x->columns[r], err);
+  if (j->n_morsels > 1) {
+    /* One chunk per morsel, in item order: nothing is joined or copied here. */
+    x->chunk_columns = hn__calloc(a, (size_t)j->n_morsels, sizeof *x->chunk_columns);
+    if (!x->chunk_columns) return hn__error_nomem(err, "assembling the result");
+    x->n_chunks = j->n_morsels;
+    for (int64_t k = 0; k < j->n_morsels; k++) { /* the morsel's columns move to the chunk */
+      x->chunk_columns[k] = j->morsels[k].cols;
+      j->morsels[k].cols = NULL;
+    }
+  } else {
+    for (int64_t r = 0; r < plan->n_requested; r++) {
+      x->columns[r] = j->morsels[0].cols[r];
+      j->morsels[0].cols[r] = NULL;
+    }
   }
-  hn__free(a, parts);
   int64_t n_recs = 0;
   for (int64_t k = 0; k < j->n_morsels; k++) n_recs += j->morsels[k].n_fails;
   x->errors = NULL;

@@ -139,6 +139,10 @@ typedef struct hn__exec {
   const hn_callbacks *cb; /* NULL when no callback is set */
   /* Results, on HN_OK: */
   hn_array **columns; /* per requested output: new references (caller's array) */
+  /* Or, when n_chunks > 0, the outputs as chunks in item order (columns stay NULL):
+   * chunk_columns[k][r] is requested output r of chunk k (new references). */
+  int64_t n_chunks;
+  hn_array ***chunk_columns;
   hn_table *errors;   /* error records (new reference) */
   hn_result_stats stats;
 } hn__exec;

@@ -45,7 +45,10 @@ int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
 
 struct hn_result {
   hn_allocator alloc;
-  hn_table *table;        /* requested outputs */
+  pthread_mutex_t lock;   /* guards the lazy joining of chunks into `table` */
+  hn_table *table;        /* requested outputs; NULL until joined when chunked */
+  int64_t n_chunks;       /* 0: not chunked */
+  hn_table **chunks;      /* record batches in item order (owned) */
   hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
   hn_result_stats stats;
 };
@@ -56,6 +59,15 @@ struct hn_result {
  */
 hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
                           const hn_result_stats *stats, hn_result **out, hn_error *err);
+
+/*
+ * A result whose outputs are `n_chunks` record batches in item order (taken,
+ * also on failure, together with the array `chunks` itself, allocated with
+ * `alloc`); the one-table view is joined on first use.
+ */
+hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, hn_table **chunks,
+                                  hn_table *errors, const hn_result_stats *stats,
+                                  hn_result **out, hn_error *err);
 
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);

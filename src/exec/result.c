@@ -1,5 +1,5 @@
 /* Results of a run or map: the output table, error records and statistics. */
-#include "exec_internal.h"
+#include "engine_internal.h"
 
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err) {
   static const char *const names[4] = {"item", "item_path", "node", "message"};
@@ -29,6 +29,7 @@ hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *
     return st;
   }
   r->alloc = a;
+  pthread_mutex_init(&r->lock, NULL);
   r->table = table;
   r->errors = errors;
   if (stats) r->stats = *stats;
@@ -36,8 +37,64 @@ hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *
   return HN_OK;
 }
 
+static void release_chunks(const hn_allocator *a, int64_t n, hn_table **chunks) {
+  for (int64_t k = 0; k < n; k++) hn_table_release(chunks[k]);
+  hn__free(a, chunks);
+}
+
+hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, hn_table **chunks,
+                                  hn_table *errors, const hn_result_stats *stats,
+                                  hn_result **out, hn_error *err) {
+  hn_allocator a = hn__allocator_resolve(alloc);
+  hn_status st = HN_OK;
+  if (n_chunks < 1 || !chunks || !out)
+    st = hn__error(err, HN_EINVAL, "hn__result_make_chunked: no chunks or no output");
+  if (st == HN_OK && !errors) st = empty_error_table(&a, &errors, err);
+  hn_result *r = st == HN_OK ? hn__calloc(&a, 1, sizeof *r) : NULL;
+  if (st == HN_OK && !r) st = hn__error_nomem(err, "for a result");
+  if (st != HN_OK) {
+    if (chunks) release_chunks(&a, n_chunks, chunks);
+    hn_table_release(errors);
+    return st;
+  }
+  r->alloc = a;
+  pthread_mutex_init(&r->lock, NULL);
+  r->n_chunks = n_chunks;
+  r->chunks = chunks;
+  r->errors = errors;
+  if (stats) r->stats = *stats;
+  *out = r;
+  return HN_OK;
+}
+
+/* Join the chunks into one table (under the lock). NULL when out of memory. */
+static hn_table *join_chunks(hn_result *r) {
+  const hn_table *first = r->chunks[0];
+  int64_t n_cols = first->n_columns, n_rows = 0;
+  for (int64_t k = 0; k < r->n_chunks; k++) n_rows += r->chunks[k]->n_rows;
+  hn_array **cols = hn__calloc(&r->alloc, (size_t)(n_cols ? n_cols : 1), sizeof *cols);
+  hn_array **parts = hn__calloc(&r->alloc, (size_t)r->n_chunks, sizeof *parts);
+  hn_status st = cols && parts ? HN_OK : HN_ENOMEM;
+  for (int64_t c = 0; c < n_cols && st == HN_OK; c++) {
+    for (int64_t k = 0; k < r->n_chunks; k++) parts[k] = r->chunks[k]->columns[c];
+    st = hn__array_concat(&r->alloc, first->schema->fields[c], r->n_chunks, parts, false,
+                          &cols[c], NULL);
+  }
+  hn_table *t = NULL;
+  if (st == HN_OK) {
+    st = hn__table_make(&r->alloc, hn_type_retain(first->schema), n_rows, cols, &t, NULL);
+  } else {
+    for (int64_t c = 0; cols && c < n_cols; c++) hn_array_release(cols[c]);
+  }
+  hn__free(&r->alloc, cols);
+  hn__free(&r->alloc, parts);
+  return st == HN_OK ? t : NULL;
+}
+
 void hn_result_destroy(hn_result *result) {
   if (!result) return;
+  release_chunks(&result->alloc, result->n_chunks, result->chunks);
+  pthread_mutex_destroy(&result->lock);
   hn_table_release(result->table);
   hn_table_release(result->errors);
   hn_allocator a = result->alloc;
@@ -45,7 +102,23 @@ void hn_result_destroy(hn_result *result) {
 }
 
 hn_table *hn_result_table(const hn_result *result) {
-  return result ? result->table : NULL;
+  if (!result) return NULL;
+  hn_result *r = (hn_result *)result; /* joining chunks is a cache, not a change */
+  pthread_mutex_lock(&r->lock);
+  if (!r->table && r->n_chunks > 0) r->table = join_chunks(r);
+  hn_table *t = r->table;
+  pthread_mutex_unlock(&r->lock);
+  return t;
+}
+
+int64_t hn_result_num_chunks(const hn_result *result) {
+  if (!result) return 0;
+  return result->n_chunks > 0 ? result->n_chunks : 1;
+}
+
+hn_table *hn_result_chunk(const hn_result *result, int64_t i) {
+  if (!result || i < 0 || i >= hn_result_num_chunks(result)) return NULL;
+  return result->n_chunks > 0 ? result->chunks[i] : result->table;
 }
 
 hn_table *hn_result_errors(const hn_result *result) {
@@ -63,6 +136,9 @@ hn_status hn_result_export_stream(const hn_result *result, struct ArrowArrayStre
     if (out) out->release = NULL;
     return hn__error(err, HN_EINVAL, "hn_result_export_stream: NULL argument");
   }
+  if (result->n_chunks > 0) /* one record batch per chunk: nothing joined, nothing copied */
+    return hn_table_stream_export(result->chunks[0]->schema, result->n_chunks, result->chunks,
+                                  out, err);
   hn_table *const tables[1] = {result->table};
   return hn_table_stream_export(result->table->schema, 1, tables, out, err);
 }

@@ -88,7 +88,8 @@ hn_status hn_result_rows(const hn_result *result, hn_materialize strategy, hn_ro
   if (strategy != HN_MATERIALIZE_AUTO && strategy != HN_MATERIALIZE_ROW &&
       strategy != HN_MATERIALIZE_COLUMN)
     return hn__error(err, HN_EINVAL, "hn_result_rows: unknown strategy %d", (int)strategy);
-  hn_table *t = result->table;
+  hn_table *t = hn_result_table(result);
+  if (!t) return hn__error_nomem(err, "joining the result's chunks");
   hn_allocator a = result->alloc;
   if (t->n_columns > 0 && t->n_rows > INT64_MAX / t->n_columns)
     return hn__error(err, HN_ERANGE, "hn_result_rows: %lld x %lld values are too many",

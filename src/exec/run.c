@@ -306,6 +306,40 @@ static void top_event(const call *c, hn_callback fn, hn_status st) {
 
 /* ---- run / map ---------------------------------------------------------------------- */
 
+static void free_chunk_columns(hn__exec *x) {
+  for (int64_t k = 0; k < x->n_chunks; k++) {
+    for (int64_t r = 0; r < x->plan->n_requested; r++) hn_array_release(x->chunk_columns[k][r]);
+    hn__free(&x->alloc, x->chunk_columns[k]);
+  }
+  hn__free(&x->alloc, x->chunk_columns);
+  x->chunk_columns = NULL;
+  x->n_chunks = 0;
+}
+
+/* One table per chunk, then a chunked result. Takes the chunk columns and errors. */
+static hn_status make_chunked_result(hn__exec *x, const hn_type *schema, hn_result **out,
+                                     hn_error *err) {
+  const hn_allocator *a = &x->alloc;
+  int64_t n = x->n_chunks;
+  hn_table **chunks = hn__calloc(a, (size_t)n, sizeof *chunks);
+  hn_status st = chunks ? HN_OK : hn__error_nomem(err, "for the result's chunks");
+  for (int64_t k = 0; k < n && st == HN_OK; k++) {
+    hn_array **cols = x->chunk_columns[k];
+    int64_t rows = x->plan->n_requested ? cols[0]->length : 0;
+    st = hn__table_make(a, hn_type_retain(schema), rows, cols, &chunks[k], err);
+    memset(cols, 0, sizeof *cols * (size_t)x->plan->n_requested); /* the table took them */
+  }
+  if (st != HN_OK) {
+    for (int64_t k = 0; chunks && k < n; k++) hn_table_release(chunks[k]);
+    hn__free(a, chunks);
+    free_chunk_columns(x);
+    hn_table_release(x->errors);
+    return st;
+  }
+  free_chunk_columns(x);
+  return hn__result_make_chunked(a, n, chunks, x->errors, &x->stats, out, err);
+}
+
 static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *err) {
   const hn_plan *plan = c->plan;
   const hn_allocator *a = &c->alloc;
@@ -331,17 +365,26 @@ static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *
     st = engine->kind == HN_ENGINE_COLUMNAR ? hn__execute_columnar(&x, err) : hn__execute(&x, err);
   const hn_type *schema = NULL;
   hn_table *table = NULL;
+  hn_result *chunked = NULL;
   if (st == HN_OK) st = result_schema(c, &schema, err);
   if (st == HN_OK && c->n_items == 0) {
     st = hn_table_create_empty(a, schema, &table, err);
     hn_type_release(schema);
+  } else if (st == HN_OK && x.n_chunks > 0) {
+    x.stats.n_items = c->n_items;
+    st = make_chunked_result(&x, schema, &chunked, err); /* takes the chunks and errors */
+    hn_type_release(schema);
+    x.errors = NULL;
   } else if (st == HN_OK) {
     st = hn__table_make(a, schema, c->n_items, columns, &table, err);
     memset(columns, 0, sizeof *columns * (size_t)plan->n_requested); /* the table took them */
   }
   if (st != HN_OK) {
     for (int64_t r = 0; r < plan->n_requested; r++) hn_array_release(columns[r]);
+    free_chunk_columns(&x);
     hn_table_release(x.errors);
+  } else if (chunked) {
+    *out = chunked;
   } else {
     x.stats.n_items = c->n_items;
     st = hn__result_make(a, table, x.errors, &x.stats, out, err);
