@@ -1,0 +1,278 @@
+/* Command-line options of `hypernodes bench`. Every error names the option and exits 2. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static const struct {
+  const char *name;
+  int64_t items;
+} k_scales[] = {{"tiny", 200}, {"small", 5000}, {"medium", 25000}, {"large", 60000}};
+
+void bench_print_help(FILE *out) {
+  fprintf(out,
+          "usage: hypernodes bench [options]\n"
+          "\n"
+          "Times each engine on the benchmark scenarios against hand-written C baselines\n"
+          "(the same work with no framework) and checks every engine's outputs against\n"
+          "the native ones with a checksum; a mismatch is printed and the exit code is 1.\n"
+          "With no options: scale small, every scenario, every engine.\n"
+          "\n"
+          "scenarios:\n");
+  for (int i = 0; bench_scenarios[i]; i++)
+    fprintf(out, "  %-10s %s%s\n", bench_scenarios[i]->name, bench_scenarios[i]->summary,
+            bench_scenarios[i]->max_items ? " (at most 5000 items)" : "");
+  fprintf(out,
+          "\n"
+          "options:\n"
+          "  --scale S            tiny|small|medium|large: 200/5000/25000/60000 items (small)\n"
+          "  --items N            number of items (overrides --scale)\n"
+          "  --scenarios A,B      scenarios to run (all)\n"
+          "  --engines E,F        sequential,threads,processes,columnar,mpi,native\n"
+          "                       (all but mpi); an engine this build lacks is reported as\n"
+          "                       unavailable with the reason\n"
+          "  --repeats R          timed runs per engine; the median is reported (3)\n"
+          "  --warmup W           untimed runs before them (1)\n"
+          "  --threads N          workers of the threads and columnar engines (0: one per core)\n"
+          "  --json FILE          write the results as JSON (see docs/benchmarks.md)\n"
+          "  --chart FILE.svg     write a bar chart of the ratios to native\n"
+          "  --skip-native        do not time the native baselines (they still give the\n"
+          "                       reference checksum; ratios are then null)\n"
+          "  --return-formats L   table,arrow,rows: how results are handed back (table)\n"
+          "  --materialize L      auto,row,column: strategies for the rows format (auto);\n"
+          "                       implies rows when --return-formats is not given\n"
+          "  --help               this text\n"
+          "\n"
+          "exit status: 0 all results match native, 1 a mismatch or an engine error,\n"
+          "2 a usage error.\n");
+}
+
+static int usage_error(FILE *err, const char *option, const char *fmt, const char *value) {
+  if (option)
+    fprintf(err, "hypernodes bench: %s: ", option);
+  else
+    fprintf(err, "hypernodes bench: ");
+  fprintf(err, fmt, value);
+  fprintf(err, "\n(see hypernodes bench --help)\n");
+  return 2;
+}
+
+static int parse_int(FILE *err, const char *option, const char *value, int64_t lo, int64_t hi,
+                     int64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(value, &end, 10);
+  if (*value == '\0' || *end != '\0' || errno != 0)
+    return usage_error(err, option, "'%s' is not an integer", value);
+  if (v < lo || v > hi) {
+    fprintf(err, "hypernodes bench: %s: %lld is out of range [%lld, %lld]\n", option, v,
+            (long long)lo, (long long)hi);
+    fprintf(err, "(see hypernodes bench --help)\n");
+    return 2;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Split a comma list into its items (in place on a copy); calls `take` per item. */
+typedef int (*take_fn)(bench_options *o, FILE *err, const char *option, const char *item);
+
+static int parse_list(bench_options *o, FILE *err, const char *option, const char *value,
+                      take_fn take) {
+  char buf[256];
+  if (strlen(value) >= sizeof buf) return usage_error(err, option, "list too long: %s", value);
+  strcpy(buf, value);
+  int n = 0;
+  for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+       item = strtok_r(NULL, ",", &save)) {
+    int rc = take(o, err, option, item);
+    if (rc) return rc;
+    n++;
+  }
+  if (n == 0) return usage_error(err, option, "empty list%s", "");
+  return 0;
+}
+
+static int take_scenario(bench_options *o, FILE *err, const char *option, const char *item) {
+  for (int i = 0; bench_scenarios[i]; i++) {
+    if (strcmp(bench_scenarios[i]->name, item) != 0) continue;
+    for (int j = 0; j < o->n_scenarios; j++)
+      if (o->scenarios[j] == bench_scenarios[i]) return 0;
+    o->scenarios[o->n_scenarios++] = bench_scenarios[i];
+    return 0;
+  }
+  return usage_error(err, option,
+                     "unknown scenario '%s' (expected text, stateful, numeric, nested, overhead)",
+                     item);
+}
+
+static int engine_code(const char *name, int *code) {
+  if (strcmp(name, "native") == 0) {
+    *code = BENCH_NATIVE;
+    return 0;
+  }
+  hn_engine_kind kind;
+  if (hn_engine_kind_from_name(name, &kind, NULL) != HN_OK) return -1;
+  *code = (int)kind;
+  return 0;
+}
+
+static int take_engine(bench_options *o, FILE *err, const char *option, const char *item) {
+  int code;
+  if (engine_code(item, &code) != 0)
+    return usage_error(
+        err, option,
+        "unknown engine '%s' (expected sequential, threads, processes, columnar, mpi, native)",
+        item);
+  for (int j = 0; j < o->n_engines; j++)
+    if (o->engines[j] == code) return 0;
+  if (o->n_engines == BENCH_MAX_ENGINES) return usage_error(err, option, "too many engines%s", "");
+  o->engines[o->n_engines++] = code;
+  return 0;
+}
+
+static int take_format(bench_options *o, FILE *err, const char *option, const char *item) {
+  static const char *const names[] = {"table", "arrow", "rows"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(item, names[i]) == 0) {
+      o->formats[i] = true;
+      return 0;
+    }
+  return usage_error(err, option, "unknown return format '%s' (expected table, arrow, rows)", item);
+}
+
+static int take_strategy(bench_options *o, FILE *err, const char *option, const char *item) {
+  static const char *const names[] = {"auto", "row", "column"};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(item, names[i]) == 0) {
+      o->strategies[i] = true;
+      return 0;
+    }
+  return usage_error(err, option, "unknown strategy '%s' (expected auto, row, column)", item);
+}
+
+static void set_defaults(bench_options *o) {
+  memset(o, 0, sizeof *o);
+  o->scale = "small";
+  o->items = 5000;
+  o->repeats = 3;
+  o->warmup = 1;
+  o->fault_engine = -1;
+}
+
+static void fill_unset(bench_options *o) {
+  if (o->n_scenarios == 0)
+    for (int i = 0; bench_scenarios[i]; i++) o->scenarios[o->n_scenarios++] = bench_scenarios[i];
+  if (o->n_engines == 0) {
+    static const int all[] = {BENCH_NATIVE, HN_ENGINE_SEQUENTIAL, HN_ENGINE_THREADS,
+                              HN_ENGINE_PROCESSES, HN_ENGINE_COLUMNAR};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) o->engines[o->n_engines++] = all[i];
+  }
+}
+
+int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE *err) {
+  set_defaults(o);
+  bool items_given = false, formats_given = false, strategies_given = false;
+  const char *scale = NULL;
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i], *value = NULL;
+    char option[64];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      bench_print_help(out);
+      return 1;
+    }
+    if (strncmp(arg, "--", 2) != 0) return usage_error(err, NULL, "unexpected argument '%s'", arg);
+    /* --name=value or --name value */
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (len >= sizeof option) return usage_error(err, NULL, "unknown option '%s'", arg);
+    memcpy(option, arg, len);
+    option[len] = '\0';
+    bool is_flag = strcmp(option, "--skip-native") == 0;
+    if (is_flag) {
+      if (eq) return usage_error(err, option, "takes no value (got '%s')", eq + 1);
+      o->skip_native = true;
+      continue;
+    }
+    static const char *const known[] = {"--scale",          "--items",       "--scenarios",
+                                        "--engines",        "--repeats",     "--warmup",
+                                        "--threads",        "--json",        "--chart",
+                                        "--return-formats", "--materialize", "--fault-inject"};
+    bool is_known = false;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+      if (strcmp(option, known[k]) == 0) is_known = true;
+    if (!is_known) return usage_error(err, NULL, "unknown option '%s'", option);
+    if (eq)
+      value = eq + 1;
+    else if (i + 1 < argc)
+      value = argv[++i];
+    else
+      return usage_error(err, option, "missing value%s", "");
+    int64_t v = 0;
+    int rc = 0;
+    if (strcmp(option, "--scale") == 0) {
+      scale = NULL;
+      for (size_t k = 0; k < sizeof k_scales / sizeof k_scales[0]; k++)
+        if (strcmp(value, k_scales[k].name) == 0) {
+          scale = k_scales[k].name;
+          if (!items_given) o->items = k_scales[k].items;
+        }
+      if (!scale)
+        return usage_error(err, option,
+                           "unknown scale '%s' (expected tiny, small, medium or large)", value);
+    } else if (strcmp(option, "--items") == 0) {
+      rc = parse_int(err, option, value, 1, 100000000, &v);
+      o->items = v;
+      items_given = true;
+    } else if (strcmp(option, "--scenarios") == 0) {
+      o->n_scenarios = 0;
+      rc = parse_list(o, err, option, value, take_scenario);
+    } else if (strcmp(option, "--engines") == 0) {
+      o->n_engines = 0;
+      rc = parse_list(o, err, option, value, take_engine);
+    } else if (strcmp(option, "--repeats") == 0) {
+      rc = parse_int(err, option, value, 1, 1000, &v);
+      o->repeats = (int)v;
+    } else if (strcmp(option, "--warmup") == 0) {
+      rc = parse_int(err, option, value, 0, 1000, &v);
+      o->warmup = (int)v;
+    } else if (strcmp(option, "--threads") == 0) {
+      rc = parse_int(err, option, value, 0, 256, &v);
+      o->threads = (int)v;
+    } else if (strcmp(option, "--json") == 0) {
+      if (!*value) return usage_error(err, option, "empty file name%s", "");
+      o->json_path = value;
+    } else if (strcmp(option, "--chart") == 0) {
+      if (!*value) return usage_error(err, option, "empty file name%s", "");
+      o->chart_path = value;
+    } else if (strcmp(option, "--return-formats") == 0) {
+      memset(o->formats, 0, sizeof o->formats);
+      formats_given = true;
+      rc = parse_list(o, err, option, value, take_format);
+    } else if (strcmp(option, "--materialize") == 0) {
+      memset(o->strategies, 0, sizeof o->strategies);
+      strategies_given = true;
+      rc = parse_list(o, err, option, value, take_strategy);
+    } else { /* --fault-inject ENGINE: test-only, makes that engine's results wrong */
+      int code;
+      if (engine_code(value, &code) != 0 || code == BENCH_NATIVE)
+        return usage_error(err, option,
+                           "'%s' is not an engine (the native loops cannot be faulted)", value);
+      o->fault_engine = code;
+    }
+    if (rc) return rc;
+  }
+  o->scale = items_given ? "custom" : (scale ? scale : "small");
+  if (!formats_given) {
+    o->formats[BENCH_TABLE] = true;
+    if (strategies_given) o->formats[BENCH_ROWS] = true;
+  }
+  if (!strategies_given) o->strategies[HN_MATERIALIZE_AUTO] = true;
+  fill_unset(o);
+  if (o->chart_path && o->skip_native)
+    return usage_error(err, "--chart", "the chart plots ratios to native; drop --skip-native%s",
+                       "");
+  return 0;
+}

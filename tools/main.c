@@ -1,0 +1,51 @@
+/* The `hypernodes` command: one subcommand per tool. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: hypernodes <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  bench      time every engine against hand-written C baselines\n"
+          "             (hypernodes bench --help)\n"
+          "\n"
+          "hypernodes --version prints the library version.\n");
+}
+
+static int cmd_bench(int argc, char **argv) {
+  bench_options o;
+  int rc = bench_options_parse(argc, argv, &o, stdout, stderr);
+  if (rc == 1) return 0; /* --help */
+  if (rc != 0) return rc;
+  bench_print_header(&o, stdout);
+  bench_report r;
+  int bad = bench_run(&o, &r);
+  if (o.json_path && bench_write_json(&r, o.json_path) != 0) bad = 1;
+  if (o.chart_path && bench_write_chart(&r, o.chart_path) != 0) bad = 1;
+  if (bad) fprintf(stderr, "hypernodes bench: FAILED (see the messages above)\n");
+  bench_report_free(&r);
+  return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("hypernodes %s\n", hn_version_string());
+    return 0;
+  }
+  fprintf(stderr, "hypernodes: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}
