@@ -69,6 +69,21 @@ hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, h
                                   hn_table *errors, const hn_result_stats *stats,
                                   hn_result **out, hn_error *err);
 
+/* Builds an error table (see hn__error_table_schema), one record at a time. */
+typedef struct hn__errors_builder {
+  const hn_allocator *alloc;
+  const hn_type *schema;
+  hn_builder *b[4]; /* item, item_path, node, message */
+  hn_status st;     /* first failure; later calls do nothing */
+} hn__errors_builder;
+
+/* Start a table of about `n` records. Failures surface from hn__errors_finish. */
+void hn__errors_begin(hn__errors_builder *eb, const hn_allocator *alloc, int64_t n);
+void hn__errors_add(hn__errors_builder *eb, int64_t item, const char *path, const char *node,
+                    const char *message);
+/* Finish into *out (n_recs rows); frees the builder's state, also on failure. */
+hn_status hn__errors_finish(hn__errors_builder *eb, int64_t n_recs, hn_table **out, hn_error *err);
+
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
 

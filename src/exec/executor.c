@@ -1213,36 +1213,16 @@ static void worker_main(void *arg, int index) {
 /* ======================================================================== */
 
 static hn_status build_errors(job *j, int64_t n_recs, hn_table **out, hn_error *err) {
-  const hn_allocator *a = &j->alloc;
-  hn_builder *b[4] = {NULL, NULL, NULL, NULL};
-  hn_array *cols[4] = {NULL, NULL, NULL, NULL};
-  const hn_type *schema = NULL;
-  hn_status st = hn__error_table_schema(a, &schema, err);
-  for (int i = 0; i < 4 && st == HN_OK; i++)
-    st = hn_builder_create(a, schema->fields[i], &b[i], err);
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_reserve(b[i], n_recs);
-  for (int64_t k = 0; k < j->n_chunks && st == HN_OK; k++) {
+  hn__errors_builder eb;
+  hn__errors_begin(&eb, &j->alloc, n_recs);
+  for (int64_t k = 0; k < j->n_chunks; k++) {
     const chunk *c = j->chunks[k];
-    for (int64_t r = 0; r < c->n_recs && st == HN_OK; r++) {
+    for (int64_t r = 0; r < c->n_recs; r++) {
       const record *rec = &c->recs[r];
-      st = hn_builder_append_int64(b[0], rec->item);
-      if (st == HN_OK) st = hn_builder_append_str(b[1], rec->path, -1);
-      if (st == HN_OK) st = hn_builder_append_str(b[2], rec->node, -1);
-      if (st == HN_OK) st = hn_builder_append_str(b[3], rec->message, -1);
+      hn__errors_add(&eb, rec->item, rec->path, rec->node, rec->message);
     }
   }
-  if (st != HN_OK && st != HN_ENOMEM)
-    st = hn__error(err, st, "building error records");
-  else if (st == HN_ENOMEM)
-    st = hn__error_nomem(err, "building error records");
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_finish(b[i], &cols[i], err);
-  for (int i = 0; i < 4; i++) hn_builder_destroy(b[i]);
-  if (st != HN_OK) {
-    for (int i = 0; i < 4; i++) hn_array_release(cols[i]);
-    hn_type_release(schema);
-    return st;
-  }
-  return hn__table_make(a, schema, n_recs, cols, out, err);
+  return hn__errors_finish(&eb, n_recs, out, err);
 }
 
 static hn_status assemble(job *j, hn_error *err) {
