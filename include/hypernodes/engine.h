@@ -77,10 +77,20 @@ typedef enum hn_engine_kind {
 typedef struct hn_engine_options {
   size_t size;          /**< sizeof(hn_engine_options) */
   hn_engine_kind kind;
-  int workers;          /**< threads and columnar engines: 0 = one per core */
+  int workers;          /**< threads, columnar, processes: 0 = one per core */
   int64_t chunk_size;   /**< items per chunk; 0 = automatic (aims at 10-100 us per chunk).
-                             Columnar: rows per morsel; 0 = 65536 */
+                             Columnar: rows per morsel; 0 = 65536.
+                             Processes: items per batch; 0 = automatic */
+  double item_timeout;  /**< processes: seconds one item may run before its worker
+                             process is killed and the item fails ("timed out after
+                             N s"); 0 = no limit */
+  double chunk_timeout; /**< mpi: seconds a chunk may stay on a worker rank; past it
+                             rank 0 logs rank, chunk and item range and calls
+                             MPI_Abort with HN_MPI_ABORT_TIMEOUT; 0 = no limit */
 } hn_engine_options;
+
+/** Exit code of an mpi job aborted by chunk_timeout (MPI_Abort's error code). */
+#define HN_MPI_ABORT_TIMEOUT 124
 
 typedef struct hn_engine hn_engine;
 
@@ -102,6 +112,14 @@ HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
 HN_API void hn_engine_destroy(hn_engine *engine);
 HN_API hn_engine_kind hn_engine_get_kind(const hn_engine *engine);
 HN_API int hn_engine_workers(const hn_engine *engine);
+/**
+ * This process's rank and the number of ranks: 0 and 1 except on the mpi
+ * engine. On mpi, run and map are collective (every rank calls them, in the
+ * same order, with the same pipeline); rank 0 gets the results, the other
+ * ranks serve the items and get a result with no rows (same status).
+ */
+HN_API int hn_engine_rank(const hn_engine *engine);
+HN_API int hn_engine_ranks(const hn_engine *engine);
 
 /* ---- callbacks ---------------------------------------------------------- */
 

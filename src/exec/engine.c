@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "engine_internal.h"
+#include "remote_internal.h"
 
 /* Upper bound on workers: far above any core count, low enough to catch garbage. */
 #define HN__MAX_WORKERS 4096
@@ -42,6 +42,14 @@ hn_engine_kind hn_engine_get_kind(const hn_engine *engine) {
 
 int hn_engine_workers(const hn_engine *engine) {
   return engine ? engine->workers : 1;
+}
+
+int hn_engine_rank(const hn_engine *engine) {
+  return engine && engine->kind == HN_ENGINE_MPI ? engine->rank : 0;
+}
+
+int hn_engine_ranks(const hn_engine *engine) {
+  return engine && engine->kind == HN_ENGINE_MPI ? engine->ranks : 1;
 }
 
 void hn__engine_init_sequential(hn_engine *e, const hn_allocator *alloc) {
@@ -156,6 +164,7 @@ static int default_workers(void) {
 
 void hn_engine_destroy(hn_engine *engine) {
   if (!engine) return;
+  if (engine->kind == HN_ENGINE_MPI) hn__mpi_engine_stop(engine);
   pool_stop(engine);
   hn_allocator a = engine->alloc;
   hn__free(&a, engine->threads);
@@ -166,7 +175,7 @@ void hn_engine_destroy(hn_engine *engine) {
 hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *options,
                            hn_engine **out, hn_error *err) {
   if (!out) return hn__error(err, HN_EINVAL, "hn_engine_create: NULL output");
-  hn_engine_options o = {sizeof o, HN_ENGINE_SEQUENTIAL, 0, 0};
+  hn_engine_options o = {sizeof o, HN_ENGINE_SEQUENTIAL, 0, 0, 0, 0};
   if (options) {
     size_t min = offsetof(hn_engine_options, kind) + sizeof options->kind;
     if (options->size < min)
@@ -180,11 +189,9 @@ hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *o
     case HN_ENGINE_SEQUENTIAL:
     case HN_ENGINE_THREADS:
     case HN_ENGINE_COLUMNAR:
-      break;
     case HN_ENGINE_PROCESSES:
     case HN_ENGINE_MPI:
-      return hn__error(err, HN_EUNSUPPORTED, "engine '%s' is not built yet",
-                       hn_engine_kind_name(o.kind));
+      break;
     default:
       return hn__error(err, HN_EINVAL, "unknown engine kind %d", (int)o.kind);
   }
@@ -194,12 +201,28 @@ hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *o
   if (o.chunk_size < 0)
     return hn__error(err, HN_EINVAL, "chunk_size must be >= 0 (0: automatic), not %lld",
                      (long long)o.chunk_size);
+  if (!(o.item_timeout >= 0) || o.item_timeout > 1e9)
+    return hn__error(err, HN_EINVAL, "item_timeout must be in [0, 1e9] seconds (0: none), not %g",
+                     o.item_timeout);
+  if (!(o.chunk_timeout >= 0) || o.chunk_timeout > 1e9)
+    return hn__error(err, HN_EINVAL,
+                     "chunk_timeout must be in [0, 1e9] seconds (0: none), not %g",
+                     o.chunk_timeout);
   hn_allocator a = hn__allocator_resolve(alloc);
   hn_engine *e = hn__malloc(&a, sizeof *e);
   if (!e) return hn__error_nomem(err, "for an engine");
   hn__engine_init_sequential(e, &a);
   e->kind = o.kind;
   e->chunk_size = o.chunk_size;
+  e->item_timeout = o.item_timeout;
+  if (o.kind == HN_ENGINE_PROCESSES) e->workers = o.workers ? o.workers : default_workers();
+  if (o.kind == HN_ENGINE_MPI) {
+    hn_status st = hn__mpi_engine_start(e, &o, err);
+    if (st != HN_OK) {
+      hn_engine_destroy(e);
+      return st;
+    }
+  }
   if (o.kind == HN_ENGINE_THREADS || o.kind == HN_ENGINE_COLUMNAR) {
     e->workers = o.workers ? o.workers : default_workers();
     hn_status st = pool_start(e, err);

@@ -27,6 +27,14 @@ struct hn_engine {
   hn_engine_kind kind;
   int workers;        /* 1 for sequential */
   int64_t chunk_size; /* 0: automatic */
+  double item_timeout; /* processes: seconds, 0: none */
+  /* Mpi kind only (mpi.c): the plugin's transport, this rank, the world
+   * size, the threads engine items run on inside this rank, the chunk
+   * timeout in seconds (0: none). */
+  const struct hn__mpi_transport *mpi;
+  int rank, ranks;
+  hn_engine *local;
+  double chunk_timeout;
   atomic_bool busy;   /* one run/map at a time */
   /* Threads kind only: the pool. */
   pthread_t *threads;
@@ -137,6 +145,18 @@ typedef struct hn__exec {
   bool zip;    /* mapped rows: zip (row = item) or product */
   hn_error_policy policy;
   const hn_callbacks *cb; /* NULL when no callback is set */
+  /* Item executor only (hn__execute), for engines that run a map in batches:
+   * item_base: index of the first item; mapped rows are still read from row
+   * 0 of each column, but item paths, events and error records say
+   * item_base + k. */
+  int64_t item_base;
+  /* worker_res: NULL to build resources per call; else worker_res[w] is the
+   * per-plan-input instance array of worker w, built when first needed and
+   * left live after the call (the owner releases them). */
+  hn__res_instance *const *worker_res;
+  /* Set by an engine whose rank only served the call (mpi, rank > 0): the
+   * result has the outputs' schema and no rows; callbacks did not fire. */
+  bool served_only;
   /* Results, on HN_OK: */
   hn_array **columns; /* per requested output: new references (caller's array) */
   /* Or, when n_chunks > 0, the outputs as chunks in item order (columns stay NULL):

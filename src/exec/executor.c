@@ -989,7 +989,9 @@ static hn_status worker_prepare(worker *w) {
   const hn_type **types =
       hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *types);
   bool *res = hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *res);
-  w->res = hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *w->res);
+  w->res = j->x->worker_res
+               ? j->x->worker_res[w->index]
+               : hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *w->res);
   if (!types || !res || !w->res) {
     hn__free(a, (void *)types);
     hn__free(a, res);
@@ -1026,10 +1028,11 @@ static hn_status worker_prepare(worker *w) {
 
 static void worker_teardown(worker *w) {
   job *j = w->job;
-  if (w->res)
+  if (w->res && !j->x->worker_res) {
     for (int64_t q = 0; q < j->plan->n_inputs; q++)
       hn__res_instance_release(&w->res[q], &j->res_destroys);
-  hn__free(&j->alloc, w->res);
+    hn__free(&j->alloc, w->res);
+  }
   w->res = NULL;
   frame_destroy(&j->alloc, w->top);
   w->top = NULL;
@@ -1063,7 +1066,8 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
     (void)ignored;
   }
   for (int64_t k = 0; k < c->count; k++) {
-    int64_t item = c->start + k;
+    int64_t row_item = c->start + k;
+    int64_t item = j->x->item_base + row_item;
     if (j->threads &&
         HN__UNLIKELY(atomic_load_explicit(&j->fail_chunk, memory_order_relaxed) < c->index)) {
       *aborted = true;
@@ -1071,7 +1075,7 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
     }
     for (int64_t m = 0; m < j->n_mapped; m++) {
       const hn__src *src = &srcs[j->mapped[m]];
-      int64_t row = zip ? item : item / src->stride % src->length;
+      int64_t row = zip ? row_item : row_item / src->stride % src->length;
       put_row(f, j->mapped[m], src->column, row);
     }
     if (is_map) {

@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "engine_internal.h"
+#include "remote_internal.h"
 
 typedef struct call {
   hn_pipeline *p;
@@ -358,16 +358,37 @@ static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *
   x.policy = c->o.error_policy;
   x.cb = c->has_cb ? &c->cb : NULL;
   x.columns = columns;
-  top_event(c, c->cb.on_pipeline_start, HN_OK);
-  if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
-  hn_status st = HN_OK;
-  if (c->n_items > 0)
-    st = engine->kind == HN_ENGINE_COLUMNAR ? hn__execute_columnar(&x, err) : hn__execute(&x, err);
+  /* mpi: every rank agrees on the call first; only rank 0 fires callbacks. */
+  bool mpi = engine->kind == HN_ENGINE_MPI;
+  bool root = !mpi || engine->rank == 0;
+  hn_status st = mpi ? hn__mpi_agree(engine, &x, HN_OK, NULL, err) : HN_OK;
+  if (st != HN_OK) {
+    hn__free(a, columns);
+    return st;
+  }
+  if (root) {
+    top_event(c, c->cb.on_pipeline_start, HN_OK);
+    if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
+  }
+  if (c->n_items > 0 || (mpi && engine->ranks > 1))
+    st = engine->kind == HN_ENGINE_COLUMNAR    ? hn__execute_columnar(&x, err)
+         : engine->kind == HN_ENGINE_PROCESSES ? hn__execute_processes(&x, err)
+         : mpi                                 ? hn__execute_mpi(&x, err)
+                                               : hn__execute(&x, err);
   const hn_type *schema = NULL;
   hn_table *table = NULL;
   hn_result *chunked = NULL;
   if (st == HN_OK) st = result_schema(c, &schema, err);
-  if (st == HN_OK && c->n_items == 0) {
+  if (st == HN_OK && (c->n_items == 0 || x.served_only)) {
+    /* No rows: whatever the engine produced for zero items is dropped. */
+    for (int64_t r = 0; r < plan->n_requested; r++) {
+      hn_array_release(columns[r]);
+      columns[r] = NULL;
+    }
+    free_chunk_columns(&x);
+    hn_table_release(x.errors);
+    x.errors = NULL;
+    memset(&x.stats, 0, sizeof x.stats);
     st = hn_table_create_empty(a, schema, &table, err);
     hn_type_release(schema);
   } else if (st == HN_OK && x.n_chunks > 0) {
@@ -386,12 +407,14 @@ static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *
   } else if (chunked) {
     *out = chunked;
   } else {
-    x.stats.n_items = c->n_items;
+    x.stats.n_items = x.served_only ? 0 : c->n_items;
     st = hn__result_make(a, table, x.errors, &x.stats, out, err);
   }
   hn__free(a, columns);
-  if (c->is_map) top_event(c, c->cb.on_map_end, st);
-  top_event(c, c->cb.on_pipeline_end, st);
+  if (root) {
+    if (c->is_map) top_event(c, c->cb.on_map_end, st);
+    top_event(c, c->cb.on_pipeline_end, st);
+  }
   return st;
 }
 
@@ -418,7 +441,13 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
   if (st == HN_OK) st = resolve_map_over(&c, err);
   if (st == HN_OK) st = get_plan(&c, err);
   if (st == HN_OK) st = resolve_inputs(&c, err);
-  if (st == HN_OK) st = execute(&c, engine, out, err);
+  if (st == HN_OK) {
+    st = execute(&c, engine, out, err);
+  } else if (engine->kind == HN_ENGINE_MPI) {
+    /* The other ranks wait for this one's word on the call. */
+    hn_error mine = err ? *err : (hn_error){0};
+    st = hn__mpi_agree(engine, NULL, st, &mine, err);
+  }
   call_free(&c);
   hn__engine_release(engine);
   return st;

@@ -1,0 +1,630 @@
+/*
+ * The processes engine's own mechanics (the conformance suite covers
+ * results): crash isolation (a node that segfaults, aborts, exits or hangs
+ * on item 37 of 100, under both error policies), resource counts per
+ * worker process, refusal of object-typed values, item order with skewed
+ * costs and odd batch sizes, engine reuse, run, events replayed on the
+ * calling thread, and after every call: no child process left (zombie or
+ * not) and no file descriptor leaked.
+ *
+ * Node functions run in forked worker processes: they never call cmocka;
+ * what they count lives in shared memory (mmap MAP_SHARED).
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_support.h"
+
+#define I64T hn_type_int64()
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static hn_engine *engine_new(int workers, int64_t chunk, double timeout) {
+  hn_engine_options o = {.size = sizeof o};
+  o.kind = HN_ENGINE_PROCESSES;
+  o.workers = workers;
+  o.chunk_size = chunk;
+  o.item_timeout = timeout;
+  hn_engine *e = NULL;
+  hn_error err;
+  HN_CHECK(hn_engine_create(NULL, &o, &e, &err), &err);
+  return e;
+}
+
+static hn_array *iota(int64_t n) {
+  hn_builder *b = NULL;
+  hn_array *out = NULL;
+  HN_CHECK(hn_builder_create(NULL, I64T, &b, NULL), NULL);
+  for (int64_t i = 0; i < n; i++) HN_CHECK(hn_builder_append_int64(b, i), NULL);
+  HN_CHECK(hn_builder_finish(b, &out, NULL), NULL);
+  hn_builder_destroy(b);
+  return out;
+}
+
+static void add_node(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
+                     const char *out, const hn_type *type, hn_row_fn row, void *ud) {
+  const hn_type *types[1] = {type};
+  const char *outs[1] = {out};
+  hn_node_def d = {.size = sizeof d};
+  d.name = name;
+  d.n_inputs = n_in;
+  d.inputs = ins;
+  d.n_outputs = 1;
+  d.outputs = outs;
+  d.output_types = types;
+  d.row = row;
+  d.user_data = ud;
+  hn_error err;
+  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
+}
+
+static void add1(hn_pipeline *p, const char *name, const char *in, const char *out, hn_row_fn row,
+                 void *ud) {
+  const char *ins[1] = {in};
+  add_node(p, name, 1, ins, out, I64T, row, ud);
+}
+
+static hn_pipeline *pipeline_new(const char *name) {
+  hn_pipeline *p = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_create(NULL, name, &p, &err), &err);
+  return p;
+}
+
+static hn_inputs *inputs_with_column(const char *name, int64_t n) {
+  hn_inputs *in = NULL;
+  HN_CHECK(hn_inputs_create(NULL, &in, NULL), NULL);
+  hn_array *col = iota(n);
+  HN_CHECK(hn_inputs_set_column(in, name, col, NULL), NULL);
+  hn_array_release(col);
+  return in;
+}
+
+static const char *const k_over_x[1] = {"x"};
+
+static hn_run_options map_opts(hn_error_policy policy) {
+  hn_run_options o = {.size = sizeof o};
+  o.n_map_over = 1;
+  o.map_over = k_over_x;
+  o.error_policy = policy;
+  return o;
+}
+
+/* Open file descriptors of this process. */
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
+/* No child process is left, exited or not. */
+static void assert_no_children(void) {
+  errno = 0;
+  assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+  assert_int_equal(errno, ECHILD);
+}
+
+static void *shared_new(size_t size) {
+  void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(m != MAP_FAILED);
+  return m;
+}
+
+/* Column `name` of the result as int64 values; nulls as INT64_MIN. */
+static void result_values(const hn_result *r, const char *name, int64_t n, int64_t *out) {
+  hn_table *t = hn_result_table(r);
+  assert_non_null(t);
+  assert_int_equal(hn_table_num_rows(t), n);
+  hn_array *col = hn_table_column_by_name(t, name);
+  assert_non_null(col);
+  for (int64_t i = 0; i < n; i++) {
+    hn_datum d = hn_array_get(col, i);
+    out[i] = d.is_null ? INT64_MIN : d.v.i64;
+  }
+}
+
+/* ---- node functions ----------------------------------------------------------- */
+
+static hn_status f_triple(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  return hn_builder_append_int64(out[0], 3 * in[0].v.i64);
+}
+
+static hn_status f_add1(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  if (in[0].is_null) return hn_builder_append_null(out[0]);
+  return hn_builder_append_int64(out[0], in[0].v.i64 + 1);
+}
+
+typedef enum crash_mode { CRASH_SEGV, CRASH_ABORT, CRASH_EXIT, CRASH_HANG } crash_mode;
+
+/* x -> 3x, except on item 37: segfault, abort, exit(3) or hang, by mode. */
+static hn_status f_crashy(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  const crash_mode *mode = ud;
+  if (in[0].v.i64 == 37) {
+    switch (*mode) {
+      case CRASH_SEGV:
+        /* The default action, not a sanitizer's SEGV report (which exits with 1). */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+        break;
+      case CRASH_ABORT:
+        abort();
+      case CRASH_EXIT:
+        exit(3);
+      case CRASH_HANG:
+        for (;;) {
+          struct timespec ts = {0, 10 * 1000 * 1000};
+          nanosleep(&ts, NULL);
+        }
+    }
+  }
+  return f_triple(NULL, in, out, ctx);
+}
+
+/* x -> 3x, taking 2 ms on every 7th item (skewed costs). */
+static hn_status f_skewed(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  if (in[0].v.i64 % 7 == 0) {
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return f_triple(ud, in, out, ctx);
+}
+
+/* ---- crash isolation --------------------------------------------------------------- */
+
+/* Map 100 items on `engine` (NULL: a fresh 3-worker engine) with a node misbehaving on 37. */
+static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragment,
+                         hn_error_policy policy) {
+  int fds = count_fds();
+  hn_engine *e = engine ? engine : engine_new(3, 0, mode == CRASH_HANG ? 1.0 : 0);
+  hn_pipeline *p = pipeline_new("crash");
+  crash_mode *m = shared_new(sizeof *m);
+  *m = mode;
+  add1(p, "crashy", "x", "y", f_crashy, m);
+  add1(p, "inc", "y", "z", f_add1, NULL);
+  hn_inputs *in = inputs_with_column("x", 100);
+  hn_run_options o = map_opts(policy);
+  hn_result *r = NULL;
+  hn_error err;
+  hn_error_reset(&err);
+  hn_status st = hn_pipeline_map(p, e, in, &o, &r, &err);
+  if (policy == HN_ERRORS_CONTINUE) {
+    if (st != HN_OK) fail_msg("map failed: %s: %s", hn_status_str(st), err.message);
+    int64_t y[100], z[100];
+    result_values(r, "y", 100, y);
+    result_values(r, "z", 100, z);
+    for (int64_t i = 0; i < 100; i++) {
+      assert_int_equal(y[i], i == 37 ? INT64_MIN : 3 * i);
+      assert_int_equal(z[i], i == 37 ? INT64_MIN : 3 * i + 1);
+    }
+    hn_table *errs = hn_result_errors(r);
+    assert_int_equal(hn_table_num_rows(errs), 1);
+    assert_int_equal(hn_array_get(hn_table_column_by_name(errs, "item"), 0).v.i64, 37);
+    hn_datum path = hn_array_get(hn_table_column_by_name(errs, "item_path"), 0);
+    hn_datum node = hn_array_get(hn_table_column_by_name(errs, "node"), 0);
+    hn_datum msg = hn_array_get(hn_table_column_by_name(errs, "message"), 0);
+    char buf[HN_ERROR_MESSAGE_MAX];
+    snprintf(buf, sizeof buf, "%.*s", (int)msg.v.str.size, msg.v.str.data);
+    if (!strstr(buf, fragment)) fail_msg("message \"%s\" lacks \"%s\"", buf, fragment);
+    assert_true(path.v.str.size == 2 && memcmp(path.v.str.data, "37", 2) == 0);
+    assert_true(node.v.str.size == 6 && memcmp(node.v.str.data, "crashy", 6) == 0);
+    hn_result_stats s = hn_result_get_stats(r);
+    assert_int_equal(s.n_items, 100);
+    assert_int_equal(s.n_failed, 1);
+  } else {
+    assert_int_equal(st, HN_ENODE);
+    assert_null(r);
+    assert_string_equal(err.node, "crashy");
+    assert_string_equal(err.item_path, "37");
+    if (!strstr(err.message, fragment) || !strstr(err.message, "node 'crashy' failed on item 37"))
+      fail_msg("message \"%s\" lacks \"%s\"", err.message, fragment);
+  }
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  munmap(m, sizeof *m);
+  if (!engine) hn_engine_destroy(e);
+  assert_no_children();
+  assert_int_equal(count_fds(), fds);
+}
+
+static void crash_run(crash_mode mode, const char *fragment, hn_error_policy policy) {
+  crash_run_on(NULL, mode, fragment, policy);
+}
+
+static void test_segfault_continue(void **state) {
+  (void)state;
+  crash_run(CRASH_SEGV, "worker process killed by SIGSEGV (segmentation fault)",
+            HN_ERRORS_CONTINUE);
+}
+static void test_segfault_raise(void **state) {
+  (void)state;
+  crash_run(CRASH_SEGV, "worker process killed by SIGSEGV (segmentation fault)", HN_ERRORS_RAISE);
+}
+static void test_abort_continue(void **state) {
+  (void)state;
+  crash_run(CRASH_ABORT, "worker process killed by SIGABRT (aborted)", HN_ERRORS_CONTINUE);
+}
+static void test_abort_raise(void **state) {
+  (void)state;
+  crash_run(CRASH_ABORT, "worker process killed by SIGABRT (aborted)", HN_ERRORS_RAISE);
+}
+static void test_exit_continue(void **state) {
+  (void)state;
+  crash_run(CRASH_EXIT, "worker process exited with status 3", HN_ERRORS_CONTINUE);
+}
+static void test_exit_raise(void **state) {
+  (void)state;
+  crash_run(CRASH_EXIT, "worker process exited with status 3", HN_ERRORS_RAISE);
+}
+static void test_hang_continue(void **state) {
+  (void)state;
+  crash_run(CRASH_HANG, "timed out after 1 s", HN_ERRORS_CONTINUE);
+}
+static void test_hang_raise(void **state) {
+  (void)state;
+  crash_run(CRASH_HANG, "timed out after 1 s", HN_ERRORS_RAISE);
+}
+
+/* ---- resources ----------------------------------------------------------------- */
+
+typedef struct res_counts {
+  _Atomic int64_t inits, destroys;
+} res_counts;
+
+static hn_status res_init(void *config, void **state, hn_error *err) {
+  (void)err;
+  res_counts *rc = config;
+  atomic_fetch_add(&rc->inits, 1);
+  int64_t *s = malloc(sizeof *s);
+  if (!s) return HN_ENOMEM;
+  *s = 10;
+  *state = s;
+  return HN_OK;
+}
+
+static void res_destroy(void *config, void *state) {
+  res_counts *rc = config;
+  atomic_fetch_add(&rc->destroys, 1);
+  free(state);
+}
+
+/* (model, x) -> x * *model */
+static hn_status f_scale(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  const int64_t *factor = in[0].v.object;
+  return hn_builder_append_int64(out[0], in[1].v.i64 * *factor);
+}
+
+static void test_resources_per_process(void **state) {
+  (void)state;
+  int fds = count_fds();
+  hn_engine *e = engine_new(3, 0, 0);
+  hn_pipeline *p = pipeline_new("res");
+  const char *ins[2] = {"model", "x"};
+  add_node(p, "scale", 2, ins, "y", I64T, f_scale, NULL);
+  res_counts *rc = shared_new(sizeof *rc);
+  hn_inputs *in = inputs_with_column("x", 200);
+  hn_resource_def d = {.size = sizeof d};
+  d.name = "model";
+  d.init = res_init;
+  d.destroy = res_destroy;
+  d.config = rc;
+  hn_error err;
+  HN_CHECK(hn_inputs_set_resource(in, "model", &d, &err), &err);
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  for (int round = 0; round < 2; round++) {
+    hn_result *r = NULL;
+    HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
+    int64_t y[200];
+    result_values(r, "y", 200, y);
+    for (int64_t i = 0; i < 200; i++) assert_int_equal(y[i], 10 * i);
+    hn_result_stats s = hn_result_get_stats(r);
+    assert_true(s.workers >= 1 && s.workers <= 3);
+    assert_int_equal(s.resource_inits, s.workers);
+    assert_int_equal(s.resource_destroys, s.resource_inits);
+    assert_int_equal(atomic_load(&rc->inits), s.resource_inits);
+    assert_int_equal(atomic_load(&rc->destroys), s.resource_inits);
+    atomic_store(&rc->inits, 0);
+    atomic_store(&rc->destroys, 0);
+    hn_result_destroy(r);
+    assert_no_children();
+  }
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  munmap(rc, sizeof *rc);
+  hn_engine_destroy(e);
+  assert_int_equal(count_fds(), fds);
+}
+
+/* ---- refusals -------------------------------------------------------------------- */
+
+static void obj_free(void *ctx, void *object) {
+  (void)ctx;
+  free(object);
+}
+
+static hn_status f_len(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  return hn_builder_append_int64(out[0], in[0].is_null ? 0 : 1);
+}
+
+static void test_object_input_refused(void **state) {
+  (void)state;
+  hn_object_vtable vt = {.free = obj_free};
+  const hn_type *ot = NULL;
+  hn_error err;
+  HN_CHECK(hn_type_object_create(NULL, "blob", &vt, &ot, &err), &err);
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(NULL, ot, &b, &err), &err);
+  for (int i = 0; i < 3; i++) {
+    int *v = malloc(sizeof *v);
+    assert_non_null(v);
+    HN_CHECK(hn_builder_append_object(b, v), NULL);
+  }
+  hn_array *col = NULL;
+  HN_CHECK(hn_builder_finish(b, &col, &err), &err);
+  hn_builder_destroy(b);
+  hn_inputs *in = NULL;
+  HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
+  HN_CHECK(hn_inputs_set_column(in, "blobs", col, &err), &err);
+  hn_array_release(col);
+  hn_pipeline *p = pipeline_new("objects");
+  add1(p, "len", "blobs", "n", f_len, NULL);
+  hn_engine *e = engine_new(2, 0, 0);
+  static const char *const over[1] = {"blobs"};
+  hn_run_options o = {.size = sizeof o};
+  o.n_map_over = 1;
+  o.map_over = over;
+  hn_result *r = NULL;
+  hn_error_reset(&err);
+  assert_int_equal(hn_pipeline_map(p, e, in, &o, &r, &err), HN_ETYPE);
+  assert_null(r);
+  if (!strstr(err.message, "input 'blobs'") || !strstr(err.message, "processes"))
+    fail_msg("unexpected message: %s", err.message);
+  assert_no_children();
+  hn_engine_destroy(e);
+  hn_pipeline_release(p);
+  hn_inputs_destroy(in);
+  hn_type_release(ot);
+}
+
+/* ---- batching and order ------------------------------------------------------------ */
+
+static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
+  int fds = count_fds();
+  hn_pipeline *p = pipeline_new("order");
+  add1(p, "work", "x", "y", fn, NULL);
+  hn_inputs *in = inputs_with_column("x", n);
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  hn_result *r = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
+  int64_t *y = malloc(sizeof *y * (size_t)(n ? n : 1));
+  assert_non_null(y);
+  result_values(r, "y", n, y);
+  for (int64_t i = 0; i < n; i++) assert_int_equal(y[i], 3 * i);
+  free(y);
+  hn_result_stats s = hn_result_get_stats(r);
+  assert_int_equal(s.n_items, n);
+  assert_true(s.workers >= 1 && s.workers <= hn_engine_workers(e));
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  assert_no_children();
+  assert_int_equal(count_fds(), fds);
+}
+
+static void test_order_skewed(void **state) {
+  (void)state;
+  hn_engine *e = engine_new(4, 3, 0);
+  map_triple(e, 200, f_skewed);
+  hn_engine_destroy(e);
+}
+
+static void test_chunk_sizes(void **state) {
+  (void)state;
+  hn_engine *one = engine_new(3, 1, 0);
+  map_triple(one, 50, f_triple);
+  hn_engine_destroy(one);
+  hn_engine *large = engine_new(3, 1000000, 0);
+  map_triple(large, 5000, f_triple);
+  hn_engine_destroy(large);
+  hn_engine *automatic = engine_new(2, 0, 0);
+  map_triple(automatic, 100000, f_triple);
+  hn_engine_destroy(automatic);
+}
+
+static void test_workers_exceed_items(void **state) {
+  (void)state;
+  hn_engine *e = engine_new(8, 0, 0);
+  map_triple(e, 3, f_triple);
+  map_triple(e, 1, f_triple);
+  hn_engine_destroy(e);
+}
+
+static void test_engine_reuse(void **state) {
+  (void)state;
+  hn_engine *e = engine_new(2, 0, 0);
+  for (int k = 0; k < 4; k++) map_triple(e, 30 + k, f_triple);
+  /* A crash in between leaves the engine usable. */
+  crash_run_on(e, CRASH_EXIT, "exited with status 3", HN_ERRORS_CONTINUE);
+  crash_run_on(e, CRASH_SEGV, "SIGSEGV", HN_ERRORS_RAISE);
+  map_triple(e, 10, f_triple);
+  hn_engine_destroy(e);
+}
+
+static void test_run(void **state) {
+  (void)state;
+  int fds = count_fds();
+  hn_engine *e = engine_new(2, 0, 0);
+  hn_pipeline *p = pipeline_new("run");
+  add1(p, "work", "x", "y", f_triple, NULL);
+  add1(p, "inc", "y", "z", f_add1, NULL);
+  hn_inputs *in = NULL;
+  hn_error err;
+  HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
+  HN_CHECK(hn_inputs_set_int64(in, "x", 5, &err), &err);
+  hn_result *r = NULL;
+  HN_CHECK(hn_pipeline_run(p, e, in, NULL, &r, &err), &err);
+  int64_t z;
+  result_values(r, "z", 1, &z);
+  assert_int_equal(z, 16);
+  assert_int_equal(hn_result_get_stats(r).workers, 1);
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  hn_engine_destroy(e);
+  assert_no_children();
+  assert_int_equal(count_fds(), fds);
+}
+
+/* With SIGCHLD ignored the system reaps the workers: the call must still end. */
+static void test_sigchld_ignored(void **state) {
+  (void)state;
+  struct sigaction ign, old;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+  hn_engine *e = engine_new(2, 0, 0);
+  map_triple(e, 40, f_triple);
+  hn_engine_destroy(e);
+  assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+typedef struct ev_counts {
+  pthread_t caller;
+  int64_t item_start, item_end, node_start, node_end, off_thread;
+  int64_t seen[64];
+  int max_worker;
+} ev_counts;
+
+static void ev_common(ev_counts *c, const hn_event *ev) {
+  if (!pthread_equal(pthread_self(), c->caller)) c->off_thread++;
+  if (ev->worker > c->max_worker) c->max_worker = ev->worker;
+}
+static void on_item_start(void *ud, const hn_event *ev) {
+  ev_counts *c = ud;
+  ev_common(c, ev);
+  c->item_start++;
+  if (ev->item >= 0 && ev->item < 64) c->seen[ev->item]++;
+}
+static void on_item_end(void *ud, const hn_event *ev) {
+  ev_counts *c = ud;
+  ev_common(c, ev);
+  c->item_end++;
+}
+static void on_node_start(void *ud, const hn_event *ev) {
+  ev_counts *c = ud;
+  ev_common(c, ev);
+  if (ev->node && strcmp(ev->node, "work") == 0 && ev->n_rows == 1) c->node_start++;
+}
+static void on_node_end(void *ud, const hn_event *ev) {
+  ev_counts *c = ud;
+  ev_common(c, ev);
+  if (ev->status == HN_OK && ev->item_path) c->node_end++;
+}
+
+static void test_events_on_calling_thread(void **state) {
+  (void)state;
+  hn_engine *e = engine_new(3, 4, 0);
+  hn_pipeline *p = pipeline_new("events");
+  add1(p, "work", "x", "y", f_triple, NULL);
+  hn_inputs *in = inputs_with_column("x", 64);
+  ev_counts c;
+  memset(&c, 0, sizeof c);
+  c.caller = pthread_self();
+  hn_callbacks cb = {.size = sizeof cb};
+  cb.user_data = &c;
+  cb.on_item_start = on_item_start;
+  cb.on_item_end = on_item_end;
+  cb.on_node_start = on_node_start;
+  cb.on_node_end = on_node_end;
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  o.callbacks = &cb;
+  hn_result *r = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
+  assert_int_equal(c.off_thread, 0);
+  assert_int_equal(c.item_start, 64);
+  assert_int_equal(c.item_end, 64);
+  assert_int_equal(c.node_start, 64);
+  assert_int_equal(c.node_end, 64);
+  for (int i = 0; i < 64; i++) assert_int_equal(c.seen[i], 1);
+  assert_true(c.max_worker >= 0 && c.max_worker < 3);
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  hn_engine_destroy(e);
+  assert_no_children();
+}
+
+/* The pipeline allocator sees every parent-side allocation given back. */
+static void test_no_leak_through_allocator(void **state) {
+  (void)state;
+  hn_test_alloc *ta = shared_new(sizeof *ta);
+  hn_test_alloc_init(ta, 0);
+  hn_engine *e = engine_new(2, 5, 0);
+  hn_pipeline *p = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_create(&ta->alloc, "counted", &p, &err), &err);
+  add1(p, "work", "x", "y", f_triple, NULL);
+  hn_inputs *in = inputs_with_column("x", 77);
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  hn_result *r = NULL;
+  HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
+  hn_result_destroy(r);
+  hn_pipeline_release(p);
+  assert_int_equal(ta->live, 0);
+  hn_inputs_destroy(in);
+  hn_engine_destroy(e);
+  munmap(ta, sizeof *ta);
+  assert_no_children();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_segfault_continue),
+      cmocka_unit_test(test_segfault_raise),
+      cmocka_unit_test(test_abort_continue),
+      cmocka_unit_test(test_abort_raise),
+      cmocka_unit_test(test_exit_continue),
+      cmocka_unit_test(test_exit_raise),
+      cmocka_unit_test(test_hang_continue),
+      cmocka_unit_test(test_hang_raise),
+      cmocka_unit_test(test_resources_per_process),
+      cmocka_unit_test(test_object_input_refused),
+      cmocka_unit_test(test_order_skewed),
+      cmocka_unit_test(test_chunk_sizes),
+      cmocka_unit_test(test_workers_exceed_items),
+      cmocka_unit_test(test_engine_reuse),
+      cmocka_unit_test(test_run),
+      cmocka_unit_test(test_sigchld_ignored),
+      cmocka_unit_test(test_events_on_calling_thread),
+      cmocka_unit_test(test_no_leak_through_allocator),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
