@@ -73,6 +73,13 @@ typedef struct bench_report {
   bench_scenario_result results[8];
 } bench_report;
 
+/*
+ * This process's rank when an MPI launcher (mpiexec, srun) started it, from
+ * the launcher's environment; -1 otherwise. Under a launcher the mpi engine
+ * is among the defaults and ranks other than 0 only serve its maps.
+ */
+int bench_launcher_rank(void);
+
 /* Parse argv (after "bench"). Returns 0 to run, 1 after printing help, 2 on a usage error. */
 int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE *err);
 void bench_print_help(FILE *out);

@@ -162,6 +162,15 @@ static void set_defaults(bench_options *o) {
   o->fault_engine = -1;
 }
 
+int bench_launcher_rank(void) {
+  static const char *const names[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *v = getenv(names[i]);
+    if (v && *v) return atoi(v);
+  }
+  return -1;
+}
+
 static void fill_unset(bench_options *o) {
   if (o->n_scenarios == 0)
     for (int i = 0; bench_scenarios[i]; i++) o->scenarios[o->n_scenarios++] = bench_scenarios[i];
@@ -169,6 +178,8 @@ static void fill_unset(bench_options *o) {
     static const int all[] = {BENCH_NATIVE, HN_ENGINE_SEQUENTIAL, HN_ENGINE_THREADS,
                               HN_ENGINE_PROCESSES, HN_ENGINE_COLUMNAR};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) o->engines[o->n_engines++] = all[i];
+    /* The mpi engine needs a launcher: its rows appear under mpiexec. */
+    if (bench_launcher_rank() >= 0) o->engines[o->n_engines++] = HN_ENGINE_MPI;
   }
 }
 

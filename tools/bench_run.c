@@ -199,6 +199,9 @@ static void time_natives(const bench_options *o, const bench_scenario *s, bench_
   }
 }
 
+/* Ranks other than 0 of an mpi run only serve the mpi engine's maps. */
+static bool g_serving;
+
 static int time_engine(const bench_options *o, const bench_scenario *s, bench_case *c,
                        const bench_checksum *ref, const engine_slot *slot,
                        bench_scenario_result *sr) {
@@ -241,11 +244,11 @@ static int time_engine(const bench_options *o, const bench_scenario *s, bench_ca
           break;
         }
         if (r >= 0) m->durations[m->n++] = t;
-        metric_check(m, s->name, ref, &cs);
+        if (!g_serving) metric_check(m, s->name, ref, &cs);
         bench_checksum_free(&cs);
       }
       metric_summarise(m);
-      if (m->available && !m->matches) bad = 1;
+      if (m->available && !m->matches && !g_serving) bad = 1;
     }
   }
   return bad;
@@ -289,11 +292,15 @@ static int run_scenario(const bench_options *o, const bench_scenario *s, const e
   }
   /* The reference: the per-item native loop, run once untimed (also with --skip-native). */
   bench_checksum ref;
-  s->native_run(c, 0);
-  s->native_checksum(c, &ref);
+  memset(&ref, 0, sizeof ref);
+  if (!g_serving) {
+    s->native_run(c, 0);
+    s->native_checksum(c, &ref);
+  }
 
   int bad = 0;
   for (int i = 0; i < n_slots; i++) {
+    if (g_serving && slots[i].code != HN_ENGINE_MPI) continue;
     if (slots[i].code == BENCH_NATIVE) {
       if (!o->skip_native) time_natives(o, s, c, &ref, sr);
     } else {
@@ -303,7 +310,7 @@ static int run_scenario(const bench_options *o, const bench_scenario *s, const e
   for (int i = 0; i < sr->n_metrics; i++)
     if (sr->metrics[i].native && !sr->metrics[i].matches) bad = 1;
   add_ratios(s, sr);
-  bench_checksum_free(&ref);
+  if (!g_serving) bench_checksum_free(&ref);
   s->destroy(c);
   return bad;
 }
@@ -321,6 +328,7 @@ int bench_run(const bench_options *o, bench_report *r) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   r->threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1);
 
+  g_serving = bench_launcher_rank() > 0;
   engine_slot slots[BENCH_MAX_ENGINES];
   int n_slots = 0;
   /* Natives first: the tables read top-down from the physical limit. */
@@ -331,6 +339,7 @@ int bench_run(const bench_options *o, bench_report *r) {
       memset(sl, 0, sizeof *sl);
       sl->code = o->engines[i];
       if (sl->code == BENCH_NATIVE) continue;
+      if (g_serving && sl->code != HN_ENGINE_MPI) continue;
       hn_engine_options eo = {.size = sizeof eo};
       eo.kind = (hn_engine_kind)sl->code;
       eo.workers = sl->code == HN_ENGINE_SEQUENTIAL ? 0 : o->threads;
@@ -348,7 +357,7 @@ int bench_run(const bench_options *o, bench_report *r) {
   for (int i = 0; i < o->n_scenarios; i++) {
     bench_scenario_result *sr = &r->results[r->n_results++];
     bad |= run_scenario(o, o->scenarios[i], slots, n_slots, sr);
-    bench_print_scenario(sr, r, stdout);
+    if (!g_serving) bench_print_scenario(sr, r, stdout);
     fflush(stdout);
   }
   for (int i = 0; i < n_slots; i++) hn_engine_destroy(slots[i].engine);

@@ -20,11 +20,13 @@ static int cmd_bench(int argc, char **argv) {
   int rc = bench_options_parse(argc, argv, &o, stdout, stderr);
   if (rc == 1) return 0; /* --help */
   if (rc != 0) return rc;
-  bench_print_header(&o, stdout);
+  /* Under mpiexec every rank runs this; rank 0 alone reports. */
+  bool report = bench_launcher_rank() <= 0;
+  if (report) bench_print_header(&o, stdout);
   bench_report r;
   int bad = bench_run(&o, &r);
-  if (o.json_path && bench_write_json(&r, o.json_path) != 0) bad = 1;
-  if (o.chart_path && bench_write_chart(&r, o.chart_path) != 0) bad = 1;
+  if (report && o.json_path && bench_write_json(&r, o.json_path) != 0) bad = 1;
+  if (report && o.chart_path && bench_write_chart(&r, o.chart_path) != 0) bad = 1;
   if (bad) fprintf(stderr, "hypernodes bench: FAILED (see the messages above)\n");
   bench_report_free(&r);
   return bad ? 1 : 0;

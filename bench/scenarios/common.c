@@ -7,7 +7,8 @@
 
 const bench_scenario *const bench_scenarios[] = {&bench_scenario_text,     &bench_scenario_stateful,
                                                  &bench_scenario_numeric,  &bench_scenario_nested,
-                                                 &bench_scenario_overhead, NULL};
+                                                 &bench_scenario_overhead, &bench_scenario_cpu,
+                                                 NULL};
 
 void *bench_xmalloc(size_t size) {
   void *p = malloc(size ? size : 1);
