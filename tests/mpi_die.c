@@ -3,7 +3,9 @@
  *   exit: a node calls exit(3) on the serving rank: MPI ends the job, and
  *         mpiexec exits non-zero;
  *   hang: a node sleeps far past the engine's chunk_timeout (1 s): rank 0
- *         logs rank, chunk and items and aborts with HN_MPI_ABORT_TIMEOUT.
+ *         logs rank, chunk and items and aborts with HN_MPI_ABORT_TIMEOUT;
+ *   create: only create the engine (started by another MPI's mpiexec, the
+ *         engine refuses: MPI says 1 rank, the launcher says 2).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -46,6 +48,11 @@ int main(int argc, char **argv) {
                           .chunk_size = 4, .chunk_timeout = 1.0};
   hn_engine *e = NULL;
   CHECK(hn_engine_create(NULL, &eo, &e, &err));
+  if (argc > 1 && strcmp(argv[1], "create") == 0) {
+    printf("mpi_die: rank %d of %d: engine created\n", hn_engine_rank(e), hn_engine_ranks(e));
+    hn_engine_destroy(e);
+    return 0;
+  }
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "die", &p, &err));
   const char *ins[1] = {"x"}, *outs[1] = {"y"};

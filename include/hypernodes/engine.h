@@ -3,9 +3,11 @@
  * Inputs, resources, engines, run and map, results and callbacks.
  *
  * The same pipeline and inputs give the same results on every engine.
- * Engines: `sequential` (item-major, one thread) and `threads` (items cut
- * into chunks over a pool of worker threads) and `columnar` (morsels of rows run
- * node by node over the pool); later: processes, mpi.
+ * Engines: `sequential` (item-major, one thread), `threads` (items cut
+ * into chunks over a pool of worker threads), `columnar` (morsels of rows run
+ * node by node over the pool), `processes` (batches of items in forked worker
+ * processes: a crash fails only its item; docs/pipelines.md) and `mpi`
+ * (chunks of items over MPI ranks; docs/distributed.md).
  */
 #ifndef HYPERNODES_ENGINE_H
 #define HYPERNODES_ENGINE_H
@@ -108,7 +110,11 @@ HN_API HN_NODISCARD hn_status hn_engine_kind_from_name(const char *name, hn_engi
 HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
                                                const hn_engine_options *options,
                                                hn_engine **out, hn_error *err);
-/** Stop the workers and free the engine. NULL is a no-op. */
+/**
+ * Stop the workers and free the engine. NULL is a no-op. On mpi it is
+ * collective: every rank destroys its engine (MPI itself is finalised at
+ * process exit when the engine initialised it).
+ */
 HN_API void hn_engine_destroy(hn_engine *engine);
 HN_API hn_engine_kind hn_engine_get_kind(const hn_engine *engine);
 HN_API int hn_engine_workers(const hn_engine *engine);

@@ -22,8 +22,15 @@ struct hn__mpi_req {
 };
 
 static MPI_Comm comm = MPI_COMM_NULL;
-static int starts;       /* live start calls */
-static int we_initialised; /* start called MPI_Init_thread */
+static int starts; /* live start calls */
+
+/* MPI cannot be initialised twice: when start initialised it, MPI_Finalize
+ * runs at process exit, so that engines can come and go in between. */
+static void finalize_at_exit(void) {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (!finalised) MPI_Finalize();
+}
 
 static void copy_msg(char *msg, size_t cap, const char *text) {
   if (!msg || cap == 0) return;
@@ -49,7 +56,7 @@ static int t_start(int *rank, int *size, char *msg, size_t cap) {
         copy_msg(msg, cap, "MPI_Init_thread failed");
         return rc;
       }
-      we_initialised = 1;
+      atexit(finalize_at_exit);
     }
     int rc = MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     if (rc != MPI_SUCCESS) {
@@ -67,12 +74,6 @@ static void t_stop(void) {
   if (starts == 0 || --starts > 0) return;
   MPI_Comm_free(&comm);
   comm = MPI_COMM_NULL;
-  if (we_initialised) {
-    int finalised = 0;
-    MPI_Finalized(&finalised);
-    if (!finalised) MPI_Finalize();
-    we_initialised = 0;
-  }
 }
 
 static void t_library(char *buf, size_t cap) {

@@ -24,13 +24,13 @@ typedef struct hn__mpi_transport {
   int abi; /* HN__MPI_ABI */
   /*
    * Join MPI: MPI_Init_thread (FUNNELED) unless the application already
-   * initialised MPI (then it also keeps the duty to finalise it), and
-   * duplicate MPI_COMM_WORLD into the plugin's own communicator. Calls nest
-   * (a count); returns 0, or non-zero with `msg` filled.
+   * initialised MPI (then it also keeps the duty to finalise it; else
+   * MPI_Finalize runs at process exit, through atexit), and duplicate
+   * MPI_COMM_WORLD into the plugin's own communicator. Calls nest (a
+   * count); returns 0, or non-zero with `msg` filled.
    */
   int (*start)(int *rank, int *size, char *msg, size_t cap);
-  /* Undo one start: the last one frees the communicator and calls
-   * MPI_Finalize when start initialised MPI. Collective. */
+  /* Undo one start: the last one frees the communicator. Collective. */
   void (*stop)(void);
   /* MPI_Get_library_version, truncated to cap. */
   void (*library)(char *buf, size_t cap);
