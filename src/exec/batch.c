@@ -605,6 +605,7 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   x2.zip = true;
   x2.worker_res = (hn__res_instance *const *)bw->res;
   x2.cb = bw->any_want || bw->announce ? &bw->rec : NULL;
+  x2.no_event_paths = !bw->any_want;
   x2.columns = columns;
   x2.n_chunks = 0;
   x2.chunk_columns = NULL;

@@ -154,6 +154,9 @@ typedef struct hn__exec {
    * per-plan-input instance array of worker w, built when first needed and
    * left live after the call (the owner releases them). */
   hn__res_instance *const *worker_res;
+  /* Events carry no item_path (a batch worker that only announces items
+   * and nodes: formatting paths would be its main cost). */
+  bool no_event_paths;
   /* Set by an engine whose rank only served the call (mpi, rank > 0): the
    * result has the outputs' schema and no rows; callbacks did not fire. */
   bool served_only;

@@ -233,7 +233,7 @@ static void emit(worker *w, const frame *f, hn_callback fn, const char *node, in
   ev.pipeline = f->pipeline;
   ev.node = node;
   ev.item = item;
-  ev.item_path = path_str(w);
+  ev.item_path = w->job->x->no_event_paths ? NULL : path_str(w);
   ev.depth = f->depth;
   ev.n_rows = node ? 1 : 0;
   ev.status = st;

@@ -39,6 +39,7 @@ enum { TAG_CHUNK = 1, TAG_RESULT = 2, TAG_FAIL = 3, TAG_STOP = 4, TAG_BYE = 5, T
 #define CHUNK_MAX_ITEMS 65536
 #define BACKOFF_MIN_NS 20000    /* idle polling: 20 us, doubling ... */
 #define BACKOFF_MAX_NS 1000000  /* ... up to 1 ms */
+#define BACKOFF_CAP_NS 8000000  /* rank 0, once chunks are timed: up to 8 ms */
 
 /* Fixed-size header of every chunk, result and bye message. */
 typedef struct msg_head {
@@ -464,6 +465,7 @@ typedef struct driver {
   hn__bytes rx;
   hn_status fatal;
   hn_error fatal_err;
+  long backoff_cap; /* ns: a fraction of the last chunk's round trip (see drive_loop) */
 } driver;
 
 /* Bytes of one item's mapped inputs, on average. */
@@ -600,6 +602,12 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
     st = hn__collector_add(d->col, w, head.first, head.count, d->rx.data + sizeof head,
                            size - sizeof head, err);
     if (st != HN_OK) return st;
+    /* Idle polling sleeps at most 1/16 of a round trip (two chunks are queued per
+     * worker): rank 0 wakes, and preempts a worker, only as often as it must. */
+    double cap = (d->t->wtime() - s->sent) * 1e9 / 16;
+    d->backoff_cap = cap < BACKOFF_MIN_NS ? BACKOFF_MIN_NS
+                     : cap > BACKOFF_CAP_NS ? BACKOFF_CAP_NS
+                                            : (long)cap;
   }
   s->busy = false;
   d->outstanding--;
@@ -639,7 +647,7 @@ static hn_status drive_loop(driver *d, hn_error *err) {
       backoff = BACKOFF_MIN_NS;
     } else {
       sleep_ns(backoff);
-      backoff = backoff_next(backoff);
+      backoff = backoff * 2 > d->backoff_cap ? d->backoff_cap : backoff * 2;
     }
   }
 }
@@ -700,6 +708,7 @@ static hn_status drive(hn__exec *x, hn_error *err) {
   d.e = e;
   d.t = e->mpi;
   d.n_workers = e->ranks - 1;
+  d.backoff_cap = BACKOFF_MAX_NS;
   hn_error_reset(&d.fatal_err);
   /* The call's header and broadcast inputs, once. */
   hn__bytes consts = {0};
@@ -753,6 +762,29 @@ static hn_status drive(hn__exec *x, hn_error *err) {
 
 /* ---- ranks > 0: serving ------------------------------------------------------------------- */
 
+/* Wait for a send to complete, polling with back-off; *req becomes NULL. */
+static hn_status wait_send(const hn__mpi_transport *t, hn__mpi_req **req, hn_error *err) {
+  long backoff = BACKOFF_MIN_NS;
+  while (*req) {
+    int done = 0;
+    int rc = t->test(*req, &done);
+    if (rc != 0) return mpi_failed(t, rc, "MPI_Test", err);
+    if (done) {
+      *req = NULL;
+    } else {
+      sleep_ns(backoff);
+      backoff = backoff_next(backoff);
+    }
+  }
+  return HN_OK;
+}
+
+/* A result on its way to rank 0: the worker goes on with its next chunk meanwhile. */
+typedef struct out_slot {
+  hn__bytes buf;
+  hn__mpi_req *req;
+} out_slot;
+
 static hn_status serve(hn__exec *x, hn_error *err) {
   hn_engine *e = x->engine;
   const hn__mpi_transport *t = e->mpi;
@@ -761,7 +793,10 @@ static hn_status serve(hn__exec *x, hn_error *err) {
   int rc = t->bcast(&head, sizeof head, 0);
   if (rc != 0) return mpi_failed(t, rc, "MPI_Bcast of the call", err);
   if (head.n_items < 0) return HN_OK; /* rank 0 failed before dispatching: the outcome says why */
-  hn__bytes rx = {0}, reply = {0};
+  hn__bytes rx = {0}, out = {0};
+  out_slot outs[2];
+  memset(outs, 0, sizeof outs);
+  int cur = 0;
   hn_status st = hn__bytes_reserve(a, &rx, head.consts_size ? head.consts_size : 1, err);
   if (st != HN_OK) t->abort(1); /* cannot take part in the broadcast */
   rc = t->bcast(rx.data, head.consts_size, 0);
@@ -787,18 +822,22 @@ static hn_status serve(hn__exec *x, hn_error *err) {
       break;
     }
     memcpy(&mh, rx.data, sizeof mh);
-    reply.size = 0;
-    hn_status rs = hn__bytes_append(a, &reply, &mh, sizeof mh, &wfail);
+    /* Two results may be in flight; the older one's buffer is reused. */
+    out_slot *o = &outs[cur];
+    st = wait_send(t, &o->req, err);
+    if (st != HN_OK) break;
+    o->buf.size = 0;
+    hn_status rs = hn__bytes_append(a, &o->buf, &mh, sizeof mh, &wfail);
     if (rs == HN_OK && wst == HN_OK) {
-      hn__bytes out = {0};
       rs = hn__batch_worker_run(bw, mh.first, mh.count, rx.data + sizeof mh, size - sizeof mh,
                                 &out, &wfail);
-      if (rs == HN_OK) rs = hn__bytes_append(a, &reply, out.data, out.size, &wfail);
-      hn__bytes_free(a, &out);
+      if (rs == HN_OK) rs = hn__bytes_append(a, &o->buf, out.data, out.size, &wfail);
     }
     if (wst != HN_OK) rs = wst;
     if (rs == HN_OK) {
-      st = send_wait(t, reply.data, reply.size, 0, TAG_RESULT, err);
+      rc = t->isend(o->buf.data, o->buf.size, 0, TAG_RESULT, &o->req);
+      if (rc != 0) st = mpi_failed(t, rc, "MPI_Isend of a result", err);
+      cur ^= 1;
     } else {
       /* The failure travels as a fixed message: no allocation needed. */
       uint8_t fail[sizeof(msg_head) + sizeof(hn_error)];
@@ -809,6 +848,11 @@ static hn_status serve(hn__exec *x, hn_error *err) {
     }
     if (st != HN_OK) break;
   }
+  for (int k = 0; k < 2; k++) {
+    hn_status s2 = wait_send(t, &outs[k].req, err);
+    if (st == HN_OK) st = s2;
+    hn__bytes_free(a, &outs[k].buf);
+  }
   int64_t inits = 0, destroys = 0;
   if (bw) hn__batch_worker_destroy(bw, &inits, &destroys);
   if (st == HN_OK) {
@@ -816,7 +860,7 @@ static hn_status serve(hn__exec *x, hn_error *err) {
     st = send_wait(t, &bye, sizeof bye, 0, TAG_BYE, err);
   }
   hn__bytes_free(a, &rx);
-  hn__bytes_free(a, &reply);
+  hn__bytes_free(a, &out);
   return st;
 }
 

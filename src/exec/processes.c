@@ -177,11 +177,18 @@ static int recv_msg(int fd, const hn_allocator *a, msg_header *h, hn__bytes *buf
 /* Announce slots (shared between a worker and the parent)                 */
 /* ======================================================================== */
 
+/*
+ * The node is announced as a pointer to its name: the name lives in the
+ * plan, allocated before the fork and unchanged during the call, so the
+ * same address holds the same name in the worker and in the parent. A
+ * worker announces with a few stores per node call, no copy.
+ */
 typedef struct announce_slot {
   _Atomic uint64_t seq; /* odd while the worker writes */
   _Atomic int64_t item; /* -1: none yet */
   _Atomic int64_t start_ns;
-  _Atomic char node[HN_ERROR_NODE_MAX];
+  _Atomic(const char *) node; /* NULL: none yet */
+  bool timed; /* set before the fork: item_timeout > 0, so items are timed */
 } announce_slot;
 
 static int64_t mono_ns(void) {
@@ -196,13 +203,9 @@ static void slot_write(announce_slot *s, int64_t item, bool new_item, const char
   atomic_thread_fence(memory_order_release);
   if (new_item) {
     atomic_store_explicit(&s->item, item, memory_order_relaxed);
-    atomic_store_explicit(&s->start_ns, mono_ns(), memory_order_relaxed);
+    if (s->timed) atomic_store_explicit(&s->start_ns, mono_ns(), memory_order_relaxed);
   }
-  size_t n = 0;
-  if (node)
-    for (; node[n] && n + 1 < HN_ERROR_NODE_MAX; n++)
-      atomic_store_explicit(&s->node[n], node[n], memory_order_relaxed);
-  atomic_store_explicit(&s->node[n], '\0', memory_order_relaxed);
+  atomic_store_explicit(&s->node, node, memory_order_relaxed);
   atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 
@@ -213,18 +216,31 @@ static void announce(void *ud, int64_t item, const char *node) {
   slot_write(s, item, new_item, node);
 }
 
+/* Is `name` the name of a node of `plan` (nested plans included)? Only such a
+ * pointer is dereferenced: a worker that scribbled on its slot cannot make
+ * the parent read garbage. */
+static bool plan_node_name(const hn_plan *plan, const char *name) {
+  for (int64_t k = 0; k < plan->n_steps; k++) {
+    if (plan->steps[k].node->name == name) return true;
+    if (plan->steps[k].inner && plan_node_name(plan->steps[k].inner, name)) return true;
+  }
+  return false;
+}
+
 /* Parent: a consistent snapshot (bounded retries; the node is always NUL-terminated). */
-static void slot_read(announce_slot *s, int64_t *item, int64_t *start_ns, char *node) {
+static void slot_read(const hn_plan *plan, announce_slot *s, int64_t *item, int64_t *start_ns,
+                      char *node) {
   for (int tries = 0;; tries++) {
     uint64_t q1 = atomic_load_explicit(&s->seq, memory_order_acquire);
     *item = atomic_load_explicit(&s->item, memory_order_relaxed);
     *start_ns = atomic_load_explicit(&s->start_ns, memory_order_relaxed);
-    for (int i = 0; i < HN_ERROR_NODE_MAX; i++)
-      node[i] = atomic_load_explicit(&s->node[i], memory_order_relaxed);
-    node[HN_ERROR_NODE_MAX - 1] = '\0';
+    const char *name = atomic_load_explicit(&s->node, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
     uint64_t q2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    if ((q1 == q2 && !(q1 & 1)) || tries >= 1000) return;
+    if ((q1 == q2 && !(q1 & 1)) || tries >= 1000) {
+      snprintf(node, HN_ERROR_NODE_MAX, "%s", name && plan_node_name(plan, name) ? name : "");
+      return;
+    }
   }
 }
 
@@ -234,7 +250,7 @@ static void slot_reset(announce_slot *s) {
   atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
   atomic_store_explicit(&s->item, -1, memory_order_relaxed);
-  atomic_store_explicit(&s->node[0], '\0', memory_order_relaxed);
+  atomic_store_explicit(&s->node, NULL, memory_order_relaxed);
   atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 
@@ -466,7 +482,7 @@ static hn_status batch_lost(pool *p, int i, int64_t timed_out, const char *messa
   pworker *w = &p->w[i];
   int64_t item, start;
   char node[HN_ERROR_NODE_MAX];
-  slot_read(&p->slots[i], &item, &start, node);
+  slot_read(p->x->plan, &p->slots[i], &item, &start, node);
   int64_t first = w->first, count = w->count;
   hn_status st = HN_OK;
   if (timed_out >= 0) {
@@ -534,7 +550,7 @@ static hn_status check_timeouts(pool *p, int64_t now, hn_error *err) {
     if (w->pid <= 0 || !w->busy) continue;
     int64_t item, start;
     char node[HN_ERROR_NODE_MAX];
-    slot_read(&p->slots[i], &item, &start, node);
+    slot_read(p->x->plan, &p->slots[i], &item, &start, node);
     if (item < w->first || item >= w->first + w->count) continue;
     if ((double)(now - start) < limit * 1e9) continue;
     kill(w->pid, SIGKILL);
@@ -573,7 +589,7 @@ static int poll_wait_ms(pool *p, int64_t now) {
     if (w->pid <= 0 || !w->busy) continue;
     int64_t item, start;
     char node[HN_ERROR_NODE_MAX];
-    slot_read(&p->slots[i], &item, &start, node);
+    slot_read(p->x->plan, &p->slots[i], &item, &start, node);
     if (item < w->first || item >= w->first + w->count) continue;
     int64_t left = start + (int64_t)(limit * 1e9) - now;
     if (left < wait) wait = left;
@@ -677,7 +693,8 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
       atomic_init(&p.slots[i].seq, 0);
       atomic_init(&p.slots[i].item, -1);
       atomic_init(&p.slots[i].start_ns, 0);
-      atomic_init(&p.slots[i].node[0], '\0');
+      atomic_init(&p.slots[i].node, NULL);
+      p.slots[i].timed = x->engine->item_timeout > 0;
     }
     st = run_pool(&p, err);
   }
