@@ -196,28 +196,33 @@ static hn_status encode_columns(const hn__exec *x, int64_t n, const char **names
   return st;
 }
 
-hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__bytes *out,
-                           hn_error *err) {
+/*
+ * One serialised table of the plan inputs whose source is `kind`: MAPPED,
+ * rows [first, first+count) (zip: a slice; product: gathered); CONST, the
+ * one value of each.
+ */
+static hn_status encode_sources(const hn__exec *x, hn__src_kind kind, int64_t first,
+                                int64_t count, hn__bytes *out, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
-  if (first < 0 || count < 0 || first > x->n_items - count)
-    return hn__error(err, HN_ERANGE, "batch [%lld, %lld) outside the %lld items", (long long)first,
-                     (long long)(first + count), (long long)x->n_items);
   size_t n_in = (size_t)(plan->n_inputs ? plan->n_inputs : 1);
   const char **names = hn__calloc(a, n_in, sizeof *names);
   hn_array **cols = hn__calloc(a, n_in, sizeof *cols);
   if (!names || !cols) {
     hn__free(a, (void *)names);
     hn__free(a, cols);
-    return hn__error_nomem(err, "encoding a batch");
+    return hn__error_nomem(err, kind == HN__SRC_MAPPED ? "encoding a batch"
+                                                       : "encoding broadcast inputs");
   }
   hn_status st = HN_OK;
   int64_t n = 0;
   for (int64_t q = 0; q < plan->n_inputs && st == HN_OK; q++) {
     const hn__src *src = &x->srcs[q];
-    if (src->kind != HN__SRC_MAPPED) continue;
+    if (src->kind != kind) continue;
     names[n] = plan->input_names[q];
-    if (x->zip)
+    if (kind == HN__SRC_CONST)
+      st = hn_array_slice(src->array, src->row, 1, &cols[n], err);
+    else if (x->zip)
       st = hn_array_slice((hn_array *)src->column, first, count, &cols[n], err);
     else
       st = gather(a, src, first, count, &cols[n], err);
@@ -233,34 +238,16 @@ hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__
   return st;
 }
 
+hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__bytes *out,
+                           hn_error *err) {
+  if (first < 0 || count < 0 || first > x->n_items - count)
+    return hn__error(err, HN_ERANGE, "batch [%lld, %lld) outside the %lld items", (long long)first,
+                     (long long)(first + count), (long long)x->n_items);
+  return encode_sources(x, HN__SRC_MAPPED, first, count, out, err);
+}
+
 hn_status hn__consts_encode(const hn__exec *x, hn__bytes *out, hn_error *err) {
-  const hn_plan *plan = x->plan;
-  const hn_allocator *a = &x->alloc;
-  size_t n_in = (size_t)(plan->n_inputs ? plan->n_inputs : 1);
-  const char **names = hn__calloc(a, n_in, sizeof *names);
-  hn_array **cols = hn__calloc(a, n_in, sizeof *cols);
-  if (!names || !cols) {
-    hn__free(a, (void *)names);
-    hn__free(a, cols);
-    return hn__error_nomem(err, "encoding broadcast inputs");
-  }
-  hn_status st = HN_OK;
-  int64_t n = 0;
-  for (int64_t q = 0; q < plan->n_inputs && st == HN_OK; q++) {
-    const hn__src *src = &x->srcs[q];
-    if (src->kind != HN__SRC_CONST) continue;
-    names[n] = plan->input_names[q];
-    st = hn_array_slice(src->array, src->row, 1, &cols[n], err);
-    if (st == HN_OK) n++;
-  }
-  if (st == HN_OK) {
-    st = encode_columns(x, n, names, cols, out, err);
-  } else {
-    for (int64_t i = 0; i < n; i++) hn_array_release(cols[i]);
-  }
-  hn__free(a, (void *)names);
-  hn__free(a, cols);
-  return st;
+  return encode_sources(x, HN__SRC_CONST, 0, 1, out, err);
 }
 
 /* ======================================================================== */

@@ -541,17 +541,23 @@ static hn_status on_readable(pool *p, int i, hn_error *err) {
                    h.type, i);
 }
 
+/* Worker i is busy and has announced an item of its batch: which, and since when. */
+static bool running_item(pool *p, int i, int64_t *item, int64_t *start) {
+  pworker *w = &p->w[i];
+  if (w->pid <= 0 || !w->busy) return false;
+  char node[HN_ERROR_NODE_MAX];
+  slot_read(p->x->plan, &p->slots[i], item, start, node);
+  return *item >= w->first && *item < w->first + w->count;
+}
+
 /* Busy workers whose announced item ran past the timeout are killed; their item is lost. */
 static hn_status check_timeouts(pool *p, int64_t now, hn_error *err) {
   double limit = p->x->engine->item_timeout;
   if (limit <= 0) return HN_OK;
   for (int i = 0; i < p->n; i++) {
     pworker *w = &p->w[i];
-    if (w->pid <= 0 || !w->busy) continue;
     int64_t item, start;
-    char node[HN_ERROR_NODE_MAX];
-    slot_read(p->x->plan, &p->slots[i], &item, &start, node);
-    if (item < w->first || item >= w->first + w->count) continue;
+    if (!running_item(p, i, &item, &start)) continue;
     if ((double)(now - start) < limit * 1e9) continue;
     kill(w->pid, SIGKILL);
     char msg[64];
@@ -585,12 +591,8 @@ static int poll_wait_ms(pool *p, int64_t now) {
   if (limit <= 0) return POLL_IDLE_MS;
   int64_t wait = (int64_t)POLL_TIMEOUT_MAX_MS * 1000000;
   for (int i = 0; i < p->n; i++) {
-    pworker *w = &p->w[i];
-    if (w->pid <= 0 || !w->busy) continue;
     int64_t item, start;
-    char node[HN_ERROR_NODE_MAX];
-    slot_read(p->x->plan, &p->slots[i], &item, &start, node);
-    if (item < w->first || item >= w->first + w->count) continue;
+    if (!running_item(p, i, &item, &start)) continue;
     int64_t left = start + (int64_t)(limit * 1e9) - now;
     if (left < wait) wait = left;
   }
