@@ -808,6 +808,35 @@ static hn_status f_fragile(void *ud, const hn_datum *in, hn_builder *const *out,
   return hn_builder_append_int64(out[0], in[0].v.i64 + 100);
 }
 
+/* int64 x -> [10x]; item 2 then appends 999 to the list's items after closing it. */
+static hn_status f_stray_item(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  NEED(ctx, in[0], HN_TYPE_INT64);
+  hn_builder *items = hn_builder_child(out[0], 0);
+  hn_status st = hn_builder_append_int64(items, in[0].v.i64 * 10);
+  if (st == HN_OK) st = hn_builder_finish_element(out[0]);
+  if (st == HN_OK && in[0].v.i64 == 2) st = hn_builder_append_int64(items, 999);
+  return st;
+}
+
+/* int64 x -> {x "s"}; item 2 then appends 999 to field 'len' after closing the struct. */
+static hn_status f_stray_field(void *ud, const hn_datum *in, hn_builder *const *out,
+                               hn_ctx *ctx) {
+  NEED(ctx, in[0], HN_TYPE_INT64);
+  hn_status st = hn_builder_append_int64(hn_builder_child(out[0], 0), in[0].v.i64);
+  if (st == HN_OK) st = hn_builder_append_str(hn_builder_child(out[0], 1), "s", 1);
+  if (st == HN_OK) st = hn_builder_finish_element(out[0]);
+  if (st == HN_OK && in[0].v.i64 == 2)
+    st = hn_builder_append_int64(hn_builder_child(out[0], 0), 999);
+  return st;
+}
+
+/* Returns 42, which is no hn_status, for x == 1; else x. */
+static hn_status f_bad_status(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  NEED(ctx, in[0], HN_TYPE_INT64);
+  if (in[0].v.i64 == 1) return (hn_status)42;
+  return hn_builder_append_int64(out[0], in[0].v.i64);
+}
+
 /* Like f_fragile but passes the value through (x -> x). */
 static hn_status f_picky(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   fail_spec *fs = ud;
@@ -2132,6 +2161,57 @@ static void case_error_raise_run(conf_case *c) {
   expect_failure(c, HN_ENODE, "check", NULL, "bad value 37", NULL, NULL);
 }
 
+/* A value appended to a list's items after closing the element fails that item only. */
+static void case_stray_list_item(conf_case *c) {
+  hn_pipeline *p = top(c, "stray_list");
+  node(c, p, "stray", "x", "t", c->t_li64, f_stray_item, NULL);
+  in_col(c, "x", iota(c, 5, 0));
+  map_over(c, "x", HN_MAP_ZIP);
+  c->opts.error_policy = HN_ERRORS_CONTINUE;
+  expect(c, "t", arr(c, c->t_li64, "[0] [10] ~ [30] [40]"));
+  expect_err_row(c, 2, "2", "stray", "appended to output 't' outside its element: 'item' holds");
+}
+
+static void case_stray_list_item_raise(conf_case *c) {
+  hn_pipeline *p = top(c, "stray_list");
+  node(c, p, "stray", "x", "t", c->t_li64, f_stray_item, NULL);
+  in_col(c, "x", iota(c, 5, 0));
+  map_over(c, "x", HN_MAP_ZIP);
+  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2",
+                 "outside its element", NULL);
+}
+
+/* The same on a struct field: item 2 is blamed, never item 3. */
+static void case_stray_struct_field(conf_case *c) {
+  hn_pipeline *p = top(c, "stray_struct");
+  node(c, p, "stray", "x", "i", c->t_info, f_stray_field, NULL);
+  in_col(c, "x", iota(c, 5, 0));
+  map_over(c, "x", HN_MAP_ZIP);
+  c->opts.error_policy = HN_ERRORS_CONTINUE;
+  expect(c, "i", arr(c, c->t_info, "{0 s} {1 s} ~ {3 s} {4 s}"));
+  expect_err_row(c, 2, "2", "stray", "appended to output 'i' outside its element: 'len' holds");
+}
+
+static void case_stray_struct_field_raise(conf_case *c) {
+  hn_pipeline *p = top(c, "stray_struct");
+  node(c, p, "stray", "x", "i", c->t_info, f_stray_field, NULL);
+  in_col(c, "x", iota(c, 5, 0));
+  map_over(c, "x", HN_MAP_ZIP);
+  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2",
+                 "outside its element", NULL);
+}
+
+/* A status that is no hn_status: HN_ENODE and one message on every engine. */
+static void case_unknown_status(conf_case *c) {
+  hn_pipeline *p = top(c, "bad_status");
+  node(c, p, "odd", "x", "y", I64T, f_bad_status, NULL);
+  in_col(c, "x", iota(c, 3, 0));
+  map_over(c, "x", HN_MAP_ZIP);
+  c->opts.error_policy = HN_ERRORS_CONTINUE;
+  expect(c, "y", arr(c, I64T, "0 ~ 2"));
+  expect_err_row(c, 1, "1", "odd", "returned 42, which is not an hn_status (reported as HN_ENODE)");
+}
+
 static void verify_continue(conf_case *c, const hn_result *r) {
   if (node_counts_seen()) {
     assert_int_equal(atomic_load(&c->calls[0]), 4); /* "after" skipped for items 2 and 4 */
@@ -2857,6 +2937,11 @@ static case_entry k_cases[] = {
     CASE(nested_failure_raise),
     CASE(nested_failure_continue),
     CASE(nested_two_levels_failure),
+    CASE(stray_list_item),
+    CASE(stray_list_item_raise),
+    CASE(stray_struct_field),
+    CASE(stray_struct_field_raise),
+    CASE(unknown_status),
     CASE(batch_only),
     CASE(batch_only_run),
     CASE(row_and_batch),

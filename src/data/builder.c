@@ -505,3 +505,32 @@ const hn_array *hn__builder_view(hn_builder *b) {
   for (int64_t i = 0; i < b->n_children; i++) hn__builder_view(b->children[i]);
   return v;
 }
+
+/* Append "name" or ".name" to the path in buf. */
+static void path_push(char *buf, size_t cap, const char *name) {
+  size_t n = strlen(buf);
+  if (n < cap) snprintf(buf + n, cap - n, "%s%s", n ? "." : "", name);
+}
+
+bool hn__builder_closed(const hn_builder *b, char *where, size_t cap, int64_t *held,
+                        int64_t *expected) {
+  if (b->id != HN_TYPE_LIST && b->id != HN_TYPE_STRUCT) return true;
+  for (int64_t i = 0; i < b->n_children; i++) {
+    const hn_builder *c = b->children[i];
+    int64_t want = b->id == HN_TYPE_STRUCT ? b->length
+                   : b->values                ? ((const int32_t *)b->values->data)[b->length]
+                                              : 0;
+    const char *name = b->id == HN_TYPE_LIST ? "item" : b->type->names[i];
+    if (c->length != want) {
+      path_push(where, cap, name);
+      *held = c->length;
+      *expected = want;
+      return false;
+    }
+    size_t mark = strlen(where);
+    path_push(where, cap, name);
+    if (!hn__builder_closed(c, where, cap, held, expected)) return false;
+    where[mark < cap ? mark : cap - 1] = '\0';
+  }
+  return true;
+}

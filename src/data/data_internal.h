@@ -108,5 +108,16 @@ hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64
 const hn_array *hn__builder_view(hn_builder *builder);
 /* Drop rows [len, length) again, freeing objects in them (roll-back of a failed call). */
 void hn__builder_truncate(hn_builder *builder, int64_t len);
+/*
+ * True when a nested builder holds exactly what its closed elements account
+ * for: a list's item builder has offsets[length] values, every struct field
+ * has `length` rows, recursively (one comparison per level; always true for
+ * other types). Otherwise appends to `where` (caller's buffer of `cap`
+ * bytes, NUL-terminated, usually "") the path of the first child that
+ * differs ("item", "a", "a.item"), sets *held to its value count and
+ * *expected to what the closed elements account for, and returns false.
+ */
+bool hn__builder_closed(const hn_builder *builder, char *where, size_t cap, int64_t *held,
+                        int64_t *expected);
 
 #endif /* HN_DATA_INTERNAL_H */

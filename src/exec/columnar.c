@@ -266,14 +266,9 @@ static void lvl_free(const hn_allocator *a, lvl *L) {
   L->n_fails = 0;
 }
 
-/* The message of a failed node call (from the context, else the status). */
-static void call_message(cworker *w, hn_status st, char *buf, size_t cap) {
-  if (w->ctx.flags & HN__CTX_MESSAGE) {
-    w->ctx.flags &= ~(unsigned)HN__CTX_MESSAGE;
-    snprintf(buf, cap, "%s", w->ctx.message);
-  } else {
-    snprintf(buf, cap, "returned %s", hn_status_str(st));
-  }
+/* The message of a failed node call; returns the code to report. */
+static hn_status call_message(cworker *w, hn_status st, char *buf, size_t cap) {
+  return hn__call_failure(&w->ctx, st, buf, cap);
 }
 
 /* ======================================================================== */
@@ -331,7 +326,11 @@ static hn_status call_rows(cworker *w, lvl *L, ncall *c) {
     if (st == HN_OK) st = hn_builder_reserve(b[made], m);
     if (st != HN_OK) st = fatal(w, st);
   }
-  bool scal[64];
+  bool scal[64], nested = false;
+  for (int64_t k = 0; k < no; k++) {
+    hn_type_id id = c->out_types[k]->id;
+    nested = nested || id == HN_TYPE_LIST || id == HN_TYPE_STRUCT;
+  }
   for (int64_t k = 0; k < ni && st == HN_OK; k++) {
     if (k < 64) scal[k] = c->in[k].scalar;
     if (c->in[k].scalar) d[k] = hn_array_get(c->in[k].arr, 0);
@@ -348,14 +347,15 @@ static hn_status call_rows(cworker *w, lvl *L, ncall *c) {
     if (HN__LIKELY(cs == HN_OK)) {
       for (int64_t k = 0; k < no; k++)
         if (HN__UNLIKELY(hn_builder_length(b[k]) != r + 1)) {
-          snprintf(msg, sizeof msg, "node '%s' appended %lld values to output '%s' (expected 1)",
-                   g->name, (long long)(hn_builder_length(b[k]) - r), g->outputs[k]);
+          hn__appended_message(g, k, hn_builder_length(b[k]) - r, msg, sizeof msg);
           cs = HN_ENODE;
           break;
         }
+      if (HN__UNLIKELY(nested) && cs == HN_OK && !hn__outputs_closed(g, b, msg, sizeof msg))
+        cs = HN_ENODE;
       if (HN__LIKELY(cs == HN_OK)) continue;
     } else {
-      call_message(w, cs, msg, sizeof msg);
+      cs = call_message(w, cs, msg, sizeof msg);
     }
     end_st = cs;
     for (int64_t k = 0; k < no && st == HN_OK; k++) {
@@ -387,7 +387,7 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
   if (j->on_node_start) emit(w, L, j->on_node_start, g->name, -1, m, HN_OK, NULL);
   hn_status st = g->batch(g->user_data, args, m, out, &w->ctx);
   if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
-  if (st != HN_OK) call_message(w, st, msg, cap);
+  if (st != HN_OK) st = call_message(w, st, msg, cap);
   for (int64_t k = 0; k < g->n_outputs && st == HN_OK; k++) {
     hn_array *o = out[k];
     const hn_type *want = c->out_types[k];

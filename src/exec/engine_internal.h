@@ -81,6 +81,24 @@ void hn__ctx_destroy(hn_ctx *ctx);
 /* After a node call with flags set: reset the arena, forget a stale message on success. */
 void hn__ctx_after_call(hn_ctx *ctx, hn_status st);
 
+/* ---- checks after a node call (node_checks.c) ------------------------------ */
+
+/*
+ * A node call returned `st` (not HN_OK): writes its message into msg (the
+ * context's hn_ctx_fail message, consumed, else "returned HN_X: ..." or, for
+ * a value that is no hn_status, "returned 42, which is not an hn_status
+ * (reported as HN_ENODE)") and returns the code to report (st, or HN_ENODE).
+ */
+hn_status hn__call_failure(hn_ctx *ctx, hn_status st, char *msg, size_t cap);
+/* "node 'f' appended n values to output 'y' (expected 1)". */
+void hn__appended_message(const hn_gnode *node, int64_t output, int64_t n, char *msg, size_t cap);
+/*
+ * After a row call: true when every list or struct output of `node` holds
+ * exactly what its closed elements account for; else writes a message
+ * naming node, output and child into msg and returns false.
+ */
+bool hn__outputs_closed(const hn_gnode *node, hn_builder *const *outs, char *msg, size_t cap);
+
 /* ---- resources (resources.c) ---------------------------------------------- */
 
 /* One worker's instance of a resource. */

@@ -53,6 +53,7 @@ typedef struct xstep {
   hn_datum *in;      /* this step's inputs, written by their producers */
   hn_builder **outs; /* the frame's builders of out_slots */
   bool *read_out;    /* per output: a later step reads it (refresh the slot datum) */
+  bool nested_out;   /* an output is a list or struct: check its children after a call */
   /* Batch-only nodes: one-row input arrays built from the datums. */
   hn_builder **bin;
   hn_batch_arg *bargs;
@@ -288,21 +289,25 @@ static hn_status node_failure_fmt(worker *w, const frame *f, const char *node, h
   return node_failure(w, f, node, st, msg);
 }
 
-/* A node function returned a failure: take its message from the context. */
+/* A node function returned a failure: its message, from the context or the status. */
 static hn_status node_returned(worker *w, const frame *f, const hn_gnode *g, hn_status st) {
-  if (w->ctx.flags & HN__CTX_MESSAGE) {
-    w->ctx.flags &= ~(unsigned)HN__CTX_MESSAGE;
-    return node_failure(w, f, g->name, st, w->ctx.message);
-  }
-  if ((int)st <= 0 || (int)st > (int)HN_EINTERNAL) st = HN_ENODE;
-  return node_failure_fmt(w, f, g->name, st, "returned %s", hn_status_str(st));
+  char msg[HN_ERROR_MESSAGE_MAX];
+  st = hn__call_failure(&w->ctx, st, msg, sizeof msg);
+  return node_failure(w, f, g->name, st, msg);
+}
+
+/* After a row call: list and struct outputs hold exactly their closed elements. */
+static hn_status check_closed(worker *w, const frame *f, const xstep *x) {
+  char msg[HN_ERROR_MESSAGE_MAX];
+  if (hn__outputs_closed(x->node, x->outs, msg, sizeof msg)) return HN_OK;
+  return node_failure(w, f, x->node->name, HN_ENODE, msg);
 }
 
 static hn_status appended_wrong(worker *w, const frame *f, const xstep *x, int64_t k) {
-  int64_t n = hn_builder_length(x->outs[k]) - f->rows[x->out_slots[k]];
-  return node_failure_fmt(w, f, x->node->name, HN_ENODE,
-                          "node '%s' appended %lld values to output '%s' (expected 1)",
-                          x->node->name, (long long)n, x->node->outputs[k]);
+  char msg[HN_ERROR_MESSAGE_MAX];
+  hn__appended_message(x->node, k, hn_builder_length(x->outs[k]) - f->rows[x->out_slots[k]], msg,
+                       sizeof msg);
+  return node_failure(w, f, x->node->name, HN_ENODE, msg);
 }
 
 /* ======================================================================== */
@@ -453,6 +458,8 @@ static hn_status step_init(worker *w, frame *f, xstep *x, const hn_plan_step *ps
   for (int64_t k = 0; k < x->n_out; k++) {
     x->outs[k] = f->builders[x->out_slots[k]];
     x->read_out[k] = consumed[x->out_slots[k]];
+    hn_type_id id = f->types[x->out_slots[k]] ? f->types[x->out_slots[k]]->id : HN_TYPE_BOOL;
+    if (id == HN_TYPE_LIST || id == HN_TYPE_STRUCT) x->nested_out = true;
   }
   if (ps->inner) {
     x->kind = XS_NESTED;
@@ -947,6 +954,7 @@ static hn_status frame_run_item(worker *w, frame *f) {
             break;
           }
         }
+        if (HN__UNLIKELY(x->nested_out) && st == HN_OK) st = check_closed(w, f, x);
       } else {
         st = node_returned(w, f, x->node, st);
       }
