@@ -1518,6 +1518,25 @@ static void case_zip_length_mismatch(conf_case *c) {
   c->want_msg[3] = "4";
 }
 
+/* The node of calls[0] never ran (counters kept by nodes are seen on this process only). */
+static void verify_no_calls(conf_case *c, const hn_result *r) {
+  (void)r;
+  if (node_counts_seen()) assert_int_equal(atomic_load(&c->calls[0]), 0);
+}
+
+/* 2^60 items whose outputs could never be held: refused before anything runs. */
+static void case_map_outputs_cannot_fit(conf_case *c) {
+  hn_pipeline *p = top(c, "huge");
+  node(c, p, "sum", "a,b,c", "y", I64T, f_add3, &c->calls[0]);
+  in_col(c, "a", iota(c, 1 << 20, 0));
+  in_col(c, "b", iota(c, 1 << 20, 0));
+  in_col(c, "c", iota(c, 1 << 20, 0));
+  map_over(c, "a,b,c", HN_MAP_PRODUCT);
+  expect_failure(c, HN_ERANGE, NULL, NULL, "a map over 1152921504606846976 items cannot hold",
+                 "more than this machine's memory", NULL);
+  c->verify = verify_no_calls;
+}
+
 static void case_map_over_value_input(conf_case *c) {
   hn_pipeline *p = top(c, "notcol");
   node(c, p, "inc", "scalar_x", "y", I64T, f_add1, NULL);
@@ -2884,6 +2903,7 @@ static case_entry k_cases[] = {
     CASE(map_product_three),
     CASE(map_product_empty_factor),
     CASE(zip_length_mismatch),
+    CASE(map_outputs_cannot_fit),
     CASE(map_over_value_input),
     CASE(map_over_unknown_input),
     CASE(fixed_inputs_broadcast),

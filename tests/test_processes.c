@@ -153,9 +153,28 @@ static hn_status f_add1(void *ud, const hn_datum *in, hn_builder *const *out, hn
   return hn_builder_append_int64(out[0], in[0].v.i64 + 1);
 }
 
-typedef enum crash_mode { CRASH_SEGV, CRASH_ABORT, CRASH_EXIT, CRASH_HANG } crash_mode;
+typedef enum crash_mode {
+  CRASH_SEGV,
+  CRASH_ABORT,
+  CRASH_EXIT,
+  CRASH_HANG,
+  CRASH_FORK,      /* fork, and both processes return from the node */
+  CRASH_FORK_EXEC, /* fork; the child execs /bin/true, the node waits for it (allowed) */
+  CRASH_FORK_EXIT  /* fork; the child _exits, the node waits for it (allowed) */
+} crash_mode;
 
-/* x -> 3x, except on item 37: segfault, abort, exit(3) or hang, by mode. */
+/* A node's fork on item 37: the child execs or _exits unless mode is CRASH_FORK. */
+static void fork_child(crash_mode mode) {
+  pid_t pid = fork();
+  if (pid != 0) {
+    if (pid > 0 && mode != CRASH_FORK) waitpid(pid, NULL, 0);
+    return;
+  }
+  if (mode == CRASH_FORK_EXEC) execl("/bin/true", "true", (char *)NULL);
+  if (mode != CRASH_FORK) _exit(0);
+}
+
+/* x -> 3x, except on item 37: segfault, abort, exit(3), hang or fork, by mode. */
 static hn_status f_crashy(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   const crash_mode *mode = ud;
   if (in[0].v.i64 == 37) {
@@ -174,6 +193,11 @@ static hn_status f_crashy(void *ud, const hn_datum *in, hn_builder *const *out, 
           struct timespec ts = {0, 10 * 1000 * 1000};
           nanosleep(&ts, NULL);
         }
+      case CRASH_FORK:
+      case CRASH_FORK_EXEC:
+      case CRASH_FORK_EXIT:
+        fork_child(*mode);
+        break;
     }
   }
   return f_triple(NULL, in, out, ctx);
@@ -282,6 +306,51 @@ static void test_hang_continue(void **state) {
 static void test_hang_raise(void **state) {
   (void)state;
   crash_run(CRASH_HANG, "timed out after 1 s", HN_ERRORS_RAISE);
+}
+
+/* A node that forks and lets both processes return: that item fails, named; the worker is
+ * replaced and the map goes on (it used to fail whole with "unexpected message"). */
+static void test_fork_both_return_continue(void **state) {
+  (void)state;
+  crash_run(CRASH_FORK, "forked a child process that returned from the node into the engine",
+            HN_ERRORS_CONTINUE);
+}
+static void test_fork_both_return_raise(void **state) {
+  (void)state;
+  crash_run(CRASH_FORK, "the worker process was replaced", HN_ERRORS_RAISE);
+}
+
+/* A node may fork to exec a program or to _exit in the child: nothing fails. */
+static void fork_allowed(crash_mode mode) {
+  int fds = count_fds();
+  hn_engine *e = engine_new(2, 0, 0);
+  hn_pipeline *p = pipeline_new("fork_ok");
+  crash_mode *m = shared_new(sizeof *m);
+  *m = mode;
+  add1(p, "crashy", "x", "y", f_crashy, m);
+  hn_inputs *in = inputs_with_column("x", 100);
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  hn_result *r = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
+  int64_t y[100];
+  result_values(r, "y", 100, y);
+  for (int64_t i = 0; i < 100; i++) assert_int_equal(y[i], 3 * i);
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  munmap(m, sizeof *m);
+  hn_engine_destroy(e);
+  assert_no_children();
+  assert_int_equal(count_fds(), fds);
+}
+static void test_fork_exec_allowed(void **state) {
+  (void)state;
+  fork_allowed(CRASH_FORK_EXEC);
+}
+static void test_fork_exit_allowed(void **state) {
+  (void)state;
+  fork_allowed(CRASH_FORK_EXIT);
 }
 
 /* ---- resources ----------------------------------------------------------------- */
@@ -615,6 +684,10 @@ int main(void) {
       cmocka_unit_test(test_exit_raise),
       cmocka_unit_test(test_hang_continue),
       cmocka_unit_test(test_hang_raise),
+      cmocka_unit_test(test_fork_both_return_continue),
+      cmocka_unit_test(test_fork_both_return_raise),
+      cmocka_unit_test(test_fork_exec_allowed),
+      cmocka_unit_test(test_fork_exit_allowed),
       cmocka_unit_test(test_resources_per_process),
       cmocka_unit_test(test_object_input_refused),
       cmocka_unit_test(test_order_skewed),

@@ -71,6 +71,12 @@ struct hn_table {
 int hn__type_num_buffers(hn_type_id id);
 /* Size in bytes of one fixed-width value (int64 8, float32 4, float64 8, object 8), else 0. */
 int hn__type_value_size(hn_type_id id);
+/*
+ * The fewest bits a row of `type` takes in a column (values or offsets,
+ * struct fields summed; at least 1, counting a validity bit): what a map's
+ * outputs need at the very least per item.
+ */
+int64_t hn__type_min_row_bits(const hn_type *type);
 
 /* Owned, growable buffer of `capacity` bytes (size 0), 64-byte aligned. NULL on ENOMEM. */
 hn_buffer *hn__buffer_new(const hn_allocator *alloc, int64_t capacity);

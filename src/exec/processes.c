@@ -189,7 +189,13 @@ typedef struct announce_slot {
   _Atomic int64_t start_ns;
   _Atomic(const char *) node; /* NULL: none yet */
   bool timed; /* set before the fork: item_timeout > 0, so items are timed */
+  /* Set by a worker that ends with STRAY_EXIT: a child forked by a node
+   * returned into the engine while this item and node ran. */
+  _Atomic int64_t stray_item;
+  _Atomic(const char *) stray_node;
 } announce_slot;
+
+#define STRAY_EXIT 86 /* a worker's exit code after a node's child returned into the engine */
 
 static int64_t mono_ns(void) {
   struct timespec ts;
@@ -209,9 +215,22 @@ static void slot_write(announce_slot *s, int64_t item, bool new_item, const char
   atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 
+static _Noreturn void child_exit(int code);
+
+/* Worker: end it if a child forked by a node returned into the engine (see fork_guard.c). */
+static void check_forks(announce_slot *s) {
+  int64_t item;
+  const char *node;
+  if (HN__LIKELY(!hn__fork_guard_check(&item, &node))) return;
+  atomic_store(&s->stray_item, item);
+  atomic_store(&s->stray_node, node);
+  child_exit(STRAY_EXIT);
+}
+
 /* The worker's announce hook: a new item clears the node; a node call names it. */
 static void announce(void *ud, int64_t item, const char *node) {
   announce_slot *s = ud;
+  check_forks(s);
   bool new_item = !node || atomic_load_explicit(&s->item, memory_order_relaxed) != item;
   slot_write(s, item, new_item, node);
 }
@@ -251,6 +270,8 @@ static void slot_reset(announce_slot *s) {
   atomic_thread_fence(memory_order_release);
   atomic_store_explicit(&s->item, -1, memory_order_relaxed);
   atomic_store_explicit(&s->node, NULL, memory_order_relaxed);
+  atomic_store_explicit(&s->stray_item, -1, memory_order_relaxed);
+  atomic_store_explicit(&s->stray_node, NULL, memory_order_relaxed);
   atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }
 
@@ -339,7 +360,8 @@ static _Noreturn void child_exit(int code) {
   _exit(code);
 }
 
-static void child_fail(int fd, hn_status st, const hn_error *e) {
+static void child_fail(announce_slot *s, int fd, hn_status st, const hn_error *e) {
+  check_forks(s);
   const char *m = e->message[0] ? e->message : hn_status_str(st);
   (void)send_msg(fd, MSG_FAIL, (int32_t)st, 0, 0, m, strlen(m));
 }
@@ -351,18 +373,20 @@ static _Noreturn void child_main(pool *p, int slot, int fd) {
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
   if (getppid() != p->parent) child_exit(1);
+  announce_slot *s = &p->slots[slot];
   const hn_allocator *a = &p->alloc;
   hn_engine local;
   hn__engine_init_sequential(&local, a);
   hn_error e;
   hn_error_reset(&e);
   hn__batch_worker *bw = NULL;
-  hn_status st = hn__batch_worker_create(p->x, &local, &bw, &e);
+  hn_status st = hn__fork_guard_install(&s->item, &s->node, &e);
+  if (st == HN_OK) st = hn__batch_worker_create(p->x, &local, &bw, &e);
   if (st != HN_OK) {
-    child_fail(fd, st, &e);
+    child_fail(s, fd, st, &e);
     child_exit(1);
   }
-  hn__batch_worker_set_announce(bw, announce, &p->slots[slot]);
+  hn__batch_worker_set_announce(bw, announce, s);
   hn__bytes in = {0}, reply = {0};
   msg_header h;
   int code = 0;
@@ -371,28 +395,30 @@ static _Noreturn void child_main(pool *p, int slot, int fd) {
     if (rc == RECV_NOMEM) {
       hn__error(&e, HN_ENOMEM, "out of memory receiving a batch of %llu bytes",
                 (unsigned long long)h.size);
-      child_fail(fd, HN_ENOMEM, &e);
+      child_fail(s, fd, HN_ENOMEM, &e);
       code = 1;
       break;
     }
     if (rc != RECV_OK || h.type == MSG_STOP) break; /* the parent is gone, or done */
     if (h.type != MSG_TASK) {
-      child_fail(fd, HN_ECORRUPT, &(hn_error){.message = "unexpected message from the parent"});
+      child_fail(s, fd, HN_ECORRUPT, &(hn_error){.message = "unexpected message from the parent"});
       code = 1;
       break;
     }
     st = hn__batch_worker_run(bw, h.first, h.count, in.data, in.size, &reply, &e);
     if (st != HN_OK) {
-      child_fail(fd, st, &e);
+      child_fail(s, fd, st, &e);
       code = 1;
       break;
     }
+    check_forks(s);
     if (!send_msg(fd, MSG_REPLY, 0, h.first, h.count, reply.data, reply.size)) break;
   }
   int64_t inits = 0, destroys = 0;
   hn__batch_worker_destroy(bw, &inits, &destroys);
   hn__bytes_free(a, &in);
   hn__bytes_free(a, &reply);
+  check_forks(s); /* resources' destroy functions are node code too */
   if (code == 0) (void)send_msg(fd, MSG_BYE, 0, inits, destroys, NULL, 0);
   close(fd);
   child_exit(code);
@@ -485,7 +511,20 @@ static hn_status batch_lost(pool *p, int i, int64_t timed_out, const char *messa
   slot_read(p->x->plan, &p->slots[i], &item, &start, node);
   int64_t first = w->first, count = w->count;
   hn_status st = HN_OK;
-  if (timed_out >= 0) {
+  int64_t stray = atomic_load(&p->slots[i].stray_item);
+  if (timed_out < 0 && stray >= first && stray < first + count) {
+    /* A node forked and its child returned into the engine: that item is lost. */
+    const char *name = atomic_load(&p->slots[i].stray_node);
+    snprintf(node, sizeof node, "%s", name && plan_node_name(p->x->plan, name) ? name : "");
+    char msg[HN_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg,
+             "node '%s' forked a child process that returned from the node into the engine "
+             "(a node may fork only to exec or _exit in the child); the worker process was "
+             "replaced",
+             node);
+    st = hn__collector_add_lost(p->col, stray, node, msg, err);
+    if (st == HN_OK && count > 1) st = requeue_singles(p, first, count, stray, err);
+  } else if (timed_out >= 0) {
     st = hn__collector_add_lost(p->col, timed_out, item == timed_out ? node : "", message, err);
     if (st == HN_OK && count > 1) st = requeue_singles(p, first, count, timed_out, err);
   } else if (count > 1) {
@@ -696,6 +735,8 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
       atomic_init(&p.slots[i].item, -1);
       atomic_init(&p.slots[i].start_ns, 0);
       atomic_init(&p.slots[i].node, NULL);
+      atomic_init(&p.slots[i].stray_item, -1);
+      atomic_init(&p.slots[i].stray_node, NULL);
       p.slots[i].timed = x->engine->item_timeout > 0;
     }
     st = run_pool(&p, err);

@@ -5,7 +5,9 @@
  * (zip / product), callbacks of the top level, execution on the engine and
  * result assembly.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <unistd.h>
 
 #include "remote_internal.h"
 
@@ -162,6 +164,26 @@ static hn_status get_plan(call *c, hn_error *err) {
   hn_status st = hn__plan_get(c->p, n, names, c->o.n_outputs, c->o.outputs, &c->plan, err);
   hn__free(a, (void *)names);
   return st;
+}
+
+/*
+ * A map whose outputs could never be held is refused before it runs (a
+ * column of 2^59 rows with no buffers is cheap to declare, and would
+ * otherwise run for minutes before running out of memory).
+ */
+static hn_status check_outputs_fit(const call *c, hn_error *err) {
+  const hn_plan *plan = c->plan;
+  double bits = 0;
+  for (int64_t r = 0; r < plan->n_requested; r++)
+    bits += (double)hn__type_min_row_bits(plan->slot_types[plan->requested_slots[r]]);
+  double need = (double)c->n_items * bits / 8;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  double have = pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
+  if (need <= have) return HN_OK;
+  return hn__error(err, HN_ERANGE,
+                   "%s over %lld items cannot hold its outputs: they need at least %.3g bytes, "
+                   "more than this machine's memory (%.3g bytes)",
+                   c->is_map ? "a map" : "a run", (long long)c->n_items, need, have);
 }
 
 /* ---- inputs -------------------------------------------------------------------- */
@@ -440,6 +462,7 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
   st = read_options(&c, options, err);
   if (st == HN_OK) st = resolve_map_over(&c, err);
   if (st == HN_OK) st = get_plan(&c, err);
+  if (st == HN_OK) st = check_outputs_fit(&c, err);
   if (st == HN_OK) st = resolve_inputs(&c, err);
   if (st == HN_OK) {
     st = execute(&c, engine, out, err);
