@@ -683,16 +683,39 @@ typedef struct nmap {
   bool scalar;
   const int32_t *off;   /* offsets from logical row 0 */
   int64_t *len;         /* per outer row */
-  int64_t stride;       /* product */
+  int64_t *stride;      /* per outer row: hn__map_shape's stride of this list */
 } nmap;
+
+/* Every row fails with `msg` (a mapped input that is not a list). */
+static hn_status all_rows_fail(cworker *w, lvl *L, const char *node, int64_t m,
+                               const int64_t *rows, uint8_t *fail, const char *msg) {
+  for (int64_t i = 0; i < m; i++) {
+    fail[i] = 1;
+    hn_status st = row_failed(w, L, rows ? rows[i] : i, node, HN_ETYPE, msg, NULL);
+    if (st != HN_OK) return st;
+  }
+  return HN_OK;
+}
+
+/* Outer row i's shape (hn__map_shape over its lists); lens and strides: scratch of nm. */
+static hn_status row_shape(const hn_gnode *g, nmap *mp, int64_t i, int64_t *lens,
+                           int64_t *strides, const char **names, int64_t *count, char *msg,
+                           size_t cap) {
+  int64_t nm = g->n_map;
+  for (int64_t k = 0; k < nm; k++) lens[k] = mp[k].len[i];
+  hn_status code = hn__map_shape(g->map_mode, nm, lens, names, INT32_MAX, count, strides, msg, cap);
+  for (int64_t k = 0; k < nm; k++) mp[k].stride[i] = strides[k];
+  return code == HN_EINVAL ? HN_ENODE : code; /* zip lengths differ: the node's failure */
+}
 
 /*
  * Inner rows of a mapped nested node: per outer row i its count (-1: null
- * list) or a failure; fills cnt.
+ * list) or a failure; fills cnt and each list's length and stride per row.
  */
 static hn_status nested_counts(cworker *w, lvl *L, const hn_plan_step *ps, const cval *in,
                                int64_t m, const int64_t *rows, nmap *mp, int64_t *cnt,
                                uint8_t *fail) {
+  const hn_allocator *a = &w->job->alloc;
   const hn_gnode *g = ps->node;
   int64_t nm = g->n_map;
   for (int64_t k = 0; k < nm; k++) {
@@ -703,16 +726,20 @@ static hn_status nested_counts(cworker *w, lvl *L, const hn_plan_step *ps, const
       char msg[HN_ERROR_MESSAGE_MAX];
       snprintf(msg, sizeof msg, "mapped input '%s' is %s, not a list", g->inputs[g->map_order[k]],
                hn_type_id_name(v->arr->type->id));
-      for (int64_t i = 0; i < m; i++) {
-        fail[i] = 1;
-        hn_status st = row_failed(w, L, rows ? rows[i] : i, g->name, HN_ETYPE, msg, NULL);
-        if (st != HN_OK) return st;
-      }
-      return HN_OK;
+      return all_rows_fail(w, L, g->name, m, rows, fail, msg);
     }
     mp[k].off = hn_array_offsets(v->arr);
   }
-  for (int64_t i = 0; i < m; i++) {
+  int64_t *lens = NULL, *strides = NULL;
+  const char **names = NULL;
+  if (!NEWA(lens, nm) || !NEWA(strides, nm) || !NEWA(names, nm)) {
+    hn__free(a, lens);
+    hn__free(a, strides);
+    return fatal(w, HN_ENOMEM);
+  }
+  for (int64_t k = 0; k < nm; k++) names[k] = g->inputs[g->map_order[k]];
+  hn_status st = HN_OK;
+  for (int64_t i = 0; i < m && st == HN_OK; i++) {
     bool null = false;
     for (int64_t k = 0; k < nm; k++) {
       int64_t r = mp[k].scalar ? 0 : i;
@@ -724,39 +751,17 @@ static hn_status nested_counts(cworker *w, lvl *L, const hn_plan_step *ps, const
       continue;
     }
     char msg[HN_ERROR_MESSAGE_MAX];
-    hn_status code = HN_OK;
-    if (g->map_mode == HN_MAP_ZIP) {
-      bool same = true;
-      for (int64_t k = 1; k < nm; k++) same = same && mp[k].len[i] == mp[0].len[i];
-      cnt[i] = mp[0].len[i];
-      if (!same) {
-        size_t n = (size_t)snprintf(msg, sizeof msg, "zip lengths differ: ");
-        for (int64_t k = 0; k < nm && n < sizeof msg; k++)
-          n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s=%lld", k ? ", " : "",
-                                g->inputs[g->map_order[k]], (long long)mp[k].len[i]);
-        code = HN_ENODE;
-      }
-    } else {
-      bool any_empty = false;
-      for (int64_t k = 0; k < nm; k++) any_empty = any_empty || mp[k].len[i] == 0;
-      int64_t total = 1;
-      for (int64_t k = nm - 1; k >= 0 && !any_empty && code == HN_OK; k--) {
-        if (total > INT32_MAX / mp[k].len[i]) {
-          snprintf(msg, sizeof msg, "product of the mapped lists is too large");
-          code = HN_ERANGE;
-        }
-        total *= mp[k].len[i];
-      }
-      cnt[i] = any_empty ? 0 : total;
-    }
+    hn_status code = row_shape(g, mp, i, lens, strides, names, &cnt[i], msg, sizeof msg);
     if (code != HN_OK) {
       cnt[i] = 0;
       fail[i] = 1;
-      hn_status st = row_failed(w, L, rows ? rows[i] : i, g->name, code, msg, NULL);
-      if (st != HN_OK) return st;
+      st = row_failed(w, L, rows ? rows[i] : i, g->name, code, msg, NULL);
     }
   }
-  return HN_OK;
+  hn__free(a, lens);
+  hn__free(a, strides);
+  hn__free(a, (void *)names);
+  return st;
 }
 
 /* An inner output of T rows (scalar expanded) as a column. */
@@ -793,7 +798,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
       !NEWA(feed, ip->n_inputs) || !NEWA(islots, ip->n_slots))
     st = fatal(w, HN_ENOMEM);
   for (int64_t k = 0; k < nm && st == HN_OK; k++)
-    if (!NEWA(mp[k].len, m)) st = fatal(w, HN_ENOMEM);
+    if (!NEWA(mp[k].len, m) || !NEWA(mp[k].stride, m)) st = fatal(w, HN_ENOMEM);
   /* Inner row count and layout. */
   int64_t T = m;
   if (st == HN_OK && mapped) {
@@ -822,10 +827,6 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   } else if (st == HN_OK) {
     if (!NEWA(prow, m)) st = fatal(w, HN_ENOMEM);
     for (int64_t i = 0; i < m && st == HN_OK; i++) prow[i] = rows ? rows[i] : i;
-  }
-  /* Product strides. */
-  if (st == HN_OK && mapped && g->map_mode == HN_MAP_PRODUCT) {
-    /* per row: computed on the fly below */
   }
   /* Inner inputs. */
   for (int64_t q = 0; q < ip->n_inputs; q++) feed[q] = -1;
@@ -894,18 +895,11 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
       if (st != HN_OK) st = fatal(w, st);
       continue;
     }
-    int64_t stride = 1;
     for (int64_t r = 0; r < m; r++) {
-      if (g->map_mode == HN_MAP_PRODUCT) {
-        stride = 1;
-        for (int64_t k2 = nm - 1; k2 > k; k2--) stride *= mp[k2].len[r];
-      }
       int64_t lr = s->scalar ? 0 : r;
-      for (int64_t t = start[r]; t < start[r + 1]; t++) {
-        int64_t loc = t - start[r];
-        int64_t e = g->map_mode == HN_MAP_ZIP ? loc : loc / stride % mp[k].len[r];
-        gidx[t] = mp[k].off[lr] + e;
-      }
+      for (int64_t t = start[r]; t < start[r + 1]; t++)
+        gidx[t] = mp[k].off[lr] + hn__map_row(g->map_mode, t - start[r], mp[k].stride[r],
+                                              mp[k].len[r]);
     }
     st = gather(a, child->type, child, false, gidx, NULL, T, &v->arr, &w->ferr);
     if (st != HN_OK) st = fatal(w, st);
@@ -1020,7 +1014,10 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   if (j->on_node_end) emit(w, L, j->on_node_end, g->name, -1, m, st, NULL);
   for (int64_t s = 0; islots && s < ip->n_slots; s++) cval_clear(a, &islots[s]);
   lvl_free(a, &IL);
-  for (int64_t k = 0; mp && k < nm; k++) hn__free(a, mp[k].len);
+  for (int64_t k = 0; mp && k < nm; k++) {
+    hn__free(a, mp[k].len);
+    hn__free(a, mp[k].stride);
+  }
   hn__free(a, mp);
   hn__free(a, cnt);
   hn__free(a, start);

@@ -87,4 +87,22 @@ hn_status hn__errors_finish(hn__errors_builder *eb, int64_t n_recs, hn_table **o
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
 
+/* ---- map shape (map_shape.c) ------------------------------------------------ */
+
+/*
+ * The shape of a map over n lists of lengths len[0..n) (names[k] names list
+ * k in messages). Zip: the lengths must be equal (else HN_EINVAL, msg "zip
+ * lengths differ: a=3, b=4"); *n_items is that length (1 when n is 0).
+ * Product: every combination, the last list varying fastest; *n_items is
+ * the product (0 when a list is empty), stride[k] the product of the
+ * lengths after k; HN_ERANGE (msg says so) when it exceeds `limit`.
+ * Item i reads row hn__map_row(mode, i, stride[k], len[k]) of list k.
+ */
+hn_status hn__map_shape(hn_map_mode mode, int64_t n, const int64_t *len, const char *const *names,
+                        int64_t limit, int64_t *n_items, int64_t *stride, char *msg, size_t cap);
+
+static inline int64_t hn__map_row(hn_map_mode mode, int64_t item, int64_t stride, int64_t length) {
+  return mode == HN_MAP_ZIP ? item : item / stride % length;
+}
+
 #endif /* HN_EXEC_INTERNAL_H */

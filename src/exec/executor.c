@@ -68,6 +68,7 @@ typedef struct xstep {
   int64_t *map_i;  /* outer input index */
   int64_t *map_q;  /* inner input index, or -1 */
   int64_t *map_len, *map_stride;
+  const char **map_names; /* mapped outer input names, for messages */
   hn_datum *map_list;
   bool *needed; /* per outer output: the inner plan computes it */
 } xstep;
@@ -332,6 +333,7 @@ static void xstep_free(const hn_allocator *a, xstep *x) {
   hn__free(a, x->map_q);
   hn__free(a, x->map_len);
   hn__free(a, x->map_stride);
+  hn__free(a, (void *)x->map_names);
   hn__free(a, x->map_list);
   hn__free(a, x->needed);
 }
@@ -376,6 +378,7 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
   if (!NEW_ARRAY(x->feed, ip->n_inputs) || !NEW_ARRAY(x->bound, ip->n_inputs) ||
       !NEW_ARRAY(x->map_i, x->n_map) || !NEW_ARRAY(x->map_q, x->n_map) ||
       !NEW_ARRAY(x->map_len, x->n_map) || !NEW_ARRAY(x->map_stride, x->n_map) ||
+      !NEW_ARRAY(x->map_names, x->n_map) ||
       !NEW_ARRAY(x->map_list, x->n_map) || !NEW_ARRAY(x->needed, x->n_out) ||
       !NEW_ARRAY(in_types, ip->n_inputs) || !NEW_ARRAY(in_res, ip->n_inputs) ||
       !NEW_ARRAY(borrow, ip->n_slots)) {
@@ -393,6 +396,7 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
   /* In map_over order: in product mode the last one varies fastest. */
   for (int64_t k = 0; k < x->n_map; k++) {
     x->map_i[k] = g->map_order[k];
+    x->map_names[k] = g->inputs[g->map_order[k]];
     x->map_q[k] = ps->inner_input_index[g->map_order[k]];
   }
   for (int64_t q = 0; q < ip->n_inputs && st == HN_OK; q++) {
@@ -763,32 +767,11 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
     x->map_list[k] = d;
     x->map_len[k] = d.v.list.length;
   }
-  if (g->map_mode == HN_MAP_ZIP) {
-    bool same = true;
-    for (int64_t k = 1; k < x->n_map; k++) same = same && x->map_len[k] == x->map_len[0];
-    if (!same) {
-      char msg[HN_ERROR_MESSAGE_MAX];
-      size_t n = (size_t)snprintf(msg, sizeof msg, "zip lengths differ: ");
-      for (int64_t k = 0; k < x->n_map && n < sizeof msg; k++)
-        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s=%lld", k ? ", " : "",
-                              g->inputs[x->map_i[k]], (long long)x->map_len[k]);
-      return node_failure(w, f, g->name, HN_ENODE, msg);
-    }
-    *n_inner = x->n_map ? x->map_len[0] : 1;
-    return HN_OK;
-  }
-  /* With an empty list there is no combination, whatever the other lengths. */
-  bool any_empty = false;
-  for (int64_t k = 0; k < x->n_map; k++) any_empty = any_empty || x->map_len[k] == 0;
-  int64_t total = 1;
-  for (int64_t k = x->n_map - 1; k >= 0 && !any_empty; k--) {
-    x->map_stride[k] = total;
-    if (total > INT32_MAX / x->map_len[k])
-      return node_failure_fmt(w, f, g->name, HN_ERANGE, "product of the mapped lists is too large");
-    total *= x->map_len[k];
-  }
-  *n_inner = any_empty ? 0 : total;
-  return HN_OK;
+  char msg[HN_ERROR_MESSAGE_MAX];
+  hn_status st = hn__map_shape(g->map_mode, x->n_map, x->map_len, x->map_names, INT32_MAX,
+                               n_inner, x->map_stride, msg, sizeof msg);
+  if (st == HN_OK) return HN_OK;
+  return node_failure(w, f, g->name, st == HN_EINVAL ? HN_ENODE : st, msg);
 }
 
 static hn_status run_nested(worker *w, frame *f, xstep *x) {
@@ -814,13 +797,12 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
     }
     if (j->on_pipeline_start) emit(w, cf, j->on_pipeline_start, NULL, f->item, HN_OK, NULL);
     if (x->n_map > 0) {
-      bool zip = g->map_mode == HN_MAP_ZIP;
       int pos = w->path_len++;
       for (int64_t t = 0; t < n_inner; t++) {
         for (int64_t k = 0; k < x->n_map; k++) {
           int64_t q = x->map_q[k];
           if (q < 0) continue;
-          int64_t idx = zip ? t : t / x->map_stride[k] % x->map_len[k];
+          int64_t idx = hn__map_row(g->map_mode, t, x->map_stride[k], x->map_len[k]);
           hn_list_view lv = x->map_list[k].v.list;
           put_row(cf, q, lv.values, lv.start + idx);
         }
@@ -1065,7 +1047,8 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
   job *j = w->job;
   frame *f = w->top;
   const hn__src *srcs = j->x->srcs;
-  bool zip = j->x->zip, is_map = j->x->is_map;
+  hn_map_mode mode = j->x->zip ? HN_MAP_ZIP : HN_MAP_PRODUCT;
+  bool is_map = j->x->is_map;
   w->cur = c;
   /* Room for the whole chunk up front: no regrowth copies while items run.
    * A failure here is not an error: the appends will grow (or report) it. */
@@ -1083,7 +1066,7 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
     }
     for (int64_t m = 0; m < j->n_mapped; m++) {
       const hn__src *src = &srcs[j->mapped[m]];
-      int64_t row = zip ? row_item : row_item / src->stride % src->length;
+      int64_t row = hn__map_row(mode, row_item, src->stride, src->length);
       put_row(f, j->mapped[m], src->column, row);
     }
     if (is_map) {

@@ -108,39 +108,14 @@ static hn_status resolve_map_over(call *c, hn_error *err) {
       return hn__error(err, HN_EINVAL, "map_over input '%s' is not a column", name);
     c->over_input[m] = i;
   }
-  const hn_input *items = c->inputs->items;
-  if (o->map_mode == HN_MAP_ZIP) {
-    int64_t n = items[c->over_input[0]].values->length;
-    bool same = true;
-    for (int64_t m = 1; m < o->n_map_over; m++)
-      same = same && items[c->over_input[m]].values->length == n;
-    if (!same) {
-      char msg[HN_ERROR_MESSAGE_MAX];
-      size_t len = (size_t)snprintf(msg, sizeof msg, "zip lengths differ: ");
-      for (int64_t m = 0; m < o->n_map_over && len < sizeof msg; m++)
-        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s=%lld", m ? ", " : "",
-                                o->map_over[m], (long long)items[c->over_input[m]].values->length);
-      return hn__error(err, HN_EINVAL, "%s", msg);
-    }
-    c->n_items = n;
-    for (int64_t m = 0; m < o->n_map_over; m++) c->over_stride[m] = 1;
-    return HN_OK;
-  }
-  /* With an empty column there is no combination, whatever the other lengths. */
-  bool any_empty = false;
-  for (int64_t m = 0; m < o->n_map_over; m++)
-    any_empty = any_empty || items[c->over_input[m]].values->length == 0;
-  int64_t total = 1;
-  for (int64_t m = o->n_map_over - 1; m >= 0 && !any_empty; m--) {
-    int64_t len = items[c->over_input[m]].values->length;
-    c->over_stride[m] = total;
-    if (total > INT64_MAX / len)
-      return hn__error(err, HN_ERANGE, "the product of the map_over lengths overflows");
-    total *= len;
-  }
-  if (any_empty) total = 0;
-  c->n_items = total;
-  return HN_OK;
+  int64_t *len = hn__calloc(a, (size_t)o->n_map_over, sizeof *len);
+  if (!len) return hn__error_nomem(err, "resolving map_over");
+  for (int64_t m = 0; m < o->n_map_over; m++) len[m] = c->inputs->items[c->over_input[m]].values->length;
+  char msg[HN_ERROR_MESSAGE_MAX];
+  hn_status st = hn__map_shape(o->map_mode, o->n_map_over, len, o->map_over, INT64_MAX,
+                               &c->n_items, c->over_stride, msg, sizeof msg);
+  hn__free(a, len);
+  return st == HN_OK ? HN_OK : hn__error(err, st, "%s", msg);
 }
 
 /* Position of `name` in map_over, or -1. */
