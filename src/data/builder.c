@@ -534,3 +534,13 @@ bool hn__builder_closed(const hn_builder *b, char *where, size_t cap, int64_t *h
   }
   return true;
 }
+
+void hn__builder_rollback(hn_builder *b, int64_t len) {
+  if (b->length > len) hn__builder_truncate(b, len);
+  if (b->id == HN_TYPE_LIST) {
+    int64_t end = b->values ? ((const int32_t *)b->values->data)[len] : 0;
+    hn__builder_rollback(b->children[0], end);
+  } else if (b->id == HN_TYPE_STRUCT) {
+    for (int64_t i = 0; i < b->n_children; i++) hn__builder_rollback(b->children[i], len);
+  }
+}

@@ -126,4 +126,68 @@ void hn__builder_truncate(hn_builder *builder, int64_t len);
 bool hn__builder_closed(const hn_builder *builder, char *where, size_t cap, int64_t *held,
                         int64_t *expected);
 
+/* ---- array operations for the engines (take.c, concat.c) --------------------- */
+
+/*
+ * The bytes of physical buffer i of an array (0 validity, 1 values or
+ * offsets, 2 string bytes), from physical row 0 (add the array's offset),
+ * or NULL when absent: for hot loops that read fixed-width values in place.
+ */
+static inline const uint8_t *hn__array_bytes(const hn_array *array, int i) {
+  return array->buffers[i] ? array->buffers[i]->data : NULL;
+}
+/* Bytes held by the array's buffers and its children's, recursively (an estimate of its size). */
+int64_t hn__array_nbytes(const hn_array *array);
+
+/*
+ * A new array of n rows of `type`: row i is null when nul[i] (nul may be
+ * NULL) or src is NULL, else row idx[i] of src (idx NULL: row i). Returns
+ * HN_OK, HN_ENOMEM or the builder's failure (HN_EUNSUPPORTED for objects
+ * without copy).
+ */
+hn_status hn__array_take(const hn_allocator *alloc, const hn_type *type, const hn_array *src,
+                         const int64_t *idx, const uint8_t *nul, int64_t n, hn_array **out,
+                         hn_error *err);
+/* n nulls of `type`. */
+hn_status hn__array_nulls(const hn_allocator *alloc, const hn_type *type, int64_t n,
+                          hn_array **out, hn_error *err);
+/*
+ * A list array of n rows over `child` (its reference is taken, also on
+ * failure): row i holds child rows [starts[i], starts[i + 1]) (n + 1
+ * entries), null where null_rows[i] (null_rows may be NULL). HN_ERANGE past
+ * INT32_MAX items.
+ */
+hn_status hn__array_list(const hn_allocator *alloc, const hn_type *list_type, int64_t n,
+                         const int64_t *starts, const uint8_t *null_rows, hn_array *child,
+                         hn_array **out, hn_error *err);
+/* A one-row list<T> array whose only value is the whole column (zero copy; retains it). */
+hn_status hn__array_as_list(const hn_allocator *alloc, hn_array *column, hn_array **out,
+                            hn_error *err);
+/*
+ * Move the object at `row` out of an object array held only by the caller
+ * (array and values buffer each with one reference): returns it and leaves
+ * a NULL slot (still valid to release). Returns NULL when the array is
+ * shared or the row is null: the caller copies instead.
+ */
+void *hn__array_steal_object(hn_array *array, int64_t row);
+/*
+ * Concatenate `n` arrays of type `type` in order into one new array
+ * (n == 1: a new reference to arrays[0]). Fixed-width values and bitmaps are
+ * copied, utf8/binary/list offsets rebased, children concatenated.
+ * Objects are copied through the type's vtable, or, when `steal_objects` and
+ * an input and its values buffer are held only by the caller, moved out of
+ * it (the input is left with null-pointer slots, still valid to release).
+ * Returns HN_OK, HN_ERANGE (more than INT32_MAX bytes or items behind one
+ * offsets buffer), HN_EUNSUPPORTED (objects without copy) or HN_ENOMEM.
+ */
+hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64_t n,
+                           hn_array *const *arrays, bool steal_objects, hn_array **out,
+                           hn_error *err);
+/*
+ * Undo partial appends after a failed call: drop rows [len, length) and,
+ * recursively, list items and struct fields appended after the last closed
+ * element (objects in them are freed).
+ */
+void hn__builder_rollback(hn_builder *builder, int64_t len);
+
 #endif /* HN_DATA_INTERNAL_H */

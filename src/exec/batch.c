@@ -168,20 +168,12 @@ static hn_status append_table(const hn_allocator *a, const hn_table *t, hn__byte
 /* Rows item / stride % length of `src` for items [first, first+count), gathered. */
 static hn_status gather(const hn_allocator *a, const hn__src *src, int64_t first, int64_t count,
                         hn_array **out, hn_error *err) {
-  hn_builder *b = NULL;
-  hn_status st = hn_builder_create(a, src->column->type, &b, err);
-  if (st != HN_OK) return st;
-  st = hn_builder_reserve(b, count);
-  for (int64_t k = first; k < first + count && st == HN_OK; k++)
-    st = hn_builder_append_datum(b, hn_array_get(src->column, k / src->stride % src->length));
-  if (st != HN_OK) {
-    hn_status code = st;
-    hn_builder_destroy(b);
-    return code == HN_ENOMEM ? hn__error_nomem(err, "gathering a batch")
-                             : hn__error(err, code, "gathering a batch: %s", hn_status_str(code));
-  }
-  st = hn_builder_finish(b, out, err);
-  hn_builder_destroy(b);
+  int64_t *idx = hn__calloc(a, (size_t)(count ? count : 1), sizeof *idx);
+  if (!idx) return hn__error_nomem(err, "gathering a batch");
+  for (int64_t k = 0; k < count; k++)
+    idx[k] = hn__map_row(HN_MAP_PRODUCT, first + k, src->stride, src->length);
+  hn_status st = hn__array_take(a, src->column->type, src->column, idx, NULL, count, out, err);
+  hn__free(a, idx);
   return st;
 }
 

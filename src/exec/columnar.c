@@ -109,57 +109,6 @@ typedef struct cjob {
 #define NEWA(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
 
 /* ======================================================================== */
-/* Arrays                                                                   */
-/* ======================================================================== */
-
-/*
- * A new array of n rows of `type`: row i is null when `nul` says so (nul may
- * be NULL), else row src_row(i) of `src` (idx NULL: i; scalar: 0).
- */
-static hn_status gather(const hn_allocator *a, const hn_type *type, const hn_array *src,
-                        bool scalar, const int64_t *idx, const uint8_t *nul, int64_t n,
-                        hn_array **out, hn_error *err) {
-  hn_builder *b = NULL;
-  hn_status st = hn_builder_create(a, type, &b, err);
-  if (st != HN_OK) return st;
-  st = hn_builder_reserve(b, n);
-  for (int64_t i = 0; i < n && st == HN_OK; i++) {
-    if (!src || (nul && nul[i])) {
-      st = hn_builder_append_null(b);
-      continue;
-    }
-    int64_t r = scalar ? 0 : idx ? idx[i] : i;
-    st = hn_builder_append_datum(b, hn_array_get(src, r));
-  }
-  if (st != HN_OK) {
-    st = hn__error(err, st, "copying rows of a column: %s", hn_builder_last_error(b));
-    hn_builder_destroy(b);
-    return st;
-  }
-  st = hn_builder_finish(b, out, err);
-  hn_builder_destroy(b);
-  return st;
-}
-
-static hn_status nulls_array(const hn_allocator *a, const hn_type *type, int64_t n,
-                             hn_array **out, hn_error *err) {
-  return gather(a, type, NULL, false, NULL, NULL, n, out, err);
-}
-
-/* Undo partial appends after row `len` (as the item executor does). */
-static void rollback(hn_builder *b, int64_t len) {
-  if (hn_builder_length(b) > len) hn__builder_truncate(b, len);
-  const hn_type *t = hn_builder_type(b);
-  if (t->id == HN_TYPE_LIST) {
-    const hn_array *v = hn__builder_view(b);
-    int64_t end = v->buffers[1] ? ((const int32_t *)v->buffers[1]->data)[len] : 0;
-    rollback(hn_builder_child(b, 0), end);
-  } else if (t->id == HN_TYPE_STRUCT) {
-    for (int64_t i = 0; i < t->n_fields; i++) rollback(hn_builder_child(b, i), len);
-  }
-}
-
-/* ======================================================================== */
 /* Failures and events                                                      */
 /* ======================================================================== */
 
@@ -359,7 +308,7 @@ static hn_status call_rows(cworker *w, lvl *L, ncall *c) {
     }
     end_st = cs;
     for (int64_t k = 0; k < no && st == HN_OK; k++) {
-      rollback(b[k], r);
+      hn__builder_rollback(b[k], r);
       if (hn_builder_append_null(b[k]) != HN_OK) st = fatal(w, HN_ENOMEM);
     }
     if (st == HN_OK) st = call_fail(w, L, c, r, cs, msg);
@@ -483,7 +432,7 @@ static hn_status call_batch(cworker *w, lvl *L, ncall *c) {
       st = call_rows(w, L, c);
     } else if (m == 1) {
       for (int64_t k = 0; k < g->n_outputs && st == HN_OK; k++)
-        st = nulls_array(a, c->out_types[k], 1, &c->out[k], &w->ferr);
+        st = hn__array_nulls(a, c->out_types[k], 1, &c->out[k], &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
       else st = call_fail(w, L, c, 0, cs, msg);
     } else {
@@ -567,7 +516,7 @@ static hn_status step_outputs(cworker *w, const hn_plan *plan, const hn_plan_ste
         break;
       }
       for (int64_t q = 0; q < n_run; q++) src[idx[q]] = scalar ? 0 : q;
-      st = gather(a, t, out[k], false, src, bad, n, &v->arr, &w->ferr);
+      st = hn__array_take(a, t, out[k], src, bad, n, &v->arr, &w->ferr);
       hn__free(a, src);
       if (st != HN_OK) {
         st = fatal(w, st);
@@ -610,7 +559,7 @@ static hn_status run_step(cworker *w, const hn_plan *plan, lvl *L, cval *slots,
   if (st == HN_OK && n_run == 0) {
     /* Every row is blocked: nulls, no call. */
     for (int64_t k = 0; k < no && st == HN_OK; k++) {
-      st = nulls_array(a, ot[k], 1, &out[k], &w->ferr);
+      st = hn__array_nulls(a, ot[k], 1, &out[k], &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
     }
     if (st == HN_OK) st = step_outputs(w, plan, ps, slots, n, idx, 0, true, out, NULL);
@@ -623,7 +572,7 @@ static hn_status run_step(cworker *w, const hn_plan *plan, lvl *L, cval *slots,
     if (s->scalar || !idx) {
       in[k].arr = hn_array_retain(s->arr);
     } else {
-      st = gather(a, s->arr->type, s->arr, false, idx, NULL, n_run, &in[k].arr, &w->ferr);
+      st = hn__array_take(a, s->arr->type, s->arr, idx, NULL, n_run, &in[k].arr, &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
     }
   }
@@ -772,7 +721,7 @@ static hn_status expand(cworker *w, const hn_type *t, cval *v, int64_t T, hn_arr
   }
   int64_t *z = hn__calloc(&w->job->alloc, (size_t)(T ? T : 1), sizeof *z);
   if (!z) return fatal(w, HN_ENOMEM);
-  hn_status st = gather(&w->job->alloc, t, v->arr, true, z, NULL, T, out, &w->ferr);
+  hn_status st = hn__array_take(&w->job->alloc, t, v->arr, z, NULL, T, out, &w->ferr);
   hn__free(&w->job->alloc, z);
   return st == HN_OK ? st : fatal(w, st);
 }
@@ -788,14 +737,14 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   int64_t nm = g->n_map, no = g->n_outputs;
   nmap *mp = NULL;
   int64_t *cnt = NULL, *start = NULL, *prow = NULL, *local = NULL, *feed = NULL;
-  uint8_t *fail = NULL;
+  uint8_t *fail = NULL, *null_list = NULL;
   cval *islots = NULL;
   lvl IL;
   memset(&IL, 0, sizeof IL);
   hn_status st = HN_OK;
   if (j->on_node_start) emit(w, L, j->on_node_start, g->name, -1, m, HN_OK, NULL);
   if (!NEWA(mp, nm) || !NEWA(cnt, m) || !NEWA(start, m + 1) || !NEWA(fail, m) ||
-      !NEWA(feed, ip->n_inputs) || !NEWA(islots, ip->n_slots))
+      !NEWA(null_list, m) || !NEWA(feed, ip->n_inputs) || !NEWA(islots, ip->n_slots))
     st = fatal(w, HN_ENOMEM);
   for (int64_t k = 0; k < nm && st == HN_OK; k++)
     if (!NEWA(mp[k].len, m) || !NEWA(mp[k].stride, m)) st = fatal(w, HN_ENOMEM);
@@ -877,7 +826,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
       if (rows) /* prow holds level rows; in[] is indexed by call row */
         for (int64_t r = 0; r < m; r++)
           for (int64_t t = start[r]; t < start[r + 1]; t++) gidx[t] = r;
-      st = gather(a, s->arr->type, s->arr, false, gidx, NULL, T, &v->arr, &w->ferr);
+      st = hn__array_take(a, s->arr->type, s->arr, gidx, NULL, T, &v->arr, &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
       continue;
     }
@@ -885,7 +834,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
     int64_t k = 0;
     while (g->map_order[k] != i) k++;
     const hn_array *list = s->arr;
-    hn_array *child = list->children[0];
+    hn_array *child = (hn_array *)hn_array_child(list, 0);
     bool contiguous = g->map_mode == HN_MAP_ZIP && !s->scalar;
     for (int64_t r = 0; r < m && contiguous; r++)
       contiguous = !fail[r] && cnt[r] >= 0 && cnt[r] == mp[k].len[r];
@@ -901,7 +850,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
         gidx[t] = mp[k].off[lr] + hn__map_row(g->map_mode, t - start[r], mp[k].stride[r],
                                               mp[k].len[r]);
     }
-    st = gather(a, child->type, child, false, gidx, NULL, T, &v->arr, &w->ferr);
+    st = hn__array_take(a, child->type, child, gidx, NULL, T, &v->arr, &w->ferr);
     if (st != HN_OK) st = fatal(w, st);
   }
   hn__free(a, gidx);
@@ -958,7 +907,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
     const hn_type *ot = plan->slot_types[ps->out_slots[k]];
     int64_t r = ps->inner_output_index[k];
     if (r < 0 || (!mapped && T == 0)) {
-      st = nulls_array(a, ot, m, &out[k], &w->ferr);
+      st = hn__array_nulls(a, ot, m, &out[k], &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
       continue;
     }
@@ -966,45 +915,22 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
     if (T > 0) {
       st = expand(w, ot && mapped ? ot->item : ot, &islots[ip->requested_slots[r]], T, &col);
     } else {
-      st = nulls_array(a, ot->item, 0, &col, &w->ferr);
+      st = hn__array_nulls(a, ot->item, 0, &col, &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
     }
     if (st != HN_OK) break;
     hn_array *res = col;
     if (mapped) {
-      hn_buffer *offs = hn__buffer_new(a, 4 * (m + 1));
-      hn_buffer *valid = NULL;
-      int64_t nulls = 0;
-      for (int64_t i = 0; i < m; i++) nulls += cnt[i] < 0 ? 1 : 0;
-      if (nulls > 0) {
-        valid = hn__buffer_new(a, (m + 7) / 8);
-        if (valid) {
-          memset(valid->data, 0, (size_t)((m + 7) / 8));
-          valid->size = (m + 7) / 8;
-          for (int64_t i = 0; i < m; i++)
-            if (cnt[i] >= 0) valid->data[i / 8] |= (uint8_t)(1u << (i % 8));
-          hn__buffer_zero_padding(valid);
-        }
-      }
-      if (!offs || (nulls > 0 && !valid)) {
-        if (offs) hn_buffer_release(offs);
-        if (valid) hn_buffer_release(valid);
-        hn_array_release(col);
-        st = fatal(w, HN_ENOMEM);
-        break;
-      }
-      for (int64_t i = 0; i <= m; i++) ((int32_t *)offs->data)[i] = (int32_t)start[i];
-      offs->size = 4 * (m + 1);
-      hn__buffer_zero_padding(offs);
+      for (int64_t i = 0; i < m; i++) null_list[i] = cnt[i] < 0;
       res = NULL;
-      st = hn__array_make(a, ot, m, 0, nulls, valid, offs, NULL, 1, &col, &res, &w->ferr);
+      st = hn__array_list(a, ot, m, start, null_list, col, &res, &w->ferr); /* takes col */
       if (st != HN_OK) {
         st = fatal(w, st);
         break;
       }
     }
     if (any_fail) {
-      st = gather(a, ot, res, false, NULL, fail, m, &out[k], &w->ferr);
+      st = hn__array_take(a, ot, res, NULL, fail, m, &out[k], &w->ferr);
       hn_array_release(res);
       if (st != HN_OK) st = fatal(w, st);
     } else {
@@ -1020,6 +946,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   }
   hn__free(a, mp);
   hn__free(a, cnt);
+  hn__free(a, null_list);
   hn__free(a, start);
   hn__free(a, prow);
   hn__free(a, local);
@@ -1109,7 +1036,7 @@ static hn_status run_morsel(cworker *w, morsel *mo) {
         break;
       }
       for (int64_t i = 0; i < n; i++) idx[i] = (mo->start + i) / src->stride % src->length;
-      st = gather(a, src->column->type, src->column, false, idx, NULL, n, &v->arr, &w->ferr);
+      st = hn__array_take(a, src->column->type, src->column, idx, NULL, n, &v->arr, &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
     }
   }

@@ -116,22 +116,6 @@ hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *init
 /* Destroy a live instance (counting it in *destroys); a no-op otherwise. */
 void hn__res_instance_release(hn__res_instance *inst, _Atomic int64_t *destroys);
 
-/* ---- arrays (concat.c) ---------------------------------------------------- */
-
-/*
- * Concatenate `n` arrays of type `type` in order into one new array
- * (n == 1: a new reference to arrays[0]). Fixed-width values and bitmaps are
- * copied, utf8/binary/list offsets rebased, children concatenated.
- * Objects are copied through the type's vtable, or, when `steal_objects` and
- * an input and its values buffer are held only by the caller, moved out of
- * it (the input is left with null-pointer slots, still valid to release).
- * Returns HN_OK, HN_ERANGE (more than INT32_MAX bytes or items behind one
- * offsets buffer), HN_EUNSUPPORTED (objects without copy) or HN_ENOMEM.
- */
-hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64_t n,
-                           hn_array *const *arrays, bool steal_objects, hn_array **out,
-                           hn_error *err);
-
 /* ---- executor (executor.c) ------------------------------------------------ */
 
 /* Where a plan input's value comes from. */

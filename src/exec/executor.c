@@ -196,22 +196,6 @@ static int plan_depth(const hn_plan *plan) {
   return d + 1;
 }
 
-/*
- * Undo partial appends: drop rows [len, length) and, recursively, list items
- * and struct fields appended after the last closed element.
- */
-static void rollback(hn_builder *b, int64_t len) {
-  if (hn_builder_length(b) > len) hn__builder_truncate(b, len);
-  const hn_type *t = hn_builder_type(b);
-  if (t->id == HN_TYPE_LIST) {
-    const hn_array *v = hn__builder_view(b);
-    int64_t end = v->buffers[1] ? ((const int32_t *)v->buffers[1]->data)[len] : 0;
-    rollback(hn_builder_child(b, 0), end);
-  } else if (t->id == HN_TYPE_STRUCT) {
-    for (int64_t i = 0; i < t->n_fields; i++) rollback(hn_builder_child(b, i), len);
-  }
-}
-
 static const char *path_str(worker *w) {
   if (w->path_len == 0) return NULL;
   if (w->path_dirty) {
@@ -562,7 +546,7 @@ static void frame_begin(frame *f) {
   for (int64_t k = 0; k < f->n_bslots; k++) {
     int64_t s = f->bslots[k];
     if (f->owned[s]) {
-      rollback(f->builders[s], 0);
+      hn__builder_rollback(f->builders[s], 0);
       f->rows[s] = 0;
     } else {
       f->rows[s] = hn_builder_length(f->builders[s]);
@@ -605,10 +589,11 @@ static inline void put_row(frame *f, int64_t s, const hn_array *a, int64_t i) {
   if (p == end) return;
   int64_t j = a->offset + i;
   hn_type_id id = a->type->id;
-  bool nul = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
+  const uint8_t *valid = hn__array_bytes(a, 0), *values = hn__array_bytes(a, 1);
+  bool nul = valid && !hn_bit_get(valid, j);
   switch (id) {
     case HN_TYPE_INT64: {
-      int64_t v = ((const int64_t *)a->buffers[1]->data)[j];
+      int64_t v = ((const int64_t *)values)[j];
       for (; p < end; p++) {
         (*p)->type = id;
         (*p)->is_null = nul;
@@ -617,7 +602,7 @@ static inline void put_row(frame *f, int64_t s, const hn_array *a, int64_t i) {
       return;
     }
     case HN_TYPE_FLOAT64: {
-      double v = ((const double *)a->buffers[1]->data)[j];
+      double v = ((const double *)values)[j];
       for (; p < end; p++) {
         (*p)->type = id;
         (*p)->is_null = nul;
@@ -626,7 +611,7 @@ static inline void put_row(frame *f, int64_t s, const hn_array *a, int64_t i) {
       return;
     }
     case HN_TYPE_FLOAT32: {
-      float v = ((const float *)a->buffers[1]->data)[j];
+      float v = ((const float *)values)[j];
       for (; p < end; p++) {
         (*p)->type = id;
         (*p)->is_null = nul;
@@ -635,7 +620,7 @@ static inline void put_row(frame *f, int64_t s, const hn_array *a, int64_t i) {
       return;
     }
     case HN_TYPE_BOOL: {
-      bool v = hn_bit_get(a->buffers[1]->data, j);
+      bool v = hn_bit_get(values, j);
       for (; p < end; p++) {
         (*p)->type = id;
         (*p)->is_null = nul;
@@ -717,14 +702,12 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
                               (long long)(o ? o->length : 0), got, g->outputs[k], exp);
         break;
       }
-      hn_datum d = hn_array_get(o, 0);
-      hn_buffer *vals = o->buffers[1];
-      if (d.type == HN_TYPE_OBJECT && !d.is_null && atomic_load(&o->refcount) == 1 && vals &&
-          atomic_load(&vals->refcount) == 1 && !vals->parent && !vals->release_fn) {
-        st = hn_builder_append_object(x->outs[k], d.v.object); /* move, do not copy */
-        if (st == HN_OK) ((void **)vals->data)[o->offset] = NULL;
-      } else {
-        st = hn_builder_append_datum(x->outs[k], d);
+      void *moved = hn__array_steal_object(o, 0); /* an object is moved, not copied */
+      st = moved ? hn_builder_append_object(x->outs[k], moved)
+                 : hn_builder_append_datum(x->outs[k], hn_array_get(o, 0));
+      if (moved && st != HN_OK) { /* not taken: it goes with the failed row */
+        const hn_object_vtable *vt = hn_type_object_vtable(o->type);
+        vt->free(vt->ctx, moved);
       }
       if (st == HN_ENOMEM)
         st = fatal(w, st, "out of memory appending output '%s' of node '%s'", g->outputs[k],
@@ -873,7 +856,7 @@ static hn_status add_record(worker *w, const frame *f) {
 static hn_status null_outputs(worker *w, frame *f, xstep *x, bool roll_back) {
   for (int64_t k = 0; k < x->n_out; k++) {
     int64_t s = x->out_slots[k];
-    if (roll_back) rollback(x->outs[k], f->rows[s]);
+    if (roll_back) hn__builder_rollback(x->outs[k], f->rows[s]);
     if (hn_builder_append_null(x->outs[k]) != HN_OK)
       return fatal(w, HN_ENOMEM, "out of memory writing a null for node '%s'", x->node->name);
     f->bad[s] = 1;

@@ -474,16 +474,7 @@ static int64_t bytes_per_item(const hn__exec *x) {
   for (int64_t q = 0; q < x->plan->n_inputs; q++) {
     const hn__src *s = &x->srcs[q];
     if (s->kind != HN__SRC_MAPPED || s->length == 0) continue;
-    int64_t bytes = 0;
-    const hn_array *stack[64];
-    int n = 0;
-    stack[n++] = s->column;
-    while (n > 0) {
-      const hn_array *arr = stack[--n];
-      for (int k = 0; k < 3; k++)
-        if (arr->buffers[k]) bytes += arr->buffers[k]->size;
-      for (int64_t c = 0; c < arr->n_children && n < 64; c++) stack[n++] = arr->children[c];
-    }
+    int64_t bytes = hn__array_nbytes(s->column);
     total += bytes / s->length + 1;
   }
   return total > 0 ? total : 1;

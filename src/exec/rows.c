@@ -50,8 +50,7 @@ static void fill_row_major(hn_datum *cells, const hn_table *t) {
 
 static void fill_column(hn_datum *d, int64_t stride, const hn_array *col) {
   int64_t n = col->length, off = col->offset;
-  const uint8_t *valid = col->buffers[0] ? col->buffers[0]->data : NULL;
-  const uint8_t *values = col->buffers[1] ? col->buffers[1]->data : NULL;
+  const uint8_t *valid = hn__array_bytes(col, 0), *values = hn__array_bytes(col, 1);
   switch (col->type->id) {
     case HN_TYPE_INT64:
       HN_FILL_FIXED(int64_t, i64, HN_TYPE_INT64);

@@ -171,33 +171,15 @@ static hn_status type_mismatch(const char *name, const hn_type *expected, const 
   return hn__error(err, HN_ETYPE, "input '%s' has type %s, expected %s", name, g, e);
 }
 
-/* A one-row list<T> array whose only element is the whole column (zero copy). */
+/* A one-row list<T> array whose only element is the whole column (zero copy; kept in temps). */
 static hn_status column_as_list(call *c, hn_array *column, hn_array **out, hn_error *err) {
   const hn_allocator *a = &c->alloc;
-  if (column->length > INT32_MAX)
-    return hn__error(err, HN_ERANGE, "a column of %lld rows cannot be passed as one list value",
-                     (long long)column->length);
   hn_array **temps = hn__realloc(a, c->temps, sizeof *temps * (size_t)(c->n_temps + 1));
   if (!temps) return hn__error_nomem(err, "passing a column as a list");
   c->temps = temps;
-  const hn_type *type = NULL;
-  hn_status st = hn_type_list_create(a, column->type, &type, err);
-  if (st != HN_OK) return st;
-  hn_buffer *offsets = hn__buffer_new(a, 8);
-  if (!offsets) {
-    hn_type_release(type);
-    return hn__error_nomem(err, "passing a column as a list");
-  }
-  ((int32_t *)offsets->data)[0] = 0;
-  ((int32_t *)offsets->data)[1] = (int32_t)column->length;
-  offsets->size = 8;
-  hn__buffer_zero_padding(offsets);
-  hn_array *child = hn_array_retain(column);
-  st = hn__array_make(a, type, 1, 0, 0, NULL, offsets, NULL, 1, &child, out, err);
-  hn_type_release(type);
-  if (st != HN_OK) return st;
-  c->temps[c->n_temps++] = *out;
-  return HN_OK;
+  hn_status st = hn__array_as_list(a, column, out, err);
+  if (st == HN_OK) c->temps[c->n_temps++] = *out;
+  return st;
 }
 
 static hn_status resolve_input(call *c, int64_t q, hn_error *err) {

@@ -1,9 +1,9 @@
 /*
- * Concatenation of arrays of one type, used to join the per-chunk outputs of
- * the threads engine in item order. Fixed-width values and bitmaps are
- * copied in bulk, offsets rebased, children concatenated recursively.
+ * Concatenation of arrays of one type (engines join per-chunk outputs in
+ * item order with it). Fixed-width values and bitmaps are copied in bulk,
+ * offsets rebased, children concatenated recursively.
  */
-#include "engine_internal.h"
+#include "data_internal.h"
 
 static hn_status nomem(hn_error *err) {
   return hn__error_nomem(err, "concatenating arrays");
