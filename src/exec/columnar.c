@@ -1190,7 +1190,7 @@ static hn_status job_init(cjob *j, hn__exec *x, hn_error *err) {
   j->n_items = x->n_items;
   j->morsel_size = e->chunk_size > 0 ? e->chunk_size : HN__MORSEL_DEFAULT;
   j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
-  j->n_workers = e->n_threads > 0 ? e->n_threads : 1;
+  j->n_workers = e->pool ? hn__pool_size(e->pool) : 1;
   atomic_init(&j->next, 0);
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);

@@ -12,11 +12,6 @@
 /* Upper bound on workers: far above any core count, low enough to catch garbage. */
 #define HN__MAX_WORKERS 4096
 
-typedef struct hn__pool_thread {
-  hn_engine *engine;
-  int index;
-} hn__pool_thread;
-
 static const char *const kind_names[] = {"sequential", "threads", "columnar", "processes", "mpi"};
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
@@ -73,84 +68,11 @@ void hn__engine_release(hn_engine *e) {
   atomic_store_explicit(&e->busy, false, memory_order_release);
 }
 
-/* ---- pool ----------------------------------------------------------------- */
-
-static void *pool_main(void *arg) {
-  hn__pool_thread *t = arg;
-  hn_engine *e = t->engine;
-  uint64_t seen = 0;
-  pthread_mutex_lock(&e->mu);
-  for (;;) {
-    while (!e->stop && e->generation == seen) pthread_cond_wait(&e->wake, &e->mu);
-    if (e->stop) break;
-    seen = e->generation;
-    hn__worker_fn fn = e->fn;
-    void *fn_arg = e->arg;
-    pthread_mutex_unlock(&e->mu);
-    fn(fn_arg, t->index);
-    pthread_mutex_lock(&e->mu);
-    if (--e->running == 0) pthread_cond_signal(&e->done);
-  }
-  pthread_mutex_unlock(&e->mu);
-  return NULL;
-}
-
 void hn__engine_run_workers(hn_engine *e, hn__worker_fn fn, void *arg) {
-  if (e->n_threads == 0) {
+  if (e->pool)
+    hn__pool_run(e->pool, fn, arg);
+  else
     fn(arg, 0);
-    return;
-  }
-  pthread_mutex_lock(&e->mu);
-  e->fn = fn;
-  e->arg = arg;
-  e->running = e->n_threads;
-  e->generation++;
-  pthread_cond_broadcast(&e->wake);
-  while (e->running > 0) pthread_cond_wait(&e->done, &e->mu);
-  e->fn = NULL;
-  e->arg = NULL;
-  pthread_mutex_unlock(&e->mu);
-}
-
-static void pool_stop(hn_engine *e) {
-  if (!e->sync_ready) return;
-  pthread_mutex_lock(&e->mu);
-  e->stop = true;
-  pthread_cond_broadcast(&e->wake);
-  pthread_mutex_unlock(&e->mu);
-  for (int i = 0; i < e->n_threads; i++) pthread_join(e->threads[i], NULL);
-  e->n_threads = 0;
-  pthread_cond_destroy(&e->done);
-  pthread_cond_destroy(&e->wake);
-  pthread_mutex_destroy(&e->mu);
-  e->sync_ready = false;
-}
-
-static hn_status pool_start(hn_engine *e, hn_error *err) {
-  e->threads = hn__calloc(&e->alloc, (size_t)e->workers, sizeof *e->threads);
-  e->thread_args = hn__calloc(&e->alloc, (size_t)e->workers, sizeof *e->thread_args);
-  if (!e->threads || !e->thread_args) return hn__error_nomem(err, "for the worker threads");
-  if (pthread_mutex_init(&e->mu, NULL) != 0)
-    return hn__error(err, HN_ENOMEM, "pthread_mutex_init failed");
-  if (pthread_cond_init(&e->wake, NULL) != 0) {
-    pthread_mutex_destroy(&e->mu);
-    return hn__error(err, HN_ENOMEM, "pthread_cond_init failed");
-  }
-  if (pthread_cond_init(&e->done, NULL) != 0) {
-    pthread_cond_destroy(&e->wake);
-    pthread_mutex_destroy(&e->mu);
-    return hn__error(err, HN_ENOMEM, "pthread_cond_init failed");
-  }
-  e->sync_ready = true;
-  for (int i = 0; i < e->workers; i++) {
-    e->thread_args[i] = (hn__pool_thread){e, i};
-    int rc = pthread_create(&e->threads[i], NULL, pool_main, &e->thread_args[i]);
-    if (rc != 0)
-      return hn__error(err, HN_ENOMEM, "could not start worker thread %d of %d (error %d)", i,
-                       e->workers, rc);
-    e->n_threads = i + 1;
-  }
-  return HN_OK;
 }
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -165,10 +87,8 @@ static int default_workers(void) {
 void hn_engine_destroy(hn_engine *engine) {
   if (!engine) return;
   if (engine->kind == HN_ENGINE_MPI) hn__mpi_engine_stop(engine);
-  pool_stop(engine);
+  hn__pool_destroy(engine->pool);
   hn_allocator a = engine->alloc;
-  hn__free(&a, engine->threads);
-  hn__free(&a, engine->thread_args);
   hn__free(&a, engine);
 }
 
@@ -225,7 +145,7 @@ hn_status hn_engine_create(const hn_allocator *alloc, const hn_engine_options *o
   }
   if (o.kind == HN_ENGINE_THREADS || o.kind == HN_ENGINE_COLUMNAR) {
     e->workers = o.workers ? o.workers : default_workers();
-    hn_status st = pool_start(e, err);
+    hn_status st = hn__pool_create(&e->alloc, e->workers, &e->pool, err);
     if (st != HN_OK) {
       hn_engine_destroy(e);
       return st;

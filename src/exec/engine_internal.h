@@ -10,12 +10,13 @@
 
 #include <stdatomic.h>
 
+#include "../base/pool.h"
 #include "exec_internal.h"
 
 /* ---- engine and worker pool (engine.c) ------------------------------------ */
 
 /* A task run once on every worker of the engine: fn(arg, worker index). */
-typedef void (*hn__worker_fn)(void *arg, int worker);
+typedef hn__pool_fn hn__worker_fn;
 
 /*
  * An engine. The threads kind owns `workers` persistent threads, created by
@@ -36,19 +37,7 @@ struct hn_engine {
   hn_engine *local;
   double chunk_timeout;
   atomic_bool busy;   /* one run/map at a time */
-  /* Threads kind only: the pool. */
-  pthread_t *threads;
-  struct hn__pool_thread *thread_args;
-  int n_threads;   /* threads started */
-  bool sync_ready; /* mu and the condition variables are initialised */
-  pthread_mutex_t mu;
-  pthread_cond_t wake; /* a task or stop was posted */
-  pthread_cond_t done; /* the last worker finished the task */
-  hn__worker_fn fn;
-  void *arg;
-  uint64_t generation; /* bumped for every task */
-  int running;         /* workers still inside the current task */
-  bool stop;
+  hn__pool *pool;     /* threads and columnar kinds: the worker threads; else NULL */
 };
 
 /* Make `engine` a sequential engine without threads (for run/map with engine NULL). */

@@ -1277,8 +1277,8 @@ static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
   j->plan = plan;
   j->alloc = x->alloc;
   j->n_items = x->n_items;
-  j->threads = e->kind == HN_ENGINE_THREADS && e->n_threads > 0;
-  j->n_workers = j->threads ? e->n_threads : 1;
+  j->threads = e->pool != NULL;
+  j->n_workers = j->threads ? hn__pool_size(e->pool) : 1;
   j->max_depth = plan_depth(plan);
   job_callbacks(j, x->cb);
   atomic_init(&j->fail_chunk, INT64_MAX);
