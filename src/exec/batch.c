@@ -504,9 +504,9 @@ static hn_status reply_failure(hn__batch_worker *bw, int64_t first, int64_t coun
 }
 
 /* The reply of a batch that ran: outputs, error records, events. */
-static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t count, hn__exec *x2,
-                               int64_t inits, int64_t destroys, hn__bytes *reply, hn_error *err) {
-  const hn_plan *plan = bw->x->plan;
+static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t count,
+                               const hn_result *res, int64_t inits, int64_t destroys,
+                               hn__bytes *reply, hn_error *err) {
   const hn_allocator *a = &bw->alloc;
   reply_header h;
   memset(&h, 0, sizeof h);
@@ -519,19 +519,17 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   h.destroys = destroys;
   reply->size = 0;
   hn_status st = hn__bytes_append(a, reply, &h, sizeof h, err);
-  hn_table *t = NULL;
-  if (st == HN_OK)
-    st = hn_table_create(a, plan->n_requested, plan->requested_names, x2->columns, &t, err);
+  hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
+  if (st == HN_OK && !t) st = hn__error_nomem(err, "joining a batch's outputs");
   size_t at = reply->size;
   if (st == HN_OK) st = append_table(a, t, reply, err);
-  hn_table_release(t);
   if (st == HN_OK) {
     h.outputs_size = reply->size - at;
     st = bytes_pad8(a, reply, err);
   }
   at = reply->size;
-  if (st == HN_OK && x2->errors && hn_table_num_rows(x2->errors) > 0) {
-    st = append_table(a, x2->errors, reply, err);
+  if (st == HN_OK && errors && hn_table_num_rows(errors) > 0) {
+    st = append_table(a, errors, reply, err);
     if (st == HN_OK) h.errors_size = reply->size - at;
     if (st == HN_OK) st = bytes_pad8(a, reply, err);
   }
@@ -564,11 +562,9 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     src->stride = 1;
     src->length = count;
   }
-  hn_array **columns = NULL;
-  if (st == HN_OK) {
-    columns = hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *columns);
-    if (!columns) st = hn__error_nomem(err, "running a batch");
-  }
+  hn__exec x2 = *x;
+  x2.col = NULL;
+  if (st == HN_OK) st = hn__collector_create(&x2, &x2.col, err);
   if (st != HN_OK) {
     hn_table_release(t);
     return st;
@@ -576,7 +572,6 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   for (int w = 0; w < bw->n_local; w++) bw->cur_item[w] = first;
   bw->log.size = 0;
   bw->log_failed = false;
-  hn__exec x2 = *x;
   x2.engine = bw->local;
   x2.srcs = bw->srcs;
   x2.n_items = count;
@@ -585,29 +580,26 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   x2.worker_res = (hn__res_instance *const *)bw->res;
   x2.cb = bw->any_want || bw->announce ? &bw->rec : NULL;
   x2.no_event_paths = !bw->any_want;
-  x2.columns = columns;
-  x2.n_chunks = 0;
-  x2.chunk_columns = NULL;
-  x2.errors = NULL;
-  memset(&x2.stats, 0, sizeof x2.stats);
   hn_error e;
   hn_error_reset(&e);
   hn_status run = hn__execute(&x2, &e);
   hn_table_release(t);
   for (int64_t q = 0; q < plan->n_inputs; q++)
     if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
-  int64_t inits = x2.stats.resource_inits, destroys = x2.stats.resource_destroys;
+  int64_t inits = 0, destroys = 0;
+  hn__collector_counts(x2.col, &inits, &destroys);
   atomic_fetch_add(&bw->inits, inits);
   atomic_fetch_add(&bw->destroys, destroys);
   if (run == HN_OK && bw->log_failed) {
     run = hn__error(&e, HN_ENOMEM, "out of memory recording the events of items %lld..%lld",
                     (long long)first, (long long)(first + count - 1));
   }
+  hn_result *res = NULL;
+  if (run == HN_OK) run = hn__collector_finish(x2.col, &res, &e);
+  hn__collector_destroy(x2.col);
   hn_status rs =
-      run == HN_OK ? reply_success(bw, first, count, &x2, inits, destroys, reply, err) : HN_OK;
-  for (int64_t r = 0; r < plan->n_requested; r++) hn_array_release(columns[r]);
-  hn__free(a, columns);
-  hn_table_release(x2.errors);
+      run == HN_OK ? reply_success(bw, first, count, res, inits, destroys, reply, err) : HN_OK;
+  hn_result_destroy(res);
   if (run == HN_OK && rs == HN_OK) return HN_OK;
   bool with_log = !bw->log_failed;
   if (run == HN_OK) {
@@ -648,171 +640,6 @@ void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *des
 /* Parent side: the collector                                               */
 /* ======================================================================== */
 
-typedef struct cchunk {
-  int64_t first, count;
-  hn_array **cols; /* per requested output (allocated with the exec's allocator) */
-} cchunk;
-
-typedef struct crec {
-  int64_t item, seq; /* seq: arrival order, for a stable sort */
-  char *path, *node, *message;
-} crec;
-
-struct hn__collector {
-  hn__exec *x;
-  hn_allocator alloc;
-  cchunk *chunks;
-  int64_t n_chunks, cap_chunks;
-  crec *recs;
-  int64_t n_recs, cap_recs;
-  /* The failure with the lowest item (fail_item INT64_MAX: none). */
-  int64_t fail_item;
-  hn_status fail_status;
-  hn_error fail_err;
-  int64_t inits, destroys;
-  int workers;
-};
-
-hn_status hn__collector_create(hn__exec *x, hn__collector **out, hn_error *err) {
-  hn__collector *c = hn__calloc(&x->alloc, 1, sizeof *c);
-  if (!c) return hn__error_nomem(err, "collecting results");
-  c->x = x;
-  c->alloc = x->alloc;
-  c->fail_item = INT64_MAX;
-  hn_error_reset(&c->fail_err);
-  *out = c;
-  return HN_OK;
-}
-
-static void free_cols(hn__collector *c, hn_array **cols) {
-  if (!cols) return;
-  for (int64_t r = 0; r < c->x->plan->n_requested; r++) hn_array_release(cols[r]);
-  hn__free(&c->alloc, cols);
-}
-
-static void rec_free(const hn_allocator *a, crec *r) {
-  hn__free(a, r->path);
-  hn__free(a, r->node);
-  hn__free(a, r->message);
-}
-
-void hn__collector_destroy(hn__collector *c) {
-  if (!c) return;
-  for (int64_t k = 0; k < c->n_chunks; k++) free_cols(c, c->chunks[k].cols);
-  for (int64_t i = 0; i < c->n_recs; i++) rec_free(&c->alloc, &c->recs[i]);
-  hn__free(&c->alloc, c->chunks);
-  hn__free(&c->alloc, c->recs);
-  hn__free(&c->alloc, c);
-}
-
-int64_t hn__collector_failed_item(const hn__collector *c) {
-  return c->fail_item;
-}
-
-void hn__collector_add_counts(hn__collector *c, int64_t inits, int64_t destroys, int workers) {
-  c->inits += inits;
-  c->destroys += destroys;
-  c->workers += workers;
-}
-
-static void set_failure(hn__collector *c, int64_t item, hn_status st, const hn_error *e) {
-  if (item >= c->fail_item) return;
-  c->fail_item = item;
-  c->fail_status = st;
-  c->fail_err = *e;
-  c->fail_err.code = st;
-}
-
-/* Take a chunk's columns (also on failure). */
-static hn_status add_chunk(hn__collector *c, int64_t first, int64_t count, hn_array **cols,
-                           hn_error *err) {
-  if (c->n_chunks == c->cap_chunks) {
-    int64_t cap = c->cap_chunks ? c->cap_chunks * 2 : 16;
-    cchunk *p = hn__realloc(&c->alloc, c->chunks, sizeof *p * (size_t)cap);
-    if (!p) {
-      free_cols(c, cols);
-      return hn__error_nomem(err, "collecting a batch");
-    }
-    c->chunks = p;
-    c->cap_chunks = cap;
-  }
-  c->chunks[c->n_chunks++] = (cchunk){first, count, cols};
-  return HN_OK;
-}
-
-static hn_status add_record(hn__collector *c, int64_t item, const char *path, size_t path_n,
-                            const char *node, size_t node_n, const char *msg, size_t msg_n,
-                            hn_error *err) {
-  const hn_allocator *a = &c->alloc;
-  if (c->n_recs == c->cap_recs) {
-    int64_t cap = c->cap_recs ? c->cap_recs * 2 : 8;
-    crec *p = hn__realloc(a, c->recs, sizeof *p * (size_t)cap);
-    if (!p) return hn__error_nomem(err, "collecting error records");
-    c->recs = p;
-    c->cap_recs = cap;
-  }
-  crec r = {item, c->n_recs, hn__malloc(a, path_n + 1), hn__malloc(a, node_n + 1),
-            hn__malloc(a, msg_n + 1)};
-  if (!r.path || !r.node || !r.message) {
-    rec_free(a, &r);
-    return hn__error_nomem(err, "collecting error records");
-  }
-  memcpy(r.path, path, path_n);
-  r.path[path_n] = '\0';
-  memcpy(r.node, node, node_n);
-  r.node[node_n] = '\0';
-  memcpy(r.message, msg, msg_n);
-  r.message[msg_n] = '\0';
-  c->recs[c->n_recs++] = r;
-  return HN_OK;
-}
-
-hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *node,
-                                 const char *message, hn_error *err) {
-  hn__exec *x = c->x;
-  const hn_plan *plan = x->plan;
-  if (!node) node = "";
-  char path[32] = "";
-  if (x->is_map) snprintf(path, sizeof path, "%lld", (long long)item);
-  if (x->policy != HN_ERRORS_CONTINUE) {
-    hn_error e;
-    hn_error_reset(&e);
-    if (path[0] && node[0])
-      hn__error(&e, HN_ENODE, "node '%s' failed on item %s: %s", node, path, message);
-    else if (path[0])
-      hn__error(&e, HN_ENODE, "item %s failed: %s", path, message);
-    else if (node[0])
-      hn__error(&e, HN_ENODE, "node '%s' failed: %s", node, message);
-    else
-      hn__error(&e, HN_ENODE, "%s", message);
-    hn__error_set_node(&e, node);
-    copy_str(e.item_path, sizeof e.item_path, path);
-    set_failure(c, item, HN_ENODE, &e);
-    return HN_OK;
-  }
-  hn_array **cols =
-      hn__calloc(&c->alloc, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
-  if (!cols) return hn__error_nomem(err, "recording a lost item");
-  hn_status st = HN_OK;
-  for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
-    hn_builder *b = NULL;
-    st = hn_builder_create(&c->alloc, plan->slot_types[plan->requested_slots[r]], &b, err);
-    if (st == HN_OK && hn_builder_append_null(b) != HN_OK)
-      st = hn__error_nomem(err, "recording a lost item");
-    if (st == HN_OK) st = hn_builder_finish(b, &cols[r], err);
-    hn_builder_destroy(b);
-  }
-  if (st != HN_OK) {
-    free_cols(c, cols);
-    return st;
-  }
-  st = add_chunk(c, item, 1, cols, err);
-  if (st == HN_OK)
-    st = add_record(c, x->is_map ? item : 0, path, strlen(path), node, strlen(node), message,
-                    strlen(message), err);
-  return st;
-}
-
 /* ---- decoding a reply ------------------------------------------------------- */
 
 typedef struct cursor {
@@ -844,9 +671,10 @@ static bool get_str(cursor *cu, const char **s, size_t *n) {
 }
 
 /* Replay the event log to the caller's callbacks; strings are copied to be NUL-terminated. */
-static hn_status replay(hn__collector *c, int worker, const uint8_t *p, size_t size,
+static hn_status replay(const hn__exec *x, int worker, const uint8_t *p, size_t size,
                         hn_error *err) {
-  const hn_callbacks *cb = c->x->cb;
+  const hn_callbacks *cb = x->cb;
+  const hn_allocator *a = &x->alloc;
   cursor cu = {p, p + size};
   char *scratch = NULL;
   size_t scratch_cap = 0;
@@ -868,7 +696,7 @@ static hn_status replay(hn__collector *c, int worker, const uint8_t *p, size_t s
     }
     size_t need = n[0] + n[1] + n[2] + n[3] + 4;
     if (need > scratch_cap) {
-      char *q = hn__realloc(&c->alloc, scratch, need);
+      char *q = hn__realloc(a, scratch, need);
       if (!q) {
         st = hn__error_nomem(err, "replaying events");
         break;
@@ -898,72 +726,82 @@ static hn_status replay(hn__collector *c, int worker, const uint8_t *p, size_t s
     hn_callback fn = user_cb(cb, kind);
     if (fn) fn(cb->user_data, &ev);
   }
-  hn__free(&c->alloc, scratch);
+  hn__free(a, scratch);
   return st;
 }
 
 /* The outputs section: one chunk. */
-static hn_status take_outputs(hn__collector *c, const reply_header *h, const uint8_t *p,
-                              hn_error *err) {
-  const hn_plan *plan = c->x->plan;
+static hn_status take_outputs(hn__collector *col, const hn__exec *x, const reply_header *h,
+                              const uint8_t *p, hn_error *err) {
+  const hn_plan *plan = x->plan;
+  const hn_allocator *a = &x->alloc;
   hn_table *t = NULL;
-  hn_status st = read_table(&c->alloc, p, (size_t)h->outputs_size, true, &t, err);
+  hn_status st = read_table(a, p, (size_t)h->outputs_size, true, &t, err);
   if (st != HN_OK) return st;
-  hn_array **cols =
-      hn__calloc(&c->alloc, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
+  hn_array **cols = hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
   if (!cols) st = hn__error_nomem(err, "collecting a batch");
   if (st == HN_OK && hn_table_num_columns(t) != plan->n_requested)
     st = hn__error(err, HN_ECORRUPT, "corrupt reply: %lld output columns, expected %lld",
                    (long long)hn_table_num_columns(t), (long long)plan->n_requested);
   for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
-    hn_array *col = hn_table_column(t, r);
+    hn_array *c = hn_table_column(t, r);
     const hn_type *want = plan->slot_types[plan->requested_slots[r]];
-    if (!hn_type_equals(col->type, want) || col->length != h->count)
+    if (!hn_type_equals(c->type, want) || c->length != h->count)
       st = hn__error(err, HN_ECORRUPT, "corrupt reply: output '%s' has the wrong type or length",
                      plan->requested_names[r]);
     else
-      cols[r] = hn_array_retain(col);
+      cols[r] = hn_array_retain(c);
   }
   hn_table_release(t);
   if (st != HN_OK) {
-    free_cols(c, cols);
+    for (int64_t r = 0; cols && r < plan->n_requested; r++) hn_array_release(cols[r]);
+    hn__free(a, cols);
     return st;
   }
-  return add_chunk(c, h->first, h->count, cols, err);
+  return hn__collector_add_chunk(col, h->first, h->count, cols, err);
+}
+
+/* "%.*s" of a string view into buf (NUL-terminated, cut at cap). */
+static const char *view_str(hn_datum d, char *buf, size_t cap) {
+  snprintf(buf, cap, "%.*s", (int)(d.v.str.size < (int64_t)cap ? d.v.str.size : (int64_t)cap),
+           d.v.str.data);
+  return buf;
 }
 
 /* The error records section. */
-static hn_status take_records(hn__collector *c, const reply_header *h, const uint8_t *p,
-                              hn_error *err) {
+static hn_status take_records(hn__collector *col, const hn__exec *x, const reply_header *h,
+                              const uint8_t *p, hn_error *err) {
   hn_table *t = NULL;
-  hn_status st = read_table(&c->alloc, p, (size_t)h->errors_size, false, &t, err);
+  hn_status st = read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
   if (st != HN_OK) return st;
-  hn_array *col[4] = {NULL, NULL, NULL, NULL};
+  hn_array *c[4] = {NULL, NULL, NULL, NULL};
   static const char *const names[4] = {"item", "item_path", "node", "message"};
   int64_t rows = hn_table_num_rows(t);
   for (int i = 0; i < 4 && st == HN_OK; i++) {
     st = find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
-                     &col[i], err);
+                     &c[i], err);
   }
   for (int64_t k = 0; k < rows && st == HN_OK; k++) {
     hn_datum d[4];
-    for (int i = 0; i < 4; i++) d[i] = hn_array_get(col[i], k);
+    for (int i = 0; i < 4; i++) d[i] = hn_array_get(c[i], k);
     bool bad = false;
     for (int i = 0; i < 4; i++) bad = bad || d[i].is_null;
-    if (bad || (c->x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count))) {
+    if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count))) {
       st = hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
                      (long long)k);
       break;
     }
-    st = add_record(c, d[0].v.i64, d[1].v.str.data, (size_t)d[1].v.str.size, d[2].v.str.data,
-                    (size_t)d[2].v.str.size, d[3].v.str.data, (size_t)d[3].v.str.size, err);
+    char path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
+    st = hn__collector_add_record(col, d[0].v.i64, view_str(d[1], path, sizeof path),
+                                  view_str(d[2], node, sizeof node),
+                                  view_str(d[3], msg, sizeof msg), err);
   }
   hn_table_release(t);
   return st;
 }
 
-hn_status hn__collector_add(hn__collector *c, int worker, int64_t first, int64_t count,
-                            const void *reply, size_t size, hn_error *err) {
+hn_status hn__reply_take(hn__collector *col, const hn__exec *x, int worker, int64_t first,
+                         int64_t count, const void *reply, size_t size, hn_error *err) {
   reply_header h;
   if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
   memcpy(&h, reply, sizeof h);
@@ -999,106 +837,15 @@ hn_status hn__collector_add(hn__collector *c, int worker, int64_t first, int64_t
     memcpy(e.message, h.message, sizeof e.message);
     memcpy(e.node, h.node, sizeof e.node);
     memcpy(e.item_path, h.item_path, sizeof e.item_path);
-    set_failure(c, h.fail_item, (hn_status)h.status, &e);
+    hn__collector_fail(col, h.fail_item, (hn_status)h.status, &e);
   } else {
-    st = take_outputs(c, &h, outputs, err);
-    if (st == HN_OK && h.errors_size) st = take_records(c, &h, records, err);
+    st = take_outputs(col, x, &h, outputs, err);
+    if (st == HN_OK && h.errors_size) st = take_records(col, x, &h, records, err);
   }
-  c->inits += h.inits;
-  c->destroys += h.destroys;
-  if (st == HN_OK && h.events_size && c->x->cb)
-    st = replay(c, worker, events, (size_t)h.events_size, err);
+  hn__collector_add_counts(col, h.inits, h.destroys, 0);
+  if (st == HN_OK && h.events_size && x->cb)
+    st = replay(x, worker, events, (size_t)h.events_size, err);
   return st;
 }
 
-/* ---- finishing -------------------------------------------------------------- */
 
-static int chunk_cmp(const void *a, const void *b) {
-  const cchunk *x = a, *y = b;
-  return x->first < y->first ? -1 : x->first > y->first;
-}
-
-static int rec_cmp(const void *a, const void *b) {
-  const crec *x = a, *y = b;
-  if (x->item != y->item) return x->item < y->item ? -1 : 1;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Large chunks become the result's record batches as they are (no copy). */
-static hn_status move_chunks(hn__collector *c, hn_error *err) {
-  hn__exec *x = c->x;
-  hn_array ***cc = hn__calloc(&x->alloc, (size_t)c->n_chunks, sizeof *cc);
-  if (!cc) return hn__error_nomem(err, "assembling the result");
-  for (int64_t k = 0; k < c->n_chunks; k++) {
-    cc[k] = c->chunks[k].cols;
-    c->chunks[k].cols = NULL;
-  }
-  x->chunk_columns = cc;
-  x->n_chunks = c->n_chunks;
-  return HN_OK;
-}
-
-/* Small chunks (batches, lost items) are joined into one column per output. */
-static hn_status join_chunks(hn__collector *c, hn_error *err) {
-  hn__exec *x = c->x;
-  const hn_plan *plan = x->plan;
-  hn_array **parts = hn__calloc(&c->alloc, (size_t)c->n_chunks, sizeof *parts);
-  if (!parts) return hn__error_nomem(err, "assembling the result");
-  hn_status st = HN_OK;
-  int64_t r = 0;
-  for (; r < plan->n_requested && st == HN_OK; r++) {
-    for (int64_t k = 0; k < c->n_chunks; k++) parts[k] = c->chunks[k].cols[r];
-    st = hn__array_concat(&x->alloc, plan->slot_types[plan->requested_slots[r]], c->n_chunks, parts,
-                          false, &x->columns[r], err);
-    if (st != HN_OK) break;
-  }
-  hn__free(&c->alloc, parts);
-  if (st != HN_OK) {
-    for (int64_t i = 0; i < r; i++) {
-      hn_array_release(x->columns[i]);
-      x->columns[i] = NULL;
-    }
-  }
-  return st;
-}
-
-hn_status hn__collector_finish(hn__collector *c, hn_error *err) {
-  hn__exec *x = c->x;
-  if (c->fail_item != INT64_MAX) {
-    if (err) *err = c->fail_err;
-    return c->fail_status;
-  }
-  if (c->n_chunks > 1) qsort(c->chunks, (size_t)c->n_chunks, sizeof *c->chunks, chunk_cmp);
-  int64_t next = 0;
-  for (int64_t k = 0; k < c->n_chunks; k++) {
-    if (c->chunks[k].first != next) break;
-    next += c->chunks[k].count;
-  }
-  if (next != x->n_items)
-    return hn__error(err, HN_EINTERNAL, "results cover items [0, %lld) of %lld", (long long)next,
-                     (long long)x->n_items);
-  hn_table *errors = NULL;
-  if (c->n_recs > 0) {
-    qsort(c->recs, (size_t)c->n_recs, sizeof *c->recs, rec_cmp);
-    hn__errors_builder eb;
-    hn__errors_begin(&eb, &c->alloc, c->n_recs);
-    for (int64_t i = 0; i < c->n_recs; i++)
-      hn__errors_add(&eb, c->recs[i].item, c->recs[i].path, c->recs[i].node, c->recs[i].message);
-    hn_status st = hn__errors_finish(&eb, c->n_recs, &errors, err);
-    if (st != HN_OK) return st;
-  }
-  hn_status st = c->n_chunks > 1 && x->n_items / c->n_chunks >= HN__MORSEL_DEFAULT
-                     ? move_chunks(c, err)
-                     : join_chunks(c, err);
-  if (st != HN_OK) {
-    hn_table_release(errors);
-    return st;
-  }
-  x->errors = errors;
-  x->stats.n_items = x->n_items;
-  x->stats.n_failed = c->n_recs;
-  x->stats.resource_inits = c->inits;
-  x->stats.resource_destroys = c->destroys;
-  x->stats.workers = c->workers;
-  return HN_OK;
-}

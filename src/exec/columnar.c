@@ -43,13 +43,6 @@ typedef struct cval {
   uint8_t *bad; /* per row: failed or skipped (NULL: none) */
 } cval;
 
-/* The first failure of a row. */
-typedef struct rfail {
-  int64_t row;
-  hn_status code;
-  char *node, *msg, *path;
-} rfail;
-
 /* One plan being evaluated over n rows: the top morsel or a nested call. */
 typedef struct lvl {
   const struct lvl *parent;
@@ -59,16 +52,14 @@ typedef struct lvl {
   const char *pipeline;
   int64_t base; /* top: global index of row 0 */
   int64_t n;
-  uint8_t *failed; /* per row: has a failure (lazily allocated) */
-  rfail *fails;
-  int64_t n_fails, cap_fails;
+  uint8_t *failed;   /* per row: has a failure (lazily allocated) */
+  hn__records fails; /* the rows' first failures (record item: the row) */
 } lvl;
 
 typedef struct morsel {
   int64_t start, count;
   hn_array **cols; /* per requested output */
-  rfail *fails;    /* top rows' failures, sorted by row */
-  int64_t n_fails;
+  hn__records fails; /* top rows' failures, sorted by row */
   bool done;
 } morsel;
 
@@ -94,9 +85,7 @@ typedef struct cjob {
   cval *consts; /* per plan input: CONST inputs as scalars */
   int n_workers;
   cworker *workers;
-  void *cb_ud;
-  hn_callback on_item_start, on_item_end, on_node_start, on_node_end, on_error;
-  hn_callback on_pipeline_start, on_pipeline_end;
+  hn__events ev; /* the caller's callbacks */
   _Atomic int64_t next;
   _Atomic int64_t fail_morsel; /* lowest morsel that failed (INT64_MAX: none) */
   pthread_mutex_t mu;
@@ -159,7 +148,7 @@ static void emit(cworker *w, const lvl *L, hn_callback fn, const char *node, int
   ev.status = st;
   ev.message = message;
   ev.worker = w->index;
-  fn(j->cb_ud, &ev);
+  fn(j->ev.ud, &ev);
 }
 
 /*
@@ -171,48 +160,23 @@ static hn_status row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn_
   cjob *j = w->job;
   const hn_allocator *a = &j->alloc;
   if ((int)code <= 0 || (int)code > (int)HN_EINTERNAL) code = HN_ENODE;
-  if (!path && j->on_error) emit(w, L, j->on_error, node, r, 1, code, msg);
+  if (!path && j->ev.error) emit(w, L, j->ev.error, node, r, 1, code, msg);
   if (!L->failed && !NEWA(L->failed, L->n)) return fatal(w, HN_ENOMEM);
   if (L->failed[r]) return HN_OK;
-  if (L->n_fails == L->cap_fails) {
-    int64_t cap = L->cap_fails ? 2 * L->cap_fails : 8;
-    rfail *f = hn__realloc(a, L->fails, sizeof *f * (size_t)cap);
-    if (!f) return fatal(w, HN_ENOMEM);
-    L->fails = f;
-    L->cap_fails = cap;
-  }
   char buf[HN_ERROR_PATH_MAX];
   if (!path) {
     path_of(j, L, r, buf, sizeof buf);
     path = buf;
   }
-  rfail f = {r, code, hn__strdup(a, node), hn__strdup(a, msg), hn__strdup(a, path)};
-  if (!f.node || !f.msg || !f.path) {
-    hn__free(a, f.node);
-    hn__free(a, f.msg);
-    hn__free(a, f.path);
-    return fatal(w, HN_ENOMEM);
-  }
+  if (hn__records_add(a, &L->fails, r, code, path, node, msg) != HN_OK) return fatal(w, HN_ENOMEM);
   L->failed[r] = 1;
-  L->fails[L->n_fails++] = f;
   return HN_OK;
 }
 
-static void fails_free(const hn_allocator *a, rfail *f, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
-    hn__free(a, f[i].node);
-    hn__free(a, f[i].msg);
-    hn__free(a, f[i].path);
-  }
-  hn__free(a, f);
-}
-
 static void lvl_free(const hn_allocator *a, lvl *L) {
-  fails_free(a, L->fails, L->n_fails);
+  hn__records_free(a, &L->fails);
   hn__free(a, L->failed);
-  L->fails = NULL;
   L->failed = NULL;
-  L->n_fails = 0;
 }
 
 /* The message of a failed node call; returns the code to report. */
@@ -285,7 +249,7 @@ static hn_status call_rows(cworker *w, lvl *L, ncall *c) {
     if (c->in[k].scalar) d[k] = hn_array_get(c->in[k].arr, 0);
   }
   bool started = st == HN_OK;
-  if (started && j->on_node_start) emit(w, L, j->on_node_start, g->name, -1, m, HN_OK, NULL);
+  if (started && j->ev.node_start) emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   hn_status end_st = HN_OK;
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
     for (int64_t k = 0; k < ni; k++)
@@ -313,8 +277,8 @@ static hn_status call_rows(cworker *w, lvl *L, ncall *c) {
     }
     if (st == HN_OK) st = call_fail(w, L, c, r, cs, msg);
   }
-  if (started && j->on_node_end)
-    emit(w, L, j->on_node_end, g->name, -1, m, st != HN_OK ? st : end_st, NULL);
+  if (started && j->ev.node_end)
+    emit(w, L, j->ev.node_end, g->name, -1, m, st != HN_OK ? st : end_st, NULL);
   for (int64_t k = 0; k < made; k++) {
     if (st == HN_OK) {
       st = hn_builder_finish(b[k], &c->out[k], &w->ferr);
@@ -333,7 +297,7 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
   cjob *j = w->job;
   const hn_gnode *g = c->ps->node;
   for (int64_t k = 0; k < g->n_outputs; k++) out[k] = NULL;
-  if (j->on_node_start) emit(w, L, j->on_node_start, g->name, -1, m, HN_OK, NULL);
+  if (j->ev.node_start) emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   hn_status st = g->batch(g->user_data, args, m, out, &w->ctx);
   if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
   if (st != HN_OK) st = call_message(w, st, msg, cap);
@@ -350,7 +314,7 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
       st = HN_ENODE;
     }
   }
-  if (j->on_node_end) emit(w, L, j->on_node_end, g->name, -1, m, st, NULL);
+  if (j->ev.node_end) emit(w, L, j->ev.node_end, g->name, -1, m, st, NULL);
   if (st != HN_OK)
     for (int64_t k = 0; k < g->n_outputs; k++) {
       hn_array_release(out[k]);
@@ -742,7 +706,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   lvl IL;
   memset(&IL, 0, sizeof IL);
   hn_status st = HN_OK;
-  if (j->on_node_start) emit(w, L, j->on_node_start, g->name, -1, m, HN_OK, NULL);
+  if (j->ev.node_start) emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   if (!NEWA(mp, nm) || !NEWA(cnt, m) || !NEWA(start, m + 1) || !NEWA(fail, m) ||
       !NEWA(null_list, m) || !NEWA(feed, ip->n_inputs) || !NEWA(islots, ip->n_slots))
     st = fatal(w, HN_ENOMEM);
@@ -862,23 +826,23 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
   IL.pipeline = ip->pipeline->name ? ip->pipeline->name : "";
   IL.n = T;
   if (st == HN_OK && T > 0) {
-    if (j->on_pipeline_start) emit(w, &IL, j->on_pipeline_start, NULL, -1, T, HN_OK, NULL);
-    if (j->on_item_start && mapped)
-      for (int64_t t = 0; t < T; t++) emit(w, &IL, j->on_item_start, NULL, t, 1, HN_OK, NULL);
+    if (j->ev.pipeline_start) emit(w, &IL, j->ev.pipeline_start, NULL, -1, T, HN_OK, NULL);
+    if (j->ev.item_start && mapped)
+      for (int64_t t = 0; t < T; t++) emit(w, &IL, j->ev.item_start, NULL, t, 1, HN_OK, NULL);
     st = eval(w, ip, &IL, islots);
-    if (j->on_item_end && mapped && st == HN_OK)
+    if (j->ev.item_end && mapped && st == HN_OK)
       for (int64_t t = 0; t < T; t++)
-        emit(w, &IL, j->on_item_end, NULL, t, 1, IL.failed && IL.failed[t] ? HN_ENODE : HN_OK,
+        emit(w, &IL, j->ev.item_end, NULL, t, 1, IL.failed && IL.failed[t] ? HN_ENODE : HN_OK,
              NULL);
-    if (j->on_pipeline_end) emit(w, &IL, j->on_pipeline_end, NULL, -1, T, st, NULL);
+    if (j->ev.pipeline_end) emit(w, &IL, j->ev.pipeline_end, NULL, -1, T, st, NULL);
   }
   /* Inner failures fail the outer row: its lowest failing inner row. */
-  if (st == HN_OK && IL.n_fails > 0) {
+  if (st == HN_OK && IL.fails.n > 0) {
     int64_t *best = NULL;
     if (!NEWA(best, m)) st = fatal(w, HN_ENOMEM);
     for (int64_t i = 0; i < m && st == HN_OK; i++) best[i] = -1;
-    for (int64_t f = 0; f < IL.n_fails && st == HN_OK; f++) {
-      int64_t t = IL.fails[f].row, i;
+    for (int64_t f = 0; f < IL.fails.n && st == HN_OK; f++) {
+      int64_t t = IL.fails.v[f].item, i;
       if (mapped) {
         int64_t lo = 0, hi = m - 1; /* the outer row whose range holds t */
         while (lo < hi) {
@@ -890,13 +854,13 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
       } else {
         i = t;
       }
-      if (best[i] < 0 || IL.fails[best[i]].row > t) best[i] = f;
+      if (best[i] < 0 || IL.fails.v[best[i]].item > t) best[i] = f;
     }
     for (int64_t i = 0; i < m && st == HN_OK; i++) {
       if (best[i] < 0 || fail[i]) continue;
-      const rfail *f = &IL.fails[best[i]];
+      const hn__record *f = &IL.fails.v[best[i]];
       fail[i] = 1;
-      st = row_failed(w, L, rows ? rows[i] : i, f->node, f->code, f->msg, f->path);
+      st = row_failed(w, L, rows ? rows[i] : i, f->node, f->code, f->message, f->path);
     }
     hn__free(a, best);
   }
@@ -937,7 +901,7 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
       out[k] = res;
     }
   }
-  if (j->on_node_end) emit(w, L, j->on_node_end, g->name, -1, m, st, NULL);
+  if (j->ev.node_end) emit(w, L, j->ev.node_end, g->name, -1, m, st, NULL);
   for (int64_t s = 0; islots && s < ip->n_slots; s++) cval_clear(a, &islots[s]);
   lvl_free(a, &IL);
   for (int64_t k = 0; mp && k < nm; k++) {
@@ -998,11 +962,6 @@ static void worker_teardown(cworker *w) {
   hn__ctx_destroy(&w->ctx);
 }
 
-static int cmp_fail(const void *x, const void *y) {
-  const rfail *a = x, *b = y;
-  return a->row < b->row ? -1 : a->row > b->row;
-}
-
 static hn_status run_morsel(cworker *w, morsel *mo) {
   cjob *j = w->job;
   const hn_plan *plan = j->plan;
@@ -1041,16 +1000,16 @@ static hn_status run_morsel(cworker *w, morsel *mo) {
     }
   }
   hn__free(a, idx);
-  if (st == HN_OK && j->on_item_start && j->x->is_map)
-    for (int64_t r = 0; r < n; r++) emit(w, &L, j->on_item_start, NULL, r, 1, HN_OK, NULL);
+  if (st == HN_OK && j->ev.item_start && j->x->is_map)
+    for (int64_t r = 0; r < n; r++) emit(w, &L, j->ev.item_start, NULL, r, 1, HN_OK, NULL);
   if (st == HN_OK) st = eval(w, plan, &L, slots);
-  if (st == HN_OK && j->on_item_end && j->x->is_map) {
+  if (st == HN_OK && j->ev.item_end && j->x->is_map) {
     for (int64_t r = 0; r < n; r++) {
       hn_status is = HN_OK;
       if (L.failed && L.failed[r])
-        for (int64_t f = 0; f < L.n_fails; f++)
-          if (L.fails[f].row == r) is = L.fails[f].code;
-      emit(w, &L, j->on_item_end, NULL, r, 1, is, NULL);
+        for (int64_t f = 0; f < L.fails.n; f++)
+          if (L.fails.v[f].item == r) is = L.fails.v[f].code;
+      emit(w, &L, j->ev.item_end, NULL, r, 1, is, NULL);
     }
   }
   for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
@@ -1060,9 +1019,8 @@ static hn_status run_morsel(cworker *w, morsel *mo) {
   for (int64_t s = 0; s < plan->n_slots; s++) cval_clear(a, &slots[s]);
   hn__free(a, slots);
   hn__free(a, L.failed);
-  if (L.n_fails > 1) qsort(L.fails, (size_t)L.n_fails, sizeof *L.fails, cmp_fail);
+  hn__records_sort(&L.fails);
   mo->fails = L.fails;
-  mo->n_fails = L.n_fails;
   return st;
 }
 
@@ -1092,16 +1050,11 @@ static void worker_main(void *arg, int index) {
       job_fail(j, k, st, &e);
       break;
     }
-    if (j->x->policy == HN_ERRORS_RAISE && mo->n_fails > 0) {
-      const rfail *f = &mo->fails[0];
+    if (j->x->policy == HN_ERRORS_RAISE && mo->fails.n > 0) {
+      const hn__record *f = &mo->fails.v[0];
       hn_error e;
       hn_error_reset(&e);
-      if (f->path[0])
-        hn__error(&e, f->code, "node '%s' failed on item %s: %s", f->node, f->path, f->msg);
-      else
-        hn__error(&e, f->code, "node '%s' failed: %s", f->node, f->msg);
-      hn__error_set_node(&e, f->node);
-      snprintf(e.item_path, sizeof e.item_path, "%s", f->path);
+      hn__node_error(&e, f->code, f->node, f->path, f->message);
       job_fail(j, k, f->code, &e);
       break;
     }
@@ -1113,52 +1066,18 @@ static void worker_main(void *arg, int index) {
 /* Results                                                                  */
 /* ======================================================================== */
 
-static hn_status build_errors(cjob *j, int64_t n_recs, hn_table **out, hn_error *err) {
-  hn__errors_builder eb;
-  hn__errors_begin(&eb, &j->alloc, n_recs);
-  for (int64_t k = 0; k < j->n_morsels; k++) {
-    const morsel *mo = &j->morsels[k];
-    for (int64_t r = 0; r < mo->n_fails; r++) {
-      const rfail *f = &mo->fails[r];
-      hn__errors_add(&eb, j->x->is_map ? mo->start + f->row : 0, f->path, f->node, f->msg);
-    }
-  }
-  return hn__errors_finish(&eb, n_recs, out, err);
-}
-
+/* Hand every morsel's outputs and records to the collector; morsels stay record batches. */
 static hn_status assemble(cjob *j, hn_error *err) {
-  hn__exec *x = j->x;
-  const hn_plan *plan = j->plan;
-  const hn_allocator *a = &j->alloc;
+  hn__collector *col = j->x->col;
+  hn__collector_keep_chunks(col, 0);
   hn_status st = HN_OK;
-  if (j->n_morsels > 1) {
-    /* One chunk per morsel, in item order: nothing is joined or copied here. */
-    x->chunk_columns = hn__calloc(a, (size_t)j->n_morsels, sizeof *x->chunk_columns);
-    if (!x->chunk_columns) return hn__error_nomem(err, "assembling the result");
-    x->n_chunks = j->n_morsels;
-    for (int64_t k = 0; k < j->n_morsels; k++) { /* the morsel's columns move to the chunk */
-      x->chunk_columns[k] = j->morsels[k].cols;
-      j->morsels[k].cols = NULL;
-    }
-  } else {
-    for (int64_t r = 0; r < plan->n_requested; r++) {
-      x->columns[r] = j->morsels[0].cols[r];
-      j->morsels[0].cols[r] = NULL;
-    }
+  for (int64_t k = 0; k < j->n_morsels && st == HN_OK; k++) {
+    morsel *mo = &j->morsels[k];
+    st = hn__collector_add_chunk(col, mo->start, mo->count, mo->cols, err);
+    mo->cols = NULL; /* taken */
+    if (st == HN_OK) st = hn__collector_add_records(col, &mo->fails, j->x->is_map ? mo->start : 0, err);
   }
-  int64_t n_recs = 0;
-  for (int64_t k = 0; k < j->n_morsels; k++) n_recs += j->morsels[k].n_fails;
-  x->errors = NULL;
-  if (st == HN_OK && n_recs > 0) st = build_errors(j, n_recs, &x->errors, err);
-  if (st != HN_OK) {
-    for (int64_t i = 0; i < plan->n_requested; i++) {
-      hn_array_release(x->columns[i]);
-      x->columns[i] = NULL;
-    }
-    return st;
-  }
-  x->stats.n_failed = n_recs;
-  return HN_OK;
+  return st;
 }
 
 /* ======================================================================== */
@@ -1171,7 +1090,7 @@ static void job_free(cjob *j) {
     morsel *mo = &j->morsels[k];
     for (int64_t r = 0; mo->cols && r < j->plan->n_requested; r++) hn_array_release(mo->cols[r]);
     hn__free(a, mo->cols);
-    fails_free(a, mo->fails, mo->n_fails);
+    hn__records_free(a, &mo->fails);
   }
   hn__free(a, j->morsels);
   for (int64_t q = 0; j->consts && q < j->plan->n_inputs; q++) hn_array_release(j->consts[q].arr);
@@ -1195,17 +1114,7 @@ static hn_status job_init(cjob *j, hn__exec *x, hn_error *err) {
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
-  const hn_callbacks *cb = x->cb;
-  if (cb) {
-    j->cb_ud = cb->user_data;
-    j->on_item_start = cb->on_item_start;
-    j->on_item_end = cb->on_item_end;
-    j->on_node_start = cb->on_node_start;
-    j->on_node_end = cb->on_node_end;
-    j->on_error = cb->on_error;
-    j->on_pipeline_start = cb->on_pipeline_start;
-    j->on_pipeline_end = cb->on_pipeline_end;
-  }
+  hn__events_init(&j->ev, x->cb);
   if (!NEWA(j->morsels, j->n_morsels) || !NEWA(j->consts, plan->n_inputs) ||
       !NEWA(j->workers, j->n_workers))
     return hn__error_nomem(err, "starting a columnar run");
@@ -1244,11 +1153,9 @@ hn_status hn__execute_columnar(hn__exec *x, hn_error *err) {
   }
   hn__engine_run_workers(x->engine, worker_main, &j);
   pthread_mutex_destroy(&j.mu);
-  x->stats.n_items = x->n_items;
-  x->stats.resource_inits = atomic_load(&j.res_inits);
-  x->stats.resource_destroys = atomic_load(&j.res_destroys);
-  x->stats.workers = 0;
-  for (int i = 0; i < j.n_workers; i++) x->stats.workers += j.workers[i].ran ? 1 : 0;
+  int ran = 0;
+  for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;
+  hn__collector_add_counts(x->col, atomic_load(&j.res_inits), atomic_load(&j.res_destroys), ran);
   if (atomic_load(&j.fail_morsel) != INT64_MAX) {
     st = j.fail_status;
     if (err) *err = j.fail_err;

@@ -88,78 +88,7 @@ void hn__appended_message(const hn_gnode *node, int64_t output, int64_t n, char 
  */
 bool hn__outputs_closed(const hn_gnode *node, hn_builder *const *outs, char *msg, size_t cap);
 
-/* ---- resources (resources.c) ---------------------------------------------- */
-
-/* One worker's instance of a resource. */
-typedef struct hn__res_instance {
-  hn_resource *resource; /* borrowed from the inputs */
-  void *state;
-  bool live;
-} hn__res_instance;
-
-/*
- * Build the instance if it is not live yet (counting it in *inits). On
- * failure err names the resource and the instance stays not live.
- */
-hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *inits, hn_error *err);
-/* Destroy a live instance (counting it in *destroys); a no-op otherwise. */
-void hn__res_instance_release(hn__res_instance *inst, _Atomic int64_t *destroys);
-
 /* ---- executor (executor.c) ------------------------------------------------ */
-
-/* Where a plan input's value comes from. */
-typedef enum hn__src_kind {
-  HN__SRC_CONST = 0,   /* the same datum for every item */
-  HN__SRC_MAPPED = 1,  /* a row of a mapped column */
-  HN__SRC_RESOURCE = 2 /* a per-worker resource instance */
-} hn__src_kind;
-
-typedef struct hn__src {
-  hn__src_kind kind;
-  const hn_type *type;    /* type of the value nodes see (borrowed) */
-  hn_datum value;         /* CONST */
-  hn_array *array;        /* CONST: the array holding the value (borrowed) ... */
-  int64_t row;            /* ... at this row */
-  const hn_array *column; /* MAPPED */
-  int64_t stride, length; /* MAPPED, product mode: row = item / stride % length */
-  hn_resource *resource;  /* RESOURCE (borrowed) */
-} hn__src;
-
-/* One call's execution: filled by run.c, run by hn__execute. */
-typedef struct hn__exec {
-  hn_engine *engine;
-  hn_allocator alloc; /* builders, result arrays, per-call state */
-  const hn_plan *plan;
-  const hn__src *srcs; /* per plan input */
-  int64_t n_items;
-  bool is_map; /* item paths start with the item index */
-  bool zip;    /* mapped rows: zip (row = item) or product */
-  hn_error_policy policy;
-  const hn_callbacks *cb; /* NULL when no callback is set */
-  /* Item executor only (hn__execute), for engines that run a map in batches:
-   * item_base: index of the first item; mapped rows are still read from row
-   * 0 of each column, but item paths, events and error records say
-   * item_base + k. */
-  int64_t item_base;
-  /* worker_res: NULL to build resources per call; else worker_res[w] is the
-   * per-plan-input instance array of worker w, built when first needed and
-   * left live after the call (the owner releases them). */
-  hn__res_instance *const *worker_res;
-  /* Events carry no item_path (a batch worker that only announces items
-   * and nodes: formatting paths would be its main cost). */
-  bool no_event_paths;
-  /* Set by an engine whose rank only served the call (mpi, rank > 0): the
-   * result has the outputs' schema and no rows; callbacks did not fire. */
-  bool served_only;
-  /* Results, on HN_OK: */
-  hn_array **columns; /* per requested output: new references (caller's array) */
-  /* Or, when n_chunks > 0, the outputs as chunks in item order (columns stay NULL):
-   * chunk_columns[k][r] is requested output r of chunk k (new references). */
-  int64_t n_chunks;
-  hn_array ***chunk_columns;
-  hn_table *errors;   /* error records (new reference) */
-  hn_result_stats stats;
-} hn__exec;
 
 /*
  * Run every item on the engine's workers. On failure err is filled (for a

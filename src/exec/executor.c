@@ -100,16 +100,10 @@ typedef struct frame {
   int64_t item; /* index of the current item in its map (events), -1 for run */
 } frame;
 
-typedef struct record {
-  int64_t item;
-  char *path, *node, *message;
-} record;
-
 typedef struct chunk {
   int64_t index, start, count;
   hn_array **cols; /* per requested output */
-  record *recs;
-  int64_t n_recs, cap_recs;
+  hn__records recs; /* failed items under CONTINUE, in item order */
   bool done;
 } chunk;
 
@@ -147,10 +141,7 @@ typedef struct job {
   worker *workers;
   int max_depth;
   int64_t n_mapped, *mapped; /* plan input slots fed by mapped columns */
-  /* Callbacks (NULL when unset). */
-  void *cb_ud;
-  hn_callback on_item_start, on_item_end, on_node_start, on_node_end, on_error;
-  hn_callback on_pipeline_start, on_pipeline_end;
+  hn__events ev; /* the caller's callbacks */
   /* Scheduling, under mu. */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -225,7 +216,7 @@ static void emit(worker *w, const frame *f, hn_callback fn, const char *node, in
   ev.status = st;
   ev.message = message;
   ev.worker = w->index;
-  fn(w->job->cb_ud, &ev);
+  fn(w->job->ev.ud, &ev);
 }
 
 /* An engine failure (allocation, finishing a builder): stops the call under any policy. */
@@ -258,7 +249,7 @@ static hn_status node_failure(worker *w, const frame *f, const char *node, hn_st
   copy_str(w->f_msg, sizeof w->f_msg, message);
   const char *p = path_str(w);
   copy_str(w->f_path, sizeof w->f_path, p ? p : "");
-  if (w->job->on_error) emit(w, f, w->job->on_error, node, f->item, st, w->f_msg);
+  if (w->job->ev.error) emit(w, f, w->job->ev.error, node, f->item, st, w->f_msg);
   return st;
 }
 
@@ -684,7 +675,7 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
     x->bargs[made].scalar = false;
   }
   if (st == HN_OK) {
-    if (j->on_node_start) emit(w, f, j->on_node_start, g->name, f->item, HN_OK, NULL);
+    if (j->ev.node_start) emit(w, f, j->ev.node_start, g->name, f->item, HN_OK, NULL);
     for (int64_t k = 0; k < x->n_out; k++) x->bouts[k] = NULL;
     st = g->batch(g->user_data, x->bargs, 1, x->bouts, &w->ctx);
     if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
@@ -722,7 +713,7 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
       hn_array_release(x->bouts[k]);
       x->bouts[k] = NULL;
     }
-    if (j->on_node_end) emit(w, f, j->on_node_end, g->name, f->item, st, NULL);
+    if (j->ev.node_end) emit(w, f, j->ev.node_end, g->name, f->item, st, NULL);
   }
   for (int64_t i = 0; i < made && i < x->n_in; i++) {
     hn_array_release(x->barrs[i]);
@@ -761,7 +752,7 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
   job *j = w->job;
   const hn_gnode *g = x->node;
   frame *cf = x->child;
-  if (j->on_node_start) emit(w, f, j->on_node_start, g->name, f->item, HN_OK, NULL);
+  if (j->ev.node_start) emit(w, f, j->ev.node_start, g->name, f->item, HN_OK, NULL);
   hn_status st = HN_OK;
   int64_t n_inner = 1;
   if (x->n_map > 0) st = nested_items(w, f, x, &n_inner);
@@ -778,7 +769,7 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
       else if (!g->mapped[i])
         put(cf, q, x->in[i]);
     }
-    if (j->on_pipeline_start) emit(w, cf, j->on_pipeline_start, NULL, f->item, HN_OK, NULL);
+    if (j->ev.pipeline_start) emit(w, cf, j->ev.pipeline_start, NULL, f->item, HN_OK, NULL);
     if (x->n_map > 0) {
       int pos = w->path_len++;
       for (int64_t t = 0; t < n_inner; t++) {
@@ -792,9 +783,9 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
         w->path[pos] = t;
         w->path_dirty = true;
         cf->item = t;
-        if (j->on_item_start) emit(w, cf, j->on_item_start, NULL, t, HN_OK, NULL);
+        if (j->ev.item_start) emit(w, cf, j->ev.item_start, NULL, t, HN_OK, NULL);
         st = frame_run_item(w, cf);
-        if (j->on_item_end) emit(w, cf, j->on_item_end, NULL, t, st, NULL);
+        if (j->ev.item_end) emit(w, cf, j->ev.item_end, NULL, t, st, NULL);
         if (st != HN_OK) break;
         frame_item_end(cf);
       }
@@ -817,38 +808,19 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
         if (st != HN_OK) st = fatal(w, st, "nested node '%s': out of memory", g->name);
       }
     }
-    if (j->on_pipeline_end) emit(w, cf, j->on_pipeline_end, NULL, f->item, st, NULL);
+    if (j->ev.pipeline_end) emit(w, cf, j->ev.pipeline_end, NULL, f->item, st, NULL);
   }
   for (int64_t k = 0; k < x->n_out && st == HN_OK; k++)
     if (x->read_out[k]) read_output(f, x, k);
-  if (j->on_node_end) emit(w, f, j->on_node_end, g->name, f->item, st, NULL);
+  if (j->ev.node_end) emit(w, f, j->ev.node_end, g->name, f->item, st, NULL);
   return st;
-}
-
-static void record_free(const hn_allocator *a, record *r) {
-  hn__free(a, r->path);
-  hn__free(a, r->node);
-  hn__free(a, r->message);
 }
 
 /* CONTINUE: keep an error record for the current item (its first failure). */
 static hn_status add_record(worker *w, const frame *f) {
-  const hn_allocator *a = &w->job->alloc;
-  chunk *c = w->cur;
-  if (c->n_recs == c->cap_recs) {
-    int64_t cap = c->cap_recs ? c->cap_recs * 2 : 4;
-    record *recs = hn__realloc(a, c->recs, sizeof *recs * (size_t)cap);
-    if (!recs) return fatal(w, HN_ENOMEM, "out of memory recording a failed item");
-    c->recs = recs;
-    c->cap_recs = cap;
-  }
-  record r = {f->item < 0 ? 0 : f->item, hn__strdup(a, w->f_path), hn__strdup(a, w->f_node),
-              hn__strdup(a, w->f_msg)};
-  if (!r.path || !r.node || !r.message) {
-    record_free(a, &r);
+  if (hn__records_add(&w->job->alloc, &w->cur->recs, f->item < 0 ? 0 : f->item, w->f_code,
+                      w->f_path, w->f_node, w->f_msg) != HN_OK)
     return fatal(w, HN_ENOMEM, "out of memory recording a failed item");
-  }
-  c->recs[c->n_recs++] = r;
   return HN_OK;
 }
 
@@ -899,8 +871,8 @@ static hn_status frame_run_item(worker *w, frame *f) {
     }
     hn_status st;
     if (HN__LIKELY(x->kind == XS_ROW)) {
-      if (HN__UNLIKELY(j->on_node_start != NULL))
-        emit(w, f, j->on_node_start, x->node->name, f->item, HN_OK, NULL);
+      if (HN__UNLIKELY(j->ev.node_start != NULL))
+        emit(w, f, j->ev.node_start, x->node->name, f->item, HN_OK, NULL);
       st = x->row(x->ud, x->in, x->outs, &w->ctx);
       if (HN__UNLIKELY(w->ctx.flags != 0)) hn__ctx_after_call(&w->ctx, st);
       if (HN__LIKELY(st == HN_OK)) {
@@ -923,8 +895,8 @@ static hn_status frame_run_item(worker *w, frame *f) {
       } else {
         st = node_returned(w, f, x->node, st);
       }
-      if (HN__UNLIKELY(j->on_node_end != NULL))
-        emit(w, f, j->on_node_end, x->node->name, f->item, st, NULL);
+      if (HN__UNLIKELY(j->ev.node_end != NULL))
+        emit(w, f, j->ev.node_end, x->node->name, f->item, st, NULL);
     } else if (x->kind == XS_BATCH) {
       st = run_batch(w, f, x);
     } else {
@@ -1058,14 +1030,14 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
       w->path_dirty = true;
       f->item = item;
     }
-    if (j->on_item_start && is_map) emit(w, f, j->on_item_start, NULL, item, HN_OK, NULL);
+    if (j->ev.item_start && is_map) emit(w, f, j->ev.item_start, NULL, item, HN_OK, NULL);
     hn_status st = frame_run_item(w, f);
     hn_status item_st = st;
     if (st == HN_OK && f->item_bad) {
       item_st = f->item_status;
       st = finish_failed_item(w, f);
     }
-    if (j->on_item_end && is_map) emit(w, f, j->on_item_end, NULL, item, item_st, NULL);
+    if (j->ev.item_end && is_map) emit(w, f, j->ev.item_end, NULL, item, item_st, NULL);
     if (st != HN_OK) return st;
     frame_item_end(f);
   }
@@ -1091,12 +1063,7 @@ static void worker_error(worker *w, hn_status st, hn_error *e) {
     e->code = st;
     return;
   }
-  if (w->f_path[0])
-    hn__error(e, w->f_code, "node '%s' failed on item %s: %s", w->f_node, w->f_path, w->f_msg);
-  else
-    hn__error(e, w->f_code, "node '%s' failed: %s", w->f_node, w->f_msg);
-  hn__error_set_node(e, w->f_node);
-  copy_str(e->item_path, sizeof e->item_path, w->f_path);
+  hn__node_error(e, w->f_code, w->f_node, w->f_path, w->f_msg);
 }
 
 static chunk *claim(job *j) {
@@ -1190,50 +1157,17 @@ static void worker_main(void *arg, int index) {
 /* Results                                                                  */
 /* ======================================================================== */
 
-static hn_status build_errors(job *j, int64_t n_recs, hn_table **out, hn_error *err) {
-  hn__errors_builder eb;
-  hn__errors_begin(&eb, &j->alloc, n_recs);
-  for (int64_t k = 0; k < j->n_chunks; k++) {
-    const chunk *c = j->chunks[k];
-    for (int64_t r = 0; r < c->n_recs; r++) {
-      const record *rec = &c->recs[r];
-      hn__errors_add(&eb, rec->item, rec->path, rec->node, rec->message);
-    }
-  }
-  return hn__errors_finish(&eb, n_recs, out, err);
-}
-
+/* Hand every chunk's outputs and records to the collector, in item order. */
 static hn_status assemble(job *j, hn_error *err) {
-  hn__exec *x = j->x;
-  const hn_plan *plan = j->plan;
-  hn_array *local[64];
-  hn_array **parts = local;
-  if (j->n_chunks > 64) {
-    parts = hn__calloc(&j->alloc, (size_t)j->n_chunks, sizeof *parts);
-    if (!parts) return hn__error_nomem(err, "assembling the result");
-  }
+  hn__collector *col = j->x->col;
   hn_status st = HN_OK;
-  int64_t r = 0;
-  for (; r < plan->n_requested && st == HN_OK; r++) {
-    for (int64_t k = 0; k < j->n_chunks; k++) parts[k] = j->chunks[k]->cols[r];
-    st = hn__array_concat(&j->alloc, plan->slot_types[plan->requested_slots[r]], j->n_chunks, parts,
-                          true, &x->columns[r], err);
-    if (st != HN_OK) break;
+  for (int64_t k = 0; k < j->n_chunks && st == HN_OK; k++) {
+    chunk *c = j->chunks[k];
+    st = hn__collector_add_chunk(col, c->start, c->count, c->cols, err);
+    c->cols = NULL; /* taken */
+    if (st == HN_OK) st = hn__collector_add_records(col, &c->recs, 0, err);
   }
-  if (parts != local) hn__free(&j->alloc, parts);
-  int64_t n_recs = 0;
-  for (int64_t k = 0; k < j->n_chunks; k++) n_recs += j->chunks[k]->n_recs;
-  x->errors = NULL;
-  if (st == HN_OK && n_recs > 0) st = build_errors(j, n_recs, &x->errors, err);
-  if (st != HN_OK) {
-    for (int64_t i = 0; i < r; i++) {
-      hn_array_release(x->columns[i]);
-      x->columns[i] = NULL;
-    }
-    return st;
-  }
-  x->stats.n_failed = n_recs;
-  return HN_OK;
+  return st;
 }
 
 /* ======================================================================== */
@@ -1244,9 +1178,8 @@ static void job_free(job *j) {
   const hn_allocator *a = &j->alloc;
   for (int64_t k = 0; k < j->n_chunks; k++) {
     chunk *c = j->chunks[k];
-    for (int64_t r = 0; r < j->plan->n_requested; r++) hn_array_release(c->cols[r]);
-    for (int64_t i = 0; i < c->n_recs; i++) record_free(a, &c->recs[i]);
-    hn__free(a, c->recs);
+    for (int64_t r = 0; c->cols && r < j->plan->n_requested; r++) hn_array_release(c->cols[r]);
+    hn__records_free(a, &c->recs);
     hn__free(a, c->cols);
     hn__free(a, c);
   }
@@ -1256,17 +1189,6 @@ static void job_free(job *j) {
   hn__free(a, j->mapped);
 }
 
-static void job_callbacks(job *j, const hn_callbacks *cb) {
-  if (!cb) return;
-  j->cb_ud = cb->user_data;
-  j->on_item_start = cb->on_item_start;
-  j->on_item_end = cb->on_item_end;
-  j->on_node_start = cb->on_node_start;
-  j->on_node_end = cb->on_node_end;
-  j->on_error = cb->on_error;
-  j->on_pipeline_start = cb->on_pipeline_start;
-  j->on_pipeline_end = cb->on_pipeline_end;
-}
 
 static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
   hn_engine *e = x->engine;
@@ -1280,7 +1202,7 @@ static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
   j->threads = e->pool != NULL;
   j->n_workers = j->threads ? hn__pool_size(e->pool) : 1;
   j->max_depth = plan_depth(plan);
-  job_callbacks(j, x->cb);
+  hn__events_init(&j->ev, x->cb);
   atomic_init(&j->fail_chunk, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
@@ -1331,11 +1253,9 @@ hn_status hn__execute(hn__exec *x, hn_error *err) {
   hn__engine_run_workers(x->engine, worker_main, &j);
   pthread_cond_destroy(&j.cv);
   pthread_mutex_destroy(&j.mu);
-  x->stats.n_items = x->n_items;
-  x->stats.resource_inits = atomic_load(&j.res_inits);
-  x->stats.resource_destroys = atomic_load(&j.res_destroys);
-  x->stats.workers = 0;
-  for (int i = 0; i < j.n_workers; i++) x->stats.workers += j.workers[i].ran ? 1 : 0;
+  int ran = 0;
+  for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;
+  hn__collector_add_counts(x->col, atomic_load(&j.res_inits), atomic_load(&j.res_destroys), ran);
   if (atomic_load(&j.fail_chunk) != INT64_MAX) {
     st = j.fail_status;
     if (err) *err = j.fail_err;

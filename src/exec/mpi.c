@@ -590,7 +590,7 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
                 (long long)head.first, (long long)(head.first + head.count), remote.message);
     }
   } else {
-    st = hn__collector_add(d->col, w, head.first, head.count, d->rx.data + sizeof head,
+    st = hn__reply_take(d->col, d->x, w, head.first, head.count, d->rx.data + sizeof head,
                            size - sizeof head, err);
     if (st != HN_OK) return st;
     /* Idle polling sleeps at most 1/16 of a round trip (two chunks are queued per
@@ -719,7 +719,8 @@ static hn_status drive(hn__exec *x, hn_error *err) {
   d.slots = hn__calloc(a, (size_t)d.n_workers * SLOTS, sizeof *d.slots);
   d.ran = hn__calloc(a, (size_t)d.n_workers, sizeof *d.ran);
   st = d.slots && d.ran ? HN_OK : hn__error_nomem(err, "for the mpi engine's chunks");
-  if (st == HN_OK) st = hn__collector_create(x, &d.col, err);
+  d.col = x->col;
+  hn__collector_keep_chunks(d.col, HN__MORSEL_DEFAULT);
   if (st == HN_OK) {
     driver_sizes(&d);
     st = drive_loop(&d, err);
@@ -742,8 +743,7 @@ static hn_status drive(hn__exec *x, hn_error *err) {
     st = d.fatal;
     if (err) *err = d.fatal_err;
   }
-  if (st == HN_OK) st = hn__collector_finish(d.col, err);
-  hn__collector_destroy(d.col);
+  if (st == HN_OK) st = hn__collector_failure(d.col, err); /* every rank returns it */
   for (int i = 0; d.slots && i < d.n_workers * SLOTS; i++) hn__bytes_free(a, &d.slots[i].buf);
   hn__free(a, d.slots);
   hn__free(a, d.ran);
@@ -870,10 +870,7 @@ hn_status hn__execute_mpi(hn__exec *x, hn_error *err) {
   if (e->ranks == 1) {
     hn__exec local = *x;
     local.engine = e->local;
-    st = hn__execute(&local, err);
-    x->errors = local.errors;
-    x->stats = local.stats;
-    return st;
+    return hn__execute(&local, err);
   }
   hn_error mine;
   hn_error_reset(&mine);

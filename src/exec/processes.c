@@ -568,7 +568,7 @@ static hn_status on_readable(pool *p, int i, hn_error *err) {
   if (h.type == MSG_REPLY && w->busy && h.first == w->first && h.count == w->count) {
     w->busy = false;
     w->replied = true;
-    return hn__collector_add(p->col, i, h.first, h.count, p->in.data, p->in.size, err);
+    return hn__reply_take(p->col, p->x, i, h.first, h.count, p->in.data, p->in.size, err);
   }
   if (h.type == MSG_FAIL) {
     size_t n = p->in.size < 400 ? p->in.size : 400;
@@ -713,13 +713,10 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
   p.batch = batch_size(x, workers);
   int64_t n_batches = (x->n_items + p.batch - 1) / p.batch;
   p.n = n_batches < workers ? (int)n_batches : workers;
-  st = hn__collector_create(x, &p.col, err);
-  if (st != HN_OK) return st;
+  p.col = x->col;
+  hn__collector_keep_chunks(p.col, HN__MORSEL_DEFAULT);
   p.w = hn__calloc(&p.alloc, (size_t)p.n, sizeof *p.w);
-  if (!p.w) {
-    hn__collector_destroy(p.col);
-    return hn__error_nomem(err, "starting the processes engine");
-  }
+  if (!p.w) return hn__error_nomem(err, "starting the processes engine");
   for (int i = 0; i < p.n; i++) p.w[i] = (pworker){.pid = 0, .fd = -1};
   long page = sysconf(_SC_PAGESIZE);
   size_t bytes = sizeof(announce_slot) * (size_t)p.n;
@@ -749,13 +746,11 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
   if (st == HN_OK) {
     /* Inits came with the replies (per batch); destroys happen after the last one. */
     hn__collector_add_counts(p.col, 0, p.bye_destroys, p.workers_ran);
-    st = hn__collector_finish(p.col, err);
   }
   if (p.slots) munmap(p.slots, p.map_size);
   hn__free(&p.alloc, p.w);
   hn__free(&p.alloc, p.singles);
   hn__bytes_free(&p.alloc, &p.out);
   hn__bytes_free(&p.alloc, &p.in);
-  hn__collector_destroy(p.col);
   return st;
 }

@@ -9,7 +9,7 @@
  *   worker:  hn__batch_worker_run  table -> item executor (item_base = first)
  *                               -> reply: outputs table, error records,
  *                                  event log, RAISE failure, resource counts
- *   parent:  hn__collector_add  reply -> chunk placed by item index, error
+ *   parent:  hn__reply_take     reply -> a chunk of the call's collector, error
  *                               records, events replayed on the calling thread
  *
  * Not installed; symbols use hn__. Nothing here is thread-safe unless said.
@@ -105,46 +105,18 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
  */
 void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *destroys);
 
-/* ---- parent side: collecting replies --------------------------------------------- */
-
-typedef struct hn__collector hn__collector;
-
-/* Start collecting the results of x (borrowed until destroy). */
-hn_status hn__collector_create(hn__exec *x, hn__collector **out, hn_error *err);
+/* ---- parent side: taking replies ------------------------------------------------ */
 
 /*
- * Take the reply for items [first, first+count) produced by worker index
- * `worker`: its outputs become a chunk placed by item index, its error
- * records are kept, its events are replayed to x->cb on the calling thread
- * (event.worker = `worker`). A node failure under RAISE is recorded (the
- * lowest failing item wins). Returns HN_ECORRUPT (a malformed reply),
- * HN_ENOMEM, else HN_OK.
+ * Take the reply for items [first, first+count) of x produced by worker
+ * index `worker`: its outputs become a chunk of x's collector `col`, its
+ * error records are added, its events are replayed to x->cb on the calling
+ * thread (event.worker = `worker`), a node failure under raise goes to the
+ * collector (the lowest failing item wins). Returns HN_ECORRUPT (a
+ * malformed reply), HN_ENOMEM, else HN_OK.
  */
-hn_status hn__collector_add(hn__collector *c, int worker, int64_t first, int64_t count,
-                            const void *reply, size_t size, hn_error *err);
-
-/*
- * An item lost with its worker (crash, timeout): under CONTINUE a row of
- * nulls and an error record {item, node, message}; under RAISE the failure
- * (HN_ENODE, node and item path set; lowest item wins).
- */
-hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *node,
-                                 const char *message, hn_error *err);
-
-/* The lowest failing item under RAISE so far; INT64_MAX when none. */
-int64_t hn__collector_failed_item(const hn__collector *c);
-
-/* Resource counts and the number of workers that ran items, reported by the transport. */
-void hn__collector_add_counts(hn__collector *c, int64_t inits, int64_t destroys, int workers);
-
-/*
- * Finish: under RAISE with a failure, return it (err filled exactly as the
- * item executor does); otherwise move the chunks, in item order, into
- * x->n_chunks / x->chunk_columns, the error records into x->errors, the
- * counts into x->stats. Every item of [0, x->n_items) must have been added.
- */
-hn_status hn__collector_finish(hn__collector *c, hn_error *err);
-void hn__collector_destroy(hn__collector *c);
+hn_status hn__reply_take(hn__collector *col, const hn__exec *x, int worker, int64_t first,
+                         int64_t count, const void *reply, size_t size, hn_error *err);
 
 /* ---- engines ---------------------------------------------------------------------- */
 

@@ -1,44 +1,6 @@
 /* Results of a run or map: the output table, error records and statistics. */
 #include "engine_internal.h"
 
-hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err) {
-  static const char *const names[4] = {"item", "item_path", "node", "message"};
-  const hn_type *types[4] = {hn_type_int64(), hn_type_utf8(), hn_type_utf8(), hn_type_utf8()};
-  return hn_type_struct_create(alloc, 4, names, types, out, err);
-}
-
-void hn__errors_begin(hn__errors_builder *eb, const hn_allocator *alloc, int64_t n) {
-  memset(eb, 0, sizeof *eb);
-  eb->alloc = alloc;
-  eb->st = hn__error_table_schema(alloc, &eb->schema, NULL);
-  for (int i = 0; i < 4 && eb->st == HN_OK; i++)
-    eb->st = hn_builder_create(alloc, eb->schema->fields[i], &eb->b[i], NULL);
-  for (int i = 0; i < 4 && eb->st == HN_OK; i++) eb->st = hn_builder_reserve(eb->b[i], n);
-}
-
-void hn__errors_add(hn__errors_builder *eb, int64_t item, const char *path, const char *node,
-                    const char *message) {
-  if (eb->st == HN_OK) eb->st = hn_builder_append_int64(eb->b[0], item);
-  if (eb->st == HN_OK) eb->st = hn_builder_append_str(eb->b[1], path, -1);
-  if (eb->st == HN_OK) eb->st = hn_builder_append_str(eb->b[2], node, -1);
-  if (eb->st == HN_OK) eb->st = hn_builder_append_str(eb->b[3], message, -1);
-}
-
-hn_status hn__errors_finish(hn__errors_builder *eb, int64_t n_recs, hn_table **out,
-                            hn_error *err) {
-  hn_array *cols[4] = {NULL, NULL, NULL, NULL};
-  hn_status st = eb->st;
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_finish(eb->b[i], &cols[i], NULL);
-  for (int i = 0; i < 4; i++) hn_builder_destroy(eb->b[i]);
-  if (st != HN_OK) {
-    for (int i = 0; i < 4; i++) hn_array_release(cols[i]);
-    hn_type_release(eb->schema);
-    return st == HN_ENOMEM ? hn__error_nomem(err, "building error records")
-                           : hn__error(err, st, "building error records");
-  }
-  return hn__table_make(eb->alloc, eb->schema, n_recs, cols, out, err);
-}
-
 static hn_status empty_error_table(const hn_allocator *alloc, hn_table **out, hn_error *err) {
   const hn_type *schema = NULL;
   hn_status st = hn__error_table_schema(alloc, &schema, err);

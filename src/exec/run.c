@@ -256,20 +256,6 @@ static hn_status resolve_inputs(call *c, hn_error *err) {
   return HN_OK;
 }
 
-/* ---- result ---------------------------------------------------------------------- */
-
-static hn_status result_schema(const call *c, const hn_type **out, hn_error *err) {
-  const hn_plan *plan = c->plan;
-  const hn_allocator *a = &c->alloc;
-  int64_t n = plan->n_requested;
-  const hn_type **types = hn__calloc(a, (size_t)(n ? n : 1), sizeof *types);
-  if (!types) return hn__error_nomem(err, "building the result schema");
-  for (int64_t r = 0; r < n; r++) types[r] = plan->slot_types[plan->requested_slots[r]];
-  hn_status st = hn_type_struct_create(a, n, plan->requested_names, types, out, err);
-  hn__free(a, (void *)types);
-  return st;
-}
-
 /* ---- callbacks of the top level ------------------------------------------------- */
 
 static void top_event(const call *c, hn_callback fn, hn_status st) {
@@ -285,66 +271,24 @@ static void top_event(const call *c, hn_callback fn, hn_status st) {
 
 /* ---- run / map ---------------------------------------------------------------------- */
 
-static void free_chunk_columns(hn__exec *x) {
-  for (int64_t k = 0; k < x->n_chunks; k++) {
-    for (int64_t r = 0; r < x->plan->n_requested; r++) hn_array_release(x->chunk_columns[k][r]);
-    hn__free(&x->alloc, x->chunk_columns[k]);
-  }
-  hn__free(&x->alloc, x->chunk_columns);
-  x->chunk_columns = NULL;
-  x->n_chunks = 0;
-}
-
-/* One table per chunk, then a chunked result. Takes the chunk columns and errors. */
-static hn_status make_chunked_result(hn__exec *x, const hn_type *schema, hn_result **out,
-                                     hn_error *err) {
-  const hn_allocator *a = &x->alloc;
-  int64_t n = x->n_chunks;
-  hn_table **chunks = hn__calloc(a, (size_t)n, sizeof *chunks);
-  hn_status st = chunks ? HN_OK : hn__error_nomem(err, "for the result's chunks");
-  for (int64_t k = 0; k < n && st == HN_OK; k++) {
-    hn_array **cols = x->chunk_columns[k];
-    int64_t rows = x->plan->n_requested ? cols[0]->length : 0;
-    st = hn__table_make(a, hn_type_retain(schema), rows, cols, &chunks[k], err);
-    memset(cols, 0, sizeof *cols * (size_t)x->plan->n_requested); /* the table took them */
-  }
-  if (st != HN_OK) {
-    for (int64_t k = 0; chunks && k < n; k++) hn_table_release(chunks[k]);
-    hn__free(a, chunks);
-    free_chunk_columns(x);
-    hn_table_release(x->errors);
-    return st;
-  }
-  free_chunk_columns(x);
-  return hn__result_make_chunked(a, n, chunks, x->errors, &x->stats, out, err);
-}
-
 static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *err) {
-  const hn_plan *plan = c->plan;
-  const hn_allocator *a = &c->alloc;
-  hn_array **columns =
-      hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *columns);
-  if (!columns) return hn__error_nomem(err, "running");
   hn__exec x;
   memset(&x, 0, sizeof x);
   x.engine = engine;
   x.alloc = c->alloc;
-  x.plan = plan;
+  x.plan = c->plan;
   x.srcs = c->srcs;
   x.n_items = c->n_items;
   x.is_map = c->is_map;
   x.zip = c->o.map_mode == HN_MAP_ZIP;
   x.policy = c->o.error_policy;
   x.cb = c->has_cb ? &c->cb : NULL;
-  x.columns = columns;
   /* mpi: every rank agrees on the call first; only rank 0 fires callbacks. */
   bool mpi = engine->kind == HN_ENGINE_MPI;
   bool root = !mpi || engine->rank == 0;
   hn_status st = mpi ? hn__mpi_agree(engine, &x, HN_OK, NULL, err) : HN_OK;
-  if (st != HN_OK) {
-    hn__free(a, columns);
-    return st;
-  }
+  if (st == HN_OK) st = hn__collector_create(&x, &x.col, err);
+  if (st != HN_OK) return st;
   if (root) {
     top_event(c, c->cb.on_pipeline_start, HN_OK);
     if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
@@ -354,42 +298,8 @@ static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *
          : engine->kind == HN_ENGINE_PROCESSES ? hn__execute_processes(&x, err)
          : mpi                                 ? hn__execute_mpi(&x, err)
                                                : hn__execute(&x, err);
-  const hn_type *schema = NULL;
-  hn_table *table = NULL;
-  hn_result *chunked = NULL;
-  if (st == HN_OK) st = result_schema(c, &schema, err);
-  if (st == HN_OK && (c->n_items == 0 || x.served_only)) {
-    /* No rows: whatever the engine produced for zero items is dropped. */
-    for (int64_t r = 0; r < plan->n_requested; r++) {
-      hn_array_release(columns[r]);
-      columns[r] = NULL;
-    }
-    free_chunk_columns(&x);
-    hn_table_release(x.errors);
-    x.errors = NULL;
-    memset(&x.stats, 0, sizeof x.stats);
-    st = hn_table_create_empty(a, schema, &table, err);
-    hn_type_release(schema);
-  } else if (st == HN_OK && x.n_chunks > 0) {
-    x.stats.n_items = c->n_items;
-    st = make_chunked_result(&x, schema, &chunked, err); /* takes the chunks and errors */
-    hn_type_release(schema);
-    x.errors = NULL;
-  } else if (st == HN_OK) {
-    st = hn__table_make(a, schema, c->n_items, columns, &table, err);
-    memset(columns, 0, sizeof *columns * (size_t)plan->n_requested); /* the table took them */
-  }
-  if (st != HN_OK) {
-    for (int64_t r = 0; r < plan->n_requested; r++) hn_array_release(columns[r]);
-    free_chunk_columns(&x);
-    hn_table_release(x.errors);
-  } else if (chunked) {
-    *out = chunked;
-  } else {
-    x.stats.n_items = x.served_only ? 0 : c->n_items;
-    st = hn__result_make(a, table, x.errors, &x.stats, out, err);
-  }
-  hn__free(a, columns);
+  if (st == HN_OK) st = hn__collector_finish(x.col, out, err);
+  hn__collector_destroy(x.col);
   if (root) {
     if (c->is_map) top_event(c, c->cb.on_map_end, st);
     top_event(c, c->cb.on_pipeline_end, st);
