@@ -16,7 +16,7 @@ typedef struct cchunk {
 } cchunk;
 
 struct hn__collector {
-  const hn__exec *x;
+  const hn__call *x;
   hn_allocator alloc;
   cchunk *chunks;
   int64_t n_chunks, cap_chunks;
@@ -30,7 +30,7 @@ struct hn__collector {
   int workers;
 };
 
-hn_status hn__collector_create(const hn__exec *x, hn__collector **out, hn_error *err) {
+hn_status hn__collector_create(const hn__call *x, hn__collector **out, hn_error *err) {
   hn__collector *c = hn__calloc(&x->alloc, 1, sizeof *c);
   if (!c) return hn__error_nomem(err, "collecting results");
   c->x = x;
@@ -134,7 +134,7 @@ static hn_status null_row(hn__collector *c, hn_array ***out, hn_error *err) {
 
 hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *node,
                                  const char *message, hn_error *err) {
-  const hn__exec *x = c->x;
+  const hn__call *x = c->x;
   char path[32] = "";
   if (x->is_map) snprintf(path, sizeof path, "%lld", (long long)item);
   if (x->policy != HN_ERRORS_CONTINUE) {
@@ -227,7 +227,7 @@ static hn_status check_coverage(hn__collector *c, hn_error *err) {
 }
 
 hn_status hn__collector_finish(hn__collector *c, hn_result **out, hn_error *err) {
-  const hn__exec *x = c->x;
+  const hn__call *x = c->x;
   if (c->fail_item != INT64_MAX) {
     if (err) *err = c->fail_err;
     return c->fail_status;

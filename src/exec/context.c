@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 
-#include "engine_internal.h"
+#include "exec_internal.h"
 
 void hn__ctx_init(hn_ctx *ctx, const hn_allocator *alloc, int worker) {
   memset(ctx, 0, sizeof *ctx);

@@ -1,10 +1,20 @@
 /*
- * Internal contract of the execution layer (src/exec): inputs, results and
- * the shared pieces engines use. Not installed; symbols use hn__.
+ * Internal contract of the execution layer (src/exec): what every engine
+ * shares. A run or map is prepared once (call.c: options, plan, input
+ * sources, map shape, checks) into an hn__call, handed to the engine's
+ * operations table (hn__engine_ops), and its outputs come back through the
+ * result collector, which makes the result. Also here: inputs, resources,
+ * the per-call context, failure records, events, the checks after a node
+ * call and the map shape. Engines live in src/engines, one folder each,
+ * and include this header; nothing here knows an engine. Not installed;
+ * symbols use hn__.
  */
 #ifndef HN_EXEC_INTERNAL_H
 #define HN_EXEC_INTERNAL_H
 
+#include <stdatomic.h>
+
+#include "../base/pool.h"
 #include "../graph/graph_internal.h"
 
 typedef enum hn_input_kind {
@@ -86,7 +96,7 @@ hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *init
 /* Destroy a live instance (counting it in *destroys); a no-op otherwise. */
 void hn__res_instance_release(hn__res_instance *inst, _Atomic int64_t *destroys);
 
-/* ---- a call's sources and execution ------------------------------------------- */
+/* ---- a call's sources ------------------------------------------------------------ */
 
 typedef struct hn__collector hn__collector;
 
@@ -108,8 +118,32 @@ typedef struct hn__src {
   hn_resource *resource;  /* RESOURCE (borrowed) */
 } hn__src;
 
-/* One call's execution: filled by run.c, run by hn__execute. */
-typedef struct hn__exec {
+/* What resolving a call's input sources reads (sources.c). */
+typedef struct hn__sources_in {
+  const hn_allocator *alloc;
+  const hn_pipeline *pipeline;  /* its bound defaults */
+  const hn_plan *plan;
+  const hn_inputs *inputs;      /* may be NULL */
+  const hn_run_options *options; /* map_over */
+  const int64_t *over_stride;   /* per map_over name: its product stride (zip: 1) */
+} hn__sources_in;
+
+/* A call's input sources and the arrays made for them. */
+typedef struct hn__sources {
+  hn__src *srcs;     /* per plan input */
+  int64_t n_temps;
+  hn_array **temps;  /* one-row lists made for columns passed whole */
+} hn__sources;
+
+/*
+ * The source of every plan input, type-checked (HN_ETYPE naming the input
+ * and both types). On failure *out holds what was made: free it anyway.
+ */
+hn_status hn__sources_resolve(const hn__sources_in *in, hn__sources *out, hn_error *err);
+void hn__sources_free(const hn_allocator *a, hn__sources *s);
+
+/* One prepared run or map: filled by call.c, executed by an engine. */
+typedef struct hn__call {
   hn_engine *engine;
   hn_allocator alloc; /* builders, result arrays, per-call state */
   const hn_plan *plan;
@@ -119,24 +153,118 @@ typedef struct hn__exec {
   bool zip;    /* mapped rows: zip (row = item) or product */
   hn_error_policy policy;
   const hn_callbacks *cb; /* NULL when no callback is set */
-  /* Item executor only (hn__execute), for engines that run a map in batches:
-   * item_base: index of the first item; mapped rows are still read from row
-   * 0 of each column, but item paths, events and error records say
-   * item_base + k. */
-  int64_t item_base;
-  /* worker_res: NULL to build resources per call; else worker_res[w] is the
-   * per-plan-input instance array of worker w, built when first needed and
-   * left live after the call (the owner releases them). */
-  hn__res_instance *const *worker_res;
-  /* Events carry no item_path (a batch worker that only announces items
-   * and nodes: formatting paths would be its main cost). */
-  bool no_event_paths;
   /* Set by an engine whose rank only served the call (mpi, rank > 0): the
    * result has the outputs' schema and no rows; callbacks did not fire. */
   bool served_only;
   /* Where the engine puts its outputs, failure records and counts. */
   hn__collector *col;
-} hn__exec;
+} hn__call;
+
+/* ---- the engine interface ------------------------------------------------------- */
+
+/* What an engine is (hn__engine_ops.flags). */
+enum {
+  /* Values cross a process boundary: an object input or output is refused
+   * before the call runs (hn__check_portable). */
+  HN__ENGINE_ACROSS_PROCESSES = 1
+};
+
+/*
+ * An engine's operations, one static table per engine (src/engines). The
+ * registry (src/engines/registry.c) maps a kind to its table; nothing else
+ * tests an engine kind.
+ */
+typedef struct hn__engine_ops {
+  const char *name; /* as in messages: "processes" */
+  unsigned flags;   /* HN__ENGINE_* */
+  /*
+   * Set up the engine from its validated options: its own state in
+   * e->state, e->workers, and e->rank / e->ranks for engines spanning
+   * processes. On failure err is filled; stop is called afterwards.
+   */
+  hn_status (*start)(hn_engine *e, const hn_engine_options *o, hn_error *err);
+  /* Free e->state (also after a failed start). On collective engines, collective. */
+  void (*stop)(hn_engine *e);
+  /*
+   * Collective engines only (NULL otherwise): every process calls it once
+   * per run or map with the outcome of preparing the call (x NULL when it
+   * failed with `local`/`local_err`) and gets the agreed outcome.
+   */
+  hn_status (*agree)(hn_engine *e, const hn__call *x, hn_status local, const hn_error *local_err,
+                     hn_error *err);
+  /*
+   * Run the call's items. Outputs, failure records, the failure under raise
+   * and resource counts go to x->col. A non-OK return is the call's
+   * failure (err filled); it may also come from the collector at finish.
+   */
+  hn_status (*execute)(hn__call *x, hn_error *err);
+} hn__engine_ops;
+
+/* An engine: what every engine has; the rest is its own state. */
+struct hn_engine {
+  const hn__engine_ops *ops;
+  hn_allocator alloc;
+  hn_engine_kind kind;
+  hn_engine_options options; /* as created, validated (size is sizeof the struct) */
+  int workers;               /* 1 unless the engine says otherwise */
+  int rank, ranks;           /* 0 and 1 unless the engine spans processes */
+  atomic_bool busy;          /* one run or map at a time */
+  void *state;               /* the engine's own (ops->start, ops->stop) */
+};
+
+/* Claim the engine for one call; HN_EINVAL when it is already serving one. */
+hn_status hn__engine_acquire(hn_engine *engine, hn_error *err);
+void hn__engine_release(hn_engine *engine);
+
+/*
+ * Values that would cross a process boundary: every mapped and broadcast
+ * input (resources excepted: they are built on the worker) and every
+ * requested output. HN_ETYPE naming the first one whose type holds an
+ * object (at any depth), e.g. "input 'model' is of type object: objects
+ * cannot cross a process boundary (processes engine); pass per-worker
+ * state as a resource". `engine` names the engine in the message.
+ */
+hn_status hn__check_portable(const hn__call *x, const char *engine, hn_error *err);
+
+/* ---- per-call context (context.c) ----------------------------------------- */
+
+enum {
+  HN__CTX_ARENA_USED = 1, /* hn_ctx_arena was called: reset the arena after the call */
+  HN__CTX_MESSAGE = 2     /* hn_ctx_fail recorded a message */
+};
+
+/* The context a worker hands to every node call; one per worker. */
+struct hn_ctx {
+  unsigned flags; /* HN__CTX_*; zero on the fast path */
+  int worker;
+  hn_arena *arena;    /* created lazily by hn_ctx_arena */
+  hn_allocator alloc; /* for the arena */
+  bool arena_failed;  /* creating the arena failed: hn_ctx_arena returns NULL */
+  char message[HN_ERROR_MESSAGE_MAX];
+};
+
+void hn__ctx_init(hn_ctx *ctx, const hn_allocator *alloc, int worker);
+void hn__ctx_destroy(hn_ctx *ctx);
+/* After a node call with flags set: reset the arena, forget a stale message on success. */
+void hn__ctx_after_call(hn_ctx *ctx, hn_status st);
+
+/* ---- checks after a node call (node_checks.c) ------------------------------ */
+
+/*
+ * A node call returned `st` (not HN_OK): writes its message into msg (the
+ * context's hn_ctx_fail message, consumed, else "returned HN_X: ..." or, for
+ * a value that is no hn_status, "returned 42, which is not an hn_status
+ * (reported as HN_ENODE)") and returns the code to report (st, or HN_ENODE).
+ */
+hn_status hn__call_failure(hn_ctx *ctx, hn_status st, char *msg, size_t cap);
+/* "node 'f' appended n values to output 'y' (expected 1)". */
+void hn__appended_message(const hn_gnode *node, int64_t output, int64_t n, char *msg, size_t cap);
+/*
+ * After a row call: true when every list or struct output of `node` holds
+ * exactly what its closed elements account for; else writes a message
+ * naming node, output and child into msg and returns false.
+ */
+bool hn__outputs_closed(const hn_gnode *node, hn_builder *const *outs, char *msg, size_t cap);
 
 /* ---- failure records (records.c) -------------------------------------------- */
 
@@ -193,7 +321,7 @@ void hn__events_init(hn__events *ev, const hn_callbacks *cb);
  * Collects one call's outputs and failures from its engine and makes the
  * result. Used on the thread that runs the call (not thread-safe).
  */
-hn_status hn__collector_create(const hn__exec *x, hn__collector **out, hn_error *err);
+hn_status hn__collector_create(const hn__call *x, hn__collector **out, hn_error *err);
 void hn__collector_destroy(hn__collector *c);
 /*
  * Outputs of items [first, first+count): cols[r] is requested output r
@@ -256,5 +384,8 @@ hn_status hn__map_shape(hn_map_mode mode, int64_t n, const int64_t *len, const c
 static inline int64_t hn__map_row(hn_map_mode mode, int64_t item, int64_t stride, int64_t length) {
   return mode == HN_MAP_ZIP ? item : item / stride % length;
 }
+
+/* Default rows per chunk kept as one record batch (columnar morsels; remote joins below it). */
+#define HN__MORSEL_DEFAULT 65536
 
 #endif /* HN_EXEC_INTERNAL_H */

@@ -5,7 +5,7 @@
  */
 #include <stdio.h>
 
-#include "engine_internal.h"
+#include "exec_internal.h"
 
 hn_status hn__call_failure(hn_ctx *ctx, hn_status st, char *msg, size_t cap) {
   bool known = (int)st > 0 && (int)st <= (int)HN_EINTERNAL;

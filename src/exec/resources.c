@@ -3,7 +3,7 @@
  * runs that needs them, used by every call on that worker, destroyed on the
  * same worker when the call ends (also after a failure).
  */
-#include "engine_internal.h"
+#include "exec_internal.h"
 
 hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *inits, hn_error *err) {
   if (inst->live) return HN_OK;

@@ -1,5 +1,5 @@
 /* Results of a run or map: the output table, error records and statistics. */
-#include "engine_internal.h"
+#include "exec_internal.h"
 
 static hn_status empty_error_table(const hn_allocator *alloc, hn_table **out, hn_error *err) {
   const hn_type *schema = NULL;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport.h"
+#include "../engines/mpi/transport.h"
 
 #if defined(__GNUC__)
 #define HN_MPI_EXPORT __attribute__((visibility("default")))

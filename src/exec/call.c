@@ -1,17 +1,18 @@
 /*
- * hn_pipeline_run and hn_pipeline_map: option checks, input resolution
- * (explicit inputs override bound values; mapped columns, broadcast values,
- * columns passed whole as one list value, resources), planning, item counts
- * (zip / product), callbacks of the top level, execution on the engine and
- * result assembly.
+ * hn_pipeline_run and hn_pipeline_map: a call is prepared once (options,
+ * map shape, plan, input sources, the checks every engine needs) into an
+ * hn__call, handed to the engine's operations table, and finished into the
+ * result by the collector; the top-level callbacks fire here. Nothing here
+ * names an engine.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <unistd.h>
 
-#include "remote_internal.h"
+#include "exec_internal.h"
 
-typedef struct call {
+/* A call being prepared. */
+typedef struct prep {
   hn_pipeline *p;
   hn_allocator alloc;
   const hn_inputs *inputs;
@@ -20,28 +21,24 @@ typedef struct call {
   hn_callbacks cb;
   bool has_cb;
   const hn_plan *plan;
-  hn__src *srcs;
+  hn__sources sources;
   int64_t n_items;
-  /* Map: per map_over name, the input index, its column and the product stride. */
+  /* Map: per map_over name, the input index and the product stride. */
   int64_t *over_input;
   int64_t *over_stride;
-  /* One-row list arrays made for columns passed whole. */
-  int64_t n_temps;
-  hn_array **temps;
-} call;
+  hn__call x; /* the prepared call */
+} prep;
 
-static void call_free(call *c) {
+static void prep_free(prep *c) {
   const hn_allocator *a = &c->alloc;
-  for (int64_t i = 0; i < c->n_temps; i++) hn_array_release(c->temps[i]);
-  hn__free(a, c->temps);
-  hn__free(a, c->srcs);
+  hn__sources_free(a, &c->sources);
   hn__free(a, c->over_input);
   hn__free(a, c->over_stride);
 }
 
 /* ---- options ---------------------------------------------------------------- */
 
-static hn_status read_options(call *c, const hn_run_options *opt, hn_error *err) {
+static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err) {
   memset(&c->o, 0, sizeof c->o);
   c->o.size = sizeof c->o;
   if (opt) {
@@ -84,7 +81,7 @@ static hn_status read_options(call *c, const hn_run_options *opt, hn_error *err)
 
 /* ---- map_over ---------------------------------------------------------------- */
 
-static hn_status resolve_map_over(call *c, hn_error *err) {
+static hn_status resolve_map_over(prep *c, hn_error *err) {
   const hn_run_options *o = &c->o;
   const hn_allocator *a = &c->alloc;
   if (o->n_map_over == 0) {
@@ -118,16 +115,9 @@ static hn_status resolve_map_over(call *c, hn_error *err) {
   return st == HN_OK ? HN_OK : hn__error(err, st, "%s", msg);
 }
 
-/* Position of `name` in map_over, or -1. */
-static int64_t map_over_index(const call *c, const char *name) {
-  for (int64_t m = 0; m < c->o.n_map_over; m++)
-    if (strcmp(c->o.map_over[m], name) == 0) return m;
-  return -1;
-}
-
 /* ---- planning ------------------------------------------------------------------ */
 
-static hn_status get_plan(call *c, hn_error *err) {
+static hn_status get_plan(prep *c, hn_error *err) {
   const hn_allocator *a = &c->alloc;
   int64_t n_in = c->inputs ? c->inputs->n : 0;
   const char **names = hn__calloc(a, (size_t)(n_in + c->p->n_bound + 1), sizeof *names);
@@ -146,7 +136,7 @@ static hn_status get_plan(call *c, hn_error *err) {
  * column of 2^59 rows with no buffers is cheap to declare, and would
  * otherwise run for minutes before running out of memory).
  */
-static hn_status check_outputs_fit(const call *c, hn_error *err) {
+static hn_status check_outputs_fit(const prep *c, hn_error *err) {
   const hn_plan *plan = c->plan;
   double bits = 0;
   for (int64_t r = 0; r < plan->n_requested; r++)
@@ -163,102 +153,56 @@ static hn_status check_outputs_fit(const call *c, hn_error *err) {
 
 /* ---- inputs -------------------------------------------------------------------- */
 
-static hn_status type_mismatch(const char *name, const hn_type *expected, const hn_type *actual,
-                               hn_error *err) {
-  char e[128], g[128];
-  hn_type_to_string(expected, e, sizeof e);
-  hn_type_to_string(actual, g, sizeof g);
-  return hn__error(err, HN_ETYPE, "input '%s' has type %s, expected %s", name, g, e);
+static hn_status resolve_inputs(prep *c, hn_error *err) {
+  hn__sources_in in = {&c->alloc, c->p, c->plan, c->inputs, &c->o, c->over_stride};
+  return hn__sources_resolve(&in, &c->sources, err);
 }
 
-/* A one-row list<T> array whose only element is the whole column (zero copy; kept in temps). */
-static hn_status column_as_list(call *c, hn_array *column, hn_array **out, hn_error *err) {
-  const hn_allocator *a = &c->alloc;
-  hn_array **temps = hn__realloc(a, c->temps, sizeof *temps * (size_t)(c->n_temps + 1));
-  if (!temps) return hn__error_nomem(err, "passing a column as a list");
-  c->temps = temps;
-  hn_status st = hn__array_as_list(a, column, out, err);
-  if (st == HN_OK) c->temps[c->n_temps++] = *out;
-  return st;
-}
+/* ---- checks --------------------------------------------------------------------- */
 
-static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
-  const hn_plan *plan = c->plan;
-  const char *name = plan->input_names[q];
-  const hn_type *expected = plan->slot_types[q];
-  hn__src *src = &c->srcs[q];
-  int64_t i = hn__inputs_find(c->inputs, name);
-  if (i < 0) {
-    int64_t b = hn__pipeline_bound_index(c->p, name);
-    if (b < 0) return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
-    hn_array *values = c->p->bound_values[b];
-    src->kind = HN__SRC_CONST;
-    src->type = values->type;
-    src->value = hn_array_get(values, c->p->bound_rows[b]);
-    src->array = values;
-    src->row = c->p->bound_rows[b];
-  } else {
-    const hn_input *in = &c->inputs->items[i];
-    int64_t m = map_over_index(c, name);
-    switch (in->kind) {
-      case HN_INPUT_VALUE:
-        src->kind = HN__SRC_CONST;
-        src->type = in->values->type;
-        src->value = hn_array_get(in->values, in->row);
-        src->array = in->values;
-        src->row = in->row;
-        break;
-      case HN_INPUT_COLUMN:
-        if (m >= 0) {
-          src->kind = HN__SRC_MAPPED;
-          src->type = in->values->type;
-          src->column = in->values;
-          src->stride = c->over_stride[m];
-          src->length = in->values->length;
-        } else {
-          hn_array *list = NULL;
-          hn_status st = column_as_list(c, in->values, &list, err);
-          if (st != HN_OK) return st;
-          src->kind = HN__SRC_CONST;
-          src->type = list->type;
-          src->value = hn_array_get(list, 0);
-          src->array = list;
-          src->row = 0;
-        }
-        break;
-      case HN_INPUT_RESOURCE:
-        src->kind = HN__SRC_RESOURCE;
-        src->type = in->resource->type;
-        src->resource = in->resource;
-        if (expected && expected->id != HN_TYPE_OBJECT) {
-          char e[128];
-          hn_type_to_string(expected, e, sizeof e);
-          return hn__error(err, HN_ETYPE,
-                           "input '%s' is the resource '%s' (an object), expected %s", name,
-                           in->resource->name, e);
-        }
-        return HN_OK;
-    }
-  }
-  if (expected && !hn_type_equals(expected, src->type))
-    return type_mismatch(name, expected, src->type, err);
-  return HN_OK;
-}
-
-static hn_status resolve_inputs(call *c, hn_error *err) {
-  const hn_plan *plan = c->plan;
-  c->srcs = hn__calloc(&c->alloc, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *c->srcs);
-  if (!c->srcs) return hn__error_nomem(err, "resolving inputs");
+hn_status hn__check_portable(const hn__call *x, const char *engine, hn_error *err) {
+  const hn_plan *plan = x->plan;
+  char t[128];
   for (int64_t q = 0; q < plan->n_inputs; q++) {
-    hn_status st = resolve_input(c, q, err);
-    if (st != HN_OK) return st;
+    const hn__src *src = &x->srcs[q];
+    if (src->kind == HN__SRC_RESOURCE || !src->type || !hn_type_has_object(src->type)) continue;
+    hn_type_to_string(src->type, t, sizeof t);
+    return hn__error(err, HN_ETYPE,
+                     "input '%s' is of type %s: objects cannot cross a process boundary (%s "
+                     "engine); pass per-worker state as a resource",
+                     plan->input_names[q], t, engine);
+  }
+  for (int64_t r = 0; r < plan->n_requested; r++) {
+    const hn_type *type = plan->slot_types[plan->requested_slots[r]];
+    if (!type || !hn_type_has_object(type)) continue;
+    hn_type_to_string(type, t, sizeof t);
+    return hn__error(err, HN_ETYPE,
+                     "output '%s' is of type %s: objects cannot cross a process boundary (%s "
+                     "engine); request only outputs without objects",
+                     plan->requested_names[r], t, engine);
   }
   return HN_OK;
+}
+
+
+/* ---- engines -------------------------------------------------------------------- */
+
+hn_status hn__engine_acquire(hn_engine *e, hn_error *err) {
+  if (atomic_exchange_explicit(&e->busy, true, memory_order_acquire))
+    return hn__error(err, HN_EINVAL,
+                     "the %s engine is already serving a run or map (an engine serves one call "
+                     "at a time)",
+                     e->ops->name);
+  return HN_OK;
+}
+
+void hn__engine_release(hn_engine *e) {
+  atomic_store_explicit(&e->busy, false, memory_order_release);
 }
 
 /* ---- callbacks of the top level ------------------------------------------------- */
 
-static void top_event(const call *c, hn_callback fn, hn_status st) {
+static void top_event(const prep *c, hn_callback fn, hn_status st) {
   if (!fn) return;
   hn_event ev;
   memset(&ev, 0, sizeof ev);
@@ -271,35 +215,45 @@ static void top_event(const call *c, hn_callback fn, hn_status st) {
 
 /* ---- run / map ---------------------------------------------------------------------- */
 
-static hn_status execute(call *c, hn_engine *engine, hn_result **out, hn_error *err) {
-  hn__exec x;
-  memset(&x, 0, sizeof x);
-  x.engine = engine;
-  x.alloc = c->alloc;
-  x.plan = c->plan;
-  x.srcs = c->srcs;
-  x.n_items = c->n_items;
-  x.is_map = c->is_map;
-  x.zip = c->o.map_mode == HN_MAP_ZIP;
-  x.policy = c->o.error_policy;
-  x.cb = c->has_cb ? &c->cb : NULL;
-  /* mpi: every rank agrees on the call first; only rank 0 fires callbacks. */
-  bool mpi = engine->kind == HN_ENGINE_MPI;
-  bool root = !mpi || engine->rank == 0;
-  hn_status st = mpi ? hn__mpi_agree(engine, &x, HN_OK, NULL, err) : HN_OK;
-  if (st == HN_OK) st = hn__collector_create(&x, &x.col, err);
+/* Options, map shape, plan, sources and checks: the call as every engine receives it. */
+static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *options,
+                         hn_error *err) {
+  hn_status st = read_options(c, options, err);
+  if (st == HN_OK) st = resolve_map_over(c, err);
+  if (st == HN_OK) st = get_plan(c, err);
+  if (st == HN_OK) st = check_outputs_fit(c, err);
+  if (st == HN_OK) st = resolve_inputs(c, err);
+  hn__call *x = &c->x;
+  x->engine = engine;
+  x->alloc = c->alloc;
+  x->plan = c->plan;
+  x->srcs = c->sources.srcs;
+  x->n_items = c->n_items;
+  x->is_map = c->is_map;
+  x->zip = c->o.map_mode == HN_MAP_ZIP;
+  x->policy = c->o.error_policy;
+  x->cb = c->has_cb ? &c->cb : NULL;
+  if (st == HN_OK && (engine->ops->flags & HN__ENGINE_ACROSS_PROCESSES))
+    st = hn__check_portable(x, engine->ops->name, err);
+  return st;
+}
+
+/* Run the prepared call on the engine and make its result. */
+static hn_status execute(prep *c, hn_result **out, hn_error *err) {
+  hn__call *x = &c->x;
+  hn_engine *engine = x->engine;
+  bool root = engine->rank == 0; /* collective engines: only rank 0 fires callbacks */
+  hn_status st = hn__collector_create(x, &x->col, err);
   if (st != HN_OK) return st;
   if (root) {
     top_event(c, c->cb.on_pipeline_start, HN_OK);
     if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
   }
-  if (c->n_items > 0 || (mpi && engine->ranks > 1))
-    st = engine->kind == HN_ENGINE_COLUMNAR    ? hn__execute_columnar(&x, err)
-         : engine->kind == HN_ENGINE_PROCESSES ? hn__execute_processes(&x, err)
-         : mpi                                 ? hn__execute_mpi(&x, err)
-                                               : hn__execute(&x, err);
-  if (st == HN_OK) st = hn__collector_finish(x.col, out, err);
-  hn__collector_destroy(x.col);
+  /* Ranks of a collective engine take part even when there is nothing to do. */
+  if (c->n_items > 0 || engine->ranks > 1) st = engine->ops->execute(x, err);
+  if (st == HN_OK) st = hn__collector_finish(x->col, out, err);
+  hn__collector_destroy(x->col);
+  x->col = NULL;
   if (root) {
     if (c->is_map) top_event(c, c->cb.on_map_end, st);
     top_event(c, c->cb.on_pipeline_end, st);
@@ -313,33 +267,30 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
   const char *fn = is_map ? "hn_pipeline_map" : "hn_pipeline_run";
   if (!p || !out) return hn__error(err, HN_EINVAL, "%s: NULL pipeline or output", fn);
   *out = NULL;
-  hn_engine local;
+  hn_engine *own = NULL; /* no engine given: a sequential one for this call */
   if (!engine) {
-    hn__engine_init_sequential(&local, &p->alloc);
-    engine = &local;
+    hn_status st = hn_engine_create(&p->alloc, NULL, &own, err);
+    if (st != HN_OK) return st;
+    engine = own;
   }
   hn_status st = hn__engine_acquire(engine, err);
-  if (st != HN_OK) return st;
-  call c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  c.alloc = p->alloc;
-  c.inputs = inputs;
-  c.is_map = is_map;
-  st = read_options(&c, options, err);
-  if (st == HN_OK) st = resolve_map_over(&c, err);
-  if (st == HN_OK) st = get_plan(&c, err);
-  if (st == HN_OK) st = check_outputs_fit(&c, err);
-  if (st == HN_OK) st = resolve_inputs(&c, err);
   if (st == HN_OK) {
-    st = execute(&c, engine, out, err);
-  } else if (engine->kind == HN_ENGINE_MPI) {
-    /* The other ranks wait for this one's word on the call. */
-    hn_error mine = err ? *err : (hn_error){0};
-    st = hn__mpi_agree(engine, NULL, st, &mine, err);
+    prep c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.alloc = p->alloc;
+    c.inputs = inputs;
+    c.is_map = is_map;
+    st = prepare(&c, engine, options, err);
+    if (engine->ops->agree) { /* every process of the engine learns every one's outcome */
+      hn_error mine = err && st != HN_OK ? *err : (hn_error){0};
+      st = engine->ops->agree(engine, st == HN_OK ? &c.x : NULL, st, &mine, err);
+    }
+    if (st == HN_OK) st = execute(&c, out, err);
+    prep_free(&c);
+    hn__engine_release(engine);
   }
-  call_free(&c);
-  hn__engine_release(engine);
+  hn_engine_destroy(own);
   return st;
 }
 

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "engine_internal.h"
+#include "items.h"
 
 #define HN__RESET_EVERY 1024        /* items between truncations of scratch builders */
 #define HN__WINDOW_PER_WORKER 4     /* chunks in flight per worker */
@@ -132,7 +132,8 @@ typedef struct worker {
 } worker;
 
 typedef struct job {
-  hn__exec *x;
+  hn__call *x;
+  const hn__items_opts *o;
   const hn_plan *plan;
   hn_allocator alloc;
   int64_t n_items;
@@ -210,7 +211,7 @@ static void emit(worker *w, const frame *f, hn_callback fn, const char *node, in
   ev.pipeline = f->pipeline;
   ev.node = node;
   ev.item = item;
-  ev.item_path = w->job->x->no_event_paths ? NULL : path_str(w);
+  ev.item_path = w->job->o->no_event_paths ? NULL : path_str(w);
   ev.depth = f->depth;
   ev.n_rows = node ? 1 : 0;
   ev.status = st;
@@ -934,8 +935,8 @@ static hn_status worker_prepare(worker *w) {
   const hn_type **types =
       hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *types);
   bool *res = hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *res);
-  w->res = j->x->worker_res
-               ? j->x->worker_res[w->index]
+  w->res = j->o->worker_res
+               ? j->o->worker_res[w->index]
                : hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *w->res);
   if (!types || !res || !w->res) {
     hn__free(a, (void *)types);
@@ -973,7 +974,7 @@ static hn_status worker_prepare(worker *w) {
 
 static void worker_teardown(worker *w) {
   job *j = w->job;
-  if (w->res && !j->x->worker_res) {
+  if (w->res && !j->o->worker_res) {
     for (int64_t q = 0; q < j->plan->n_inputs; q++)
       hn__res_instance_release(&w->res[q], &j->res_destroys);
     hn__free(&j->alloc, w->res);
@@ -1013,7 +1014,7 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
   }
   for (int64_t k = 0; k < c->count; k++) {
     int64_t row_item = c->start + k;
-    int64_t item = j->x->item_base + row_item;
+    int64_t item = j->o->item_base + row_item;
     if (j->threads &&
         HN__UNLIKELY(atomic_load_explicit(&j->fail_chunk, memory_order_relaxed) < c->index)) {
       *aborted = true;
@@ -1190,17 +1191,17 @@ static void job_free(job *j) {
 }
 
 
-static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
-  hn_engine *e = x->engine;
+static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error *err) {
   const hn_allocator *a = &x->alloc;
   const hn_plan *plan = x->plan;
   memset(j, 0, sizeof *j);
+  j->o = o;
   j->x = x;
   j->plan = plan;
   j->alloc = x->alloc;
   j->n_items = x->n_items;
-  j->threads = e->pool != NULL;
-  j->n_workers = j->threads ? hn__pool_size(e->pool) : 1;
+  j->threads = o->pool != NULL;
+  j->n_workers = j->threads ? hn__pool_size(o->pool) : 1;
   j->max_depth = plan_depth(plan);
   hn__events_init(&j->ev, x->cb);
   atomic_init(&j->fail_chunk, INT64_MAX);
@@ -1209,8 +1210,8 @@ static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
   j->window = (int64_t)HN__WINDOW_PER_WORKER * j->n_workers;
   if (!j->threads) {
     j->chunk_size = j->n_items;
-  } else if (e->chunk_size > 0) {
-    j->chunk_size = e->chunk_size;
+  } else if (o->chunk_size > 0) {
+    j->chunk_size = o->chunk_size;
   } else {
     j->auto_size = true;
     j->size_cap = j->n_items / (4 * (int64_t)j->n_workers);
@@ -1234,9 +1235,9 @@ static hn_status job_init(job *j, hn__exec *x, hn_error *err) {
   return HN_OK;
 }
 
-hn_status hn__execute(hn__exec *x, hn_error *err) {
+hn_status hn__items_run(hn__call *x, const hn__items_opts *o, hn_error *err) {
   job j;
-  hn_status st = job_init(&j, x, err);
+  hn_status st = job_init(&j, x, o, err);
   if (st != HN_OK) {
     job_free(&j);
     return st;
@@ -1250,7 +1251,10 @@ hn_status hn__execute(hn__exec *x, hn_error *err) {
     job_free(&j);
     return hn__error(err, HN_ENOMEM, "pthread_cond_init failed");
   }
-  hn__engine_run_workers(x->engine, worker_main, &j);
+  if (o->pool)
+    hn__pool_run(o->pool, worker_main, &j);
+  else
+    worker_main(&j, 0);
   pthread_cond_destroy(&j.cv);
   pthread_mutex_destroy(&j.mu);
   int ran = 0;

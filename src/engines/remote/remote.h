@@ -1,8 +1,7 @@
 /*
- * Internal contract of the engines that run a map away from the calling
- * thread's memory: the processes engine (processes.c, forked workers over
- * sockets) and the mpi engine (mpi.c, ranks over MPI). Both cut the items
- * into batches and share one batch protocol (batch.c):
+ * The batch protocol of the engines that run a map away from the calling
+ * thread's memory: the processes engine (forked workers over sockets) and
+ * the mpi engine (ranks over MPI). Both cut the items into batches:
  *
  *   parent:  hn__batch_encode   mapped inputs of items [first, first+count)
  *                               -> one serialised table (hn_table_serialize)
@@ -14,10 +13,10 @@
  *
  * Not installed; symbols use hn__. Nothing here is thread-safe unless said.
  */
-#ifndef HN_REMOTE_INTERNAL_H
-#define HN_REMOTE_INTERNAL_H
+#ifndef HN_ENGINES_REMOTE_H
+#define HN_ENGINES_REMOTE_H
 
-#include "engine_internal.h"
+#include "../items/items.h"
 
 /* ---- byte buffers ----------------------------------------------------------- */
 
@@ -33,18 +32,6 @@ hn_status hn__bytes_append(const hn_allocator *alloc, hn__bytes *b, const void *
                            hn_error *err);
 void hn__bytes_free(const hn_allocator *alloc, hn__bytes *b);
 
-/* ---- checks ------------------------------------------------------------------- */
-
-/*
- * Values that would cross a process boundary: every mapped and broadcast
- * input (resources excepted: they are built on the worker) and every
- * requested output. HN_ETYPE naming the first one whose type holds an
- * object (at any depth), e.g. "input 'model' is of type object: objects
- * cannot cross a process boundary (processes engine); pass per-worker
- * state as a resource". `engine` names the engine in the message.
- */
-hn_status hn__check_portable(const hn__exec *x, const char *engine, hn_error *err);
-
 /* ---- parent side: batches ------------------------------------------------------- */
 
 /*
@@ -53,14 +40,14 @@ hn_status hn__check_portable(const hn__exec *x, const char *engine, hn_error *er
  * one row per item (product mode expanded). Returns HN_OK, HN_ERANGE or
  * HN_ENOMEM.
  */
-hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__bytes *out,
+hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__bytes *out,
                            hn_error *err);
 
 /*
  * Append to `out` the broadcast (CONST) inputs of x as one serialised
  * one-row table, one column per CONST plan input (mpi: sent once per map).
  */
-hn_status hn__consts_encode(const hn__exec *x, hn__bytes *out, hn_error *err);
+hn_status hn__consts_encode(const hn__call *x, hn__bytes *out, hn_error *err);
 
 /* ---- worker side ---------------------------------------------------------------- */
 
@@ -75,11 +62,12 @@ typedef void (*hn__announce_fn)(void *user_data, int64_t item, const char *node)
  * and RESOURCE definitions are used; MAPPED sources are replaced by each
  * batch's columns), policy, is_map, zip, alloc, and cb: which events the
  * caller wants (they are recorded into the reply, not called here; NULL:
- * none). `local` (borrowed) is the engine batches run on: sequential, or
- * threads (then resources are per worker thread). Resource instances are
- * built by the first batch that needs them and live until destroy.
+ * none). Batches run on `pool`'s threads (borrowed; resources are then per
+ * worker thread), or on the calling thread when it is NULL. Resource
+ * instances are built by the first batch that needs them and live until
+ * destroy.
  */
-hn_status hn__batch_worker_create(const hn__exec *x, hn_engine *local, hn__batch_worker **out,
+hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
                                   hn_error *err);
 
 /* Replace the CONST sources by the columns of a hn__consts_encode table. */
@@ -115,54 +103,7 @@ void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *des
  * collector (the lowest failing item wins). Returns HN_ECORRUPT (a
  * malformed reply), HN_ENOMEM, else HN_OK.
  */
-hn_status hn__reply_take(hn__collector *col, const hn__exec *x, int worker, int64_t first,
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
                          int64_t count, const void *reply, size_t size, hn_error *err);
 
-/* ---- engines ---------------------------------------------------------------------- */
-
-/* The processes engine's entry point (same contract as hn__execute). */
-hn_status hn__execute_processes(hn__exec *x, hn_error *err);
-
-/*
- * The mpi engine (mpi.c). hn__mpi_engine_start joins MPI through the plugin
- * (loading it when needed), checks the launcher, and creates the local
- * threads engine; hn__mpi_engine_stop undoes it (collective).
- */
-hn_status hn__mpi_engine_start(hn_engine *engine, const hn_engine_options *options,
-                               hn_error *err);
-void hn__mpi_engine_stop(hn_engine *engine);
-/*
- * Every rank calls this at the start of each run/map, x NULL with `local`
- * the failure when the call failed on this rank before it could execute:
- * the ranks exchange their status and plan fingerprint, and every rank
- * returns the same outcome (HN_OK, the first failing rank's error, or
- * HN_EINVAL saying which fingerprint lines differ).
- */
-hn_status hn__mpi_agree(hn_engine *engine, const hn__exec *x, hn_status local,
-                        const hn_error *local_err, hn_error *err);
-/* The mpi entry point after hn__mpi_agree (same contract as hn__execute). */
-hn_status hn__execute_mpi(hn__exec *x, hn_error *err);
-
-/* ---- a node that forks in a worker process (fork_guard.c) ------------------------ */
-
-/*
- * Install, in a worker process, the fork handlers that tell a node's child
- * which execs or exits from one that returns into the engine. `item` and
- * `node` are where the worker announces what runs (read when a node forks).
- */
-hn_status hn__fork_guard_install(const _Atomic int64_t *item, _Atomic(const char *) const *node,
-                                 hn_error *err);
-/*
- * Call wherever engine code resumes after node code (before each announce
- * and before each message to the parent). In a child that returned from a
- * node: reports to the worker and _exits, never returning. In the worker:
- * waits for each child forked since the last check to exec, exit or report;
- * returns true when one reported, with the item and node announced when it
- * forked (the stray is reaped). Cheap when no node forked: one branch.
- */
-bool hn__fork_guard_check(int64_t *item, const char **node);
-
-/* Name of a signal, e.g. "SIGSEGV (segmentation fault)"; never NULL. */
-const char *hn__signal_name(int sig);
-
-#endif /* HN_REMOTE_INTERNAL_H */
+#endif /* HN_ENGINES_REMOTE_H */

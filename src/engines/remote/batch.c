@@ -1,7 +1,6 @@
 /*
  * The batch protocol shared by the engines that run a map away from the
- * calling thread's memory (remote_internal.h): byte buffers, the
- * portability check, batch and broadcast encoding, the batch worker and the
+ * calling thread's memory (remote.h): byte buffers, batch and broadcast encoding, the batch worker and the
  * collector of replies.
  *
  * A batch is one serialised table (hn_table_serialize): one column per
@@ -44,7 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "remote_internal.h"
+#include "remote.h"
 
 #define REPLY_MAGIC 0x52424e48u /* "HNBR" read as a little-endian u32 */
 #define REPLY_VERSION 1u
@@ -123,34 +122,6 @@ static hn_status bytes_pad8(const hn_allocator *alloc, hn__bytes *b, hn_error *e
 }
 
 /* ======================================================================== */
-/* Checks                                                                   */
-/* ======================================================================== */
-
-hn_status hn__check_portable(const hn__exec *x, const char *engine, hn_error *err) {
-  const hn_plan *plan = x->plan;
-  char t[128];
-  for (int64_t q = 0; q < plan->n_inputs; q++) {
-    const hn__src *src = &x->srcs[q];
-    if (src->kind == HN__SRC_RESOURCE || !src->type || !hn_type_has_object(src->type)) continue;
-    hn_type_to_string(src->type, t, sizeof t);
-    return hn__error(err, HN_ETYPE,
-                     "input '%s' is of type %s: objects cannot cross a process boundary (%s "
-                     "engine); pass per-worker state as a resource",
-                     plan->input_names[q], t, engine);
-  }
-  for (int64_t r = 0; r < plan->n_requested; r++) {
-    const hn_type *type = plan->slot_types[plan->requested_slots[r]];
-    if (!type || !hn_type_has_object(type)) continue;
-    hn_type_to_string(type, t, sizeof t);
-    return hn__error(err, HN_ETYPE,
-                     "output '%s' is of type %s: objects cannot cross a process boundary (%s "
-                     "engine); request only outputs without objects",
-                     plan->requested_names[r], t, engine);
-  }
-  return HN_OK;
-}
-
-/* ======================================================================== */
 /* Parent side: batches                                                     */
 /* ======================================================================== */
 
@@ -178,7 +149,7 @@ static hn_status gather(const hn_allocator *a, const hn__src *src, int64_t first
 }
 
 /* A table of the given plan inputs' columns (taken, also on failure), serialised into `out`. */
-static hn_status encode_columns(const hn__exec *x, int64_t n, const char **names, hn_array **cols,
+static hn_status encode_columns(const hn__call *x, int64_t n, const char **names, hn_array **cols,
                                 hn__bytes *out, hn_error *err) {
   hn_table *t = NULL;
   hn_status st = hn_table_create(&x->alloc, n, names, cols, &t, err);
@@ -193,7 +164,7 @@ static hn_status encode_columns(const hn__exec *x, int64_t n, const char **names
  * rows [first, first+count) (zip: a slice; product: gathered); CONST, the
  * one value of each.
  */
-static hn_status encode_sources(const hn__exec *x, hn__src_kind kind, int64_t first,
+static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t first,
                                 int64_t count, hn__bytes *out, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
@@ -230,7 +201,7 @@ static hn_status encode_sources(const hn__exec *x, hn__src_kind kind, int64_t fi
   return st;
 }
 
-hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__bytes *out,
+hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__bytes *out,
                            hn_error *err) {
   if (first < 0 || count < 0 || first > x->n_items - count)
     return hn__error(err, HN_ERANGE, "batch [%lld, %lld) outside the %lld items", (long long)first,
@@ -238,7 +209,7 @@ hn_status hn__batch_encode(const hn__exec *x, int64_t first, int64_t count, hn__
   return encode_sources(x, HN__SRC_MAPPED, first, count, out, err);
 }
 
-hn_status hn__consts_encode(const hn__exec *x, hn__bytes *out, hn_error *err) {
+hn_status hn__consts_encode(const hn__call *x, hn__bytes *out, hn_error *err) {
   return encode_sources(x, HN__SRC_CONST, 0, 1, out, err);
 }
 
@@ -247,10 +218,10 @@ hn_status hn__consts_encode(const hn__exec *x, hn__bytes *out, hn_error *err) {
 /* ======================================================================== */
 
 struct hn__batch_worker {
-  const hn__exec *x;
+  const hn__call *x;
   hn_allocator alloc;
-  hn_engine *local;
-  int n_local;                     /* workers of `local` */
+  hn__pool *pool;                  /* NULL: batches run on the calling thread */
+  int n_local;                     /* workers batches run on (threads of pool, or 1) */
   hn__src *srcs;                   /* per plan input: x->srcs with MAPPED/CONST replaced */
   hn__res_instance **res;          /* per local worker: per plan input */
   hn_table *consts;                /* hn__batch_worker_set_consts table, or NULL */
@@ -258,7 +229,7 @@ struct hn__batch_worker {
   hn__announce_fn announce;
   void *announce_ud;
   int64_t *cur_item; /* per local worker: the top-level item it runs */
-  /* Event recording (thread-safe: `local` may run items on several threads). */
+  /* Event recording (thread-safe: a pool runs items on several threads). */
   hn_callbacks rec;
   bool want[EV_KINDS]; /* the caller's callbacks: which kinds to record */
   bool any_want;
@@ -366,7 +337,7 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->on_pipeline_end = bw->want[EV_PIPELINE_END] ? rec_pipeline_end : NULL;
 }
 
-hn_status hn__batch_worker_create(const hn__exec *x, hn_engine *local, hn__batch_worker **out,
+hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
                                   hn_error *err) {
   const hn_allocator *a = &x->alloc;
   const hn_plan *plan = x->plan;
@@ -375,9 +346,8 @@ hn_status hn__batch_worker_create(const hn__exec *x, hn_engine *local, hn__batch
   if (!bw) return hn__error_nomem(err, "creating a batch worker");
   bw->x = x;
   bw->alloc = x->alloc;
-  bw->local = local;
-  bw->n_local = hn_engine_workers(local);
-  if (bw->n_local < 1) bw->n_local = 1;
+  bw->pool = pool;
+  bw->n_local = pool ? hn__pool_size(pool) : 1;
   atomic_init(&bw->inits, 0);
   atomic_init(&bw->destroys, 0);
   size_t n_in = (size_t)(plan->n_inputs ? plan->n_inputs : 1);
@@ -543,7 +513,7 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
 
 hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
                                size_t in_size, hn__bytes *reply, hn_error *err) {
-  const hn__exec *x = bw->x;
+  const hn__call *x = bw->x;
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &bw->alloc;
   reply->size = 0;
@@ -562,7 +532,7 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     src->stride = 1;
     src->length = count;
   }
-  hn__exec x2 = *x;
+  hn__call x2 = *x;
   x2.col = NULL;
   if (st == HN_OK) st = hn__collector_create(&x2, &x2.col, err);
   if (st != HN_OK) {
@@ -572,17 +542,17 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   for (int w = 0; w < bw->n_local; w++) bw->cur_item[w] = first;
   bw->log.size = 0;
   bw->log_failed = false;
-  x2.engine = bw->local;
   x2.srcs = bw->srcs;
   x2.n_items = count;
-  x2.item_base = first;
   x2.zip = true;
-  x2.worker_res = (hn__res_instance *const *)bw->res;
   x2.cb = bw->any_want || bw->announce ? &bw->rec : NULL;
-  x2.no_event_paths = !bw->any_want;
+  hn__items_opts o = {.pool = bw->pool,
+                      .item_base = first,
+                      .worker_res = (hn__res_instance *const *)bw->res,
+                      .no_event_paths = !bw->any_want};
   hn_error e;
   hn_error_reset(&e);
-  hn_status run = hn__execute(&x2, &e);
+  hn_status run = hn__items_run(&x2, &o, &e);
   hn_table_release(t);
   for (int64_t q = 0; q < plan->n_inputs; q++)
     if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
@@ -671,7 +641,7 @@ static bool get_str(cursor *cu, const char **s, size_t *n) {
 }
 
 /* Replay the event log to the caller's callbacks; strings are copied to be NUL-terminated. */
-static hn_status replay(const hn__exec *x, int worker, const uint8_t *p, size_t size,
+static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t size,
                         hn_error *err) {
   const hn_callbacks *cb = x->cb;
   const hn_allocator *a = &x->alloc;
@@ -731,7 +701,7 @@ static hn_status replay(const hn__exec *x, int worker, const uint8_t *p, size_t 
 }
 
 /* The outputs section: one chunk. */
-static hn_status take_outputs(hn__collector *col, const hn__exec *x, const reply_header *h,
+static hn_status take_outputs(hn__collector *col, const hn__call *x, const reply_header *h,
                               const uint8_t *p, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
@@ -769,7 +739,7 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
 }
 
 /* The error records section. */
-static hn_status take_records(hn__collector *col, const hn__exec *x, const reply_header *h,
+static hn_status take_records(hn__collector *col, const hn__call *x, const reply_header *h,
                               const uint8_t *p, hn_error *err) {
   hn_table *t = NULL;
   hn_status st = read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
@@ -800,7 +770,7 @@ static hn_status take_records(hn__collector *col, const hn__exec *x, const reply
   return st;
 }
 
-hn_status hn__reply_take(hn__collector *col, const hn__exec *x, int worker, int64_t first,
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
                          int64_t count, const void *reply, size_t size, hn_error *err) {
   reply_header h;
   if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);

@@ -73,7 +73,7 @@
 #include <sys/prctl.h>
 #endif
 
-#include "remote_internal.h"
+#include "processes.h"
 
 #define BATCH_MAX 4096         /* automatic batch size: upper bound */
 #define BATCHES_PER_WORKER 8   /* automatic batch size: batches per worker */
@@ -288,7 +288,7 @@ typedef struct pworker {
 } pworker;
 
 typedef struct pool {
-  hn__exec *x;
+  hn__call *x;
   hn_allocator alloc;
   hn__collector *col;
   int n;
@@ -305,8 +305,8 @@ typedef struct pool {
   int64_t bye_destroys;
 } pool;
 
-static int64_t batch_size(const hn__exec *x, int workers) {
-  if (x->engine->chunk_size > 0) return x->engine->chunk_size;
+static int64_t batch_size(const hn__call *x, int workers) {
+  if (x->engine->options.chunk_size > 0) return x->engine->options.chunk_size;
   int64_t b = x->n_items / ((int64_t)workers * BATCHES_PER_WORKER);
   return b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : b;
 }
@@ -375,13 +375,11 @@ static _Noreturn void child_main(pool *p, int slot, int fd) {
   if (getppid() != p->parent) child_exit(1);
   announce_slot *s = &p->slots[slot];
   const hn_allocator *a = &p->alloc;
-  hn_engine local;
-  hn__engine_init_sequential(&local, a);
   hn_error e;
   hn_error_reset(&e);
   hn__batch_worker *bw = NULL;
   hn_status st = hn__fork_guard_install(&s->item, &s->node, &e);
-  if (st == HN_OK) st = hn__batch_worker_create(p->x, &local, &bw, &e);
+  if (st == HN_OK) st = hn__batch_worker_create(p->x, NULL, &bw, &e);
   if (st != HN_OK) {
     child_fail(s, fd, st, &e);
     child_exit(1);
@@ -591,7 +589,7 @@ static bool running_item(pool *p, int i, int64_t *item, int64_t *start) {
 
 /* Busy workers whose announced item ran past the timeout are killed; their item is lost. */
 static hn_status check_timeouts(pool *p, int64_t now, hn_error *err) {
-  double limit = p->x->engine->item_timeout;
+  double limit = p->x->engine->options.item_timeout;
   if (limit <= 0) return HN_OK;
   for (int i = 0; i < p->n; i++) {
     pworker *w = &p->w[i];
@@ -626,7 +624,7 @@ static hn_status check_exits(pool *p, hn_error *err) {
 
 /* Poll wait: up to the earliest item deadline (with timeouts), else POLL_IDLE_MS. */
 static int poll_wait_ms(pool *p, int64_t now) {
-  double limit = p->x->engine->item_timeout;
+  double limit = p->x->engine->options.item_timeout;
   if (limit <= 0) return POLL_IDLE_MS;
   int64_t wait = (int64_t)POLL_TIMEOUT_MAX_MS * 1000000;
   for (int i = 0; i < p->n; i++) {
@@ -701,9 +699,8 @@ static hn_status run_pool(pool *p, hn_error *err) {
   return st;
 }
 
-hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
-  hn_status st = hn__check_portable(x, "processes", err);
-  if (st != HN_OK) return st;
+static hn_status processes_execute(hn__call *x, hn_error *err) {
+  hn_status st = HN_OK;
   pool p;
   memset(&p, 0, sizeof p);
   p.x = x;
@@ -734,7 +731,7 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
       atomic_init(&p.slots[i].node, NULL);
       atomic_init(&p.slots[i].stray_item, -1);
       atomic_init(&p.slots[i].stray_node, NULL);
-      p.slots[i].timed = x->engine->item_timeout > 0;
+      p.slots[i].timed = x->engine->options.item_timeout > 0;
     }
     st = run_pool(&p, err);
   }
@@ -754,3 +751,16 @@ hn_status hn__execute_processes(hn__exec *x, hn_error *err) {
   hn__bytes_free(&p.alloc, &p.in);
   return st;
 }
+
+static hn_status processes_start(hn_engine *e, const hn_engine_options *o, hn_error *err) {
+  (void)err;
+  e->workers = o->workers;
+  return HN_OK;
+}
+
+const hn__engine_ops hn__processes_ops = {
+    .name = "processes",
+    .flags = HN__ENGINE_ACROSS_PROCESSES,
+    .start = processes_start,
+    .execute = processes_execute,
+};

@@ -18,7 +18,7 @@
  * resource counts. (5) Rank 0 broadcasts the outcome.
  *
  * MPI itself is never linked: the plugin libhypernodes_mpi provides the
- * transport (src/mpi/transport.h), found in the process or loaded by
+ * transport (transport.h; the plugin is src/mpi/transport.c), found in the process or loaded by
  * dlopen (HN_MPI_PLUGIN overrides the path). All MPI calls happen on the
  * thread that calls run/map (MPI_THREAD_FUNNELED).
  */
@@ -29,8 +29,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../mpi/transport.h"
-#include "remote_internal.h"
+#include "mpi.h"
 
 enum { TAG_CHUNK = 1, TAG_RESULT = 2, TAG_FAIL = 3, TAG_STOP = 4, TAG_BYE = 5, TAG_GO = 6 };
 
@@ -72,7 +71,7 @@ static const hn__mpi_transport *load_transport(hn_error *err) {
          * where a sanitizer's dlopen interceptor hides the caller's run path. */
         Dl_info info;
         const char *slash = NULL;
-        if (dladdr((void *)&hn__mpi_engine_start, &info) && info.dli_fname)
+        if (dladdr((void *)&hn__mpi_ops, &info) && info.dli_fname)
           slash = strrchr(info.dli_fname, '/');
         if (slash) {
           char alt[4096];
@@ -123,14 +122,17 @@ static long launcher_size(const char **var) {
   return 0;
 }
 
-hn_status hn__mpi_engine_start(hn_engine *e, const hn_engine_options *o, hn_error *err) {
+static hn_status mpi_start(hn_engine *e, const hn_engine_options *o, hn_error *err) {
+  hn__mpi_state *ms = hn__calloc(&e->alloc, 1, sizeof *ms);
+  if (!ms) return hn__error_nomem(err, "for the mpi engine");
+  e->state = ms;
   const hn__mpi_transport *t = load_transport(err);
   if (!t) return HN_EUNSUPPORTED;
   char msg[256] = "";
   int rank = 0, size = 1;
   if (t->start(&rank, &size, msg, sizeof msg) != 0)
     return hn__error(err, HN_EIO, "the mpi engine could not start MPI: %s", msg);
-  e->mpi = t;
+  ms->t = t;
   e->rank = rank;
   e->ranks = size;
   const char *var = NULL;
@@ -144,23 +146,17 @@ hn_status hn__mpi_engine_start(hn_engine *e, const hn_engine_options *o, hn_erro
                      "mpiexec",
                      want, var, want, lib);
   }
-  hn_engine_options lo;
-  memset(&lo, 0, sizeof lo);
-  lo.size = sizeof lo;
-  lo.kind = HN_ENGINE_THREADS;
-  lo.workers = o->workers;
-  hn_status st = hn_engine_create(&e->alloc, &lo, &e->local, err);
-  if (st != HN_OK) return st;
-  e->workers = hn_engine_workers(e->local);
-  e->chunk_timeout = o->chunk_timeout;
-  return HN_OK;
+  e->workers = o->workers;
+  return hn__pool_create(&e->alloc, e->workers, &ms->pool, err);
 }
 
-void hn__mpi_engine_stop(hn_engine *e) {
-  hn_engine_destroy(e->local);
-  e->local = NULL;
-  if (e->mpi) e->mpi->stop();
-  e->mpi = NULL;
+static void mpi_stop(hn_engine *e) {
+  hn__mpi_state *ms = e->state;
+  if (!ms) return;
+  hn__pool_destroy(ms->pool);
+  if (ms->t) ms->t->stop();
+  hn__free(&e->alloc, ms);
+  e->state = NULL;
 }
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -276,7 +272,7 @@ static hn_status plan_lines(const hn_allocator *a, const hn_plan *plan, int dept
 }
 
 /* The fingerprint of a call, as text (one fact per line), NUL-terminated. */
-static hn_status fingerprint(const hn__exec *x, hn__bytes *b, hn_error *err) {
+static hn_status fingerprint(const hn__call *x, hn__bytes *b, hn_error *err) {
   const hn_allocator *a = &x->alloc;
   const uint16_t probe = 1;
   uint8_t first_byte;
@@ -332,13 +328,13 @@ static void first_difference(const char *ref, const char *mine, int rank, char *
   }
 }
 
-hn_status hn__mpi_agree(hn_engine *e, const hn__exec *x, hn_status local, const hn_error *local_err,
-                        hn_error *err) {
+static hn_status mpi_agree(hn_engine *e, const hn__call *x, hn_status local,
+                           const hn_error *local_err, hn_error *err) {
   if (e->ranks <= 1) {
     if (local != HN_OK && err && local_err) *err = *local_err;
     return local;
   }
-  const hn__mpi_transport *t = e->mpi;
+  const hn__mpi_transport *t = hn__mpi_transport_of(e);
   hn_allocator a = x ? x->alloc : e->alloc;
   hn__bytes text = {0};
   hn_error ferr;
@@ -452,7 +448,7 @@ typedef struct slot {
 #define SLOTS 2
 
 typedef struct driver {
-  hn__exec *x;
+  hn__call *x;
   hn_engine *e;
   const hn__mpi_transport *t;
   hn__collector *col;
@@ -469,7 +465,7 @@ typedef struct driver {
 } driver;
 
 /* Bytes of one item's mapped inputs, on average. */
-static int64_t bytes_per_item(const hn__exec *x) {
+static int64_t bytes_per_item(const hn__call *x) {
   int64_t total = 0;
   for (int64_t q = 0; q < x->plan->n_inputs; q++) {
     const hn__src *s = &x->srcs[q];
@@ -481,9 +477,9 @@ static int64_t bytes_per_item(const hn__exec *x) {
 }
 
 static void driver_sizes(driver *d) {
-  const hn__exec *x = d->x;
-  if (d->e->chunk_size > 0) {
-    d->base = d->e->chunk_size;
+  const hn__call *x = d->x;
+  if (d->e->options.chunk_size > 0) {
+    d->base = d->e->options.chunk_size;
     d->fixed = true;
     d->min_size = d->base;
     return;
@@ -543,12 +539,12 @@ static hn_status check_slots(driver *d, bool *progressed, hn_error *err) {
           *progressed = true;
         }
       }
-      if (s->busy && d->e->chunk_timeout > 0 && now - s->sent > d->e->chunk_timeout) {
+      if (s->busy && d->e->options.chunk_timeout > 0 && now - s->sent > d->e->options.chunk_timeout) {
         fprintf(stderr,
                 "hypernodes mpi: chunk of items [%lld, %lld) on rank %d timed out after %g s; "
                 "aborting the job with code %d\n",
                 (long long)s->first, (long long)(s->first + s->count), w + 1,
-                d->e->chunk_timeout, HN_MPI_ABORT_TIMEOUT);
+                d->e->options.chunk_timeout, HN_MPI_ABORT_TIMEOUT);
         fflush(stderr);
         d->t->abort(HN_MPI_ABORT_TIMEOUT);
       }
@@ -690,14 +686,14 @@ static hn_status stop_workers(driver *d, hn_error *err) {
   return st;
 }
 
-static hn_status drive(hn__exec *x, hn_error *err) {
+static hn_status drive(hn__call *x, hn_error *err) {
   hn_engine *e = x->engine;
   const hn_allocator *a = &x->alloc;
   driver d;
   memset(&d, 0, sizeof d);
   d.x = x;
   d.e = e;
-  d.t = e->mpi;
+  d.t = hn__mpi_transport_of(e);
   d.n_workers = e->ranks - 1;
   d.backoff_cap = BACKOFF_MAX_NS;
   hn_error_reset(&d.fatal_err);
@@ -776,9 +772,9 @@ typedef struct out_slot {
   hn__mpi_req *req;
 } out_slot;
 
-static hn_status serve(hn__exec *x, hn_error *err) {
+static hn_status serve(hn__call *x, hn_error *err) {
   hn_engine *e = x->engine;
-  const hn__mpi_transport *t = e->mpi;
+  const hn__mpi_transport *t = hn__mpi_transport_of(e);
   const hn_allocator *a = &x->alloc;
   call_head head;
   int rc = t->bcast(&head, sizeof head, 0);
@@ -797,7 +793,7 @@ static hn_status serve(hn__exec *x, hn_error *err) {
   hn__batch_worker *bw = NULL;
   hn_error wfail;
   hn_error_reset(&wfail);
-  hn_status wst = hn__batch_worker_create(x, e->local, &bw, &wfail);
+  hn_status wst = hn__batch_worker_create(x, ((hn__mpi_state *)e->state)->pool, &bw, &wfail);
   if (wst == HN_OK) wst = hn__batch_worker_set_consts(bw, rx.data, rx.size, &wfail);
   for (;;) {
     int source = -1, tag = -1;
@@ -863,14 +859,13 @@ typedef struct outcome {
   hn_error err;
 } outcome;
 
-hn_status hn__execute_mpi(hn__exec *x, hn_error *err) {
+static hn_status mpi_execute(hn__call *x, hn_error *err) {
   hn_engine *e = x->engine;
-  hn_status st = hn__check_portable(x, "mpi", err); /* the same answer on every rank */
-  if (st != HN_OK) return st;
+  hn__mpi_state *ms = e->state;
+  hn_status st;
   if (e->ranks == 1) {
-    hn__exec local = *x;
-    local.engine = e->local;
-    return hn__execute(&local, err);
+    hn__items_opts o = {.pool = ms->pool}; /* one rank: its threads, sized automatically */
+    return hn__items_run(x, &o, err);
   }
   hn_error mine;
   hn_error_reset(&mine);
@@ -880,8 +875,8 @@ hn_status hn__execute_mpi(hn__exec *x, hn_error *err) {
   memset(&o, 0, sizeof o);
   o.status = (int32_t)st;
   o.err = mine;
-  int rc = e->mpi->bcast(&o, sizeof o, 0);
-  if (rc != 0) return mpi_failed(e->mpi, rc, "MPI_Bcast of the outcome", err);
+  int rc = ms->t->bcast(&o, sizeof o, 0);
+  if (rc != 0) return mpi_failed(ms->t, rc, "MPI_Bcast of the outcome", err);
   if (e->rank != 0) {
     x->served_only = true;
     if (st != HN_OK && o.status == HN_OK) {
@@ -893,3 +888,12 @@ hn_status hn__execute_mpi(hn__exec *x, hn_error *err) {
   if (o.status != HN_OK && err) *err = o.err;
   return (hn_status)o.status;
 }
+
+const hn__engine_ops hn__mpi_ops = {
+    .name = "mpi",
+    .flags = HN__ENGINE_ACROSS_PROCESSES,
+    .start = mpi_start,
+    .stop = mpi_stop,
+    .agree = mpi_agree,
+    .execute = mpi_execute,
+};

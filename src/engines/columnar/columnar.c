@@ -30,7 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "engine_internal.h"
+#include "columnar.h"
 
 /* ======================================================================== */
 /* Structures                                                               */
@@ -77,7 +77,7 @@ typedef struct cworker {
 } cworker;
 
 typedef struct cjob {
-  hn__exec *x;
+  hn__call *x;
   const hn_plan *plan;
   hn_allocator alloc;
   int64_t n_items, morsel_size, n_morsels;
@@ -1098,8 +1098,9 @@ static void job_free(cjob *j) {
   hn__free(a, j->workers);
 }
 
-static hn_status job_init(cjob *j, hn__exec *x, hn_error *err) {
-  hn_engine *e = x->engine;
+static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
+  hn__pool *pool = x->engine->state;
+  int64_t chunk_size = x->engine->options.chunk_size;
   const hn_allocator *a = &x->alloc;
   const hn_plan *plan = x->plan;
   memset(j, 0, sizeof *j);
@@ -1107,9 +1108,9 @@ static hn_status job_init(cjob *j, hn__exec *x, hn_error *err) {
   j->plan = plan;
   j->alloc = x->alloc;
   j->n_items = x->n_items;
-  j->morsel_size = e->chunk_size > 0 ? e->chunk_size : HN__MORSEL_DEFAULT;
+  j->morsel_size = chunk_size > 0 ? chunk_size : HN__MORSEL_DEFAULT;
   j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
-  j->n_workers = e->pool ? hn__pool_size(e->pool) : 1;
+  j->n_workers = pool ? hn__pool_size(pool) : 1;
   atomic_init(&j->next, 0);
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);
@@ -1140,7 +1141,7 @@ static hn_status job_init(cjob *j, hn__exec *x, hn_error *err) {
   return HN_OK;
 }
 
-hn_status hn__execute_columnar(hn__exec *x, hn_error *err) {
+static hn_status columnar_execute(hn__call *x, hn_error *err) {
   cjob j;
   hn_status st = job_init(&j, x, err);
   if (st != HN_OK) {
@@ -1151,7 +1152,7 @@ hn_status hn__execute_columnar(hn__exec *x, hn_error *err) {
     job_free(&j);
     return hn__error(err, HN_ENOMEM, "pthread_mutex_init failed");
   }
-  hn__engine_run_workers(x->engine, worker_main, &j);
+  hn__pool_run(x->engine->state, worker_main, &j);
   pthread_mutex_destroy(&j.mu);
   int ran = 0;
   for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;
@@ -1165,3 +1166,23 @@ hn_status hn__execute_columnar(hn__exec *x, hn_error *err) {
   job_free(&j);
   return st;
 }
+
+static hn_status columnar_start(hn_engine *e, const hn_engine_options *o, hn_error *err) {
+  e->workers = o->workers;
+  hn__pool *pool = NULL;
+  hn_status st = hn__pool_create(&e->alloc, e->workers, &pool, err);
+  e->state = pool;
+  return st;
+}
+
+static void columnar_stop(hn_engine *e) {
+  hn__pool_destroy(e->state);
+  e->state = NULL;
+}
+
+const hn__engine_ops hn__columnar_ops = {
+    .name = "columnar",
+    .start = columnar_start,
+    .stop = columnar_stop,
+    .execute = columnar_execute,
+};
