@@ -1,0 +1,83 @@
+/* The columnar engine's levels: item paths, events and the first failure of each row. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "columnar_internal.h"
+
+hn_status hn__col_fatal(cworker *w, hn_status st) {
+  if (w->ferr.code == HN_OK) hn__error(&w->ferr, st, "%s", hn_status_str(st));
+  w->ferr.code = st;
+  return st;
+}
+
+/* Item path of row r of level L into buf; returns buf ("" at the top of a run). */
+static size_t path_of(const cjob *j, const lvl *L, int64_t r, char *buf, size_t cap) {
+  size_t n = 0;
+  if (!L->parent) {
+    if (j->x->is_map) n = (size_t)snprintf(buf, cap, "%lld", (long long)(L->base + r));
+    else buf[0] = '\0';
+    return n < cap ? n : cap - 1;
+  }
+  n = path_of(j, L->parent, L->prow[r], buf, cap);
+  if (L->local && n + 1 < cap) {
+    int k = snprintf(buf + n, cap - n, "%s%lld", n ? "/" : "", (long long)L->local[r]);
+    if (k > 0) n += (size_t)k;
+    if (n >= cap) n = cap - 1;
+  }
+  return n;
+}
+
+/* The item index events report for row r of L. */
+static int64_t item_of(const cjob *j, const lvl *L, int64_t r) {
+  if (!L->parent) return j->x->is_map ? L->base + r : -1;
+  if (L->local) return L->local[r];
+  return item_of(j, L->parent, L->prow[r]);
+}
+
+void hn__col_emit(cworker *w, const lvl *L, hn_callback fn, const char *node, int64_t row,
+                 int64_t n_rows, hn_status st, const char *message) {
+  cjob *j = w->job;
+  hn_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.pipeline = L->pipeline;
+  ev.node = node;
+  ev.item = row >= 0 ? item_of(j, L, row) : -1;
+  if (row >= 0) {
+    path_of(j, L, row, w->pbuf, sizeof w->pbuf);
+    ev.item_path = w->pbuf[0] ? w->pbuf : NULL;
+  }
+  ev.depth = L->depth;
+  ev.n_rows = n_rows;
+  ev.status = st;
+  ev.message = message;
+  ev.worker = w->index;
+  fn(j->ev.ud, &ev);
+}
+
+/*
+ * Row r of L failed at `node`. The first failure of a row is kept (path NULL:
+ * the row's own path; else the path of an inner failure).
+ */
+hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn_status code,
+                            const char *msg, const char *path) {
+  cjob *j = w->job;
+  const hn_allocator *a = &j->alloc;
+  if ((int)code <= 0 || (int)code > (int)HN_EINTERNAL) code = HN_ENODE;
+  if (!path && j->ev.error) hn__col_emit(w, L, j->ev.error, node, r, 1, code, msg);
+  if (!L->failed && !NEWA(L->failed, L->n)) return hn__col_fatal(w, HN_ENOMEM);
+  if (L->failed[r]) return HN_OK;
+  char buf[HN_ERROR_PATH_MAX];
+  if (!path) {
+    path_of(j, L, r, buf, sizeof buf);
+    path = buf;
+  }
+  if (hn__records_add(a, &L->fails, r, code, path, node, msg) != HN_OK) return hn__col_fatal(w, HN_ENOMEM);
+  L->failed[r] = 1;
+  return HN_OK;
+}
+
+void hn__col_lvl_free(const hn_allocator *a, lvl *L) {
+  hn__records_free(a, &L->fails);
+  hn__free(a, L->failed);
+  L->failed = NULL;
+}
