@@ -1,0 +1,252 @@
+/*
+ * Internal contract of the item executor's files: frames (a plan prepared
+ * for one worker), steps, chunks, workers and the job. frame.c prepares
+ * frames; steps.c runs an item through a frame; item_events.c holds item
+ * paths, events and failures; items.c schedules chunks over the workers.
+ * Not installed; symbols use hn__it_.
+ */
+#ifndef HN_ENGINES_ITEMS_INTERNAL_H
+#define HN_ENGINES_ITEMS_INTERNAL_H
+
+#include "items.h"
+
+#define HN__RESET_EVERY 1024        /* items between truncations of scratch builders */
+#define HN__WINDOW_PER_WORKER 4     /* chunks in flight per worker */
+#define HN__FIRST_CHUNK 16          /* items in the timed first chunks (automatic size) */
+#define HN__TARGET_CHUNK_NS 50000.0 /* aim for 50 us of work per chunk */
+
+#define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
+
+typedef enum xs_kind { XS_ROW, XS_BATCH, XS_NESTED } xs_kind;
+
+struct frame;
+
+/* A plan step prepared for one frame. */
+typedef struct xstep {
+  xs_kind kind;
+  const hn_gnode *node;
+  const hn_plan_step *ps;
+  hn_row_fn row;
+  void *ud;
+  int64_t n_in, n_out;
+  const int64_t *in_slots, *out_slots;
+  hn_datum *in;      /* this step's inputs, written by their producers */
+  hn_builder **outs; /* the frame's builders of out_slots */
+  bool *read_out;    /* per output: a later step reads it (refresh the slot datum) */
+  bool nested_out;   /* an output is a list or struct: check its children after a call */
+  /* Batch-only nodes: one-row input arrays built from the datums. */
+  hn_builder **bin;
+  hn_batch_arg *bargs;
+  hn_array **barrs;
+  hn_array **bouts;
+  /* Nested nodes. */
+  struct frame *child;
+  int64_t n_inner_in;
+  int64_t *feed;   /* per inner input: the outer input feeding it, or -1 (bound) */
+  hn_datum *bound; /* per inner input fed by nothing: the inner pipeline's bound value */
+  int64_t n_map;   /* mapped outer inputs */
+  int64_t *map_i;  /* outer input index */
+  int64_t *map_q;  /* inner input index, or -1 */
+  int64_t *map_len, *map_stride;
+  const char **map_names; /* mapped outer input names, for messages */
+  hn_datum *map_list;
+  bool *needed; /* per outer output: the inner plan computes it */
+} xstep;
+
+/* A plan being run by one worker. */
+typedef struct frame {
+  const hn_plan *plan;
+  const char *pipeline; /* name, for events */
+  int depth;
+  bool top;
+  int64_t n_slots;
+  hn_datum *ins;         /* every step's inputs, contiguous per step */
+  int64_t *dst_start;    /* per slot: its consumers are dsts[dst_start[s], dst_start[s + 1]) */
+  hn_datum **dsts;       /* input positions of the consumers, grouped by slot */
+  const hn_type **types; /* per slot; inputs: the actual value type (NULL: unknown) */
+  bool *is_res;          /* per slot: a resource instance (no copy, no free) */
+  hn_builder **builders; /* per output slot */
+  bool *owned;
+  int64_t *rows;               /* per output slot: the current item's row in its builder */
+  int64_t n_bslots, *bslots;   /* output slots */
+  int64_t n_scratch, *scratch; /* owned builders not collected as results */
+  int64_t since_reset;
+  int64_t n_steps;
+  xstep *steps;
+  /* Top frame only. */
+  uint8_t *bad; /* CONTINUE: the slot's value failed or was skipped in this item */
+  bool item_bad;
+  hn_status item_status;
+  int64_t item; /* index of the current item in its map (events), -1 for run */
+} frame;
+
+typedef struct chunk {
+  int64_t index, start, count;
+  hn_array **cols; /* per requested output */
+  hn__records recs; /* failed items under CONTINUE, in item order */
+  bool done;
+} chunk;
+
+struct job;
+
+typedef struct worker {
+  struct job *job;
+  int index;
+  hn_ctx ctx;
+  frame *top;
+  hn__res_instance *res; /* per plan input */
+  bool ready, ran;
+  chunk *cur;
+  /* Item path: indices from the top item down to the current nested item. */
+  int64_t *path;
+  int path_len;
+  bool path_dirty;
+  char path_str[HN_ERROR_PATH_MAX];
+  /* The current failure. */
+  bool f_fatal; /* an engine failure (ferr), not a node's */
+  hn_status f_code;
+  char f_node[HN_ERROR_NODE_MAX];
+  char f_msg[HN_ERROR_MESSAGE_MAX];
+  char f_path[HN_ERROR_PATH_MAX];
+  hn_error ferr;
+} worker;
+
+typedef struct job {
+  hn__call *x;
+  const hn__items_opts *o;
+  const hn_plan *plan;
+  hn_allocator alloc;
+  int64_t n_items;
+  int n_workers;
+  bool threads;
+  worker *workers;
+  int max_depth;
+  int64_t n_mapped, *mapped; /* plan input slots fed by mapped columns */
+  hn__events ev; /* the caller's callbacks */
+  /* Scheduling, under mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  chunk **chunks;
+  int64_t n_chunks, cap_chunks;
+  int64_t next_item;
+  int64_t chunk_size, size_cap;
+  bool auto_size;
+  double ns_total;
+  int64_t items_timed;
+  int64_t lowest_undone, window;
+  /* The failure with the lowest chunk index (INT64_MAX: none). */
+  _Atomic int64_t fail_chunk;
+  hn_status fail_status;
+  hn_error fail_err;
+  _Atomic int64_t res_inits, res_destroys;
+} job;
+
+/* ---- item_events.c ---------------------------------------------------------------- */
+
+/* The worker's current item path ("7" or "7/3"), or NULL outside a map. */
+const char *hn__it_path(worker *w);
+/* Fire fn for an item or node call of frame f. */
+void hn__it_emit(worker *w, const frame *f, hn_callback fn, const char *node, int64_t item,
+                 hn_status st, const char *message);
+/* An engine failure (allocation, finishing a builder): stops the call under any policy. */
+hn_status hn__it_fatal(worker *w, hn_status st, const char *fmt, ...) HN__PRINTF(3, 4);
+/* The same, w->ferr already filled by the failing call. */
+hn_status hn__it_fatal_filled(worker *w, hn_status st);
+/* Record a node failure of the current item: code, node, message, item path. */
+hn_status hn__it_node_failure(worker *w, const frame *f, const char *node, hn_status st,
+                              const char *message);
+hn_status hn__it_node_failure_fmt(worker *w, const frame *f, const char *node, hn_status st,
+                                  const char *fmt, ...) HN__PRINTF(5, 6);
+
+/* ---- frame.c ------------------------------------------------------------------------ */
+
+/*
+ * Prepare `plan` for worker w: in_types and in_res give each plan input's
+ * value type and whether it is a resource; borrow (NULL: none) gives, per
+ * slot, a builder of the parent frame to append into (nested outputs).
+ */
+hn_status hn__it_frame_create(worker *w, const hn_plan *plan, int depth, bool top,
+                              const hn_type *const *in_types, const bool *in_res,
+                              hn_builder *const *borrow, frame **out);
+void hn__it_frame_destroy(const hn_allocator *a, frame *f);
+/* Before a nested execution: empty owned builders, rows from the borrowed ones. */
+void hn__it_frame_begin(frame *f);
+/* After an item: every output slot got one row; now and then drop scratch rows. */
+void hn__it_frame_item_end(frame *f);
+
+/* ---- steps.c ------------------------------------------------------------------------ */
+
+/* Run every step of the frame's plan for the current item. */
+hn_status hn__it_run_item(worker *w, frame *f);
+/* End a failed item under CONTINUE. */
+hn_status hn__it_finish_failed_item(worker *w, frame *f);
+
+/* ---- values into a frame (the hot path) ---------------------------------------------- */
+
+/* Give slot s the value d: write it into every consumer's input position. */
+static inline void hn__it_put(frame *f, int64_t s, hn_datum d) {
+  for (int64_t k = f->dst_start[s]; k < f->dst_start[s + 1]; k++) *f->dsts[k] = d;
+}
+
+/*
+ * Give slot s the value of row i of `a`. Fixed-width values are stored field
+ * by field, never through a datum temporary: a node's narrow reads of its
+ * inputs are then served by these stores (a wide copy of narrow stores
+ * stalls store-to-load forwarding, which cost more than the rest of a call).
+ */
+static inline void hn__it_put_row(frame *f, int64_t s, const hn_array *a, int64_t i) {
+  hn_datum **p = f->dsts + f->dst_start[s], **end = f->dsts + f->dst_start[s + 1];
+  if (p == end) return;
+  int64_t j = a->offset + i;
+  hn_type_id id = a->type->id;
+  const uint8_t *valid = hn__array_bytes(a, 0), *values = hn__array_bytes(a, 1);
+  bool nul = valid && !hn_bit_get(valid, j);
+  switch (id) {
+    case HN_TYPE_INT64: {
+      int64_t v = ((const int64_t *)values)[j];
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.i64 = v;
+      }
+      return;
+    }
+    case HN_TYPE_FLOAT64: {
+      double v = ((const double *)values)[j];
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.f64 = v;
+      }
+      return;
+    }
+    case HN_TYPE_FLOAT32: {
+      float v = ((const float *)values)[j];
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.f32 = v;
+      }
+      return;
+    }
+    case HN_TYPE_BOOL: {
+      bool v = hn_bit_get(values, j);
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.b = v;
+      }
+      return;
+    }
+    default:
+      hn__it_put(f, s, hn_array_get(a, i));
+  }
+}
+
+/* The value of output k after a step appended it, for the steps downstream. */
+static inline void hn__it_read_output(frame *f, const xstep *x, int64_t k) {
+  int64_t s = x->out_slots[k];
+  hn__it_put_row(f, s, hn__builder_view(x->outs[k]), f->rows[s]);
+}
+
+#endif /* HN_ENGINES_ITEMS_INTERNAL_H */
