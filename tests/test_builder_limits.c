@@ -1,6 +1,7 @@
 /* Builder and buffer limits: huge counts, retries after allocation failure, roll-back of failed nested appends. */
 #include <string.h>
 
+#include "data/data_internal.h"
 #include "test_support.h"
 
 /* A utf8 builder whose bytes buffer failed to allocate must not crash on the next append. */
@@ -55,6 +56,26 @@ static void test_buffer_create_huge(void **state) {
   hn_status st = hn_buffer_create(NULL, INT64_MAX, &buf, NULL);
   assert_int_not_equal(st, HN_OK);
   assert_null(buf);
+}
+
+/*
+ * Growable buffers asked for sizes near INT64_MAX: rounding up to 64 and the
+ * doubling growth used to overflow (undefined behaviour, caught by UBSan in
+ * the asan build). They must fail with HN_ENOMEM and keep the buffer intact.
+ */
+static void test_buffer_internal_huge(void **state) {
+  (void)state;
+  assert_null(hn__buffer_new(NULL, INT64_MAX));
+  assert_null(hn__buffer_new(NULL, INT64_MAX - 60));
+  hn_buffer *b = hn__buffer_new(NULL, 64);
+  assert_non_null(b);
+  b->data[0] = 42;
+  b->size = 1;
+  assert_int_equal(hn__buffer_reserve(b, INT64_MAX), HN_ENOMEM);
+  assert_int_equal(hn__buffer_reserve(b, INT64_MAX - 100), HN_ENOMEM);
+  assert_int_equal(b->capacity, 64);
+  assert_int_equal(b->data[0], 42);
+  hn_buffer_release(b);
 }
 
 /* arena.h: "Zero-size requests return a valid unique pointer." */
@@ -189,6 +210,7 @@ int main(void) {
       cmocka_unit_test(test_builder_str_retry_after_partial_alloc_failure),
       cmocka_unit_test(test_builder_huge_counts),
       cmocka_unit_test(test_buffer_create_huge),
+      cmocka_unit_test(test_buffer_internal_huge),
       cmocka_unit_test(test_arena_zero_size_unique),
       cmocka_unit_test(test_append_datum_failure_rolls_back),
       cmocka_unit_test(test_finish_nomem_resets),

@@ -3,7 +3,9 @@
 
 /* Allocate raw memory so that data is 64-aligned and capacity bytes follow it. */
 static hn_status raw_alloc(hn_buffer *b, int64_t capacity) {
-  int64_t cap = hn__round64(capacity > 0 ? capacity : 0);
+  int64_t cap;
+  if (hn__round64_overflow(capacity > 0 ? capacity : 0, &cap) || cap > INT64_MAX - HN_ALIGNMENT)
+    return HN_ENOMEM; /* no allocator can serve it */
   void *raw = hn__malloc(&b->alloc, (size_t)cap + HN_ALIGNMENT);
   if (!raw) return HN_ENOMEM;
   b->raw = raw;
@@ -34,9 +36,9 @@ hn_buffer *hn__buffer_new(const hn_allocator *alloc, int64_t capacity) {
 
 hn_status hn__buffer_reserve(hn_buffer *b, int64_t capacity) {
   if (capacity <= b->capacity) return HN_OK;
-  int64_t cap = b->capacity * 2;
+  int64_t cap = b->capacity <= INT64_MAX / 2 ? b->capacity * 2 : capacity;
   if (cap < capacity) cap = capacity;
-  cap = hn__round64(cap);
+  if (hn__round64_overflow(cap, &cap) || cap > INT64_MAX - HN_ALIGNMENT) return HN_ENOMEM;
   size_t shift = (size_t)(b->data - (uint8_t *)b->raw);
   void *raw = hn__realloc(&b->alloc, b->raw, (size_t)cap + HN_ALIGNMENT);
   if (!raw) return HN_ENOMEM;
