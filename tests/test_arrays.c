@@ -473,6 +473,56 @@ static void test_create_fixed_in_place(void **state) {
   hn_array_release(arr);
 }
 
+/*
+ * Issue 11, item 1: length * value size wrapped, so huge lengths passed the
+ * "buffer too small" check and the array read far outside its 16 bytes.
+ * array.h promises HN_EINVAL for a buffer too small: every such length must
+ * get it, and nothing may be created.
+ */
+static void test_create_fixed_huge_lengths(void **state) {
+  (void)state;
+  hn_buffer *v = NULL;
+  HN_CHECK(hn_buffer_create(NULL, 16, &v, NULL), NULL);
+  const int64_t p60 = (int64_t)1 << 60, p61 = (int64_t)1 << 61, p62 = (int64_t)1 << 62;
+  const struct {
+    const hn_type *type;
+    int64_t length;
+  } cases[] = {
+      {hn_type_int64(), INT64_MAX},   {hn_type_int64(), p61},      {hn_type_int64(), p60 + 1},
+      {hn_type_int64(), p60},         {hn_type_int64(), 3},        {hn_type_float64(), p61},
+      {hn_type_float64(), INT64_MAX}, {hn_type_float32(), p62},    {hn_type_float32(), p61 + 1},
+      {hn_type_float32(), INT64_MAX}, {hn_type_bool(), INT64_MAX}, {hn_type_bool(), INT64_MAX - 6},
+      {hn_type_bool(), 129},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    hn_array *a = NULL;
+    hn_error err;
+    hn_error_reset(&err);
+    hn_status st = hn_array_create_fixed(NULL, cases[i].type, cases[i].length, NULL, v, &a, &err);
+    if (st != HN_EINVAL)
+      print_error("case %zu: %s of length %lld gave %s\n", i,
+                  hn_type_id_name(hn_type_get_id(cases[i].type)), (long long)cases[i].length,
+                  hn_status_str(st));
+    assert_int_equal(st, HN_EINVAL);
+    assert_null(a);
+    assert_int_equal(err.code, HN_EINVAL);
+    assert_non_null(strstr(err.message, "values buffer has 16 bytes"));
+  }
+  /* A validity bitmap too short for a huge length is refused too (values large enough). */
+  hn_buffer *bits = NULL;
+  HN_CHECK(hn_buffer_create(NULL, 1, &bits, NULL), NULL);
+  hn_array *a = NULL;
+  assert_int_equal(hn_array_create_fixed(NULL, hn_type_bool(), 128, bits, v, &a, NULL), HN_EINVAL);
+  assert_null(a);
+  /* The largest lengths that fit are still accepted. */
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_int64(), 2, NULL, v, &a, NULL), NULL);
+  hn_array_release(a);
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_bool(), 128, NULL, v, &a, NULL), NULL);
+  hn_array_release(a);
+  hn_buffer_release(bits);
+  hn_buffer_release(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buffers),
@@ -488,6 +538,7 @@ int main(void) {
       cmocka_unit_test(test_shared_release_across_threads),
       cmocka_unit_test(test_builder_live_view_and_truncate),
       cmocka_unit_test(test_create_fixed_in_place),
+      cmocka_unit_test(test_create_fixed_huge_lengths),
   };
   return cmocka_run_group_tests_name("arrays", tests, NULL, NULL);
 }

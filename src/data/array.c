@@ -16,7 +16,7 @@ hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t
   hn_allocator a = hn__allocator_resolve(alloc);
   hn_array *arr = hn__calloc(&a, 1, sizeof *arr);
   hn_array **kids = NULL;
-  if (arr && n_children > 0) kids = hn__malloc(&a, sizeof(hn_array *) * (size_t)n_children);
+  if (arr && n_children > 0) kids = hn__calloc(&a, (size_t)n_children, sizeof(hn_array *));
   if (!arr || (n_children > 0 && !kids)) {
     hn__free(&a, arr);
     release_parts(b0, b1, b2, n_children, children);
@@ -50,12 +50,18 @@ hn_status hn_array_create_fixed(const hn_allocator *alloc, const hn_type *type, 
     return hn__error(err, HN_EINVAL, "hn_array_create_fixed: NULL argument or negative length");
   hn_type_id id = type->id;
   int64_t need;
-  if (id == HN_TYPE_BOOL) need = hn_bytes_for_bits(length);
-  else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64)
-    need = length * hn__type_value_size(id);
-  else
+  if (id == HN_TYPE_BOOL) {
+    need = hn_bytes_for_bits(length);
+  } else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64) {
+    /* No buffer can hold more than INT64_MAX bytes: a product that overflows is too small. */
+    if (hn__mul_overflow(length, hn__type_value_size(id), &need))
+      return hn__error(err, HN_EINVAL,
+                       "values buffer has %lld bytes, %lld %s values need more than INT64_MAX",
+                       (long long)values->size, (long long)length, hn_type_id_name(id));
+  } else {
     return hn__error(err, HN_ETYPE, "hn_array_create_fixed: %s is not a fixed-width type",
                      hn_type_id_name(id));
+  }
   if (values->size < need)
     return hn__error(err, HN_EINVAL, "values buffer has %lld bytes, %lld %s values need %lld",
                      (long long)values->size, (long long)length, hn_type_id_name(id),
