@@ -721,6 +721,41 @@ static void test_bad_arguments(void **state) {
   hn_table_release(z);
 }
 
+/*
+ * Issue 11, class of item 1: the measured size of a table is a sum of buffer
+ * sizes, which wrapped when columns share a huge buffer. Eight columns that
+ * each claim 2^61 bytes (one foreign buffer that is never read) summed to
+ * 2^64 = 0, a tiny buffer was allocated and the write pass copied 2^61
+ * bytes into it. The table must be refused before anything is allocated.
+ */
+static void test_serialize_size_overflow(void **state) {
+  (void)state;
+  static const int64_t storage[8];
+  const int64_t rows = (int64_t)1 << 58; /* 2^61 bytes of int64 */
+  hn_buffer *huge = NULL;
+  HN_CHECK(hn_buffer_wrap(NULL, storage, rows * 8, NULL, NULL, &huge, NULL), NULL);
+  hn_array *col = NULL;
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_int64(), rows, NULL, huge, &col, NULL), NULL);
+  const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  hn_array *cols[8];
+  for (int i = 0; i < 8; i++) cols[i] = col;
+  for (int n = 4; n <= 8; n++) {
+    hn_test_alloc ta;
+    hn_test_alloc_init(&ta, 0);
+    hn_table *t = NULL;
+    HN_CHECK(hn_table_create(NULL, n, names, cols, &t, NULL), NULL);
+    hn_buffer *blob = NULL;
+    hn_error err;
+    assert_int_equal(hn_table_serialize(t, &ta.alloc, &blob, &err), HN_ENOMEM);
+    assert_null(blob);
+    assert_non_null(strstr(err.message, "more than INT64_MAX bytes"));
+    assert_int_equal(ta.n_allocs, 0);
+    hn_table_release(t);
+  }
+  hn_array_release(col);
+  hn_buffer_release(huge);
+}
+
 /* ---- allocation failure ---------------------------------------------------- */
 
 static void test_serialize_alloc_failure(void **state) {
@@ -807,6 +842,7 @@ int main(void) {
       cmocka_unit_test(test_foreign_version_and_byte_order),
       cmocka_unit_test(test_object_column_refused),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_serialize_size_overflow),
       cmocka_unit_test(test_serialize_alloc_failure),
       cmocka_unit_test(test_deserialize_alloc_failure),
   };

@@ -16,7 +16,8 @@ extern "C" {
 /**
  * Serialise `table` into a new buffer (*out, one reference) allocated with
  * `alloc` (NULL: the table's allocator). Returns HN_OK, HN_EUNSUPPORTED or
- * HN_ENOMEM.
+ * HN_ENOMEM (also, before anything is allocated, for a table whose
+ * serialised size would exceed INT64_MAX bytes).
  */
 HN_API HN_NODISCARD hn_status hn_table_serialize(const hn_table *table,
                                                  const hn_allocator *alloc, hn_buffer **out,

@@ -108,16 +108,22 @@ typedef struct ser_writer {
   int64_t data;       /* next buffer byte (a multiple of 64) */
   const char *column; /* column being written, for messages */
   hn_error *err;
+  bool too_large; /* a position passed INT64_MAX while measuring (then nothing is written) */
 } ser_writer;
+
+/* Move a position forward by n bytes, noting an overflow instead of wrapping. */
+static void advance(ser_writer *w, int64_t *pos, int64_t n) {
+  if (hn__add_overflow(*pos, n, pos)) w->too_large = true;
+}
 
 static void put_le(ser_writer *w, uint64_t v, int n) {
   if (w->base) store_le(w->base + w->meta, v, n);
-  w->meta += n;
+  advance(w, &w->meta, n);
 }
 
 static void put_bytes(ser_writer *w, const void *p, size_t n) {
   if (w->base && n) memcpy(w->base + w->meta, p, n);
-  w->meta += (int64_t)n;
+  advance(w, &w->meta, (int64_t)n);
 }
 
 static void put_name(ser_writer *w, const char *s) {
@@ -143,10 +149,13 @@ static void put_type(ser_writer *w, const hn_type *t) {
  * `size` is 0.
  */
 static uint8_t *put_slot(ser_writer *w, int64_t size) {
-  int64_t at = w->data;
+  int64_t at = w->data, padded = 0;
   put_le(w, (uint64_t)at, 8);
   put_le(w, (uint64_t)size, 8);
-  w->data += hn__round64(size);
+  if (hn__round64_overflow(size, &padded))
+    w->too_large = true;
+  else
+    advance(w, &w->data, padded);
   return w->base && size > 0 ? w->base + at : NULL;
 }
 
@@ -155,6 +164,11 @@ static hn_status malformed(ser_writer *w, const char *what) {
 }
 
 static bool has_bytes(const hn_buffer *b, int64_t n) { return n <= 0 || (b && b->size >= n); }
+
+/* count * width bytes; false when that overflows (no buffer can hold it). */
+static bool byte_size(int64_t count, int64_t width, int64_t *out) {
+  return !hn__mul_overflow(count, width, out);
+}
 
 /* Copy bits [off, off + n) of `src` to bits [0, n) of `dst`; bits past n are zeroed. */
 static void copy_bits(uint8_t *dst, const uint8_t *src, int64_t off, int64_t n) {
@@ -183,9 +197,10 @@ static hn_status put_bits(ser_writer *w, const hn_buffer *b, int64_t at, int64_t
 }
 
 static hn_status put_fixed(ser_writer *w, const hn_array *a, int64_t at, int64_t len) {
-  int64_t width = hn__type_value_size(a->type->id);
-  if (!has_bytes(a->buffers[1], (at + len) * width)) return malformed(w, "values too short");
-  uint8_t *dst = put_slot(w, len * width);
+  int64_t width = hn__type_value_size(a->type->id), need;
+  if (!byte_size(at + len, width, &need) || !has_bytes(a->buffers[1], need))
+    return malformed(w, "values too short");
+  uint8_t *dst = put_slot(w, len * width); /* len <= at + len: no overflow */
   if (dst) memcpy(dst, a->buffers[1]->data + at * width, (size_t)(len * width));
   return HN_OK;
 }
@@ -199,7 +214,9 @@ static hn_status put_offsets(ser_writer *w, const hn_array *a, int64_t at, int64
   const int32_t *off = NULL;
   *begin = *end = 0;
   if (len > 0) {
-    if (!has_bytes(a->buffers[1], (at + len + 1) * 4)) return malformed(w, "offsets too short");
+    int64_t need;
+    if (!byte_size(at + len + 1, 4, &need) || !has_bytes(a->buffers[1], need))
+      return malformed(w, "offsets too short");
     off = (const int32_t *)a->buffers[1]->data;
     *begin = off[at];
     *end = off[at + len];
@@ -332,19 +349,22 @@ hn_status hn_table_serialize(const hn_table *table, const hn_allocator *alloc, h
     hn_status st = check_type(table->schema->fields[i], 1, table->schema->names[i], err);
     if (st != HN_OK) return st;
   }
-  ser_writer w = {NULL, SER_HEADER_SIZE, 0, "", err};
+  ser_writer w = {NULL, SER_HEADER_SIZE, 0, "", err, false};
   hn_status st = put_table(&w, table);
   if (st != HN_OK) return st;
-  int64_t meta_end = w.meta;
-  int64_t data_offset = hn__round64(meta_end);
-  int64_t total = data_offset + w.data + SER_TRAILER_SIZE;
+  int64_t meta_end = w.meta, data_offset = 0, total = 0;
+  if (w.too_large || hn__round64_overflow(meta_end, &data_offset) ||
+      hn__add_overflow(data_offset, w.data, &total) ||
+      hn__add_overflow(total, SER_TRAILER_SIZE, &total))
+    return hn__error(err, HN_ENOMEM,
+                     "cannot serialise the table: it needs more than INT64_MAX bytes");
 
   hn_buffer *buf = NULL;
   st = hn_buffer_create(alloc ? alloc : &table->alloc, total, &buf, err);
   if (st != HN_OK) return st;
   uint8_t *p = hn_buffer_mutable_data(buf); /* zero-filled: padding is zero */
   put_header(p, table, total, meta_end - SER_HEADER_SIZE, data_offset);
-  w = (ser_writer){p, SER_HEADER_SIZE, data_offset, "", err};
+  w = (ser_writer){p, SER_HEADER_SIZE, data_offset, "", err, false};
   st = put_table(&w, table);
   if (st == HN_OK && (w.meta != meta_end || w.data != total - SER_TRAILER_SIZE))
     st = hn__error(err, HN_EINTERNAL, "hn_table_serialize: layout changed between passes");

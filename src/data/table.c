@@ -6,7 +6,7 @@ hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64
   hn_allocator a = hn__allocator_resolve(alloc);
   int64_t n = schema->n_fields;
   hn_table *t = hn__calloc(&a, 1, sizeof *t);
-  hn_array **cols = t && n > 0 ? hn__malloc(&a, sizeof(hn_array *) * (size_t)n) : NULL;
+  hn_array **cols = t && n > 0 ? hn__calloc(&a, (size_t)n, sizeof(hn_array *)) : NULL;
   if (!t || (n > 0 && !cols)) {
     hn__free(&a, t);
     for (int64_t i = 0; i < n; i++) hn_array_release(columns[i]);
@@ -42,7 +42,7 @@ hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns, const ch
                        names[0] ? names[0] : "", (long long)columns[0]->length);
   }
   if (n_columns > 16) {
-    types = hn__malloc(&a, sizeof(hn_type *) * (size_t)n_columns);
+    types = hn__calloc(&a, (size_t)n_columns, sizeof(hn_type *));
     if (!types) return hn__error_nomem(err, "for a table");
   }
   for (int64_t i = 0; i < n_columns; i++) types[i] = columns[i]->type;
@@ -60,7 +60,7 @@ hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns, const ch
   hn_array *cols_local[16];
   hn_array **cols = cols_local;
   if (n_columns > 16) {
-    cols = hn__malloc(&a, sizeof(hn_array *) * (size_t)n_columns);
+    cols = hn__calloc(&a, (size_t)n_columns, sizeof(hn_array *));
     if (!cols) {
       hn_type_release(schema);
       return hn__error_nomem(err, "for a table");

@@ -101,7 +101,7 @@ static hn_status check_unique(const hn_allocator *alloc, int64_t n, const char *
     return HN_OK;
   }
   hn_allocator a = hn__allocator_resolve(alloc);
-  const char **sorted = hn__malloc(&a, sizeof(char *) * (size_t)n);
+  const char **sorted = hn__calloc(&a, (size_t)n, sizeof(char *));
   if (!sorted) return hn__error_nomem(err, "checking struct field names");
   memcpy(sorted, names, sizeof(char *) * (size_t)n);
   qsort(sorted, (size_t)n, sizeof(char *), cmp_names);
