@@ -15,6 +15,9 @@
  * lengths, offsets, null counts and (optionally) UTF-8 are validated before
  * any value is read; failures return HN_EINVAL (unsupported format:
  * HN_EUNSUPPORTED) with a message naming the column path and the problem.
+ * Rows that no buffer backs (a struct with no children and no bitmap, or
+ * only such children; a record batch with no columns) are limited to
+ * INT32_MAX (HN_EINVAL beyond), as in deserialisation.
  * Imported buffers are shared zero-copy when suitably aligned and copied
  * otherwise; the producer's release runs when the last of them goes.
  */

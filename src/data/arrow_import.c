@@ -389,6 +389,8 @@ static hn_status import_array(const hn_allocator *alloc, const struct ArrowSchem
   if (st == HN_OK) st = import_node(&c, type, &c.holder->array, path, out);
   if (st == HN_OK) {
     st = hn__array_validate_path(*out, option_validate_utf8(options), path, err);
+    /* A table's columns are checked by name, and a batch without columns, when split. */
+    if (st == HN_OK && !need_struct) st = hn__check_unbacked_rows(*out, path, HN_EINVAL, err);
     if (st != HN_OK) {
       hn_array_release(*out);
       *out = NULL;
@@ -424,8 +426,15 @@ static hn_status struct_to_table(hn_array *s, hn_table **out, hn_error *err) {
     cols = hn__calloc(&s->alloc, (size_t)s->n_children, sizeof *cols);
     if (!cols) st = hn__error_nomem(err, "importing a table");
   }
-  for (int64_t i = 0; st == HN_OK && i < s->n_children; i++)
+  for (int64_t i = 0; st == HN_OK && i < s->n_children; i++) {
     st = hn_array_struct_field(s, i, &cols[i], err);
+    if (st == HN_OK) st = hn__check_unbacked_rows(cols[i], s->type->names[i], HN_EINVAL, err);
+  }
+  if (st == HN_OK && s->n_children == 0 && s->length > HN__MAX_UNBACKED_ROWS)
+    st = hn__error(err, HN_EINVAL,
+                   "table import: a record batch with no columns declares %lld rows; at most "
+                   "%lld are accepted without a column to back them",
+                   (long long)s->length, (long long)HN__MAX_UNBACKED_ROWS);
   if (st == HN_OK) {
     st = hn__table_make(&s->alloc, hn_type_retain(s->type), s->length, cols, out, err);
   } else if (cols) {

@@ -594,6 +594,8 @@ static hn_status get_columns(ser_reader *r, const hn_type *schema, int64_t n_row
       st = CORRUPT(r->err, "column '%s' has %lld rows, the table %lld", name,
                    (long long)cols[i]->length, (long long)n_rows);
     if (st == HN_OK) st = as_corrupt(hn__array_validate_path(cols[i], false, name, r->err), r->err);
+    if (st == HN_OK)
+      st = as_corrupt(hn__check_unbacked_rows(cols[i], name, HN_ECORRUPT, r->err), r->err);
   }
   if (st == HN_OK && r->pos != r->meta_end) st = CORRUPT(r->err, "unused metadata bytes");
   if (st == HN_OK && (uint64_t)hn__round64((int64_t)r->data_next) != r->data_end)
@@ -604,6 +606,11 @@ static hn_status get_columns(ser_reader *r, const hn_type *schema, int64_t n_row
 }
 
 static hn_status get_table(ser_reader *r, const ser_header *h, hn_table **out) {
+  if (h->n_columns == 0 && h->n_rows > HN__MAX_UNBACKED_ROWS) /* see arrow_internal.h */
+    return CORRUPT(r->err,
+                   "the table declares %lld rows but has no columns to back them; at most "
+                   "%lld rows are accepted without one",
+                   (long long)h->n_rows, (long long)HN__MAX_UNBACKED_ROWS);
   const hn_type *schema = NULL;
   hn_status st = get_struct(r, 0, (uint64_t)h->n_columns, &schema);
   if (st != HN_OK) return st;

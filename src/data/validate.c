@@ -290,6 +290,36 @@ static hn_status validate_node(const hn_array *a, bool utf8, const char *path, h
   return hn__column_error(err, HN_ECORRUPT, path, "unknown type id %d", (int)id);
 }
 
+/* ---- rows with no buffer behind them ----------------------------------- */
+
+/* *backed: some buffer of `a` or of a struct field grows with a's rows. */
+static hn_status unbacked_rows(const hn_array *a, const char *path, hn_status code, bool *backed,
+                               hn_error *err) {
+  bool is_struct = a->type->id == HN_TYPE_STRUCT;
+  bool any = a->buffers[0] != NULL || !is_struct;
+  for (int64_t i = 0; i < a->n_children; i++) {
+    char child_path[HN__COLUMN_PATH_MAX];
+    hn__column_path_child(child_path, sizeof child_path, path,
+                          is_struct ? a->type->names[i] : NULL);
+    bool child_backed = false;
+    hn_status st = unbacked_rows(a->children[i], child_path, code, &child_backed, err);
+    if (st != HN_OK) return st;
+    if (is_struct && child_backed) any = true;
+  }
+  *backed = any;
+  if (any || a->length <= HN__MAX_UNBACKED_ROWS) return HN_OK;
+  return hn__column_error(err, code, path,
+                          "%lld rows with no buffer behind them (a struct without a validity "
+                          "bitmap whose fields hold none); at most %lld are accepted",
+                          (long long)a->length, (long long)HN__MAX_UNBACKED_ROWS);
+}
+
+hn_status hn__check_unbacked_rows(const hn_array *array, const char *path, hn_status code,
+                                  hn_error *err) {
+  bool backed = false;
+  return unbacked_rows(array, path ? path : "", code, &backed, err);
+}
+
 hn_status hn__array_validate_path(const hn_array *array, bool check_utf8, const char *path,
                                   hn_error *err) {
   if (!array) return hn__column_error(err, HN_EINVAL, path, "NULL array");
