@@ -89,40 +89,63 @@ void hn_array_release(hn_array *array) {
   hn__free(&a, array);
 }
 
-const hn_type *hn_array_type(const hn_array *a) { return a->type; }
-int64_t hn_array_length(const hn_array *a) { return a->length; }
-int64_t hn_array_offset(const hn_array *a) { return a->offset; }
-int64_t hn_array_null_count(const hn_array *a) { return a->null_count; }
+/* Getters follow the NULL rule of common.h: a NULL array gives 0, NULL or a null datum. */
+const hn_type *hn_array_type(const hn_array *a) {
+  return a ? a->type : NULL;
+}
+int64_t hn_array_length(const hn_array *a) {
+  return a ? a->length : 0;
+}
+int64_t hn_array_offset(const hn_array *a) {
+  return a ? a->offset : 0;
+}
+int64_t hn_array_null_count(const hn_array *a) {
+  return a ? a->null_count : 0;
+}
 const uint8_t *hn_array_validity(const hn_array *a) {
-  return a->buffers[0] ? a->buffers[0]->data : NULL;
+  return a && a->buffers[0] ? a->buffers[0]->data : NULL;
 }
 hn_buffer *hn_array_buffer(const hn_array *a, int n) {
-  return n >= 0 && n < hn__type_num_buffers(a->type->id) ? a->buffers[n] : NULL;
+  return a && n >= 0 && n < hn__type_num_buffers(a->type->id) ? a->buffers[n] : NULL;
 }
-int64_t hn_array_num_children(const hn_array *a) { return a->n_children; }
+int64_t hn_array_num_children(const hn_array *a) {
+  return a ? a->n_children : 0;
+}
 const hn_array *hn_array_child(const hn_array *a, int64_t i) {
-  return i >= 0 && i < a->n_children ? a->children[i] : NULL;
+  return a && i >= 0 && i < a->n_children ? a->children[i] : NULL;
 }
 
 static const void *values_at(const hn_array *a, hn_type_id id) {
-  if (a->type->id != id || !a->buffers[1]) return NULL;
+  if (!a || a->type->id != id || !a->buffers[1]) return NULL;
   return a->buffers[1]->data + a->offset * hn__type_value_size(id);
 }
 const int64_t *hn_array_int64_values(const hn_array *a) { return values_at(a, HN_TYPE_INT64); }
 const double *hn_array_float64_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT64); }
 const float *hn_array_float32_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT32); }
 const int32_t *hn_array_offsets(const hn_array *a) {
+  if (!a) return NULL;
   hn_type_id id = a->type->id;
   if ((id != HN_TYPE_UTF8 && id != HN_TYPE_BINARY && id != HN_TYPE_LIST) || !a->buffers[1])
     return NULL;
   return (const int32_t *)a->buffers[1]->data + a->offset;
 }
 
+/* No array, no value: is_null agrees with the datum below. */
 bool hn_array_is_null(const hn_array *a, int64_t i) {
+  if (!a) return true;
   return a->buffers[0] && !hn_bit_get(a->buffers[0]->data, a->offset + i);
 }
 
+/* The datum of a NULL array or struct view: type 0, null. */
+static hn_datum no_datum(void) {
+  hn_datum d;
+  memset(&d, 0, sizeof d);
+  d.is_null = true;
+  return d;
+}
+
 hn_datum hn_array_get(const hn_array *a, int64_t i) {
+  if (!a) return no_datum();
   hn_datum d;
   int64_t j = a->offset + i;
   d.type = a->type->id;
@@ -161,6 +184,7 @@ hn_datum hn_list_view_get(hn_list_view view, int64_t i) {
 }
 
 hn_datum hn_struct_view_field(hn_struct_view view, int64_t field) {
+  if (!view.array || field < 0 || field >= view.array->n_children) return no_datum();
   return hn_array_get(view.array->children[field], view.row);
 }
 

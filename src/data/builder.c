@@ -124,12 +124,19 @@ nomem:
   return hn__error_nomem(err, "for a builder");
 }
 
-int64_t hn_builder_length(const hn_builder *b) { return b->length; }
-const hn_type *hn_builder_type(const hn_builder *b) { return b->type; }
-hn_builder *hn_builder_child(hn_builder *b, int64_t i) {
-  return i >= 0 && i < b->n_children ? b->children[i] : NULL;
+/* Getters follow the NULL rule of common.h. */
+int64_t hn_builder_length(const hn_builder *b) {
+  return b ? b->length : 0;
 }
-const char *hn_builder_last_error(const hn_builder *b) { return b->last_error; }
+const hn_type *hn_builder_type(const hn_builder *b) {
+  return b ? b->type : NULL;
+}
+hn_builder *hn_builder_child(hn_builder *b, int64_t i) {
+  return b && i >= 0 && i < b->n_children ? b->children[i] : NULL;
+}
+const char *hn_builder_last_error(const hn_builder *b) {
+  return b ? b->last_error : "";
+}
 
 static hn_status nomem(hn_builder *b) { return fail(b, HN_ENOMEM, "%s", "out of memory"); }
 

@@ -112,22 +112,31 @@ void hn_table_release(hn_table *t) {
   hn__free(&a, t);
 }
 
-int64_t hn_table_num_rows(const hn_table *t) { return t->n_rows; }
-int64_t hn_table_num_columns(const hn_table *t) { return t->n_columns; }
+/* Getters follow the NULL rule of common.h: a NULL table has no rows, columns or schema. */
+int64_t hn_table_num_rows(const hn_table *t) {
+  return t ? t->n_rows : 0;
+}
+int64_t hn_table_num_columns(const hn_table *t) {
+  return t ? t->n_columns : 0;
+}
 hn_array *hn_table_column(const hn_table *t, int64_t i) {
-  return i >= 0 && i < t->n_columns ? t->columns[i] : NULL;
+  return t && i >= 0 && i < t->n_columns ? t->columns[i] : NULL;
 }
 const char *hn_table_column_name(const hn_table *t, int64_t i) {
-  return hn_type_field_name(t->schema, i);
+  return t ? hn_type_field_name(t->schema, i) : NULL;
 }
 int64_t hn_table_column_index(const hn_table *t, const char *name) {
-  return hn_type_field_index(t->schema, name);
+  return t ? hn_type_field_index(t->schema, name) : -1;
 }
 hn_array *hn_table_column_by_name(const hn_table *t, const char *name) {
   return hn_table_column(t, hn_table_column_index(t, name));
 }
-const hn_type *hn_table_schema(const hn_table *t) { return t->schema; }
-const hn_allocator *hn_table_allocator(const hn_table *t) { return &t->alloc; }
+const hn_type *hn_table_schema(const hn_table *t) {
+  return t ? t->schema : NULL;
+}
+const hn_allocator *hn_table_allocator(const hn_table *t) {
+  return t ? &t->alloc : NULL;
+}
 
 hn_status hn_table_slice(hn_table *t, int64_t offset, int64_t length, hn_table **out,
                          hn_error *err) {
