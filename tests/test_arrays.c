@@ -11,8 +11,10 @@ static hn_array *build_int64(const hn_allocator *a, int64_t n, int null_every) {
   hn_array *arr = NULL;
   HN_CHECK(hn_builder_create(a, hn_type_int64(), &b, NULL), NULL);
   for (int64_t i = 0; i < n; i++) {
-    if (null_every && i % null_every == 0) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_int64(b, i * 10), NULL);
+    if (null_every && i % null_every == 0)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_int64(b, i * 10), NULL);
   }
   HN_CHECK(hn_builder_finish(b, &arr, NULL), NULL);
   hn_builder_destroy(b);
@@ -106,8 +108,10 @@ static void test_fixed_and_bool_builders(void **state) {
   for (int i = 0; i < 77; i++) {
     HN_CHECK(hn_builder_append_float32(bf, (float)i / 2), NULL);
     HN_CHECK(hn_builder_append_float64(bd, i * 0.25), NULL);
-    if (i == 5) HN_CHECK(hn_builder_append_null(bb), NULL);
-    else HN_CHECK(hn_builder_append_bool(bb, i % 3 == 0), NULL);
+    if (i == 5)
+      HN_CHECK(hn_builder_append_null(bb), NULL);
+    else
+      HN_CHECK(hn_builder_append_bool(bb, i % 3 == 0), NULL);
   }
   int64_t vals[5] = {5, 4, 3, 2, 1};
   HN_CHECK(hn_builder_append_int64(bi, 9), NULL);
@@ -209,7 +213,8 @@ static void test_nested_lists(void **state) {
   hn_builder *copy = NULL;
   hn_array *copied = NULL;
   HN_CHECK(hn_builder_create(&ta.alloc, hn_array_type(arr), &copy, NULL), NULL);
-  for (int64_t i = 0; i < 4; i++) HN_CHECK(hn_builder_append_datum(copy, hn_array_get(arr, i)), NULL);
+  for (int64_t i = 0; i < 4; i++)
+    HN_CHECK(hn_builder_append_datum(copy, hn_array_get(arr, i)), NULL);
   HN_CHECK(hn_builder_finish(copy, &copied, NULL), NULL);
   assert_true(hn_array_equals(arr, copied));
   hn_builder_destroy(copy);
@@ -234,8 +239,10 @@ static void test_struct_builder(void **state) {
       continue;
     }
     HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i), NULL);
-    if (i == 5) HN_CHECK(hn_builder_append_null(hn_builder_child(b, 1)), NULL);
-    else HN_CHECK(hn_builder_append_str(hn_builder_child(b, 1), "x", 1), NULL);
+    if (i == 5)
+      HN_CHECK(hn_builder_append_null(hn_builder_child(b, 1)), NULL);
+    else
+      HN_CHECK(hn_builder_append_str(hn_builder_child(b, 1), "x", 1), NULL);
     HN_CHECK(hn_builder_finish_element(b), NULL);
   }
   /* Unequal field lengths are refused, naming the field. */
@@ -281,7 +288,7 @@ static void test_slices_and_equality(void **state) {
   assert_true(hn_array_equals(sa, sb));
   assert_false(hn_array_equals(a, sa));
   assert_ptr_equal(hn_array_int64_values(sa), hn_array_int64_values(a) + 13); /* zero copy */
-  assert_int_equal(hn_array_null_count(sa), 16); /* 15, 18, ..., 60 */
+  assert_int_equal(hn_array_null_count(sa), 16);                              /* 15, 18, ..., 60 */
   hn_array *empty = NULL;
   HN_CHECK(hn_array_slice(a, 100, 0, &empty, NULL), NULL);
   assert_int_equal(hn_array_length(empty), 0);
@@ -296,7 +303,9 @@ static void test_slices_and_equality(void **state) {
 }
 
 static int objects_freed;
-typedef struct model { int id; } model;
+typedef struct model {
+  int id;
+} model;
 static void model_free(void *ctx, void *o) {
   (void)ctx;
   objects_freed++;
@@ -386,7 +395,8 @@ static void *release_many(void *arg) {
   hn_array **arrays = arg;
   for (int i = 0; i < 1000; i++) {
     int64_t sum = 0;
-    for (int64_t j = 0; j < hn_array_length(arrays[i]); j++) sum += hn_array_get(arrays[i], j).v.i64;
+    for (int64_t j = 0; j < hn_array_length(arrays[i]); j++)
+      sum += hn_array_get(arrays[i], j).v.i64;
     assert_true(sum >= 0);
     hn_array_release(arrays[i]);
   }

@@ -46,27 +46,40 @@ static void top_release(struct ArrowArray *a) {
   in_parent_release = 0;
   a->release = NULL;
 }
-static void schema_release(struct ArrowSchema *s) { s->release = NULL; }
+static void schema_release(struct ArrowSchema *s) {
+  s->release = NULL;
+}
 
 /* Schema node i: format, name, n children (attach them with sch_child). */
 static struct ArrowSchema *sch(fx *f, int i, const char *format, const char *name, int64_t n) {
-  struct ArrowSchema s = {format, name, NULL, ARROW_FLAG_NULLABLE, n, n ? f->sp[i] : NULL,
-                          NULL, schema_release, NULL};
+  struct ArrowSchema s = {format, name,           NULL, ARROW_FLAG_NULLABLE, n, n ? f->sp[i] : NULL,
+                          NULL,   schema_release, NULL};
   f->s[i] = s;
   return &f->s[i];
 }
-static void sch_child(fx *f, int parent, int k, int child) { f->sp[parent][k] = &f->s[child]; }
+static void sch_child(fx *f, int parent, int k, int child) {
+  f->sp[parent][k] = &f->s[child];
+}
 
 /* Array node i (node 0 is the base and owns the counting release). */
 static struct ArrowArray *arr(fx *f, int i, int64_t length, int64_t null_count, int64_t offset,
                               int64_t n_buffers, int64_t n_children) {
-  struct ArrowArray a = {length, null_count, offset, n_buffers, n_children, f->bufs[i],
-                         n_children ? f->ap[i] : NULL, NULL, i == 0 ? top_release : child_release,
+  struct ArrowArray a = {length,
+                         null_count,
+                         offset,
+                         n_buffers,
+                         n_children,
+                         f->bufs[i],
+                         n_children ? f->ap[i] : NULL,
+                         NULL,
+                         i == 0 ? top_release : child_release,
                          NULL};
   f->a[i] = a;
   return &f->a[i];
 }
-static void arr_child(fx *f, int parent, int k, int child) { f->ap[parent][k] = &f->a[child]; }
+static void arr_child(fx *f, int parent, int k, int child) {
+  f->ap[parent][k] = &f->a[child];
+}
 
 /* int64 node i: values 0, 10, 20, ... */
 static void int64_node(fx *f, int i, const char *name, int64_t length) {
@@ -359,12 +372,24 @@ static void invalid_utf8(fx *f, const char *bad) {
   const char *v[] = {"fine", bad, "also fine"};
   utf8_base(f, 3, v);
 }
-static void c_utf8_overlong(fx *f) { invalid_utf8(f, "\xc0\xaf"); }
-static void c_utf8_overlong3(fx *f) { invalid_utf8(f, "ab\xe0\x80\x80"); }
-static void c_utf8_surrogate(fx *f) { invalid_utf8(f, "\xed\xb2\x80"); }
-static void c_utf8_truncated(fx *f) { invalid_utf8(f, "ok\xe2\x82"); }
-static void c_utf8_too_big(fx *f) { invalid_utf8(f, "\xf4\x90\x80\x80"); }
-static void c_utf8_stray_continuation(fx *f) { invalid_utf8(f, "\xbf"); }
+static void c_utf8_overlong(fx *f) {
+  invalid_utf8(f, "\xc0\xaf");
+}
+static void c_utf8_overlong3(fx *f) {
+  invalid_utf8(f, "ab\xe0\x80\x80");
+}
+static void c_utf8_surrogate(fx *f) {
+  invalid_utf8(f, "\xed\xb2\x80");
+}
+static void c_utf8_truncated(fx *f) {
+  invalid_utf8(f, "ok\xe2\x82");
+}
+static void c_utf8_too_big(fx *f) {
+  invalid_utf8(f, "\xf4\x90\x80\x80");
+}
+static void c_utf8_stray_continuation(fx *f) {
+  invalid_utf8(f, "\xbf");
+}
 static void c_utf8_unchecked(fx *f) {
   invalid_utf8(f, "\xc0\xaf");
   f->options.validate_utf8 = false;
@@ -395,7 +420,9 @@ static void c_slice_ignores_outside(fx *f) {
   f->a[0].offset = 1;
   f->a[0].length = 2;
 }
-static void c_table_not_struct(fx *f) { int64_base(f, 3); }
+static void c_table_not_struct(fx *f) {
+  int64_base(f, 3);
+}
 static void c_table_null_rows(fx *f) {
   struct_base(f);
   f->bits[0][0] = 0x5; /* row 1 is null */
@@ -575,8 +602,9 @@ static void run_case(void **state) {
   hn_error_reset(&err);
   hn_array *out = NULL;
   hn_table *table = NULL;
-  hn_status st = c->table ? hn_table_import(&ta.alloc, f->schema, f->array, &f->options, &table, &err)
-                          : hn_array_import(&ta.alloc, f->schema, f->array, &f->options, &out, &err);
+  hn_status st = c->table
+                     ? hn_table_import(&ta.alloc, f->schema, f->array, &f->options, &table, &err)
+                     : hn_array_import(&ta.alloc, f->schema, f->array, &f->options, &out, &err);
   if (st != c->status || (c->message && !strstr(err.message, c->message)))
     print_error("case %s: got %s '%s', expected %s '%s'\n", c->name, hn_status_str(st),
                 st ? err.message : "", hn_status_str(c->status), c->message ? c->message : "");

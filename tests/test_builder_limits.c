@@ -1,4 +1,5 @@
-/* Builder and buffer limits: huge counts, retries after allocation failure, roll-back of failed nested appends. */
+/* Builder and buffer limits: huge counts, retries after allocation failure, roll-back of failed
+ * nested appends. */
 #include <string.h>
 
 #include "data/data_internal.h"
@@ -196,7 +197,8 @@ static void test_finish_nomem_resets(void **state) {
     } else {
       assert_int_equal(st, HN_ENOMEM);
       assert_int_equal(hn_builder_length(b), 0);
-      for (int64_t i = 0; i < 2; i++) assert_int_equal(hn_builder_length(hn_builder_child(b, i)), 0);
+      for (int64_t i = 0; i < 2; i++)
+        assert_int_equal(hn_builder_length(hn_builder_child(b, i)), 0);
     }
     hn_builder_destroy(b);
     hn_type_release(st_type);

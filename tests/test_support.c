@@ -78,4 +78,3 @@ hn_array *hn_test_list_list_utf8(const hn_allocator *a) {
   hn_type_release(outer);
   return arr;
 }
-

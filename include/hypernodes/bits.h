@@ -26,7 +26,10 @@ static inline void hn_bit_clear(uint8_t *bits, int64_t i) {
 }
 /** Set bit i of `bits` to `value`. */
 static inline void hn_bit_set_to(uint8_t *bits, int64_t i, bool value) {
-  if (value) hn_bit_set(bits, i); else hn_bit_clear(bits, i);
+  if (value)
+    hn_bit_set(bits, i);
+  else
+    hn_bit_clear(bits, i);
 }
 /** Bytes needed for `n` bits (n >= 0); exact for every n up to INT64_MAX. */
 static inline int64_t hn_bytes_for_bits(int64_t n) {

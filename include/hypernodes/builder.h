@@ -100,8 +100,7 @@ HN_API HN_NODISCARD hn_status hn_builder_append_datum(hn_builder *builder, hn_da
  * fields have unequal lengths: nothing changes) or HN_ENOMEM (what was
  * appended is discarded and the builder is reset to empty).
  */
-HN_API HN_NODISCARD hn_status hn_builder_finish(hn_builder *builder, hn_array **out,
-                                                hn_error *err);
+HN_API HN_NODISCARD hn_status hn_builder_finish(hn_builder *builder, hn_array **out, hn_error *err);
 
 #ifdef __cplusplus
 }

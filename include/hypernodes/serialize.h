@@ -19,9 +19,8 @@ extern "C" {
  * HN_ENOMEM (also, before anything is allocated, for a table whose
  * serialised size would exceed INT64_MAX bytes).
  */
-HN_API HN_NODISCARD hn_status hn_table_serialize(const hn_table *table,
-                                                 const hn_allocator *alloc, hn_buffer **out,
-                                                 hn_error *err);
+HN_API HN_NODISCARD hn_status hn_table_serialize(const hn_table *table, const hn_allocator *alloc,
+                                                 hn_buffer **out, hn_error *err);
 /**
  * Read a table back from `bytes` (borrowed; retained by the result where its
  * columns are zero-copy views into it, which they are when the bytes are

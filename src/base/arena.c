@@ -95,4 +95,6 @@ void hn_arena_reset(hn_arena *arena) {
   arena->used_total = 0;
 }
 
-size_t hn_arena_used(const hn_arena *arena) { return arena ? arena->used_total : 0; }
+size_t hn_arena_used(const hn_arena *arena) {
+  return arena ? arena->used_total : 0;
+}

@@ -111,7 +111,9 @@ static inline bool hn__mul_overflow_size(size_t a, size_t b, size_t *out) {
 #define HN__ROUND64_MAX (INT64_MAX - 63)
 
 /* Round up to a multiple of 64; n must be in [0, HN__ROUND64_MAX]. */
-static inline int64_t hn__round64(int64_t n) { return (n + 63) & ~(int64_t)63; }
+static inline int64_t hn__round64(int64_t n) {
+  return (n + 63) & ~(int64_t)63;
+}
 
 /* Like hn__round64, but returns true (overflow) when n > HN__ROUND64_MAX. */
 static inline bool hn__round64_overflow(int64_t n, int64_t *out) {

@@ -11,8 +11,8 @@ static void release_parts(hn_buffer *b0, hn_buffer *b1, hn_buffer *b2, int64_t n
 
 hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t length,
                          int64_t offset, int64_t null_count, hn_buffer *b0, hn_buffer *b1,
-                         hn_buffer *b2, int64_t n_children, hn_array **children,
-                         hn_array **out, hn_error *err) {
+                         hn_buffer *b2, int64_t n_children, hn_array **children, hn_array **out,
+                         hn_error *err) {
   hn_allocator a = hn__allocator_resolve(alloc);
   hn_array *arr = hn__calloc(&a, 1, sizeof *arr);
   hn_array **kids = NULL;
@@ -119,9 +119,15 @@ static const void *values_at(const hn_array *a, hn_type_id id) {
   if (!a || a->type->id != id || !a->buffers[1]) return NULL;
   return a->buffers[1]->data + a->offset * hn__type_value_size(id);
 }
-const int64_t *hn_array_int64_values(const hn_array *a) { return values_at(a, HN_TYPE_INT64); }
-const double *hn_array_float64_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT64); }
-const float *hn_array_float32_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT32); }
+const int64_t *hn_array_int64_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_INT64);
+}
+const double *hn_array_float64_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_FLOAT64);
+}
+const float *hn_array_float32_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_FLOAT32);
+}
 const int32_t *hn_array_offsets(const hn_array *a) {
   if (!a) return NULL;
   hn_type_id id = a->type->id;
@@ -152,10 +158,18 @@ hn_datum hn_array_get(const hn_array *a, int64_t i) {
   d.is_null = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
   const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
   switch (d.type) {
-    case HN_TYPE_BOOL: d.v.b = hn_bit_get(values, j); break;
-    case HN_TYPE_INT64: d.v.i64 = ((const int64_t *)values)[j]; break;
-    case HN_TYPE_FLOAT32: d.v.f32 = ((const float *)values)[j]; break;
-    case HN_TYPE_FLOAT64: d.v.f64 = ((const double *)values)[j]; break;
+    case HN_TYPE_BOOL:
+      d.v.b = hn_bit_get(values, j);
+      break;
+    case HN_TYPE_INT64:
+      d.v.i64 = ((const int64_t *)values)[j];
+      break;
+    case HN_TYPE_FLOAT32:
+      d.v.f32 = ((const float *)values)[j];
+      break;
+    case HN_TYPE_FLOAT64:
+      d.v.f64 = ((const double *)values)[j];
+      break;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY: {
       const int32_t *off = (const int32_t *)values;
@@ -174,7 +188,9 @@ hn_datum hn_array_get(const hn_array *a, int64_t i) {
       d.v.strct.array = a;
       d.v.strct.row = j;
       break;
-    case HN_TYPE_OBJECT: d.v.object = ((void *const *)values)[j]; break;
+    case HN_TYPE_OBJECT:
+      d.v.object = ((void *const *)values)[j];
+      break;
   }
   return d;
 }
@@ -213,8 +229,7 @@ hn_status hn_array_struct_field(hn_array *a, int64_t field, hn_array **out, hn_e
 
 static bool datum_equals(hn_datum x, hn_datum y);
 
-static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64_t bi,
-                         int64_t n) {
+static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64_t bi, int64_t n) {
   for (int64_t k = 0; k < n; k++)
     if (!datum_equals(hn_array_get(a, ai + k), hn_array_get(b, bi + k))) return false;
   return true;
@@ -224,10 +239,14 @@ static bool datum_equals(hn_datum x, hn_datum y) {
   if (x.type != y.type || x.is_null != y.is_null) return false;
   if (x.is_null) return true;
   switch (x.type) {
-    case HN_TYPE_BOOL: return x.v.b == y.v.b;
-    case HN_TYPE_INT64: return x.v.i64 == y.v.i64;
-    case HN_TYPE_FLOAT32: return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
-    case HN_TYPE_FLOAT64: return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
+    case HN_TYPE_BOOL:
+      return x.v.b == y.v.b;
+    case HN_TYPE_INT64:
+      return x.v.i64 == y.v.i64;
+    case HN_TYPE_FLOAT32:
+      return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
+    case HN_TYPE_FLOAT64:
+      return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
       return x.v.str.size == y.v.str.size &&
@@ -244,7 +263,8 @@ static bool datum_equals(hn_datum x, hn_datum y) {
       (void)ya;
       return true;
     }
-    case HN_TYPE_OBJECT: return x.v.object == y.v.object;
+    case HN_TYPE_OBJECT:
+      return x.v.object == y.v.object;
   }
   return false;
 }

@@ -61,7 +61,8 @@ void hn__buffer_zero_padding(hn_buffer *b) {
 hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **out,
                            hn_error *err) {
   if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create: bad arguments");
-  if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer"); /* round64 would overflow */
+  if (size > INT64_MAX - 2 * HN_ALIGNMENT)
+    return hn__error_nomem(err, "for a buffer"); /* round64 would overflow */
   hn_buffer *b = hn__buffer_new(alloc, size);
   if (!b) return hn__error_nomem(err, "for a buffer");
   memset(b->data, 0, (size_t)b->capacity);
@@ -71,7 +72,7 @@ hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **
 }
 
 hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size, hn_buffer **out,
-                                 hn_error *err) {
+                                  hn_error *err) {
   if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create_uninit: bad arguments");
   if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer");
   hn_buffer *b = hn__buffer_new(alloc, size);
@@ -82,8 +83,8 @@ hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size, hn_bu
   return HN_OK;
 }
 
-hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t size,
-                         hn_buffer **out, hn_error *err) {
+hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t size, hn_buffer **out,
+                         hn_error *err) {
   if (!out || size < 0 || (size > 0 && !data))
     return hn__error(err, HN_EINVAL, "hn_buffer_copy: bad arguments");
   hn_status st = hn_buffer_create_uninit(alloc, size, out, err);
@@ -92,8 +93,8 @@ hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t si
 }
 
 hn_status hn_buffer_wrap(const hn_allocator *alloc, const void *data, int64_t size,
-                         void (*release)(void *ctx, const void *data), void *ctx,
-                         hn_buffer **out, hn_error *err) {
+                         void (*release)(void *ctx, const void *data), void *ctx, hn_buffer **out,
+                         hn_error *err) {
   if (!out || size < 0 || (size > 0 && !data))
     return hn__error(err, HN_EINVAL, "hn_buffer_wrap: bad arguments");
   hn_buffer *b = buffer_header(alloc);
@@ -147,8 +148,12 @@ void hn_buffer_release(hn_buffer *b) {
   hn__free(&a, b);
 }
 
-const uint8_t *hn_buffer_data(const hn_buffer *b) { return b ? b->data : NULL; }
-int64_t hn_buffer_size(const hn_buffer *b) { return b ? b->size : 0; }
+const uint8_t *hn_buffer_data(const hn_buffer *b) {
+  return b ? b->data : NULL;
+}
+int64_t hn_buffer_size(const hn_buffer *b) {
+  return b ? b->size : 0;
+}
 uint8_t *hn_buffer_mutable_data(hn_buffer *b) {
   if (!b || atomic_load_explicit(&b->refcount, memory_order_acquire) != 1) return NULL;
   if (b->parent || b->release_fn) return NULL;

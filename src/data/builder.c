@@ -138,7 +138,9 @@ const char *hn_builder_last_error(const hn_builder *b) {
   return b ? b->last_error : "";
 }
 
-static hn_status nomem(hn_builder *b) { return fail(b, HN_ENOMEM, "%s", "out of memory"); }
+static hn_status nomem(hn_builder *b) {
+  return fail(b, HN_ENOMEM, "%s", "out of memory");
+}
 
 static void sync_sizes(hn_builder *b);
 
@@ -153,9 +155,12 @@ static hn_status reserve_rows(hn_builder *b, int64_t extra) {
     return nomem(b);
   if (!b->values) return HN_OK;
   int64_t need;
-  if (b->id == HN_TYPE_BOOL) need = hn_bytes_for_bits(rows);
-  else if (has_offsets(b->id)) need = (rows + 1) * 4;
-  else need = rows * hn__type_value_size(b->id);
+  if (b->id == HN_TYPE_BOOL)
+    need = hn_bytes_for_bits(rows);
+  else if (has_offsets(b->id))
+    need = (rows + 1) * 4;
+  else
+    need = rows * hn__type_value_size(b->id);
   if (hn__buffer_reserve(b->values, need) != HN_OK) return nomem(b);
   return HN_OK;
 }
@@ -205,16 +210,23 @@ static hn_status ensure_validity(hn_builder *b, int64_t rows) {
 /* Buffer sizes follow from length; appends skip them, so sync before growing or finishing. */
 static void sync_sizes(hn_builder *b) {
   if (b->values) {
-    if (b->id == HN_TYPE_BOOL) b->values->size = hn_bytes_for_bits(b->length);
-    else if (has_offsets(b->id)) b->values->size = (b->length + 1) * 4;
-    else b->values->size = b->length * hn__type_value_size(b->id);
+    if (b->id == HN_TYPE_BOOL)
+      b->values->size = hn_bytes_for_bits(b->length);
+    else if (has_offsets(b->id))
+      b->values->size = (b->length + 1) * 4;
+    else
+      b->values->size = b->length * hn__type_value_size(b->id);
   }
   if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
 }
 
-static inline void finish_row(hn_builder *b) { b->length++; }
+static inline void finish_row(hn_builder *b) {
+  b->length++;
+}
 
-static inline int32_t *offsets_of(hn_builder *b) { return (int32_t *)b->values->data; }
+static inline int32_t *offsets_of(hn_builder *b) {
+  return (int32_t *)b->values->data;
+}
 
 /*
  * Room for `n` nulls everywhere they will be written: a bitmap and the
@@ -288,19 +300,19 @@ hn_status hn_builder_append_null(hn_builder *b) {
   return hn_builder_append_nulls(b, 1);
 }
 
-#define HN_APPEND_FIXED(fn, ctype, tid)                                    \
-  hn_status fn(hn_builder *b, ctype value) {                               \
-    if (HN__UNLIKELY(b->id != tid)) return wrong_type(b, #fn);             \
-    int64_t need = (b->length + 1) * (int64_t)sizeof(ctype);               \
-    if (HN__UNLIKELY(!b->values || need > b->values->capacity ||          \
+#define HN_APPEND_FIXED(fn, ctype, tid)                                          \
+  hn_status fn(hn_builder *b, ctype value) {                                     \
+    if (HN__UNLIKELY(b->id != tid)) return wrong_type(b, #fn);                   \
+    int64_t need = (b->length + 1) * (int64_t)sizeof(ctype);                     \
+    if (HN__UNLIKELY(!b->values || need > b->values->capacity ||                 \
                      (b->validity && b->length >= b->validity->capacity * 8))) { \
-      hn_status st = reserve_rows(b, 1);                                   \
-      if (st != HN_OK) return st;                                          \
-    }                                                                      \
-    ((ctype *)b->values->data)[b->length] = value;                         \
-    mark_valid(b);                                                         \
-    b->length++;                                                           \
-    return HN_OK;                                                          \
+      hn_status st = reserve_rows(b, 1);                                         \
+      if (st != HN_OK) return st;                                                \
+    }                                                                            \
+    ((ctype *)b->values->data)[b->length] = value;                               \
+    mark_valid(b);                                                               \
+    b->length++;                                                                 \
+    return HN_OK;                                                                \
   }
 
 HN_APPEND_FIXED(hn_builder_append_int64, int64_t, HN_TYPE_INT64)
@@ -340,8 +352,7 @@ hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
   /* Fast path: room for one more offset, bit and the bytes. */
   if (HN__UNLIKELY(!b->values || !b->data || (b->length + 2) * 4 > b->values->capacity ||
                    (b->validity && b->length >= b->validity->capacity * 8) ||
-                   b->data->size + size > b->data->capacity ||
-                   b->data->size + size > INT32_MAX)) {
+                   b->data->size + size > b->data->capacity || b->data->size + size > INT32_MAX)) {
     hn_status st = reserve_rows(b, 1);
     if (st != HN_OK) return st;
     if (b->data->size + size > INT32_MAX)
@@ -380,8 +391,7 @@ hn_status hn_builder_finish_element(hn_builder *b) {
       if (b->children[i]->length != b->length + 1) {
         char msg[200];
         snprintf(msg, sizeof msg, "struct field '%s' has %lld rows, expected %lld",
-                 b->type->names[i], (long long)b->children[i]->length,
-                 (long long)(b->length + 1));
+                 b->type->names[i], (long long)b->children[i]->length, (long long)(b->length + 1));
         return fail(b, HN_EINVAL, "%s", msg);
       }
     hn_status st = reserve_rows(b, 1);
@@ -419,12 +429,17 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
   if (d.type != b->id) return wrong_type(b, "hn_builder_append_datum");
   if (d.is_null) return hn_builder_append_null(b);
   switch (d.type) {
-    case HN_TYPE_BOOL: return hn_builder_append_bool(b, d.v.b);
-    case HN_TYPE_INT64: return hn_builder_append_int64(b, d.v.i64);
-    case HN_TYPE_FLOAT32: return hn_builder_append_float32(b, d.v.f32);
-    case HN_TYPE_FLOAT64: return hn_builder_append_float64(b, d.v.f64);
+    case HN_TYPE_BOOL:
+      return hn_builder_append_bool(b, d.v.b);
+    case HN_TYPE_INT64:
+      return hn_builder_append_int64(b, d.v.i64);
+    case HN_TYPE_FLOAT32:
+      return hn_builder_append_float32(b, d.v.f32);
+    case HN_TYPE_FLOAT64:
+      return hn_builder_append_float64(b, d.v.f64);
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
+    case HN_TYPE_BINARY:
+      return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
     case HN_TYPE_LIST: {
       /* A failure rolls the item builder back to `mark` (a failed append changes nothing). */
       int64_t mark = b->children[0]->length;

@@ -75,9 +75,12 @@ static bool all_zero(const uint8_t *p, size_t n) {
 static int ser_num_buffers(hn_type_id id) {
   switch (id) {
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return 3;
-    case HN_TYPE_STRUCT: return 1;
-    default: return 2;
+    case HN_TYPE_BINARY:
+      return 3;
+    case HN_TYPE_STRUCT:
+      return 1;
+    default:
+      return 2;
   }
 }
 
@@ -163,7 +166,9 @@ static hn_status malformed(ser_writer *w, const char *what) {
   return hn__error(w->err, HN_EINVAL, "cannot serialise column '%s': %s", w->column, what);
 }
 
-static bool has_bytes(const hn_buffer *b, int64_t n) { return n <= 0 || (b && b->size >= n); }
+static bool has_bytes(const hn_buffer *b, int64_t n) {
+  return n <= 0 || (b && b->size >= n);
+}
 
 /* count * width bytes; false when that overflows (no buffer can hold it). */
 static bool byte_size(int64_t count, int64_t width, int64_t *out) {
@@ -273,19 +278,27 @@ static hn_status put_node(ser_writer *w, const hn_array *a, int64_t row, int64_t
   }
   put_le(w, (uint64_t)len, 8);
   put_le(w, (uint64_t)nulls, 8);
-  if (nulls > 0) (void)put_bits(w, valid, at, len);
-  else (void)put_slot(w, 0);
+  if (nulls > 0)
+    (void)put_bits(w, valid, at, len);
+  else
+    (void)put_slot(w, 0);
   switch (a->type->id) {
-    case HN_TYPE_BOOL: return put_bits(w, a->buffers[1], at, len);
+    case HN_TYPE_BOOL:
+      return put_bits(w, a->buffers[1], at, len);
     case HN_TYPE_INT64:
     case HN_TYPE_FLOAT32:
-    case HN_TYPE_FLOAT64: return put_fixed(w, a, at, len);
+    case HN_TYPE_FLOAT64:
+      return put_fixed(w, a, at, len);
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return put_binary(w, a, at, len);
-    case HN_TYPE_LIST: return put_list(w, a, at, len);
-    case HN_TYPE_STRUCT: return put_struct(w, a, at, len);
-    default: return hn__error(w->err, HN_EUNSUPPORTED, "column '%s': type cannot be serialised",
-                              w->column);
+    case HN_TYPE_BINARY:
+      return put_binary(w, a, at, len);
+    case HN_TYPE_LIST:
+      return put_list(w, a, at, len);
+    case HN_TYPE_STRUCT:
+      return put_struct(w, a, at, len);
+    default:
+      return hn__error(w->err, HN_EUNSUPPORTED, "column '%s': type cannot be serialised",
+                       w->column);
   }
 }
 
@@ -316,12 +329,10 @@ static hn_status check_type(const hn_type *t, int depth, const char *column, hn_
                      column);
   if (t->id == HN_TYPE_LIST) return check_type(t->item, depth + 1, column, err);
   if (t->id == HN_TYPE_STRUCT && (uint64_t)t->n_fields > UINT32_MAX)
-    return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': too many fields",
-                     column);
+    return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': too many fields", column);
   for (int64_t i = 0; i < t->n_fields; i++) {
     if (strlen(t->names[i]) > UINT32_MAX)
-      return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': name too long",
-                       column);
+      return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': name too long", column);
     hn_status st = check_type(t->fields[i], depth + 1, column, err);
     if (st != HN_OK) return st;
   }
@@ -437,8 +448,8 @@ static hn_status get_struct(ser_reader *r, int depth, uint64_t n, const hn_type 
     if (st == HN_OK) st = get_type(r, depth + 1, &types[i]);
   }
   if (st == HN_OK)
-    st = as_corrupt(hn_type_struct_create(&r->alloc, (int64_t)n, (const char *const *)names,
-                                          types, out, r->err),
+    st = as_corrupt(hn_type_struct_create(&r->alloc, (int64_t)n, (const char *const *)names, types,
+                                          out, r->err),
                     r->err);
   for (uint64_t i = 0; i < n && names && types; i++) {
     hn__free(&r->alloc, names[i]);
@@ -456,12 +467,24 @@ static hn_status get_type(ser_reader *r, int depth, const hn_type **out) {
   if (depth > SER_MAX_DEPTH) return CORRUPT(r->err, "types nested deeper than %d", SER_MAX_DEPTH);
   if (!get_le(r, 1, &id)) return CORRUPT(r->err, "type runs past the metadata");
   switch (id) {
-    case HN_TYPE_BOOL: *out = hn_type_bool(); return HN_OK;
-    case HN_TYPE_INT64: *out = hn_type_int64(); return HN_OK;
-    case HN_TYPE_FLOAT32: *out = hn_type_float32(); return HN_OK;
-    case HN_TYPE_FLOAT64: *out = hn_type_float64(); return HN_OK;
-    case HN_TYPE_UTF8: *out = hn_type_utf8(); return HN_OK;
-    case HN_TYPE_BINARY: *out = hn_type_binary(); return HN_OK;
+    case HN_TYPE_BOOL:
+      *out = hn_type_bool();
+      return HN_OK;
+    case HN_TYPE_INT64:
+      *out = hn_type_int64();
+      return HN_OK;
+    case HN_TYPE_FLOAT32:
+      *out = hn_type_float32();
+      return HN_OK;
+    case HN_TYPE_FLOAT64:
+      *out = hn_type_float64();
+      return HN_OK;
+    case HN_TYPE_UTF8:
+      *out = hn_type_utf8();
+      return HN_OK;
+    case HN_TYPE_BINARY:
+      *out = hn_type_binary();
+      return HN_OK;
     case HN_TYPE_LIST: {
       const hn_type *item;
       hn_status st = get_type(r, depth + 1, &item);
@@ -473,7 +496,8 @@ static hn_status get_type(ser_reader *r, int depth, const hn_type **out) {
     case HN_TYPE_STRUCT:
       if (!get_le(r, 4, &n)) return CORRUPT(r->err, "type runs past the metadata");
       return get_struct(r, depth, n, out);
-    default: return CORRUPT(r->err, "unknown type id %llu", (unsigned long long)id);
+    default:
+      return CORRUPT(r->err, "unknown type id %llu", (unsigned long long)id);
   }
 }
 
@@ -483,8 +507,7 @@ static hn_status get_buffer(ser_reader *r, bool is_validity, const char *path, h
   *out = NULL;
   if (!get_le(r, 8, &at) || !get_le(r, 8, &size))
     return CORRUPT(r->err, "column '%s': buffer table runs past the metadata", path);
-  if (at % HN_ALIGNMENT != 0 || at < r->data_next || at > r->data_end ||
-      size > r->data_end - at)
+  if (at % HN_ALIGNMENT != 0 || at < r->data_next || at > r->data_end || size > r->data_end - at)
     return CORRUPT(r->err, "column '%s': buffer [%llu, +%llu) misplaced", path,
                    (unsigned long long)at, (unsigned long long)size);
   r->data_next = at + size;
@@ -634,8 +657,13 @@ hn_status hn_table_deserialize(const hn_allocator *alloc, hn_buffer *bytes, hn_t
   ser_header h = {0, 0, 0, 0, 0};
   hn_status st = check_header(data, size, &h, err);
   if (st != HN_OK) return st;
-  ser_reader r = {NULL, SER_HEADER_SIZE, SER_HEADER_SIZE + h.meta_size, (uint64_t)h.data_offset,
-                  (uint64_t)(h.total - SER_TRAILER_SIZE), bytes, hn__allocator_resolve(alloc),
+  ser_reader r = {NULL,
+                  SER_HEADER_SIZE,
+                  SER_HEADER_SIZE + h.meta_size,
+                  (uint64_t)h.data_offset,
+                  (uint64_t)(h.total - SER_TRAILER_SIZE),
+                  bytes,
+                  hn__allocator_resolve(alloc),
                   err};
   hn_buffer *copy = NULL;
   if ((uintptr_t)data % 8 != 0) { /* views must be aligned: read from an aligned copy */

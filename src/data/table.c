@@ -36,8 +36,7 @@ hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns, const ch
       return hn__error(err, HN_EINVAL, "column %lld ('%s') is NULL", (long long)i,
                        names[i] ? names[i] : "");
     if (columns[i]->length != columns[0]->length)
-      return hn__error(err, HN_EINVAL,
-                       "column '%s' has %lld rows but column '%s' has %lld",
+      return hn__error(err, HN_EINVAL, "column '%s' has %lld rows but column '%s' has %lld",
                        names[i] ? names[i] : "", (long long)columns[i]->length,
                        names[0] ? names[0] : "", (long long)columns[0]->length);
   }
@@ -144,8 +143,8 @@ hn_status hn_table_slice(hn_table *t, int64_t offset, int64_t length, hn_table *
   if (offset < 0 || length < 0 || offset > t->n_rows || length > t->n_rows - offset)
     return hn__error(err, HN_ERANGE, "slice [%lld, +%lld) outside a table of %lld rows",
                      (long long)offset, (long long)length, (long long)t->n_rows);
-  hn_array **cols = hn__calloc(&t->alloc, (size_t)(t->n_columns ? t->n_columns : 1),
-                               sizeof(hn_array *));
+  hn_array **cols =
+      hn__calloc(&t->alloc, (size_t)(t->n_columns ? t->n_columns : 1), sizeof(hn_array *));
   if (!cols) return hn__error_nomem(err, "for a table slice");
   hn_status st = HN_OK;
   for (int64_t i = 0; i < t->n_columns && st == HN_OK; i++)
@@ -172,8 +171,7 @@ hn_status hn_table_validate(const hn_table *t, bool check_utf8, hn_error *err) {
   for (int64_t i = 0; i < t->n_columns; i++) {
     if (t->columns[i]->length != t->n_rows)
       return hn__error(err, HN_ECORRUPT, "column '%s' has %lld rows, the table %lld",
-                       t->schema->names[i], (long long)t->columns[i]->length,
-                       (long long)t->n_rows);
+                       t->schema->names[i], (long long)t->columns[i]->length, (long long)t->n_rows);
     hn_status st = hn__array_validate_path(t->columns[i], check_utf8, t->schema->names[i], err);
     if (st != HN_OK) return st;
   }
