@@ -11,8 +11,10 @@ static hn_array *build_int64(const hn_allocator *a, int64_t n, int null_every) {
   hn_array *arr = NULL;
   HN_CHECK(hn_builder_create(a, hn_type_int64(), &b, NULL), NULL);
   for (int64_t i = 0; i < n; i++) {
-    if (null_every && i % null_every == 0) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_int64(b, i * 10), NULL);
+    if (null_every && i % null_every == 0)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_int64(b, i * 10), NULL);
   }
   HN_CHECK(hn_builder_finish(b, &arr, NULL), NULL);
   hn_builder_destroy(b);
@@ -106,8 +108,10 @@ static void test_fixed_and_bool_builders(void **state) {
   for (int i = 0; i < 77; i++) {
     HN_CHECK(hn_builder_append_float32(bf, (float)i / 2), NULL);
     HN_CHECK(hn_builder_append_float64(bd, i * 0.25), NULL);
-    if (i == 5) HN_CHECK(hn_builder_append_null(bb), NULL);
-    else HN_CHECK(hn_builder_append_bool(bb, i % 3 == 0), NULL);
+    if (i == 5)
+      HN_CHECK(hn_builder_append_null(bb), NULL);
+    else
+      HN_CHECK(hn_builder_append_bool(bb, i % 3 == 0), NULL);
   }
   int64_t vals[5] = {5, 4, 3, 2, 1};
   HN_CHECK(hn_builder_append_int64(bi, 9), NULL);
@@ -209,7 +213,8 @@ static void test_nested_lists(void **state) {
   hn_builder *copy = NULL;
   hn_array *copied = NULL;
   HN_CHECK(hn_builder_create(&ta.alloc, hn_array_type(arr), &copy, NULL), NULL);
-  for (int64_t i = 0; i < 4; i++) HN_CHECK(hn_builder_append_datum(copy, hn_array_get(arr, i)), NULL);
+  for (int64_t i = 0; i < 4; i++)
+    HN_CHECK(hn_builder_append_datum(copy, hn_array_get(arr, i)), NULL);
   HN_CHECK(hn_builder_finish(copy, &copied, NULL), NULL);
   assert_true(hn_array_equals(arr, copied));
   hn_builder_destroy(copy);
@@ -234,8 +239,10 @@ static void test_struct_builder(void **state) {
       continue;
     }
     HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i), NULL);
-    if (i == 5) HN_CHECK(hn_builder_append_null(hn_builder_child(b, 1)), NULL);
-    else HN_CHECK(hn_builder_append_str(hn_builder_child(b, 1), "x", 1), NULL);
+    if (i == 5)
+      HN_CHECK(hn_builder_append_null(hn_builder_child(b, 1)), NULL);
+    else
+      HN_CHECK(hn_builder_append_str(hn_builder_child(b, 1), "x", 1), NULL);
     HN_CHECK(hn_builder_finish_element(b), NULL);
   }
   /* Unequal field lengths are refused, naming the field. */
@@ -281,7 +288,7 @@ static void test_slices_and_equality(void **state) {
   assert_true(hn_array_equals(sa, sb));
   assert_false(hn_array_equals(a, sa));
   assert_ptr_equal(hn_array_int64_values(sa), hn_array_int64_values(a) + 13); /* zero copy */
-  assert_int_equal(hn_array_null_count(sa), 16); /* 15, 18, ..., 60 */
+  assert_int_equal(hn_array_null_count(sa), 16);                              /* 15, 18, ..., 60 */
   hn_array *empty = NULL;
   HN_CHECK(hn_array_slice(a, 100, 0, &empty, NULL), NULL);
   assert_int_equal(hn_array_length(empty), 0);
@@ -296,7 +303,9 @@ static void test_slices_and_equality(void **state) {
 }
 
 static int objects_freed;
-typedef struct model { int id; } model;
+typedef struct model {
+  int id;
+} model;
 static void model_free(void *ctx, void *o) {
   (void)ctx;
   objects_freed++;
@@ -386,7 +395,8 @@ static void *release_many(void *arg) {
   hn_array **arrays = arg;
   for (int i = 0; i < 1000; i++) {
     int64_t sum = 0;
-    for (int64_t j = 0; j < hn_array_length(arrays[i]); j++) sum += hn_array_get(arrays[i], j).v.i64;
+    for (int64_t j = 0; j < hn_array_length(arrays[i]); j++)
+      sum += hn_array_get(arrays[i], j).v.i64;
     assert_true(sum >= 0);
     hn_array_release(arrays[i]);
   }
@@ -473,6 +483,56 @@ static void test_create_fixed_in_place(void **state) {
   hn_array_release(arr);
 }
 
+/*
+ * Issue 11, item 1: length * value size wrapped, so huge lengths passed the
+ * "buffer too small" check and the array read far outside its 16 bytes.
+ * array.h promises HN_EINVAL for a buffer too small: every such length must
+ * get it, and nothing may be created.
+ */
+static void test_create_fixed_huge_lengths(void **state) {
+  (void)state;
+  hn_buffer *v = NULL;
+  HN_CHECK(hn_buffer_create(NULL, 16, &v, NULL), NULL);
+  const int64_t p60 = (int64_t)1 << 60, p61 = (int64_t)1 << 61, p62 = (int64_t)1 << 62;
+  const struct {
+    const hn_type *type;
+    int64_t length;
+  } cases[] = {
+      {hn_type_int64(), INT64_MAX},   {hn_type_int64(), p61},      {hn_type_int64(), p60 + 1},
+      {hn_type_int64(), p60},         {hn_type_int64(), 3},        {hn_type_float64(), p61},
+      {hn_type_float64(), INT64_MAX}, {hn_type_float32(), p62},    {hn_type_float32(), p61 + 1},
+      {hn_type_float32(), INT64_MAX}, {hn_type_bool(), INT64_MAX}, {hn_type_bool(), INT64_MAX - 6},
+      {hn_type_bool(), 129},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    hn_array *a = NULL;
+    hn_error err;
+    hn_error_reset(&err);
+    hn_status st = hn_array_create_fixed(NULL, cases[i].type, cases[i].length, NULL, v, &a, &err);
+    if (st != HN_EINVAL)
+      print_error("case %zu: %s of length %lld gave %s\n", i,
+                  hn_type_id_name(hn_type_get_id(cases[i].type)), (long long)cases[i].length,
+                  hn_status_str(st));
+    assert_int_equal(st, HN_EINVAL);
+    assert_null(a);
+    assert_int_equal(err.code, HN_EINVAL);
+    assert_non_null(strstr(err.message, "values buffer has 16 bytes"));
+  }
+  /* A validity bitmap too short for a huge length is refused too (values large enough). */
+  hn_buffer *bits = NULL;
+  HN_CHECK(hn_buffer_create(NULL, 1, &bits, NULL), NULL);
+  hn_array *a = NULL;
+  assert_int_equal(hn_array_create_fixed(NULL, hn_type_bool(), 128, bits, v, &a, NULL), HN_EINVAL);
+  assert_null(a);
+  /* The largest lengths that fit are still accepted. */
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_int64(), 2, NULL, v, &a, NULL), NULL);
+  hn_array_release(a);
+  HN_CHECK(hn_array_create_fixed(NULL, hn_type_bool(), 128, NULL, v, &a, NULL), NULL);
+  hn_array_release(a);
+  hn_buffer_release(bits);
+  hn_buffer_release(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buffers),
@@ -488,6 +548,7 @@ int main(void) {
       cmocka_unit_test(test_shared_release_across_threads),
       cmocka_unit_test(test_builder_live_view_and_truncate),
       cmocka_unit_test(test_create_fixed_in_place),
+      cmocka_unit_test(test_create_fixed_huge_lengths),
   };
   return cmocka_run_group_tests_name("arrays", tests, NULL, NULL);
 }

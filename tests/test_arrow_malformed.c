@@ -46,27 +46,40 @@ static void top_release(struct ArrowArray *a) {
   in_parent_release = 0;
   a->release = NULL;
 }
-static void schema_release(struct ArrowSchema *s) { s->release = NULL; }
+static void schema_release(struct ArrowSchema *s) {
+  s->release = NULL;
+}
 
 /* Schema node i: format, name, n children (attach them with sch_child). */
 static struct ArrowSchema *sch(fx *f, int i, const char *format, const char *name, int64_t n) {
-  struct ArrowSchema s = {format, name, NULL, ARROW_FLAG_NULLABLE, n, n ? f->sp[i] : NULL,
-                          NULL, schema_release, NULL};
+  struct ArrowSchema s = {format, name,           NULL, ARROW_FLAG_NULLABLE, n, n ? f->sp[i] : NULL,
+                          NULL,   schema_release, NULL};
   f->s[i] = s;
   return &f->s[i];
 }
-static void sch_child(fx *f, int parent, int k, int child) { f->sp[parent][k] = &f->s[child]; }
+static void sch_child(fx *f, int parent, int k, int child) {
+  f->sp[parent][k] = &f->s[child];
+}
 
 /* Array node i (node 0 is the base and owns the counting release). */
 static struct ArrowArray *arr(fx *f, int i, int64_t length, int64_t null_count, int64_t offset,
                               int64_t n_buffers, int64_t n_children) {
-  struct ArrowArray a = {length, null_count, offset, n_buffers, n_children, f->bufs[i],
-                         n_children ? f->ap[i] : NULL, NULL, i == 0 ? top_release : child_release,
+  struct ArrowArray a = {length,
+                         null_count,
+                         offset,
+                         n_buffers,
+                         n_children,
+                         f->bufs[i],
+                         n_children ? f->ap[i] : NULL,
+                         NULL,
+                         i == 0 ? top_release : child_release,
                          NULL};
   f->a[i] = a;
   return &f->a[i];
 }
-static void arr_child(fx *f, int parent, int k, int child) { f->ap[parent][k] = &f->a[child]; }
+static void arr_child(fx *f, int parent, int k, int child) {
+  f->ap[parent][k] = &f->a[child];
+}
 
 /* int64 node i: values 0, 10, 20, ... */
 static void int64_node(fx *f, int i, const char *name, int64_t length) {
@@ -359,12 +372,24 @@ static void invalid_utf8(fx *f, const char *bad) {
   const char *v[] = {"fine", bad, "also fine"};
   utf8_base(f, 3, v);
 }
-static void c_utf8_overlong(fx *f) { invalid_utf8(f, "\xc0\xaf"); }
-static void c_utf8_overlong3(fx *f) { invalid_utf8(f, "ab\xe0\x80\x80"); }
-static void c_utf8_surrogate(fx *f) { invalid_utf8(f, "\xed\xb2\x80"); }
-static void c_utf8_truncated(fx *f) { invalid_utf8(f, "ok\xe2\x82"); }
-static void c_utf8_too_big(fx *f) { invalid_utf8(f, "\xf4\x90\x80\x80"); }
-static void c_utf8_stray_continuation(fx *f) { invalid_utf8(f, "\xbf"); }
+static void c_utf8_overlong(fx *f) {
+  invalid_utf8(f, "\xc0\xaf");
+}
+static void c_utf8_overlong3(fx *f) {
+  invalid_utf8(f, "ab\xe0\x80\x80");
+}
+static void c_utf8_surrogate(fx *f) {
+  invalid_utf8(f, "\xed\xb2\x80");
+}
+static void c_utf8_truncated(fx *f) {
+  invalid_utf8(f, "ok\xe2\x82");
+}
+static void c_utf8_too_big(fx *f) {
+  invalid_utf8(f, "\xf4\x90\x80\x80");
+}
+static void c_utf8_stray_continuation(fx *f) {
+  invalid_utf8(f, "\xbf");
+}
 static void c_utf8_unchecked(fx *f) {
   invalid_utf8(f, "\xc0\xaf");
   f->options.validate_utf8 = false;
@@ -395,12 +420,59 @@ static void c_slice_ignores_outside(fx *f) {
   f->a[0].offset = 1;
   f->a[0].length = 2;
 }
-static void c_table_not_struct(fx *f) { int64_base(f, 3); }
+static void c_table_not_struct(fx *f) {
+  int64_base(f, 3);
+}
 static void c_table_null_rows(fx *f) {
   struct_base(f);
   f->bits[0][0] = 0x5; /* row 1 is null */
   f->bufs[0][0] = f->bits[0];
   f->a[0].null_count = 1;
+}
+
+/*
+ * Rows that no buffer backs (issue 11, item 6): a struct without fields or
+ * bitmap, and a record batch without columns, may declare 2^59 - 1 rows in
+ * a few bytes. At most INT32_MAX are accepted; the message names the column.
+ */
+#define HUGE_ROWS INT64_C(576460752303423487)
+
+static void empty_struct_base(fx *f, int64_t length) {
+  f->schema = sch(f, 0, "+s", "col", 0);
+  f->array = arr(f, 0, length, 0, 0, 1, 0);
+}
+static void c_empty_struct_huge(fx *f) {
+  empty_struct_base(f, HUGE_ROWS);
+}
+static void c_empty_struct_over_limit(fx *f) {
+  empty_struct_base(f, (int64_t)INT32_MAX + 1);
+}
+static void c_empty_struct_at_limit(fx *f) {
+  empty_struct_base(f, INT32_MAX);
+}
+static void c_nested_empty_struct_huge(fx *f) {
+  f->schema = sch(f, 0, "+s", "col", 1);
+  sch(f, 1, "+s", "s", 0);
+  sch_child(f, 0, 0, 1);
+  f->array = arr(f, 0, HUGE_ROWS, 0, 0, 1, 1);
+  arr(f, 1, HUGE_ROWS, 0, 0, 1, 0);
+  arr_child(f, 0, 0, 1);
+}
+static void c_table_no_columns_huge(fx *f) {
+  f->schema = sch(f, 0, "+s", "", 0);
+  f->array = arr(f, 0, HUGE_ROWS, 0, 0, 1, 0);
+}
+static void c_table_no_columns_at_limit(fx *f) {
+  f->schema = sch(f, 0, "+s", "", 0);
+  f->array = arr(f, 0, INT32_MAX, 0, 0, 1, 0);
+}
+static void c_table_empty_struct_column_huge(fx *f) {
+  f->schema = sch(f, 0, "+s", "", 1);
+  sch(f, 1, "+s", "e", 0);
+  sch_child(f, 0, 0, 1);
+  f->array = arr(f, 0, HUGE_ROWS, 0, 0, 1, 1);
+  arr(f, 1, HUGE_ROWS, 0, 0, 1, 0);
+  arr_child(f, 0, 0, 1);
 }
 
 /* ---- runner ------------------------------------------------------------ */
@@ -415,7 +487,8 @@ typedef struct mcase {
 } mcase;
 
 static const mcase cases[] = {
-    {"unknown_format", c_unknown_format, HN_EUNSUPPORTED, "column 'col': unsupported Arrow format 'q'", 1, false},
+    {"unknown_format", c_unknown_format, HN_EUNSUPPORTED,
+     "column 'col': unsupported Arrow format 'q'", 1, false},
     {"null_format", c_null_format, HN_EINVAL, "schema has no format", 1, false},
     {"decimal", c_decimal, HN_EUNSUPPORTED, "format 'd:10,2'", 1, false},
     {"large_utf8", c_large_utf8, HN_EUNSUPPORTED, "format 'U'", 1, false},
@@ -423,57 +496,97 @@ static const mcase cases[] = {
     {"int32", c_int32, HN_EUNSUPPORTED, "format 'i'", 1, false},
     {"dictionary", c_dictionary, HN_EUNSUPPORTED, "dictionary-encoded", 1, false},
     {"array_dictionary", c_array_dictionary, HN_EINVAL, "array has a dictionary", 1, false},
-    {"unsupported_child_format", c_unsupported_child_format, HN_EUNSUPPORTED, "column 'b': unsupported Arrow format 'vu'", 1, false},
-    {"wrong_n_buffers", c_wrong_n_buffers, HN_EINVAL, "int64 array needs 2 buffers, n_buffers is 3", 1, false},
-    {"wrong_n_children", c_wrong_n_children, HN_EINVAL, "array has 1 children, the schema has 0", 1, false},
-    {"leaf_schema_children", c_leaf_schema_children, HN_EINVAL, "format 'l' needs 0 schema children, got 1", 1, false},
+    {"unsupported_child_format", c_unsupported_child_format, HN_EUNSUPPORTED,
+     "column 'b': unsupported Arrow format 'vu'", 1, false},
+    {"wrong_n_buffers", c_wrong_n_buffers, HN_EINVAL, "int64 array needs 2 buffers, n_buffers is 3",
+     1, false},
+    {"wrong_n_children", c_wrong_n_children, HN_EINVAL, "array has 1 children, the schema has 0", 1,
+     false},
+    {"leaf_schema_children", c_leaf_schema_children, HN_EINVAL,
+     "format 'l' needs 0 schema children, got 1", 1, false},
     {"negative_length", c_negative_length, HN_EINVAL, "negative length -1", 1, false},
     {"negative_offset", c_negative_offset, HN_EINVAL, "offset -4", 1, false},
     {"offset_overflow", c_offset_overflow, HN_EINVAL, "is too large", 1, false},
-    {"null_count_too_big", c_null_count_too_big, HN_EINVAL, "null_count 5 out of range for length 3", 1, false},
-    {"null_count_negative", c_null_count_negative, HN_EINVAL, "null_count -2 out of range", 1, false},
-    {"null_count_mismatch", c_null_count_mismatch, HN_EINVAL, "null_count 1 does not match the validity bitmap (2 nulls)", 1, false},
+    {"null_count_too_big", c_null_count_too_big, HN_EINVAL,
+     "null_count 5 out of range for length 3", 1, false},
+    {"null_count_negative", c_null_count_negative, HN_EINVAL, "null_count -2 out of range", 1,
+     false},
+    {"null_count_mismatch", c_null_count_mismatch, HN_EINVAL,
+     "null_count 1 does not match the validity bitmap (2 nulls)", 1, false},
     {"missing_validity", c_missing_validity, HN_EINVAL, "no validity bitmap", 1, false},
     {"missing_values", c_missing_values, HN_EINVAL, "missing values buffer", 1, false},
-    {"missing_buffers_array", c_missing_buffers_array, HN_EINVAL, "buffers pointer is NULL", 1, false},
-    {"missing_offsets", c_missing_offsets, HN_EINVAL, "column 'text': missing offsets buffer", 1, false},
+    {"missing_buffers_array", c_missing_buffers_array, HN_EINVAL, "buffers pointer is NULL", 1,
+     false},
+    {"missing_offsets", c_missing_offsets, HN_EINVAL, "column 'text': missing offsets buffer", 1,
+     false},
     {"missing_data", c_missing_data, HN_EINVAL, "missing data buffer", 1, false},
-    {"offsets_not_monotonic", c_offsets_not_monotonic, HN_EINVAL, "offsets not monotonic at index 3 (9 > 8)", 1, false},
-    {"first_offset_negative", c_first_offset_negative, HN_EINVAL, "first offset -1 is negative", 1, false},
-    {"last_offset_negative", c_last_offset_negative, HN_EINVAL, "offsets not monotonic at index 2 (2 > -3)", 1, false},
-    {"list_offset_beyond_child", c_list_offset_beyond_child, HN_EINVAL, "column 'tokens': last offset 7 exceeds the child length (4)", 1, false},
-    {"list_child_too_short", c_list_child_too_short, HN_EINVAL, "last offset 4 exceeds the child length (3)", 1, false},
-    {"list_not_monotonic", c_list_not_monotonic, HN_EINVAL, "column 'tokens': offsets not monotonic at index 3 (3 > 1)", 1, false},
-    {"nested_list_too_short", c_nested_list_too_short, HN_EINVAL, "column 'nested[]': last offset 6 exceeds the child length (4)", 1, false},
-    {"list_no_child_schema", c_list_no_child_schema, HN_EINVAL, "format '+l' needs 1 schema children, got 0", 1, false},
-    {"struct_child_too_short", c_struct_child_too_short, HN_EINVAL, "column 'a': struct field has 2 rows, the struct needs 3", 1, false},
-    {"struct_offset_child_too_short", c_struct_offset_child_too_short, HN_EINVAL, "the struct needs 4", 1, false},
-    {"children_count_mismatch", c_children_count_mismatch, HN_EINVAL, "array has 1 children, the schema has 2", 1, false},
-    {"null_children_pointer", c_null_children_pointer, HN_EINVAL, "children pointer is NULL", 1, false},
-    {"null_child_array", c_null_child_array, HN_EINVAL, "column 'b': missing array (NULL child)", 1, false},
-    {"released_child_array", c_released_child_array, HN_EINVAL, "column 'b': array has been released", 1, false},
+    {"offsets_not_monotonic", c_offsets_not_monotonic, HN_EINVAL,
+     "offsets not monotonic at index 3 (9 > 8)", 1, false},
+    {"first_offset_negative", c_first_offset_negative, HN_EINVAL, "first offset -1 is negative", 1,
+     false},
+    {"last_offset_negative", c_last_offset_negative, HN_EINVAL,
+     "offsets not monotonic at index 2 (2 > -3)", 1, false},
+    {"list_offset_beyond_child", c_list_offset_beyond_child, HN_EINVAL,
+     "column 'tokens': last offset 7 exceeds the child length (4)", 1, false},
+    {"list_child_too_short", c_list_child_too_short, HN_EINVAL,
+     "last offset 4 exceeds the child length (3)", 1, false},
+    {"list_not_monotonic", c_list_not_monotonic, HN_EINVAL,
+     "column 'tokens': offsets not monotonic at index 3 (3 > 1)", 1, false},
+    {"nested_list_too_short", c_nested_list_too_short, HN_EINVAL,
+     "column 'nested[]': last offset 6 exceeds the child length (4)", 1, false},
+    {"list_no_child_schema", c_list_no_child_schema, HN_EINVAL,
+     "format '+l' needs 1 schema children, got 0", 1, false},
+    {"struct_child_too_short", c_struct_child_too_short, HN_EINVAL,
+     "column 'a': struct field has 2 rows, the struct needs 3", 1, false},
+    {"struct_offset_child_too_short", c_struct_offset_child_too_short, HN_EINVAL,
+     "the struct needs 4", 1, false},
+    {"children_count_mismatch", c_children_count_mismatch, HN_EINVAL,
+     "array has 1 children, the schema has 2", 1, false},
+    {"null_children_pointer", c_null_children_pointer, HN_EINVAL, "children pointer is NULL", 1,
+     false},
+    {"null_child_array", c_null_child_array, HN_EINVAL, "column 'b': missing array (NULL child)", 1,
+     false},
+    {"released_child_array", c_released_child_array, HN_EINVAL,
+     "column 'b': array has been released", 1, false},
     {"null_child_schema", c_null_child_schema, HN_EINVAL, "struct field 1 has no schema", 1, false},
-    {"null_schema_children", c_null_schema_children, HN_EINVAL, "schema children pointer is NULL", 1, false},
-    {"negative_schema_children", c_negative_schema_children, HN_EINVAL, "negative n_children -1", 1, false},
+    {"null_schema_children", c_null_schema_children, HN_EINVAL, "schema children pointer is NULL",
+     1, false},
+    {"negative_schema_children", c_negative_schema_children, HN_EINVAL, "negative n_children -1", 1,
+     false},
     {"unnamed_field", c_unnamed_field, HN_EINVAL, "struct field 1 has no name", 1, false},
     {"duplicate_fields", c_duplicate_fields, HN_EINVAL, "'a' appears twice", 1, false},
     {"released_schema", c_released_schema, HN_EINVAL, "schema has been released", 1, false},
     {"null_schema", c_null_schema, HN_EINVAL, "missing schema", 1, false},
     {"released_input", c_released_input, HN_EINVAL, "array has been released", 0, false},
     {"too_deep", c_too_deep, HN_EUNSUPPORTED, "nested more than 64 levels", 1, false},
-    {"utf8_overlong", c_utf8_overlong, HN_EINVAL, "column 'text': invalid UTF-8 in row 1 at byte 0", 1, false},
+    {"utf8_overlong", c_utf8_overlong, HN_EINVAL, "column 'text': invalid UTF-8 in row 1 at byte 0",
+     1, false},
     {"utf8_overlong3", c_utf8_overlong3, HN_EINVAL, "invalid UTF-8 in row 1 at byte 2", 1, false},
     {"utf8_surrogate", c_utf8_surrogate, HN_EINVAL, "invalid UTF-8 in row 1 at byte 0", 1, false},
     {"utf8_truncated", c_utf8_truncated, HN_EINVAL, "invalid UTF-8 in row 1 at byte 2", 1, false},
     {"utf8_too_big", c_utf8_too_big, HN_EINVAL, "invalid UTF-8 in row 1", 1, false},
-    {"utf8_stray_continuation", c_utf8_stray_continuation, HN_EINVAL, "invalid UTF-8 in row 1", 1, false},
+    {"utf8_stray_continuation", c_utf8_stray_continuation, HN_EINVAL, "invalid UTF-8 in row 1", 1,
+     false},
     {"utf8_unchecked", c_utf8_unchecked, HN_OK, NULL, 1, false},
     {"binary_any_bytes", c_binary_any_bytes, HN_OK, NULL, 1, false},
     {"null_count_computed", c_null_count_computed, HN_OK, NULL, 1, false},
     {"empty_without_offsets", c_empty_without_offsets, HN_OK, NULL, 1, false},
     {"slice_ignores_outside", c_slice_ignores_outside, HN_OK, NULL, 1, false},
-    {"table_not_struct", c_table_not_struct, HN_EINVAL, "a table needs a struct ('+s') schema, got format 'l'", 1, true},
+    {"table_not_struct", c_table_not_struct, HN_EINVAL,
+     "a table needs a struct ('+s') schema, got format 'l'", 1, true},
     {"table_null_rows", c_table_null_rows, HN_EINVAL, "1 null rows", 1, true},
+    {"empty_struct_huge", c_empty_struct_huge, HN_EINVAL,
+     "column 'col': 576460752303423487 rows with no buffer", 1, false},
+    {"empty_struct_over_limit", c_empty_struct_over_limit, HN_EINVAL,
+     "column 'col': 2147483648 rows", 1, false},
+    {"empty_struct_at_limit", c_empty_struct_at_limit, HN_OK, NULL, 1, false},
+    {"nested_empty_struct_huge", c_nested_empty_struct_huge, HN_EINVAL,
+     "column 'col.s': 576460752303423487 rows", 1, false},
+    {"table_no_columns_huge", c_table_no_columns_huge, HN_EINVAL,
+     "record batch with no columns declares 576460752303423487 rows", 1, true},
+    {"table_no_columns_at_limit", c_table_no_columns_at_limit, HN_OK, NULL, 1, true},
+    {"table_empty_struct_column_huge", c_table_empty_struct_column_huge, HN_EINVAL,
+     "column 'e': 576460752303423487 rows", 1, true},
 };
 
 static void run_case(void **state) {
@@ -489,8 +602,9 @@ static void run_case(void **state) {
   hn_error_reset(&err);
   hn_array *out = NULL;
   hn_table *table = NULL;
-  hn_status st = c->table ? hn_table_import(&ta.alloc, f->schema, f->array, &f->options, &table, &err)
-                          : hn_array_import(&ta.alloc, f->schema, f->array, &f->options, &out, &err);
+  hn_status st = c->table
+                     ? hn_table_import(&ta.alloc, f->schema, f->array, &f->options, &table, &err)
+                     : hn_array_import(&ta.alloc, f->schema, f->array, &f->options, &out, &err);
   if (st != c->status || (c->message && !strstr(err.message, c->message)))
     print_error("case %s: got %s '%s', expected %s '%s'\n", c->name, hn_status_str(st),
                 st ? err.message : "", hn_status_str(c->status), c->message ? c->message : "");

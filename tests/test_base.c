@@ -1,6 +1,7 @@
 /* Base layer: status strings, errors, allocator, arena, bits, hashing. */
 #include <string.h>
 
+#include "base/base_internal.h"
 #include "test_support.h"
 
 static void test_status_strings(void **state) {
@@ -102,6 +103,84 @@ static void test_bits(void **state) {
   assert_int_equal(hn_bytes_for_bits(9), 2);
 }
 
+/* bits.h: hn_bytes_for_bits must not wrap for the largest counts (issue 11, item 1). */
+static void test_bytes_for_bits_no_overflow(void **state) {
+  (void)state;
+  assert_int_equal(hn_bytes_for_bits(0), 0);
+  assert_int_equal(hn_bytes_for_bits(1), 1);
+  assert_int_equal(hn_bytes_for_bits(8), 1);
+  assert_int_equal(hn_bytes_for_bits(INT64_MAX), ((int64_t)1 << 60));
+  assert_int_equal(hn_bytes_for_bits(INT64_MAX - 6), ((int64_t)1 << 60));
+  assert_int_equal(hn_bytes_for_bits(INT64_MAX - 7), ((int64_t)1 << 60) - 1);
+}
+
+/* The checked helpers of base_internal.h, at and around every boundary. */
+static void test_checked_arithmetic(void **state) {
+  (void)state;
+  int64_t r = 0;
+  assert_false(hn__add_overflow(INT64_MAX - 1, 1, &r));
+  assert_int_equal(r, INT64_MAX);
+  assert_true(hn__add_overflow(INT64_MAX, 1, &r));
+  assert_true(hn__add_overflow(INT64_MIN, -1, &r));
+  assert_false(hn__add_overflow(-5, 3, &r));
+  assert_int_equal(r, -2);
+  assert_false(hn__mul_overflow(((int64_t)1 << 60) - 1, 8, &r));
+  assert_int_equal(r, INT64_MAX - 7);
+  assert_true(hn__mul_overflow((int64_t)1 << 60, 8, &r));
+  assert_true(hn__mul_overflow(((int64_t)1 << 60) + 1, 8, &r));
+  assert_true(hn__mul_overflow(INT64_MAX, 2, &r));
+  assert_true(hn__mul_overflow(INT64_MIN, -1, &r));
+  assert_false(hn__mul_overflow(0, INT64_MAX, &r));
+  assert_int_equal(r, 0);
+  size_t z = 0;
+  assert_false(hn__add_overflow_size(SIZE_MAX - 1, 1, &z));
+  assert_true(z == SIZE_MAX);
+  assert_true(hn__add_overflow_size(SIZE_MAX, 1, &z));
+  assert_false(hn__mul_overflow_size(SIZE_MAX / 8, 8, &z));
+  assert_true(hn__mul_overflow_size(SIZE_MAX / 8 + 1, 8, &z));
+  assert_false(hn__round64_overflow(HN__ROUND64_MAX, &r));
+  assert_int_equal(r, HN__ROUND64_MAX); /* a multiple of 64 */
+  assert_false(hn__round64_overflow(HN__ROUND64_MAX - 1, &r));
+  assert_int_equal(r, HN__ROUND64_MAX);
+  assert_true(hn__round64_overflow(HN__ROUND64_MAX + 1, &r));
+}
+
+/* hn__bits_fill sets exactly the requested range, whatever its alignment. */
+static void test_bits_fill(void **state) {
+  (void)state;
+  for (int start = 0; start < 20; start++)
+    for (int n = 0; n < 90; n += 3)
+      for (int value = 0; value < 2; value++) {
+        uint8_t bits[16];
+        memset(bits, value ? 0 : 0xff, sizeof bits);
+        hn__bits_fill(bits, start, n, value);
+        for (int i = 0; i < 128; i++) {
+          bool inside = i >= start && i < start + n;
+          assert_int_equal(hn_bit_get(bits, i), inside ? value : !value);
+        }
+      }
+}
+
+/*
+ * An arena whose block size is close to SIZE_MAX: the block header plus the
+ * block size wrapped around, a tiny block was allocated and handed out as
+ * a huge one (issue 11, class of item 1). An allocation must now fail.
+ */
+static void test_arena_huge_block_size(void **state) {
+  (void)state;
+  hn_test_alloc ta;
+  hn_test_alloc_init(&ta, 0);
+  hn_arena *arena = NULL;
+  HN_CHECK(hn_arena_create(&ta.alloc, SIZE_MAX, &arena, NULL), NULL);
+  assert_null(hn_arena_alloc(arena, 1000, 16));
+  assert_null(hn_arena_alloc(arena, 1, 0));
+  hn_arena_destroy(arena);
+  HN_CHECK(hn_arena_create(&ta.alloc, SIZE_MAX - 100, &arena, NULL), NULL);
+  assert_null(hn_arena_alloc(arena, 200, 64));
+  hn_arena_destroy(arena);
+  assert_int_equal(ta.live, 0);
+}
+
 static void test_hash(void **state) {
   (void)state;
   const char *s = "hello";
@@ -115,9 +194,16 @@ static void test_hash(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_status_strings), cmocka_unit_test(test_error_filled_and_null_accepted),
-      cmocka_unit_test(test_arena),          cmocka_unit_test(test_arena_allocation_failure),
-      cmocka_unit_test(test_bits),           cmocka_unit_test(test_hash),
+      cmocka_unit_test(test_status_strings),
+      cmocka_unit_test(test_error_filled_and_null_accepted),
+      cmocka_unit_test(test_arena),
+      cmocka_unit_test(test_arena_allocation_failure),
+      cmocka_unit_test(test_bits),
+      cmocka_unit_test(test_hash),
+      cmocka_unit_test(test_bytes_for_bits_no_overflow),
+      cmocka_unit_test(test_checked_arithmetic),
+      cmocka_unit_test(test_bits_fill),
+      cmocka_unit_test(test_arena_huge_block_size),
   };
   return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

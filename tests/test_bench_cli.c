@@ -353,6 +353,111 @@ static void test_usage_errors(void **state) {
   expect_usage_error((const char *const[]){"--skip-native", "--chart", "x.svg", NULL}, "--chart");
   expect_usage_error((const char *const[]){"--frobnicate", NULL}, "unknown option '--frobnicate'");
   expect_usage_error((const char *const[]){"stray", NULL}, "unexpected argument 'stray'");
+  /* Issue 11: native alone, skipped, ran nothing and said nothing. */
+  expect_usage_error((const char *const[]){"--engines", "native", "--skip-native", NULL},
+                     "--skip-native: nothing to run");
+  expect_usage_error((const char *const[]){"--skip-native", "--engines", "native,native", NULL},
+                     "nothing to run");
+}
+
+/* The scenario names listed by --help, one per line of its "scenarios:" section. */
+static int help_scenarios(char names[16][32]) {
+  run_out r = run_bench((const char *const[]){"--help", NULL});
+  assert_int_equal(r.status, 0);
+  const char *p = strstr(r.out, "scenarios:\n");
+  assert_non_null(p);
+  p += strlen("scenarios:\n");
+  int n = 0;
+  while (strncmp(p, "  ", 2) == 0 && n < 16) {
+    assert_int_equal(sscanf(p, "%31s", names[n]), 1);
+    n++;
+    p = strchr(p, '\n');
+    assert_non_null(p);
+    p++;
+  }
+  run_out_free(&r);
+  return n;
+}
+
+/* Issue 11: an unknown scenario lists every scenario (cpu was missing): the help's list. */
+static void test_unknown_scenario_lists_all(void **state) {
+  (void)state;
+  char names[16][32];
+  int n = help_scenarios(names);
+  assert_true(n >= 6);
+  run_out r = run_bench((const char *const[]){"--scenarios", "bogus", NULL});
+  assert_int_equal(r.status, 2);
+  char expected[512] = "(expected ";
+  for (int i = 0; i < n; i++) {
+    if (i) strcat(expected, ", ");
+    strcat(expected, names[i]);
+  }
+  strcat(expected, ")");
+  if (!strstr(r.err, expected)) print_error("stderr: %s(expected '%s')\n", r.err, expected);
+  assert_non_null(strstr(r.err, expected));
+  assert_non_null(strstr(r.err, "cpu"));
+  run_out_free(&r);
+}
+
+/* A report file that cannot be written is refused before the run, with the system's reason. */
+static void expect_unwritable(const char *option, const char *path, const char *reason) {
+  run_out r = run_bench((const char *const[]){"--scale", "tiny", "--scenarios", "numeric",
+                                              "--engines", "sequential", "--repeats", "1",
+                                              "--warmup", "0", option, path, NULL});
+  char needle[512];
+  snprintf(needle, sizeof needle, "%s: cannot write '%s': %s", option, path, reason);
+  if (r.status != 2 || !strstr(r.err, needle))
+    print_error("status %d\nstdout:\n%s\nstderr:\n%s(expected exit 2 and '%s')\n", r.status, r.out,
+                r.err, needle);
+  assert_int_equal(r.status, 2);
+  assert_non_null(strstr(r.err, needle));
+  assert_null(strstr(r.out, "numeric:")); /* nothing ran */
+  run_out_free(&r);
+}
+
+static void test_unwritable_outputs_refused_first(void **state) {
+  (void)state;
+  expect_unwritable("--json", "/nonexistent-hn-dir/out.json", "No such file or directory");
+  expect_unwritable("--json", "/", "Is a directory");
+  expect_unwritable("--chart", "/nonexistent-hn-dir/c.svg", "No such file or directory");
+  /* The check leaves nothing behind and truncates nothing. */
+  char json[256], keep[256];
+  tmp_path(json, sizeof json, "new.json");
+  tmp_path(keep, sizeof keep, "keep.json");
+  unlink(json);
+  FILE *f = fopen(keep, "w");
+  assert_non_null(f);
+  fputs("keep", f);
+  fclose(f);
+  for (int i = 0; i < 2; i++) {
+    run_out r = run_bench((const char *const[]){"--scale", "tiny", "--json", i ? keep : json,
+                                                "--chart", "/nonexistent-hn-dir/c.svg", NULL});
+    assert_int_equal(r.status, 2);
+    run_out_free(&r);
+  }
+  assert_int_equal(access(json, F_OK), -1);
+  char *text = slurp(keep);
+  assert_string_equal(text, "keep");
+  free(text);
+  unlink(keep);
+}
+
+/*
+ * Issue 11: the arrow return format read only the first batch of the
+ * stream, so a columnar map of more than one morsel (65536 rows) was
+ * reported as a mismatch and the run exited 1.
+ */
+static void test_arrow_reads_every_batch(void **state) {
+  (void)state;
+  run_out r = run_bench((const char *const[]){"--items", "70000", "--engines", "columnar",
+                                              "--return-formats", "arrow", "--repeats", "1",
+                                              "--warmup", "0", NULL});
+  if (r.status != 0) print_error("status %d\nstdout:\n%s\nstderr:\n%s\n", r.status, r.out, r.err);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "columnar/arrow"));
+  assert_null(strstr(r.out, "MISMATCH"));
+  assert_non_null(strstr(r.out, "numeric: 70000 items")); /* uncapped: two morsels */
+  run_out_free(&r);
 }
 
 static void test_help(void **state) {
@@ -509,6 +614,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_parser_itself),
       cmocka_unit_test(test_usage_errors),
+      cmocka_unit_test(test_unknown_scenario_lists_all),
+      cmocka_unit_test(test_unwritable_outputs_refused_first),
+      cmocka_unit_test(test_arrow_reads_every_batch),
       cmocka_unit_test(test_help),
       cmocka_unit_test(test_fault_is_caught),
       cmocka_unit_test(test_json_fields),

@@ -4,10 +4,16 @@
 #include <stdlib.h>
 
 /* Each block carries a header so that realloc/free can be counted. */
+/* The request is one the allocator was told to refuse. */
+static bool refused(hn_test_alloc *t, int64_t n, size_t size) {
+  return (t->fail_at > 0 && n == t->fail_at) ||
+         (t->max_request > 0 && size > (uint64_t)t->max_request);
+}
+
 static void *t_malloc(void *ctx, size_t size) {
   hn_test_alloc *t = ctx;
   int64_t n = __atomic_add_fetch(&t->n_allocs, 1, __ATOMIC_SEQ_CST);
-  if (t->fail_at > 0 && n == t->fail_at) {
+  if (refused(t, n, size)) {
     __atomic_add_fetch(&t->failures, 1, __ATOMIC_SEQ_CST);
     return NULL;
   }
@@ -20,7 +26,7 @@ static void *t_realloc(void *ctx, void *ptr, size_t size) {
   hn_test_alloc *t = ctx;
   if (!ptr) return t_malloc(ctx, size);
   int64_t n = __atomic_add_fetch(&t->n_allocs, 1, __ATOMIC_SEQ_CST);
-  if (t->fail_at > 0 && n == t->fail_at) {
+  if (refused(t, n, size)) {
     __atomic_add_fetch(&t->failures, 1, __ATOMIC_SEQ_CST);
     return NULL;
   }
@@ -43,6 +49,7 @@ void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at) {
   t->live = 0;
   t->fail_at = fail_at;
   t->failures = 0;
+  t->max_request = 0;
 }
 
 /* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []] */
@@ -71,4 +78,3 @@ hn_array *hn_test_list_list_utf8(const hn_allocator *a) {
   hn_type_release(outer);
   return arr;
 }
-

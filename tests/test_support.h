@@ -12,14 +12,16 @@
 
 /*
  * Counting allocator: `live` is the number of outstanding allocations; when
- * `fail_at` > 0 the fail_at-th allocation (malloc or growing realloc) fails.
+ * `fail_at` > 0 the fail_at-th allocation (malloc or growing realloc) fails;
+ * when `max_request` > 0 every request for more bytes than that fails.
  */
 typedef struct hn_test_alloc {
   hn_allocator alloc;
-  int64_t n_allocs; /* allocations attempted so far */
-  int64_t live;     /* outstanding allocations */
-  int64_t fail_at;  /* 1-based index of the allocation to fail; 0 = never */
-  int64_t failures; /* how many were failed */
+  int64_t n_allocs;    /* allocations attempted so far */
+  int64_t live;        /* outstanding allocations */
+  int64_t fail_at;     /* 1-based index of the allocation to fail; 0 = never */
+  int64_t failures;    /* how many were failed */
+  int64_t max_request; /* largest request served, in bytes; 0 = no cap */
 } hn_test_alloc;
 
 void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at);
@@ -28,17 +30,19 @@ void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at);
 hn_array *hn_test_list_list_utf8(const hn_allocator *a);
 
 /* The error's message, or "" when err is NULL. */
-static inline const char *hn_test_message(const hn_error *err) { return err ? err->message : ""; }
+static inline const char *hn_test_message(const hn_error *err) {
+  return err ? err->message : "";
+}
 
 /* Assert that a status is HN_OK, printing the error message otherwise. */
-#define HN_CHECK(call, errp)                                                             \
-  do {                                                                                   \
-    hn_status hn_check_st_ = (call);                                                     \
-    if (hn_check_st_ != HN_OK) {                                                         \
-      print_error("%s failed: %s: %s\n", #call, hn_status_str(hn_check_st_),            \
-                  hn_test_message(errp));                                       \
-      fail();                                                                            \
-    }                                                                                    \
+#define HN_CHECK(call, errp)                                                 \
+  do {                                                                       \
+    hn_status hn_check_st_ = (call);                                         \
+    if (hn_check_st_ != HN_OK) {                                             \
+      print_error("%s failed: %s: %s\n", #call, hn_status_str(hn_check_st_), \
+                  hn_test_message(errp));                                    \
+      fail();                                                                \
+    }                                                                        \
   } while (0)
 
 #endif

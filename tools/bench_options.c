@@ -1,8 +1,10 @@
 /* Command-line options of `hypernodes bench`. Every error names the option and exits 2. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -21,9 +23,12 @@ void bench_print_help(FILE *out) {
           "With no options: scale small, every scenario, every engine.\n"
           "\n"
           "scenarios:\n");
-  for (int i = 0; bench_scenarios[i]; i++)
-    fprintf(out, "  %-10s %s%s\n", bench_scenarios[i]->name, bench_scenarios[i]->summary,
-            bench_scenarios[i]->max_items ? " (at most 5000 items)" : "");
+  for (int i = 0; bench_scenarios[i]; i++) {
+    fprintf(out, "  %-10s %s", bench_scenarios[i]->name, bench_scenarios[i]->summary);
+    if (bench_scenarios[i]->max_items)
+      fprintf(out, " (at most %lld items)", (long long)bench_scenarios[i]->max_items);
+    fprintf(out, "\n");
+  }
   fprintf(out,
           "\n"
           "options:\n"
@@ -46,7 +51,8 @@ void bench_print_help(FILE *out) {
           "  --help               this text\n"
           "\n"
           "exit status: 0 all results match native, 1 a mismatch or an engine error,\n"
-          "2 a usage error.\n");
+          "2 a usage error (also, before anything runs, a --json or --chart file that\n"
+          "cannot be written, or nothing to run).\n");
 }
 
 static int usage_error(FILE *err, const char *option, const char *fmt, const char *value) {
@@ -103,9 +109,14 @@ static int take_scenario(bench_options *o, FILE *err, const char *option, const 
     o->scenarios[o->n_scenarios++] = bench_scenarios[i];
     return 0;
   }
-  return usage_error(err, option,
-                     "unknown scenario '%s' (expected text, stateful, numeric, nested, overhead)",
-                     item);
+  /* The names come from the scenario table, so a new scenario is listed too. */
+  char msg[512];
+  size_t len = (size_t)snprintf(msg, sizeof msg, "unknown scenario '%.64s' (expected ", item);
+  for (int i = 0; bench_scenarios[i] && len < sizeof msg; i++)
+    len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", i ? ", " : "",
+                            bench_scenarios[i]->name);
+  if (len < sizeof msg) snprintf(msg + len, sizeof msg - len, ")");
+  return usage_error(err, option, "%s", msg);
 }
 
 static int engine_code(const char *name, int *code) {
@@ -169,6 +180,33 @@ int bench_launcher_rank(void) {
     if (v && *v) return atoi(v);
   }
   return -1;
+}
+
+/*
+ * Whether the report file `path` can be written, checked before the run:
+ * opened for writing without truncating, and removed again when the check
+ * created it. 0, or 2 after printing the system's reason.
+ */
+static int check_writable(FILE *err, const char *option, const char *path) {
+  bool existed = access(path, F_OK) == 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+  if (fd < 0) {
+    fprintf(err, "hypernodes bench: %s: cannot write '%s': %s\n", option, path, strerror(errno));
+    return 2;
+  }
+  close(fd);
+  if (!existed) unlink(path);
+  return 0;
+}
+
+/* Refuse, before anything runs, a selection that would time nothing. */
+static int check_something_runs(const bench_options *o, FILE *err) {
+  for (int i = 0; i < o->n_engines; i++)
+    if (o->engines[i] != BENCH_NATIVE || !o->skip_native) return 0;
+  return usage_error(err, "--skip-native",
+                     "nothing to run: native is the only engine selected and --skip-native "
+                     "skips it (add an engine to --engines or drop --skip-native)%s",
+                     "");
 }
 
 static void fill_unset(bench_options *o) {
@@ -285,5 +323,10 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
   if (o->chart_path && o->skip_native)
     return usage_error(err, "--chart", "the chart plots ratios to native; drop --skip-native%s",
                        "");
-  return 0;
+  int rc = check_something_runs(o, err);
+  /* Only the reporting process writes the files (rank 0 under an MPI launcher). */
+  bool reports = bench_launcher_rank() <= 0;
+  if (!rc && reports && o->json_path) rc = check_writable(err, "--json", o->json_path);
+  if (!rc && reports && o->chart_path) rc = check_writable(err, "--chart", o->chart_path);
+  return rc;
 }

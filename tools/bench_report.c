@@ -1,4 +1,5 @@
 /* Reports of `hypernodes bench`: a table per scenario, the JSON file, the SVG chart. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ static void json_metric(FILE *f, const bench_scenario *s, const bench_metric *m)
 int bench_write_json(const bench_report *r, const char *path) {
   FILE *f = fopen(path, "w");
   if (!f) {
-    fprintf(stderr, "hypernodes bench: --json: cannot write '%s'\n", path);
+    fprintf(stderr, "hypernodes bench: --json: cannot write '%s': %s\n", path, strerror(errno));
     return 1;
   }
   fprintf(f, "{\n  \"version\": 1,\n  \"scale\": ");
@@ -117,7 +118,7 @@ int bench_write_json(const bench_report *r, const char *path) {
   }
   fprintf(f, "\n  ]\n}\n");
   if (fclose(f) != 0) {
-    fprintf(stderr, "hypernodes bench: --json: error writing '%s'\n", path);
+    fprintf(stderr, "hypernodes bench: --json: error writing '%s': %s\n", path, strerror(errno));
     return 1;
   }
   return 0;
@@ -148,7 +149,7 @@ int bench_write_chart(const bench_report *r, const char *path) {
 
   FILE *f = fopen(path, "w");
   if (!f) {
-    fprintf(stderr, "hypernodes bench: --chart: cannot write '%s'\n", path);
+    fprintf(stderr, "hypernodes bench: --chart: cannot write '%s': %s\n", path, strerror(errno));
     return 1;
   }
   fprintf(f,
@@ -195,7 +196,7 @@ int bench_write_chart(const bench_report *r, const char *path) {
 #undef XPOS
   fprintf(f, "</svg>\n");
   if (fclose(f) != 0) {
-    fprintf(stderr, "hypernodes bench: --chart: error writing '%s'\n", path);
+    fprintf(stderr, "hypernodes bench: --chart: error writing '%s': %s\n", path, strerror(errno));
     return 1;
   }
   return 0;

@@ -6,8 +6,8 @@
  *
  * What is timed for an engine: the map (or run) plus handing the result
  * back in the requested form: the table as is; an Arrow C stream exported
- * and its schema and one batch received; rows materialised. Hashing the
- * outputs afterwards is not timed. Freed memory stays mapped (mallopt), so
+ * and its schema and every batch received; rows materialised. Importing
+ * and hashing the outputs afterwards is not timed. Freed memory stays mapped (mallopt), so
  * that engines and native loops alike write to mapped pages.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -81,14 +81,20 @@ static void metric_check(bench_metric *m, const char *scenario, const bench_chec
 
 /* ---- hashing results ------------------------------------------------------- */
 
-static void hash_table(const bench_scenario *s, const hn_table *t, bench_checksum *cs) {
-  bench_checksum_init(cs, s, hn_table_num_rows(t));
+/* Hash the rows of t into rows [at, at + rows of t) of cs. */
+static void hash_table_at(const bench_scenario *s, const hn_table *t, bench_checksum *cs,
+                          int64_t at) {
   for (int j = 0; j < s->n_outputs; j++) {
     const hn_array *col = hn_table_column_by_name(t, s->outputs[j]);
     if (!col) continue; /* left at 0: every row differs, and the column is named */
-    for (int64_t i = 0; i < cs->n_rows; i++)
-      cs->rows[j][i] = bench_hash_datum(hn_array_get(col, i));
+    for (int64_t i = 0; i < hn_table_num_rows(t) && at + i < cs->n_rows; i++)
+      cs->rows[j][at + i] = bench_hash_datum(hn_array_get(col, i));
   }
+}
+
+static void hash_table(const bench_scenario *s, const hn_table *t, bench_checksum *cs) {
+  bench_checksum_init(cs, s, hn_table_num_rows(t));
+  hash_table_at(s, t, cs, 0);
 }
 
 static void hash_rows(const bench_scenario *s, const hn_rows *rows, bench_checksum *cs) {
@@ -116,6 +122,58 @@ static hn_status stream_status(int rc, struct ArrowArrayStream *stream, hn_error
   return HN_EIO;
 }
 
+/* The record batches received from an Arrow stream, in order. */
+typedef struct batch_list {
+  struct ArrowArray *items;
+  int64_t n, cap;
+} batch_list;
+
+/* Receive every batch of the stream (a chunked result has one per chunk). */
+static hn_status receive_batches(struct ArrowArrayStream *stream, batch_list *b, hn_error *err) {
+  for (;;) {
+    if (b->n == b->cap) {
+      b->cap = b->cap ? 2 * b->cap : 8;
+      b->items = bench_xrealloc(b->items, sizeof *b->items * (size_t)b->cap);
+    }
+    struct ArrowArray *a = &b->items[b->n];
+    memset(a, 0, sizeof *a);
+    hn_status st = stream_status(stream->get_next(stream, a), stream, err);
+    if (st != HN_OK || !a->release) return st; /* released: the end of the stream */
+    b->n++;
+  }
+}
+
+static void batch_list_free(batch_list *b) {
+  for (int64_t i = 0; i < b->n; i++)
+    if (b->items[i].release) b->items[i].release(&b->items[i]);
+  free(b->items);
+}
+
+/* Import every batch and hash its rows at their place in item order. */
+static hn_status hash_batches(const bench_scenario *s, struct ArrowSchema *schema, batch_list *b,
+                              bench_checksum *cs, hn_error *err) {
+  if (b->n == 0) {
+    if (err) snprintf(err->message, sizeof err->message, "the Arrow stream gave no batch");
+    return HN_EIO;
+  }
+  int64_t rows = 0, at = 0;
+  for (int64_t i = 0; i < b->n; i++) rows += b->items[i].length;
+  bench_checksum_init(cs, s, rows);
+  hn_import_options io = hn_import_options_default();
+  for (int64_t i = 0; i < b->n; i++) {
+    hn_table *t = NULL;
+    hn_status st = hn_table_import(NULL, schema, &b->items[i], &io, &t, err); /* consumes it */
+    if (st != HN_OK) {
+      bench_checksum_free(cs);
+      return st;
+    }
+    hash_table_at(s, t, cs, at);
+    at += hn_table_num_rows(t);
+    hn_table_release(t);
+  }
+  return HN_OK;
+}
+
 /* Run p on e once; time the run and the hand-back of the result; hash the outputs into cs. */
 static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p, hn_engine *e,
                           bench_format fmt, hn_materialize strategy, double *secs,
@@ -131,10 +189,9 @@ static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p
   hn_rows *rows = NULL;
   struct ArrowArrayStream stream;
   struct ArrowSchema schema;
-  struct ArrowArray array;
+  batch_list batches = {NULL, 0, 0};
   memset(&stream, 0, sizeof stream);
   memset(&schema, 0, sizeof schema);
-  memset(&array, 0, sizeof array);
 
   double t0 = now_s();
   hn_status st = s->map ? hn_pipeline_map(p, e, c->inputs, &ro, &res, err)
@@ -142,7 +199,7 @@ static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p
   if (st == HN_OK && fmt == BENCH_ARROW) {
     st = hn_result_export_stream(res, &stream, err);
     if (st == HN_OK) st = stream_status(stream.get_schema(&stream, &schema), &stream, err);
-    if (st == HN_OK) st = stream_status(stream.get_next(&stream, &array), &stream, err);
+    if (st == HN_OK) st = receive_batches(&stream, &batches, err);
   }
   if (st == HN_OK && fmt == BENCH_ROWS) st = hn_result_rows(res, strategy, &rows, err);
   *secs = now_s() - t0;
@@ -152,18 +209,11 @@ static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p
       hash_table(s, hn_result_table(res), cs);
     } else if (fmt == BENCH_ROWS) {
       hash_rows(s, rows, cs);
-    } else if (!array.release) {
-      st = HN_EIO;
-      if (err) snprintf(err->message, sizeof err->message, "the Arrow stream gave no batch");
     } else {
-      hn_import_options io = hn_import_options_default();
-      hn_table *t = NULL;
-      st = hn_table_import(NULL, &schema, &array, &io, &t, err); /* consumes array */
-      if (st == HN_OK) hash_table(s, t, cs);
-      hn_table_release(t);
+      st = hash_batches(s, &schema, &batches, cs, err);
     }
   }
-  if (array.release) array.release(&array);
+  batch_list_free(&batches);
   if (schema.release) schema.release(&schema);
   if (stream.release) stream.release(&stream);
   hn_rows_destroy(rows);

@@ -15,6 +15,9 @@
  * lengths, offsets, null counts and (optionally) UTF-8 are validated before
  * any value is read; failures return HN_EINVAL (unsupported format:
  * HN_EUNSUPPORTED) with a message naming the column path and the problem.
+ * Rows that no buffer backs (a struct with no children and no bitmap, or
+ * only such children; a record batch with no columns) are limited to
+ * INT32_MAX (HN_EINVAL beyond), as in deserialisation.
  * Imported buffers are shared zero-copy when suitably aligned and copied
  * otherwise; the producer's release runs when the last of them goes.
  */
@@ -48,12 +51,10 @@ HN_API HN_NODISCARD hn_status hn_type_export(const hn_type *type, const char *na
  * Export an array. `schema_out` may be NULL (then only the data is exported).
  * Both outputs must be released by the caller; they are independent.
  */
-HN_API HN_NODISCARD hn_status hn_array_export(const hn_array *array,
-                                              struct ArrowSchema *schema_out,
+HN_API HN_NODISCARD hn_status hn_array_export(const hn_array *array, struct ArrowSchema *schema_out,
                                               struct ArrowArray *array_out, hn_error *err);
 /** Export a table as a struct ("+s") array whose children are the columns. */
-HN_API HN_NODISCARD hn_status hn_table_export(const hn_table *table,
-                                              struct ArrowSchema *schema_out,
+HN_API HN_NODISCARD hn_status hn_table_export(const hn_table *table, struct ArrowSchema *schema_out,
                                               struct ArrowArray *array_out, hn_error *err);
 /**
  * Export `n_tables` tables (each retained) as a stream of record batches.
@@ -63,13 +64,12 @@ HN_API HN_NODISCARD hn_status hn_table_export(const hn_table *table,
  */
 HN_API HN_NODISCARD hn_status hn_table_stream_export(const hn_type *schema, int64_t n_tables,
                                                      hn_table *const *tables,
-                                                     struct ArrowArrayStream *out,
-                                                     hn_error *err);
+                                                     struct ArrowArrayStream *out, hn_error *err);
 
 /** Import a type from a schema (borrowed: the caller still releases it). */
 HN_API HN_NODISCARD hn_status hn_type_import(const hn_allocator *alloc,
-                                             const struct ArrowSchema *schema,
-                                             const hn_type **out, hn_error *err);
+                                             const struct ArrowSchema *schema, const hn_type **out,
+                                             hn_error *err);
 /**
  * Import an array. `schema` is borrowed. `array` is always consumed: on
  * return, success or failure, it has been moved from (array->release is

@@ -26,10 +26,15 @@ static inline void hn_bit_clear(uint8_t *bits, int64_t i) {
 }
 /** Set bit i of `bits` to `value`. */
 static inline void hn_bit_set_to(uint8_t *bits, int64_t i, bool value) {
-  if (value) hn_bit_set(bits, i); else hn_bit_clear(bits, i);
+  if (value)
+    hn_bit_set(bits, i);
+  else
+    hn_bit_clear(bits, i);
 }
-/** Bytes needed for `n` bits. */
-static inline int64_t hn_bytes_for_bits(int64_t n) { return (n + 7) >> 3; }
+/** Bytes needed for `n` bits (n >= 0); exact for every n up to INT64_MAX. */
+static inline int64_t hn_bytes_for_bits(int64_t n) {
+  return (n >> 3) + ((n & 7) != 0);
+}
 
 /** Number of set bits in [start, start + length) of `bits`. */
 HN_API int64_t hn_bits_count(const uint8_t *bits, int64_t start, int64_t length);

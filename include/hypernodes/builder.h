@@ -35,7 +35,12 @@ HN_API HN_NODISCARD hn_status hn_builder_create(const hn_allocator *alloc, const
 /** Free the builder and what it holds (objects appended are freed too). NULL is a no-op. */
 HN_API void hn_builder_destroy(hn_builder *builder);
 
-/** Reserve room for `additional` more rows (values bytes grow on demand). */
+/**
+ * Reserve room for `additional` more rows (for a struct, in every field too;
+ * utf8/binary bytes grow on demand). Never changes the rows. Returns HN_OK,
+ * HN_EINVAL (negative), HN_ERANGE at once, before allocating, when the rows
+ * would exceed INT32_MAX, or HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_builder_reserve(hn_builder *builder, int64_t additional);
 /** Rows appended so far. */
 HN_API int64_t hn_builder_length(const hn_builder *builder);
@@ -46,13 +51,28 @@ HN_API hn_builder *hn_builder_child(hn_builder *builder, int64_t i);
 /** Message of the last failed call on this builder, "" if none. */
 HN_API const char *hn_builder_last_error(const hn_builder *builder);
 
+/** Append one null: hn_builder_append_nulls(builder, 1). */
 HN_API HN_NODISCARD hn_status hn_builder_append_null(hn_builder *builder);
+/**
+ * Append `n` nulls (a struct also appends `n` nulls to every field; a null
+ * list or string is empty). All or nothing: the count is checked first, room
+ * for all `n` rows is reserved next, and only then are the rows written (in
+ * bulk), so a failure leaves the builder as it was. Returns HN_OK,
+ * HN_EINVAL (n < 0), HN_ERANGE at once, before anything is allocated, when
+ * the builder or a struct field would pass INT32_MAX rows (no array holds
+ * more, whatever its type: INT32_MAX + 10 or INT64_MAX nulls fail
+ * immediately), or HN_ENOMEM when the room for `n` rows cannot be allocated.
+ */
 HN_API HN_NODISCARD hn_status hn_builder_append_nulls(hn_builder *builder, int64_t n);
 HN_API HN_NODISCARD hn_status hn_builder_append_bool(hn_builder *builder, bool value);
 HN_API HN_NODISCARD hn_status hn_builder_append_int64(hn_builder *builder, int64_t value);
 HN_API HN_NODISCARD hn_status hn_builder_append_float32(hn_builder *builder, float value);
 HN_API HN_NODISCARD hn_status hn_builder_append_float64(hn_builder *builder, double value);
-/** Append `n` valid values of the builder's fixed-width type (int64, float32, float64). */
+/**
+ * Append `n` valid values of the builder's fixed-width type (int64, float32,
+ * float64), copied. All or nothing, like hn_builder_append_nulls: HN_ERANGE
+ * at once past INT32_MAX rows, HN_ENOMEM when the room cannot be allocated.
+ */
 HN_API HN_NODISCARD hn_status hn_builder_append_values(hn_builder *builder, const void *values,
                                                        int64_t n);
 /**
@@ -80,8 +100,7 @@ HN_API HN_NODISCARD hn_status hn_builder_append_datum(hn_builder *builder, hn_da
  * fields have unequal lengths: nothing changes) or HN_ENOMEM (what was
  * appended is discarded and the builder is reset to empty).
  */
-HN_API HN_NODISCARD hn_status hn_builder_finish(hn_builder *builder, hn_array **out,
-                                                hn_error *err);
+HN_API HN_NODISCARD hn_status hn_builder_finish(hn_builder *builder, hn_array **out, hn_error *err);
 
 #ifdef __cplusplus
 }

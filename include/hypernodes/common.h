@@ -4,6 +4,28 @@
  *
  * Thread safety: objects are not thread-safe unless noted. Functions in this
  * header that take no object are safe to call from any thread.
+ *
+ * NULL handles (the one rule for every public header). It is safe to pass
+ * NULL as the handle (an hn_ object, or the array inside a list or struct
+ * view) to every function that does not return hn_status: getters,
+ * lookups, predicates, retain, release and destroy. Such a call does
+ * nothing and answers as for an empty object:
+ *  - counts, lengths, sizes, offsets and type ids: 0;
+ *  - lookups of an index by name: -1 (not found);
+ *  - pointers (borrowed objects, buffers, values, names): NULL; the message
+ *    of hn_builder_last_error: "";
+ *  - datums (hn_array_get, the view readers, hn_rows_get): a null datum
+ *    (is_null true, type 0), and hn_array_is_null agrees: true;
+ *  - predicates: false; comparisons (hn_*_equals): true only for two NULLs;
+ *  - structs returned by value (hn_result_get_stats): all members 0;
+ *  - retain returns NULL; release, destroy and reset do nothing.
+ * Where NULL already means something as an argument, the getter answers for
+ * that: a NULL engine is the sequential engine (hn_engine_workers and
+ * hn_engine_ranks give 1), and hn_type_to_string spells a NULL type "(null)".
+ * Functions that return hn_status say in their own comment which NULL
+ * arguments they accept. Helpers on raw memory (bits.h, hn_hash_bytes) take
+ * memory of the stated size, not handles, and are outside this rule.
+ * tests/test_null_rule.c checks every function this rule covers.
  */
 #ifndef HYPERNODES_COMMON_H
 #define HYPERNODES_COMMON_H

@@ -5,7 +5,8 @@
  * Conventions: every fallible call returns hn_status (HN_OK == 0) and takes
  * an optional trailing hn_error *. Handles are opaque; objects are not
  * thread-safe unless their header says so (types, buffers, arrays and tables
- * are immutable and may be shared).
+ * are immutable and may be shared). Getters, retain, release and destroy
+ * accept NULL handles (the rule is written once, in common.h).
  */
 #ifndef HYPERNODES_H
 #define HYPERNODES_H

@@ -99,7 +99,8 @@ HN_API bool hn_type_equals(const hn_type *a, const hn_type *b);
 HN_API bool hn_type_has_object(const hn_type *type);
 /**
  * Write a readable spelling ("list<struct<a: int64, b: utf8>>") into buf,
- * always NUL-terminated when cap > 0. Returns the length it needed.
+ * always NUL-terminated when cap > 0; a NULL type is spelt "(null)".
+ * Returns the length it needed.
  */
 HN_API size_t hn_type_to_string(const hn_type *type, char *buf, size_t cap);
 /** Static name of a type id ("int64", "list", ...). */

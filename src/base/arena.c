@@ -17,8 +17,11 @@ struct hn_arena {
 
 #define HN_ARENA_HEADER ((sizeof(hn_arena_block) + 63) & ~(size_t)63)
 
+/* A block with `size` usable bytes; NULL when out of memory or when the total does not fit. */
 static hn_arena_block *block_new(hn_arena *a, size_t size) {
-  hn_arena_block *b = hn__malloc(&a->alloc, HN_ARENA_HEADER + size + 64);
+  size_t total;
+  if (hn__add_overflow_size(size, HN_ARENA_HEADER + 64, &total)) return NULL;
+  hn_arena_block *b = hn__malloc(&a->alloc, total);
   if (!b) return NULL;
   b->next = NULL;
   b->size = size;
@@ -59,7 +62,8 @@ void *hn_arena_alloc(hn_arena *arena, size_t size, size_t align) {
   if (b) {
     uintptr_t base = (uintptr_t)b + HN_ARENA_HEADER;
     uintptr_t p = (base + b->used + align - 1) & ~(uintptr_t)(align - 1);
-    if (p + size <= base + b->size) {
+    size_t at = (size_t)(p - base); /* compared as offsets: base + size may not be an address */
+    if (at <= b->size && size <= b->size - at) {
       arena->used_total += (p + size) - (base + b->used);
       b->used = (p + size) - base;
       return (void *)p;
@@ -91,4 +95,6 @@ void hn_arena_reset(hn_arena *arena) {
   arena->used_total = 0;
 }
 
-size_t hn_arena_used(const hn_arena *arena) { return arena ? arena->used_total : 0; }
+size_t hn_arena_used(const hn_arena *arena) {
+  return arena ? arena->used_total : 0;
+}

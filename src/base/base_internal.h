@@ -59,7 +59,70 @@ typedef struct hn__msg {
 /* Append printf-style text to m (truncated with "..." at the message limit). */
 void hn__msg_add(hn__msg *m, const char *fmt, ...) HN__PRINTF(2, 3);
 
-/* Round up to a multiple of 64. */
-static inline int64_t hn__round64(int64_t n) { return (n + 63) & ~(int64_t)63; }
+/*
+ * Checked arithmetic for every size computed from a caller's count: each
+ * stores a + b or a * b in *out and returns true when the exact result does
+ * not fit (then *out must not be used). Signed int64 and size_t variants.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+static inline bool hn__add_overflow(int64_t a, int64_t b, int64_t *out) {
+  return __builtin_add_overflow(a, b, out);
+}
+static inline bool hn__mul_overflow(int64_t a, int64_t b, int64_t *out) {
+  return __builtin_mul_overflow(a, b, out);
+}
+static inline bool hn__add_overflow_size(size_t a, size_t b, size_t *out) {
+  return __builtin_add_overflow(a, b, out);
+}
+static inline bool hn__mul_overflow_size(size_t a, size_t b, size_t *out) {
+  return __builtin_mul_overflow(a, b, out);
+}
+#else
+static inline bool hn__add_overflow(int64_t a, int64_t b, int64_t *out) {
+  if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b)) return true;
+  *out = a + b;
+  return false;
+}
+static inline bool hn__mul_overflow(int64_t a, int64_t b, int64_t *out) {
+  if (a == 0 || b == 0) {
+    *out = 0;
+    return false;
+  }
+  if ((a == -1 && b == INT64_MIN) || (b == -1 && a == INT64_MIN)) return true;
+  if (a > 0 ? (b > 0 ? a > INT64_MAX / b : b < INT64_MIN / a)
+            : (b > 0 ? a < INT64_MIN / b : a < INT64_MAX / b))
+    return true;
+  *out = a * b;
+  return false;
+}
+static inline bool hn__add_overflow_size(size_t a, size_t b, size_t *out) {
+  if (a > SIZE_MAX - b) return true;
+  *out = a + b;
+  return false;
+}
+static inline bool hn__mul_overflow_size(size_t a, size_t b, size_t *out) {
+  if (b != 0 && a > SIZE_MAX / b) return true;
+  *out = a * b;
+  return false;
+}
+#endif
+
+/* Largest n that hn__round64 accepts. */
+#define HN__ROUND64_MAX (INT64_MAX - 63)
+
+/* Round up to a multiple of 64; n must be in [0, HN__ROUND64_MAX]. */
+static inline int64_t hn__round64(int64_t n) {
+  return (n + 63) & ~(int64_t)63;
+}
+
+/* Like hn__round64, but returns true (overflow) when n > HN__ROUND64_MAX. */
+static inline bool hn__round64_overflow(int64_t n, int64_t *out) {
+  if (n > HN__ROUND64_MAX) return true;
+  *out = hn__round64(n);
+  return false;
+}
+
+/* Set bits [start, start + n) of an LSB-first bitmap to `value` (bytewise in the middle). */
+void hn__bits_fill(uint8_t *bits, int64_t start, int64_t n, bool value);
 
 #endif /* HN_BASE_INTERNAL_H */

@@ -15,3 +15,14 @@ int64_t hn_bits_count(const uint8_t *bits, int64_t start, int64_t length) {
   while (i < end) count += hn_bit_get(bits, i++);
   return count;
 }
+
+void hn__bits_fill(uint8_t *bits, int64_t start, int64_t n, bool value) {
+  int64_t i = start, end = start + n;
+  while (i < end && (i & 7)) hn_bit_set_to(bits, i++, value);
+  if (end - i >= 8) {
+    int64_t bytes = (end - i) >> 3;
+    memset(bits + (i >> 3), value ? 0xff : 0, (size_t)bytes);
+    i += bytes << 3;
+  }
+  while (i < end) hn_bit_set_to(bits, i++, value);
+}

@@ -11,12 +11,12 @@ static void release_parts(hn_buffer *b0, hn_buffer *b1, hn_buffer *b2, int64_t n
 
 hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t length,
                          int64_t offset, int64_t null_count, hn_buffer *b0, hn_buffer *b1,
-                         hn_buffer *b2, int64_t n_children, hn_array **children,
-                         hn_array **out, hn_error *err) {
+                         hn_buffer *b2, int64_t n_children, hn_array **children, hn_array **out,
+                         hn_error *err) {
   hn_allocator a = hn__allocator_resolve(alloc);
   hn_array *arr = hn__calloc(&a, 1, sizeof *arr);
   hn_array **kids = NULL;
-  if (arr && n_children > 0) kids = hn__malloc(&a, sizeof(hn_array *) * (size_t)n_children);
+  if (arr && n_children > 0) kids = hn__calloc(&a, (size_t)n_children, sizeof(hn_array *));
   if (!arr || (n_children > 0 && !kids)) {
     hn__free(&a, arr);
     release_parts(b0, b1, b2, n_children, children);
@@ -50,12 +50,18 @@ hn_status hn_array_create_fixed(const hn_allocator *alloc, const hn_type *type, 
     return hn__error(err, HN_EINVAL, "hn_array_create_fixed: NULL argument or negative length");
   hn_type_id id = type->id;
   int64_t need;
-  if (id == HN_TYPE_BOOL) need = hn_bytes_for_bits(length);
-  else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64)
-    need = length * hn__type_value_size(id);
-  else
+  if (id == HN_TYPE_BOOL) {
+    need = hn_bytes_for_bits(length);
+  } else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64) {
+    /* No buffer can hold more than INT64_MAX bytes: a product that overflows is too small. */
+    if (hn__mul_overflow(length, hn__type_value_size(id), &need))
+      return hn__error(err, HN_EINVAL,
+                       "values buffer has %lld bytes, %lld %s values need more than INT64_MAX",
+                       (long long)values->size, (long long)length, hn_type_id_name(id));
+  } else {
     return hn__error(err, HN_ETYPE, "hn_array_create_fixed: %s is not a fixed-width type",
                      hn_type_id_name(id));
+  }
   if (values->size < need)
     return hn__error(err, HN_EINVAL, "values buffer has %lld bytes, %lld %s values need %lld",
                      (long long)values->size, (long long)length, hn_type_id_name(id),
@@ -83,50 +89,87 @@ void hn_array_release(hn_array *array) {
   hn__free(&a, array);
 }
 
-const hn_type *hn_array_type(const hn_array *a) { return a->type; }
-int64_t hn_array_length(const hn_array *a) { return a->length; }
-int64_t hn_array_offset(const hn_array *a) { return a->offset; }
-int64_t hn_array_null_count(const hn_array *a) { return a->null_count; }
+/* Getters follow the NULL rule of common.h: a NULL array gives 0, NULL or a null datum. */
+const hn_type *hn_array_type(const hn_array *a) {
+  return a ? a->type : NULL;
+}
+int64_t hn_array_length(const hn_array *a) {
+  return a ? a->length : 0;
+}
+int64_t hn_array_offset(const hn_array *a) {
+  return a ? a->offset : 0;
+}
+int64_t hn_array_null_count(const hn_array *a) {
+  return a ? a->null_count : 0;
+}
 const uint8_t *hn_array_validity(const hn_array *a) {
-  return a->buffers[0] ? a->buffers[0]->data : NULL;
+  return a && a->buffers[0] ? a->buffers[0]->data : NULL;
 }
 hn_buffer *hn_array_buffer(const hn_array *a, int n) {
-  return n >= 0 && n < hn__type_num_buffers(a->type->id) ? a->buffers[n] : NULL;
+  return a && n >= 0 && n < hn__type_num_buffers(a->type->id) ? a->buffers[n] : NULL;
 }
-int64_t hn_array_num_children(const hn_array *a) { return a->n_children; }
+int64_t hn_array_num_children(const hn_array *a) {
+  return a ? a->n_children : 0;
+}
 const hn_array *hn_array_child(const hn_array *a, int64_t i) {
-  return i >= 0 && i < a->n_children ? a->children[i] : NULL;
+  return a && i >= 0 && i < a->n_children ? a->children[i] : NULL;
 }
 
 static const void *values_at(const hn_array *a, hn_type_id id) {
-  if (a->type->id != id || !a->buffers[1]) return NULL;
+  if (!a || a->type->id != id || !a->buffers[1]) return NULL;
   return a->buffers[1]->data + a->offset * hn__type_value_size(id);
 }
-const int64_t *hn_array_int64_values(const hn_array *a) { return values_at(a, HN_TYPE_INT64); }
-const double *hn_array_float64_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT64); }
-const float *hn_array_float32_values(const hn_array *a) { return values_at(a, HN_TYPE_FLOAT32); }
+const int64_t *hn_array_int64_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_INT64);
+}
+const double *hn_array_float64_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_FLOAT64);
+}
+const float *hn_array_float32_values(const hn_array *a) {
+  return values_at(a, HN_TYPE_FLOAT32);
+}
 const int32_t *hn_array_offsets(const hn_array *a) {
+  if (!a) return NULL;
   hn_type_id id = a->type->id;
   if ((id != HN_TYPE_UTF8 && id != HN_TYPE_BINARY && id != HN_TYPE_LIST) || !a->buffers[1])
     return NULL;
   return (const int32_t *)a->buffers[1]->data + a->offset;
 }
 
+/* No array, no value: is_null agrees with the datum below. */
 bool hn_array_is_null(const hn_array *a, int64_t i) {
+  if (!a) return true;
   return a->buffers[0] && !hn_bit_get(a->buffers[0]->data, a->offset + i);
 }
 
+/* The datum of a NULL array or struct view: type 0, null. */
+static hn_datum no_datum(void) {
+  hn_datum d;
+  memset(&d, 0, sizeof d);
+  d.is_null = true;
+  return d;
+}
+
 hn_datum hn_array_get(const hn_array *a, int64_t i) {
+  if (!a) return no_datum();
   hn_datum d;
   int64_t j = a->offset + i;
   d.type = a->type->id;
   d.is_null = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
   const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
   switch (d.type) {
-    case HN_TYPE_BOOL: d.v.b = hn_bit_get(values, j); break;
-    case HN_TYPE_INT64: d.v.i64 = ((const int64_t *)values)[j]; break;
-    case HN_TYPE_FLOAT32: d.v.f32 = ((const float *)values)[j]; break;
-    case HN_TYPE_FLOAT64: d.v.f64 = ((const double *)values)[j]; break;
+    case HN_TYPE_BOOL:
+      d.v.b = hn_bit_get(values, j);
+      break;
+    case HN_TYPE_INT64:
+      d.v.i64 = ((const int64_t *)values)[j];
+      break;
+    case HN_TYPE_FLOAT32:
+      d.v.f32 = ((const float *)values)[j];
+      break;
+    case HN_TYPE_FLOAT64:
+      d.v.f64 = ((const double *)values)[j];
+      break;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY: {
       const int32_t *off = (const int32_t *)values;
@@ -145,7 +188,9 @@ hn_datum hn_array_get(const hn_array *a, int64_t i) {
       d.v.strct.array = a;
       d.v.strct.row = j;
       break;
-    case HN_TYPE_OBJECT: d.v.object = ((void *const *)values)[j]; break;
+    case HN_TYPE_OBJECT:
+      d.v.object = ((void *const *)values)[j];
+      break;
   }
   return d;
 }
@@ -155,6 +200,7 @@ hn_datum hn_list_view_get(hn_list_view view, int64_t i) {
 }
 
 hn_datum hn_struct_view_field(hn_struct_view view, int64_t field) {
+  if (!view.array || field < 0 || field >= view.array->n_children) return no_datum();
   return hn_array_get(view.array->children[field], view.row);
 }
 
@@ -183,8 +229,7 @@ hn_status hn_array_struct_field(hn_array *a, int64_t field, hn_array **out, hn_e
 
 static bool datum_equals(hn_datum x, hn_datum y);
 
-static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64_t bi,
-                         int64_t n) {
+static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64_t bi, int64_t n) {
   for (int64_t k = 0; k < n; k++)
     if (!datum_equals(hn_array_get(a, ai + k), hn_array_get(b, bi + k))) return false;
   return true;
@@ -194,10 +239,14 @@ static bool datum_equals(hn_datum x, hn_datum y) {
   if (x.type != y.type || x.is_null != y.is_null) return false;
   if (x.is_null) return true;
   switch (x.type) {
-    case HN_TYPE_BOOL: return x.v.b == y.v.b;
-    case HN_TYPE_INT64: return x.v.i64 == y.v.i64;
-    case HN_TYPE_FLOAT32: return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
-    case HN_TYPE_FLOAT64: return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
+    case HN_TYPE_BOOL:
+      return x.v.b == y.v.b;
+    case HN_TYPE_INT64:
+      return x.v.i64 == y.v.i64;
+    case HN_TYPE_FLOAT32:
+      return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
+    case HN_TYPE_FLOAT64:
+      return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
       return x.v.str.size == y.v.str.size &&
@@ -214,7 +263,8 @@ static bool datum_equals(hn_datum x, hn_datum y) {
       (void)ya;
       return true;
     }
-    case HN_TYPE_OBJECT: return x.v.object == y.v.object;
+    case HN_TYPE_OBJECT:
+      return x.v.object == y.v.object;
   }
   return false;
 }

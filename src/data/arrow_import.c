@@ -84,7 +84,7 @@ static const struct {
   const char *format;
   hn_type_id id;
 } hn_import_formats[] = {
-    {"b", HN_TYPE_BOOL}, {"l", HN_TYPE_INT64},   {"f", HN_TYPE_FLOAT32}, {"g", HN_TYPE_FLOAT64},
+    {"b", HN_TYPE_BOOL}, {"l", HN_TYPE_INT64},  {"f", HN_TYPE_FLOAT32}, {"g", HN_TYPE_FLOAT64},
     {"u", HN_TYPE_UTF8}, {"z", HN_TYPE_BINARY}, {"+l", HN_TYPE_LIST},   {"+s", HN_TYPE_STRUCT},
 };
 
@@ -100,21 +100,28 @@ static bool parse_format(const char *format, hn_type_id *id) {
 
 static const hn_type *primitive_type(hn_type_id id) {
   switch (id) {
-    case HN_TYPE_BOOL: return hn_type_bool();
-    case HN_TYPE_INT64: return hn_type_int64();
-    case HN_TYPE_FLOAT32: return hn_type_float32();
-    case HN_TYPE_FLOAT64: return hn_type_float64();
-    case HN_TYPE_UTF8: return hn_type_utf8();
-    case HN_TYPE_BINARY: return hn_type_binary();
-    default: return NULL;
+    case HN_TYPE_BOOL:
+      return hn_type_bool();
+    case HN_TYPE_INT64:
+      return hn_type_int64();
+    case HN_TYPE_FLOAT32:
+      return hn_type_float32();
+    case HN_TYPE_FLOAT64:
+      return hn_type_float64();
+    case HN_TYPE_UTF8:
+      return hn_type_utf8();
+    case HN_TYPE_BINARY:
+      return hn_type_binary();
+    default:
+      return NULL;
   }
 }
 
-static hn_status type_node(const hn_allocator *alloc, const struct ArrowSchema *s,
-                           const char *path, int depth, const hn_type **out, hn_error *err);
+static hn_status type_node(const hn_allocator *alloc, const struct ArrowSchema *s, const char *path,
+                           int depth, const hn_type **out, hn_error *err);
 
-static hn_status list_type(const hn_allocator *alloc, const struct ArrowSchema *s,
-                           const char *path, int depth, const hn_type **out, hn_error *err) {
+static hn_status list_type(const hn_allocator *alloc, const struct ArrowSchema *s, const char *path,
+                           int depth, const hn_type **out, hn_error *err) {
   char child_path[HN__COLUMN_PATH_MAX];
   hn__column_path_child(child_path, sizeof child_path, path, NULL);
   const hn_type *item = NULL;
@@ -158,8 +165,8 @@ static hn_status struct_type(const hn_allocator *alloc, const struct ArrowSchema
   return st;
 }
 
-static hn_status type_node(const hn_allocator *alloc, const struct ArrowSchema *s,
-                           const char *path, int depth, const hn_type **out, hn_error *err) {
+static hn_status type_node(const hn_allocator *alloc, const struct ArrowSchema *s, const char *path,
+                           int depth, const hn_type **out, hn_error *err) {
   if (!s) return hn__column_error(err, HN_EINVAL, path, "missing schema (NULL)");
   if (!s->release) return hn__column_error(err, HN_EINVAL, path, "schema has been released");
   if (depth > HN_IMPORT_MAX_DEPTH)
@@ -178,13 +185,15 @@ static hn_status type_node(const hn_allocator *alloc, const struct ArrowSchema *
     return hn__column_error(err, HN_EINVAL, path, "negative n_children %lld",
                             (long long)s->n_children);
   if (s->n_children > 0 && !s->children)
-    return hn__column_error(err, HN_EINVAL, path, "schema children pointer is NULL (n_children %lld)",
+    return hn__column_error(err, HN_EINVAL, path,
+                            "schema children pointer is NULL (n_children %lld)",
                             (long long)s->n_children);
   if (id == HN_TYPE_STRUCT) return struct_type(alloc, s, path, depth, out, err);
   int64_t want = id == HN_TYPE_LIST ? 1 : 0;
   if (s->n_children != want)
-    return hn__column_error(err, HN_EINVAL, path, "format '%s' needs %lld schema children, got %lld",
-                            s->format, (long long)want, (long long)s->n_children);
+    return hn__column_error(err, HN_EINVAL, path,
+                            "format '%s' needs %lld schema children, got %lld", s->format,
+                            (long long)want, (long long)s->n_children);
   if (id == HN_TYPE_LIST) return list_type(alloc, s, path, depth, out, err);
   *out = primitive_type(id);
   return HN_OK;
@@ -213,15 +222,15 @@ static hn_status wrap_or_copy(import_ctx *c, const void *ptr, int64_t size, size
   if (size == 0) return hn_buffer_create(&c->alloc, 0, out, c->err);
   if ((uintptr_t)ptr % align != 0) return hn_buffer_copy(&c->alloc, ptr, size, out, c->err);
   atomic_fetch_add_explicit(&c->holder->refcount, 1, memory_order_relaxed);
-  hn_status st = hn_buffer_wrap(&c->alloc, ptr, size, holder_buffer_release, c->holder, out, c->err);
+  hn_status st =
+      hn_buffer_wrap(&c->alloc, ptr, size, holder_buffer_release, c->holder, out, c->err);
   if (st != HN_OK) atomic_fetch_sub_explicit(&c->holder->refcount, 1, memory_order_relaxed);
   return st;
 }
 
 /* Buffer i of a, required unless it would be empty. */
 static hn_status import_buffer(import_ctx *c, const struct ArrowArray *a, int i, int64_t size,
-                               size_t align, const char *what, const char *path,
-                               hn_buffer **out) {
+                               size_t align, const char *what, const char *path, hn_buffer **out) {
   const void *ptr = a->buffers[i];
   if (ptr) return wrap_or_copy(c, ptr, size, align, out);
   if (size > 0)
@@ -241,7 +250,8 @@ static hn_status import_offsets(import_ctx *c, const struct ArrowArray *a, int64
   *last = 0;
   if (!a->buffers[1]) {
     if (a->length > 0)
-      return hn__column_error(c->err, HN_EINVAL, path, "missing offsets buffer (buffers[1] is NULL)");
+      return hn__column_error(c->err, HN_EINVAL, path,
+                              "missing offsets buffer (buffers[1] is NULL)");
     *offset = 0;
     return hn_buffer_create(&c->alloc, 4, out, c->err);
   }
@@ -261,8 +271,7 @@ static hn_status check_header(const struct ArrowArray *a, const hn_type *type, c
                             hn_type_id_name(type->id), nb, (long long)a->n_buffers);
   int64_t nc = type_num_children(type);
   if (a->n_children != nc)
-    return hn__column_error(err, HN_EINVAL, path,
-                            "array has %lld children, the schema has %lld",
+    return hn__column_error(err, HN_EINVAL, path, "array has %lld children, the schema has %lld",
                             (long long)a->n_children, (long long)nc);
   if (a->dictionary)
     return hn__column_error(err, HN_EINVAL, path, "array has a dictionary, the schema has none");
@@ -293,8 +302,8 @@ static hn_status import_children(import_ctx *c, const hn_type *type, const struc
     char child_path[HN__COLUMN_PATH_MAX];
     bool list = type->id == HN_TYPE_LIST;
     hn__column_path_child(child_path, sizeof child_path, path, list ? NULL : type->names[i]);
-    hn_status st = import_node(c, list ? type->item : type->fields[i], a->children[i], child_path,
-                               &kids[i]);
+    hn_status st =
+        import_node(c, list ? type->item : type->fields[i], a->children[i], child_path, &kids[i]);
     if (st != HN_OK) return st;
   }
   return HN_OK;
@@ -329,16 +338,20 @@ static hn_status import_values(import_ctx *c, const hn_type *type, const struct 
     case HN_TYPE_BOOL:
       return import_buffer(c, a, 1, hn_bytes_for_bits(end), 1, "values", path, &b[1]);
     case HN_TYPE_INT64:
-    case HN_TYPE_FLOAT64: return import_buffer(c, a, 1, end * 8, 8, "values", path, &b[1]);
-    case HN_TYPE_FLOAT32: return import_buffer(c, a, 1, end * 4, 4, "values", path, &b[1]);
+    case HN_TYPE_FLOAT64:
+      return import_buffer(c, a, 1, end * 8, 8, "values", path, &b[1]);
+    case HN_TYPE_FLOAT32:
+      return import_buffer(c, a, 1, end * 4, 4, "values", path, &b[1]);
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
       st = import_offsets(c, a, offset, path, &b[1], &last);
       if (st != HN_OK) return st;
       /* A negative or decreasing last offset is reported by validation. */
       return import_buffer(c, a, 2, last > 0 ? last : 0, 1, "data", path, &b[2]);
-    case HN_TYPE_LIST: return import_offsets(c, a, offset, path, &b[1], &last);
-    default: return HN_OK;
+    case HN_TYPE_LIST:
+      return import_offsets(c, a, offset, path, &b[1], &last);
+    default:
+      return HN_OK;
   }
 }
 
@@ -373,8 +386,7 @@ static hn_status import_node(import_ctx *c, const hn_type *type, const struct Ar
  */
 static hn_status import_array(const hn_allocator *alloc, const struct ArrowSchema *schema,
                               struct ArrowArray *array, const hn_import_options *options,
-                              const char *path, bool need_struct, hn_array **out,
-                              hn_error *err) {
+                              const char *path, bool need_struct, hn_array **out, hn_error *err) {
   if (!array) return hn__error(err, HN_EINVAL, "Arrow import: NULL array");
   if (!array->release) return hn__column_error(err, HN_EINVAL, path, "array has been released");
   import_ctx c = {hn__allocator_resolve(alloc), NULL, err};
@@ -389,6 +401,8 @@ static hn_status import_array(const hn_allocator *alloc, const struct ArrowSchem
   if (st == HN_OK) st = import_node(&c, type, &c.holder->array, path, out);
   if (st == HN_OK) {
     st = hn__array_validate_path(*out, option_validate_utf8(options), path, err);
+    /* A table's columns are checked by name, and a batch without columns, when split. */
+    if (st == HN_OK && !need_struct) st = hn__check_unbacked_rows(*out, path, HN_EINVAL, err);
     if (st != HN_OK) {
       hn_array_release(*out);
       *out = NULL;
@@ -424,8 +438,15 @@ static hn_status struct_to_table(hn_array *s, hn_table **out, hn_error *err) {
     cols = hn__calloc(&s->alloc, (size_t)s->n_children, sizeof *cols);
     if (!cols) st = hn__error_nomem(err, "importing a table");
   }
-  for (int64_t i = 0; st == HN_OK && i < s->n_children; i++)
+  for (int64_t i = 0; st == HN_OK && i < s->n_children; i++) {
     st = hn_array_struct_field(s, i, &cols[i], err);
+    if (st == HN_OK) st = hn__check_unbacked_rows(cols[i], s->type->names[i], HN_EINVAL, err);
+  }
+  if (st == HN_OK && s->n_children == 0 && s->length > HN__MAX_UNBACKED_ROWS)
+    st = hn__error(err, HN_EINVAL,
+                   "table import: a record batch with no columns declares %lld rows; at most "
+                   "%lld are accepted without a column to back them",
+                   (long long)s->length, (long long)HN__MAX_UNBACKED_ROWS);
   if (st == HN_OK) {
     st = hn__table_make(&s->alloc, hn_type_retain(s->type), s->length, cols, out, err);
   } else if (cols) {

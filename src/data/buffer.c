@@ -3,7 +3,9 @@
 
 /* Allocate raw memory so that data is 64-aligned and capacity bytes follow it. */
 static hn_status raw_alloc(hn_buffer *b, int64_t capacity) {
-  int64_t cap = hn__round64(capacity > 0 ? capacity : 0);
+  int64_t cap;
+  if (hn__round64_overflow(capacity > 0 ? capacity : 0, &cap) || cap > INT64_MAX - HN_ALIGNMENT)
+    return HN_ENOMEM; /* no allocator can serve it */
   void *raw = hn__malloc(&b->alloc, (size_t)cap + HN_ALIGNMENT);
   if (!raw) return HN_ENOMEM;
   b->raw = raw;
@@ -34,9 +36,9 @@ hn_buffer *hn__buffer_new(const hn_allocator *alloc, int64_t capacity) {
 
 hn_status hn__buffer_reserve(hn_buffer *b, int64_t capacity) {
   if (capacity <= b->capacity) return HN_OK;
-  int64_t cap = b->capacity * 2;
+  int64_t cap = b->capacity <= INT64_MAX / 2 ? b->capacity * 2 : capacity;
   if (cap < capacity) cap = capacity;
-  cap = hn__round64(cap);
+  if (hn__round64_overflow(cap, &cap) || cap > INT64_MAX - HN_ALIGNMENT) return HN_ENOMEM;
   size_t shift = (size_t)(b->data - (uint8_t *)b->raw);
   void *raw = hn__realloc(&b->alloc, b->raw, (size_t)cap + HN_ALIGNMENT);
   if (!raw) return HN_ENOMEM;
@@ -59,7 +61,8 @@ void hn__buffer_zero_padding(hn_buffer *b) {
 hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **out,
                            hn_error *err) {
   if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create: bad arguments");
-  if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer"); /* round64 would overflow */
+  if (size > INT64_MAX - 2 * HN_ALIGNMENT)
+    return hn__error_nomem(err, "for a buffer"); /* round64 would overflow */
   hn_buffer *b = hn__buffer_new(alloc, size);
   if (!b) return hn__error_nomem(err, "for a buffer");
   memset(b->data, 0, (size_t)b->capacity);
@@ -69,7 +72,7 @@ hn_status hn_buffer_create(const hn_allocator *alloc, int64_t size, hn_buffer **
 }
 
 hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size, hn_buffer **out,
-                                 hn_error *err) {
+                                  hn_error *err) {
   if (!out || size < 0) return hn__error(err, HN_EINVAL, "hn_buffer_create_uninit: bad arguments");
   if (size > INT64_MAX - 2 * HN_ALIGNMENT) return hn__error_nomem(err, "for a buffer");
   hn_buffer *b = hn__buffer_new(alloc, size);
@@ -80,8 +83,8 @@ hn_status hn_buffer_create_uninit(const hn_allocator *alloc, int64_t size, hn_bu
   return HN_OK;
 }
 
-hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t size,
-                         hn_buffer **out, hn_error *err) {
+hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t size, hn_buffer **out,
+                         hn_error *err) {
   if (!out || size < 0 || (size > 0 && !data))
     return hn__error(err, HN_EINVAL, "hn_buffer_copy: bad arguments");
   hn_status st = hn_buffer_create_uninit(alloc, size, out, err);
@@ -90,8 +93,8 @@ hn_status hn_buffer_copy(const hn_allocator *alloc, const void *data, int64_t si
 }
 
 hn_status hn_buffer_wrap(const hn_allocator *alloc, const void *data, int64_t size,
-                         void (*release)(void *ctx, const void *data), void *ctx,
-                         hn_buffer **out, hn_error *err) {
+                         void (*release)(void *ctx, const void *data), void *ctx, hn_buffer **out,
+                         hn_error *err) {
   if (!out || size < 0 || (size > 0 && !data))
     return hn__error(err, HN_EINVAL, "hn_buffer_wrap: bad arguments");
   hn_buffer *b = buffer_header(alloc);
@@ -145,8 +148,12 @@ void hn_buffer_release(hn_buffer *b) {
   hn__free(&a, b);
 }
 
-const uint8_t *hn_buffer_data(const hn_buffer *b) { return b ? b->data : NULL; }
-int64_t hn_buffer_size(const hn_buffer *b) { return b ? b->size : 0; }
+const uint8_t *hn_buffer_data(const hn_buffer *b) {
+  return b ? b->data : NULL;
+}
+int64_t hn_buffer_size(const hn_buffer *b) {
+  return b ? b->size : 0;
+}
 uint8_t *hn_buffer_mutable_data(hn_buffer *b) {
   if (!b || atomic_load_explicit(&b->refcount, memory_order_acquire) != 1) return NULL;
   if (b->parent || b->release_fn) return NULL;

@@ -124,14 +124,23 @@ nomem:
   return hn__error_nomem(err, "for a builder");
 }
 
-int64_t hn_builder_length(const hn_builder *b) { return b->length; }
-const hn_type *hn_builder_type(const hn_builder *b) { return b->type; }
-hn_builder *hn_builder_child(hn_builder *b, int64_t i) {
-  return i >= 0 && i < b->n_children ? b->children[i] : NULL;
+/* Getters follow the NULL rule of common.h. */
+int64_t hn_builder_length(const hn_builder *b) {
+  return b ? b->length : 0;
 }
-const char *hn_builder_last_error(const hn_builder *b) { return b->last_error; }
+const hn_type *hn_builder_type(const hn_builder *b) {
+  return b ? b->type : NULL;
+}
+hn_builder *hn_builder_child(hn_builder *b, int64_t i) {
+  return b && i >= 0 && i < b->n_children ? b->children[i] : NULL;
+}
+const char *hn_builder_last_error(const hn_builder *b) {
+  return b ? b->last_error : "";
+}
 
-static hn_status nomem(hn_builder *b) { return fail(b, HN_ENOMEM, "%s", "out of memory"); }
+static hn_status nomem(hn_builder *b) {
+  return fail(b, HN_ENOMEM, "%s", "out of memory");
+}
 
 static void sync_sizes(hn_builder *b);
 
@@ -146,20 +155,42 @@ static hn_status reserve_rows(hn_builder *b, int64_t extra) {
     return nomem(b);
   if (!b->values) return HN_OK;
   int64_t need;
-  if (b->id == HN_TYPE_BOOL) need = hn_bytes_for_bits(rows);
-  else if (has_offsets(b->id)) need = (rows + 1) * 4;
-  else need = rows * hn__type_value_size(b->id);
+  if (b->id == HN_TYPE_BOOL)
+    need = hn_bytes_for_bits(rows);
+  else if (has_offsets(b->id))
+    need = (rows + 1) * 4;
+  else
+    need = rows * hn__type_value_size(b->id);
   if (hn__buffer_reserve(b->values, need) != HN_OK) return nomem(b);
   return HN_OK;
 }
 
+/* True when `n` more rows fit in b and, for a struct, in every field (recursively). */
+static bool rows_fit(const hn_builder *b, int64_t n) {
+  if (n > INT32_MAX - b->length) return false;
+  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+    if (!rows_fit(b->children[i], n)) return false;
+  return true;
+}
+
+/* HN_ERANGE for `n` rows that do not fit (checked before anything is allocated). */
+static hn_status too_many(hn_builder *b, const char *what, int64_t n) {
+  char msg[160];
+  snprintf(msg, sizeof msg,
+           "%lld %s on a builder of %lld rows: more than INT32_MAX rows in one array", (long long)n,
+           what, (long long)b->length);
+  return fail(b, HN_ERANGE, "%s", msg);
+}
+
 hn_status hn_builder_reserve(hn_builder *b, int64_t additional) {
   if (additional < 0) return fail(b, HN_EINVAL, "%s", "negative reserve");
+  if (!rows_fit(b, additional)) return too_many(b, "more rows reserved", additional);
   hn_status st = reserve_rows(b, additional);
   /* Struct fields move in step with the struct. */
   for (int64_t i = 0; st == HN_OK && b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
     st = hn_builder_reserve(b->children[i], additional);
-  return st;
+  if (st != HN_OK) return nomem(b); /* capacity only: the rows are untouched */
+  return HN_OK;
 }
 
 /* Mark the row about to be appended valid (only needed once a bitmap exists). */
@@ -179,84 +210,109 @@ static hn_status ensure_validity(hn_builder *b, int64_t rows) {
 /* Buffer sizes follow from length; appends skip them, so sync before growing or finishing. */
 static void sync_sizes(hn_builder *b) {
   if (b->values) {
-    if (b->id == HN_TYPE_BOOL) b->values->size = hn_bytes_for_bits(b->length);
-    else if (has_offsets(b->id)) b->values->size = (b->length + 1) * 4;
-    else b->values->size = b->length * hn__type_value_size(b->id);
+    if (b->id == HN_TYPE_BOOL)
+      b->values->size = hn_bytes_for_bits(b->length);
+    else if (has_offsets(b->id))
+      b->values->size = (b->length + 1) * 4;
+    else
+      b->values->size = b->length * hn__type_value_size(b->id);
   }
   if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
 }
 
-static inline void finish_row(hn_builder *b) { b->length++; }
+static inline void finish_row(hn_builder *b) {
+  b->length++;
+}
 
-static inline int32_t *offsets_of(hn_builder *b) { return (int32_t *)b->values->data; }
+static inline int32_t *offsets_of(hn_builder *b) {
+  return (int32_t *)b->values->data;
+}
 
-/* Write the null row's placeholder value (zero / repeated offset / NULL object). */
-static void write_null_slot(hn_builder *b) {
-  int64_t i = b->length;
-  hn_bit_clear(b->validity->data, i);
+/*
+ * Room for `n` nulls everywhere they will be written: a bitmap and the
+ * values/offsets of b and, for a struct, of every field (recursively).
+ * Only allocates; the rows are untouched whatever happens.
+ */
+static hn_status reserve_nulls(hn_builder *b, int64_t n) {
+  if (ensure_validity(b, b->length + n) != HN_OK) return HN_ENOMEM;
+  if (reserve_rows(b, n) != HN_OK) return HN_ENOMEM;
+  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+    if (reserve_nulls(b->children[i], n) != HN_OK) return HN_ENOMEM;
+  return HN_OK;
+}
+
+/*
+ * Undo what a failed reserve_nulls created: a bitmap on a builder without
+ * nulls marks every row valid, so dropping it gives back the builder's
+ * state before the call (a view shows no bitmap again).
+ */
+static void drop_unneeded_bitmaps(hn_builder *b) {
+  if (b->validity && b->null_count == 0) {
+    hn_buffer_release(b->validity);
+    b->validity = NULL;
+  }
+  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+    drop_unneeded_bitmaps(b->children[i]);
+}
+
+/* Write `n` null rows into reserved room: cleared bits, zero values, repeated offsets. */
+static void fill_nulls(hn_builder *b, int64_t n) {
+  int64_t at = b->length;
+  hn__bits_fill(b->validity->data, at, n, false);
   switch (b->id) {
-    case HN_TYPE_BOOL: hn_bit_clear(b->values->data, i); break;
+    case HN_TYPE_BOOL:
+      hn__bits_fill(b->values->data, at, n, false);
+      break;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
-    case HN_TYPE_LIST: offsets_of(b)[i + 1] = offsets_of(b)[i]; break;
-    case HN_TYPE_STRUCT: break;
-    default: memset(b->values->data + i * hn__type_value_size(b->id), 0,
-                    (size_t)hn__type_value_size(b->id));
-  }
-}
-
-static hn_status append_null_reserved(hn_builder *b);
-
-static hn_status append_null_reserved(hn_builder *b) {
-  write_null_slot(b);
-  if (b->id == HN_TYPE_STRUCT)
-    for (int64_t i = 0; i < b->n_children; i++) {
-      hn_builder *c = b->children[i];
-      if (ensure_validity(c, c->length + 1) != HN_OK) return nomem(b);
-      append_null_reserved(c);
+    case HN_TYPE_LIST: {
+      int32_t *off = offsets_of(b), last = off[at];
+      for (int64_t i = 1; i <= n; i++) off[at + i] = last;
+      break;
     }
-  b->null_count++;
-  finish_row(b);
-  return HN_OK;
-}
-
-/* Reserve one row everywhere a null will write (struct fields recursively). */
-static hn_status reserve_null(hn_builder *b) {
-  if (ensure_validity(b, b->length + 1) != HN_OK) return HN_ENOMEM;
-  if (reserve_rows(b, 1) != HN_OK) return HN_ENOMEM;
-  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
-    if (reserve_null(b->children[i]) != HN_OK) return HN_ENOMEM;
-  return HN_OK;
-}
-
-hn_status hn_builder_append_null(hn_builder *b) {
-  if (b->length >= INT32_MAX) return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows");
-  if (reserve_null(b) != HN_OK) return nomem(b);
-  return append_null_reserved(b);
+    case HN_TYPE_STRUCT:
+      for (int64_t i = 0; i < b->n_children; i++) fill_nulls(b->children[i], n);
+      break;
+    default: {
+      size_t size = (size_t)hn__type_value_size(b->id);
+      memset(b->values->data + (size_t)at * size, 0, (size_t)n * size);
+    }
+  }
+  b->null_count += n;
+  b->length += n;
 }
 
 hn_status hn_builder_append_nulls(hn_builder *b, int64_t n) {
   if (n < 0) return fail(b, HN_EINVAL, "%s", "negative count");
-  for (int64_t i = 0; i < n; i++) {
-    hn_status st = hn_builder_append_null(b);
-    if (st != HN_OK) return st;
+  if (n == 0) return HN_OK;
+  if (!rows_fit(b, n)) return too_many(b, "nulls appended", n);
+  if (reserve_nulls(b, n) != HN_OK) {
+    drop_unneeded_bitmaps(b);
+    char msg[96];
+    snprintf(msg, sizeof msg, "out of memory appending %lld nulls", (long long)n);
+    return fail(b, HN_ENOMEM, "%s", msg);
   }
+  fill_nulls(b, n);
   return HN_OK;
 }
 
-#define HN_APPEND_FIXED(fn, ctype, tid)                                    \
-  hn_status fn(hn_builder *b, ctype value) {                               \
-    if (HN__UNLIKELY(b->id != tid)) return wrong_type(b, #fn);             \
-    int64_t need = (b->length + 1) * (int64_t)sizeof(ctype);               \
-    if (HN__UNLIKELY(!b->values || need > b->values->capacity ||          \
+hn_status hn_builder_append_null(hn_builder *b) {
+  return hn_builder_append_nulls(b, 1);
+}
+
+#define HN_APPEND_FIXED(fn, ctype, tid)                                          \
+  hn_status fn(hn_builder *b, ctype value) {                                     \
+    if (HN__UNLIKELY(b->id != tid)) return wrong_type(b, #fn);                   \
+    int64_t need = (b->length + 1) * (int64_t)sizeof(ctype);                     \
+    if (HN__UNLIKELY(!b->values || need > b->values->capacity ||                 \
                      (b->validity && b->length >= b->validity->capacity * 8))) { \
-      hn_status st = reserve_rows(b, 1);                                   \
-      if (st != HN_OK) return st;                                          \
-    }                                                                      \
-    ((ctype *)b->values->data)[b->length] = value;                         \
-    mark_valid(b);                                                         \
-    b->length++;                                                           \
-    return HN_OK;                                                          \
+      hn_status st = reserve_rows(b, 1);                                         \
+      if (st != HN_OK) return st;                                                \
+    }                                                                            \
+    ((ctype *)b->values->data)[b->length] = value;                               \
+    mark_valid(b);                                                               \
+    b->length++;                                                                 \
+    return HN_OK;                                                                \
   }
 
 HN_APPEND_FIXED(hn_builder_append_int64, int64_t, HN_TYPE_INT64)
@@ -277,11 +333,11 @@ hn_status hn_builder_append_values(hn_builder *b, const void *values, int64_t n)
   int size = hn__type_value_size(b->id);
   if (!size || b->id == HN_TYPE_OBJECT) return wrong_type(b, "hn_builder_append_values");
   if (n < 0 || (n > 0 && !values)) return fail(b, HN_EINVAL, "%s", "bad values or count");
-  hn_status st = reserve_rows(b, n);
+  if (!rows_fit(b, n)) return too_many(b, "values appended", n);
+  hn_status st = reserve_rows(b, n); /* all or nothing: room first, then the copy */
   if (st != HN_OK) return st;
   memcpy(b->values->data + b->length * size, values, (size_t)(n * size));
-  if (b->validity)
-    for (int64_t i = 0; i < n; i++) hn_bit_set(b->validity->data, b->length + i);
+  if (b->validity) hn__bits_fill(b->validity->data, b->length, n, true);
   b->length += n;
   return HN_OK;
 }
@@ -296,8 +352,7 @@ hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
   /* Fast path: room for one more offset, bit and the bytes. */
   if (HN__UNLIKELY(!b->values || !b->data || (b->length + 2) * 4 > b->values->capacity ||
                    (b->validity && b->length >= b->validity->capacity * 8) ||
-                   b->data->size + size > b->data->capacity ||
-                   b->data->size + size > INT32_MAX)) {
+                   b->data->size + size > b->data->capacity || b->data->size + size > INT32_MAX)) {
     hn_status st = reserve_rows(b, 1);
     if (st != HN_OK) return st;
     if (b->data->size + size > INT32_MAX)
@@ -336,8 +391,7 @@ hn_status hn_builder_finish_element(hn_builder *b) {
       if (b->children[i]->length != b->length + 1) {
         char msg[200];
         snprintf(msg, sizeof msg, "struct field '%s' has %lld rows, expected %lld",
-                 b->type->names[i], (long long)b->children[i]->length,
-                 (long long)(b->length + 1));
+                 b->type->names[i], (long long)b->children[i]->length, (long long)(b->length + 1));
         return fail(b, HN_EINVAL, "%s", msg);
       }
     hn_status st = reserve_rows(b, 1);
@@ -375,12 +429,17 @@ hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
   if (d.type != b->id) return wrong_type(b, "hn_builder_append_datum");
   if (d.is_null) return hn_builder_append_null(b);
   switch (d.type) {
-    case HN_TYPE_BOOL: return hn_builder_append_bool(b, d.v.b);
-    case HN_TYPE_INT64: return hn_builder_append_int64(b, d.v.i64);
-    case HN_TYPE_FLOAT32: return hn_builder_append_float32(b, d.v.f32);
-    case HN_TYPE_FLOAT64: return hn_builder_append_float64(b, d.v.f64);
+    case HN_TYPE_BOOL:
+      return hn_builder_append_bool(b, d.v.b);
+    case HN_TYPE_INT64:
+      return hn_builder_append_int64(b, d.v.i64);
+    case HN_TYPE_FLOAT32:
+      return hn_builder_append_float32(b, d.v.f32);
+    case HN_TYPE_FLOAT64:
+      return hn_builder_append_float64(b, d.v.f64);
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
+    case HN_TYPE_BINARY:
+      return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
     case HN_TYPE_LIST: {
       /* A failure rolls the item builder back to `mark` (a failed append changes nothing). */
       int64_t mark = b->children[0]->length;

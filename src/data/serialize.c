@@ -75,9 +75,12 @@ static bool all_zero(const uint8_t *p, size_t n) {
 static int ser_num_buffers(hn_type_id id) {
   switch (id) {
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return 3;
-    case HN_TYPE_STRUCT: return 1;
-    default: return 2;
+    case HN_TYPE_BINARY:
+      return 3;
+    case HN_TYPE_STRUCT:
+      return 1;
+    default:
+      return 2;
   }
 }
 
@@ -108,16 +111,22 @@ typedef struct ser_writer {
   int64_t data;       /* next buffer byte (a multiple of 64) */
   const char *column; /* column being written, for messages */
   hn_error *err;
+  bool too_large; /* a position passed INT64_MAX while measuring (then nothing is written) */
 } ser_writer;
+
+/* Move a position forward by n bytes, noting an overflow instead of wrapping. */
+static void advance(ser_writer *w, int64_t *pos, int64_t n) {
+  if (hn__add_overflow(*pos, n, pos)) w->too_large = true;
+}
 
 static void put_le(ser_writer *w, uint64_t v, int n) {
   if (w->base) store_le(w->base + w->meta, v, n);
-  w->meta += n;
+  advance(w, &w->meta, n);
 }
 
 static void put_bytes(ser_writer *w, const void *p, size_t n) {
   if (w->base && n) memcpy(w->base + w->meta, p, n);
-  w->meta += (int64_t)n;
+  advance(w, &w->meta, (int64_t)n);
 }
 
 static void put_name(ser_writer *w, const char *s) {
@@ -143,10 +152,13 @@ static void put_type(ser_writer *w, const hn_type *t) {
  * `size` is 0.
  */
 static uint8_t *put_slot(ser_writer *w, int64_t size) {
-  int64_t at = w->data;
+  int64_t at = w->data, padded = 0;
   put_le(w, (uint64_t)at, 8);
   put_le(w, (uint64_t)size, 8);
-  w->data += hn__round64(size);
+  if (hn__round64_overflow(size, &padded))
+    w->too_large = true;
+  else
+    advance(w, &w->data, padded);
   return w->base && size > 0 ? w->base + at : NULL;
 }
 
@@ -154,7 +166,14 @@ static hn_status malformed(ser_writer *w, const char *what) {
   return hn__error(w->err, HN_EINVAL, "cannot serialise column '%s': %s", w->column, what);
 }
 
-static bool has_bytes(const hn_buffer *b, int64_t n) { return n <= 0 || (b && b->size >= n); }
+static bool has_bytes(const hn_buffer *b, int64_t n) {
+  return n <= 0 || (b && b->size >= n);
+}
+
+/* count * width bytes; false when that overflows (no buffer can hold it). */
+static bool byte_size(int64_t count, int64_t width, int64_t *out) {
+  return !hn__mul_overflow(count, width, out);
+}
 
 /* Copy bits [off, off + n) of `src` to bits [0, n) of `dst`; bits past n are zeroed. */
 static void copy_bits(uint8_t *dst, const uint8_t *src, int64_t off, int64_t n) {
@@ -183,9 +202,10 @@ static hn_status put_bits(ser_writer *w, const hn_buffer *b, int64_t at, int64_t
 }
 
 static hn_status put_fixed(ser_writer *w, const hn_array *a, int64_t at, int64_t len) {
-  int64_t width = hn__type_value_size(a->type->id);
-  if (!has_bytes(a->buffers[1], (at + len) * width)) return malformed(w, "values too short");
-  uint8_t *dst = put_slot(w, len * width);
+  int64_t width = hn__type_value_size(a->type->id), need;
+  if (!byte_size(at + len, width, &need) || !has_bytes(a->buffers[1], need))
+    return malformed(w, "values too short");
+  uint8_t *dst = put_slot(w, len * width); /* len <= at + len: no overflow */
   if (dst) memcpy(dst, a->buffers[1]->data + at * width, (size_t)(len * width));
   return HN_OK;
 }
@@ -199,7 +219,9 @@ static hn_status put_offsets(ser_writer *w, const hn_array *a, int64_t at, int64
   const int32_t *off = NULL;
   *begin = *end = 0;
   if (len > 0) {
-    if (!has_bytes(a->buffers[1], (at + len + 1) * 4)) return malformed(w, "offsets too short");
+    int64_t need;
+    if (!byte_size(at + len + 1, 4, &need) || !has_bytes(a->buffers[1], need))
+      return malformed(w, "offsets too short");
     off = (const int32_t *)a->buffers[1]->data;
     *begin = off[at];
     *end = off[at + len];
@@ -256,19 +278,27 @@ static hn_status put_node(ser_writer *w, const hn_array *a, int64_t row, int64_t
   }
   put_le(w, (uint64_t)len, 8);
   put_le(w, (uint64_t)nulls, 8);
-  if (nulls > 0) (void)put_bits(w, valid, at, len);
-  else (void)put_slot(w, 0);
+  if (nulls > 0)
+    (void)put_bits(w, valid, at, len);
+  else
+    (void)put_slot(w, 0);
   switch (a->type->id) {
-    case HN_TYPE_BOOL: return put_bits(w, a->buffers[1], at, len);
+    case HN_TYPE_BOOL:
+      return put_bits(w, a->buffers[1], at, len);
     case HN_TYPE_INT64:
     case HN_TYPE_FLOAT32:
-    case HN_TYPE_FLOAT64: return put_fixed(w, a, at, len);
+    case HN_TYPE_FLOAT64:
+      return put_fixed(w, a, at, len);
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return put_binary(w, a, at, len);
-    case HN_TYPE_LIST: return put_list(w, a, at, len);
-    case HN_TYPE_STRUCT: return put_struct(w, a, at, len);
-    default: return hn__error(w->err, HN_EUNSUPPORTED, "column '%s': type cannot be serialised",
-                              w->column);
+    case HN_TYPE_BINARY:
+      return put_binary(w, a, at, len);
+    case HN_TYPE_LIST:
+      return put_list(w, a, at, len);
+    case HN_TYPE_STRUCT:
+      return put_struct(w, a, at, len);
+    default:
+      return hn__error(w->err, HN_EUNSUPPORTED, "column '%s': type cannot be serialised",
+                       w->column);
   }
 }
 
@@ -299,12 +329,10 @@ static hn_status check_type(const hn_type *t, int depth, const char *column, hn_
                      column);
   if (t->id == HN_TYPE_LIST) return check_type(t->item, depth + 1, column, err);
   if (t->id == HN_TYPE_STRUCT && (uint64_t)t->n_fields > UINT32_MAX)
-    return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': too many fields",
-                     column);
+    return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': too many fields", column);
   for (int64_t i = 0; i < t->n_fields; i++) {
     if (strlen(t->names[i]) > UINT32_MAX)
-      return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': name too long",
-                       column);
+      return hn__error(err, HN_EUNSUPPORTED, "cannot serialise column '%s': name too long", column);
     hn_status st = check_type(t->fields[i], depth + 1, column, err);
     if (st != HN_OK) return st;
   }
@@ -332,19 +360,22 @@ hn_status hn_table_serialize(const hn_table *table, const hn_allocator *alloc, h
     hn_status st = check_type(table->schema->fields[i], 1, table->schema->names[i], err);
     if (st != HN_OK) return st;
   }
-  ser_writer w = {NULL, SER_HEADER_SIZE, 0, "", err};
+  ser_writer w = {NULL, SER_HEADER_SIZE, 0, "", err, false};
   hn_status st = put_table(&w, table);
   if (st != HN_OK) return st;
-  int64_t meta_end = w.meta;
-  int64_t data_offset = hn__round64(meta_end);
-  int64_t total = data_offset + w.data + SER_TRAILER_SIZE;
+  int64_t meta_end = w.meta, data_offset = 0, total = 0;
+  if (w.too_large || hn__round64_overflow(meta_end, &data_offset) ||
+      hn__add_overflow(data_offset, w.data, &total) ||
+      hn__add_overflow(total, SER_TRAILER_SIZE, &total))
+    return hn__error(err, HN_ENOMEM,
+                     "cannot serialise the table: it needs more than INT64_MAX bytes");
 
   hn_buffer *buf = NULL;
   st = hn_buffer_create(alloc ? alloc : &table->alloc, total, &buf, err);
   if (st != HN_OK) return st;
   uint8_t *p = hn_buffer_mutable_data(buf); /* zero-filled: padding is zero */
   put_header(p, table, total, meta_end - SER_HEADER_SIZE, data_offset);
-  w = (ser_writer){p, SER_HEADER_SIZE, data_offset, "", err};
+  w = (ser_writer){p, SER_HEADER_SIZE, data_offset, "", err, false};
   st = put_table(&w, table);
   if (st == HN_OK && (w.meta != meta_end || w.data != total - SER_TRAILER_SIZE))
     st = hn__error(err, HN_EINTERNAL, "hn_table_serialize: layout changed between passes");
@@ -417,8 +448,8 @@ static hn_status get_struct(ser_reader *r, int depth, uint64_t n, const hn_type 
     if (st == HN_OK) st = get_type(r, depth + 1, &types[i]);
   }
   if (st == HN_OK)
-    st = as_corrupt(hn_type_struct_create(&r->alloc, (int64_t)n, (const char *const *)names,
-                                          types, out, r->err),
+    st = as_corrupt(hn_type_struct_create(&r->alloc, (int64_t)n, (const char *const *)names, types,
+                                          out, r->err),
                     r->err);
   for (uint64_t i = 0; i < n && names && types; i++) {
     hn__free(&r->alloc, names[i]);
@@ -436,12 +467,24 @@ static hn_status get_type(ser_reader *r, int depth, const hn_type **out) {
   if (depth > SER_MAX_DEPTH) return CORRUPT(r->err, "types nested deeper than %d", SER_MAX_DEPTH);
   if (!get_le(r, 1, &id)) return CORRUPT(r->err, "type runs past the metadata");
   switch (id) {
-    case HN_TYPE_BOOL: *out = hn_type_bool(); return HN_OK;
-    case HN_TYPE_INT64: *out = hn_type_int64(); return HN_OK;
-    case HN_TYPE_FLOAT32: *out = hn_type_float32(); return HN_OK;
-    case HN_TYPE_FLOAT64: *out = hn_type_float64(); return HN_OK;
-    case HN_TYPE_UTF8: *out = hn_type_utf8(); return HN_OK;
-    case HN_TYPE_BINARY: *out = hn_type_binary(); return HN_OK;
+    case HN_TYPE_BOOL:
+      *out = hn_type_bool();
+      return HN_OK;
+    case HN_TYPE_INT64:
+      *out = hn_type_int64();
+      return HN_OK;
+    case HN_TYPE_FLOAT32:
+      *out = hn_type_float32();
+      return HN_OK;
+    case HN_TYPE_FLOAT64:
+      *out = hn_type_float64();
+      return HN_OK;
+    case HN_TYPE_UTF8:
+      *out = hn_type_utf8();
+      return HN_OK;
+    case HN_TYPE_BINARY:
+      *out = hn_type_binary();
+      return HN_OK;
     case HN_TYPE_LIST: {
       const hn_type *item;
       hn_status st = get_type(r, depth + 1, &item);
@@ -453,7 +496,8 @@ static hn_status get_type(ser_reader *r, int depth, const hn_type **out) {
     case HN_TYPE_STRUCT:
       if (!get_le(r, 4, &n)) return CORRUPT(r->err, "type runs past the metadata");
       return get_struct(r, depth, n, out);
-    default: return CORRUPT(r->err, "unknown type id %llu", (unsigned long long)id);
+    default:
+      return CORRUPT(r->err, "unknown type id %llu", (unsigned long long)id);
   }
 }
 
@@ -463,8 +507,7 @@ static hn_status get_buffer(ser_reader *r, bool is_validity, const char *path, h
   *out = NULL;
   if (!get_le(r, 8, &at) || !get_le(r, 8, &size))
     return CORRUPT(r->err, "column '%s': buffer table runs past the metadata", path);
-  if (at % HN_ALIGNMENT != 0 || at < r->data_next || at > r->data_end ||
-      size > r->data_end - at)
+  if (at % HN_ALIGNMENT != 0 || at < r->data_next || at > r->data_end || size > r->data_end - at)
     return CORRUPT(r->err, "column '%s': buffer [%llu, +%llu) misplaced", path,
                    (unsigned long long)at, (unsigned long long)size);
   r->data_next = at + size;
@@ -574,6 +617,8 @@ static hn_status get_columns(ser_reader *r, const hn_type *schema, int64_t n_row
       st = CORRUPT(r->err, "column '%s' has %lld rows, the table %lld", name,
                    (long long)cols[i]->length, (long long)n_rows);
     if (st == HN_OK) st = as_corrupt(hn__array_validate_path(cols[i], false, name, r->err), r->err);
+    if (st == HN_OK)
+      st = as_corrupt(hn__check_unbacked_rows(cols[i], name, HN_ECORRUPT, r->err), r->err);
   }
   if (st == HN_OK && r->pos != r->meta_end) st = CORRUPT(r->err, "unused metadata bytes");
   if (st == HN_OK && (uint64_t)hn__round64((int64_t)r->data_next) != r->data_end)
@@ -584,6 +629,11 @@ static hn_status get_columns(ser_reader *r, const hn_type *schema, int64_t n_row
 }
 
 static hn_status get_table(ser_reader *r, const ser_header *h, hn_table **out) {
+  if (h->n_columns == 0 && h->n_rows > HN__MAX_UNBACKED_ROWS) /* see arrow_internal.h */
+    return CORRUPT(r->err,
+                   "the table declares %lld rows but has no columns to back them; at most "
+                   "%lld rows are accepted without one",
+                   (long long)h->n_rows, (long long)HN__MAX_UNBACKED_ROWS);
   const hn_type *schema = NULL;
   hn_status st = get_struct(r, 0, (uint64_t)h->n_columns, &schema);
   if (st != HN_OK) return st;
@@ -607,8 +657,13 @@ hn_status hn_table_deserialize(const hn_allocator *alloc, hn_buffer *bytes, hn_t
   ser_header h = {0, 0, 0, 0, 0};
   hn_status st = check_header(data, size, &h, err);
   if (st != HN_OK) return st;
-  ser_reader r = {NULL, SER_HEADER_SIZE, SER_HEADER_SIZE + h.meta_size, (uint64_t)h.data_offset,
-                  (uint64_t)(h.total - SER_TRAILER_SIZE), bytes, hn__allocator_resolve(alloc),
+  ser_reader r = {NULL,
+                  SER_HEADER_SIZE,
+                  SER_HEADER_SIZE + h.meta_size,
+                  (uint64_t)h.data_offset,
+                  (uint64_t)(h.total - SER_TRAILER_SIZE),
+                  bytes,
+                  hn__allocator_resolve(alloc),
                   err};
   hn_buffer *copy = NULL;
   if ((uintptr_t)data % 8 != 0) { /* views must be aligned: read from an aligned copy */

@@ -6,7 +6,7 @@ hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64
   hn_allocator a = hn__allocator_resolve(alloc);
   int64_t n = schema->n_fields;
   hn_table *t = hn__calloc(&a, 1, sizeof *t);
-  hn_array **cols = t && n > 0 ? hn__malloc(&a, sizeof(hn_array *) * (size_t)n) : NULL;
+  hn_array **cols = t && n > 0 ? hn__calloc(&a, (size_t)n, sizeof(hn_array *)) : NULL;
   if (!t || (n > 0 && !cols)) {
     hn__free(&a, t);
     for (int64_t i = 0; i < n; i++) hn_array_release(columns[i]);
@@ -36,13 +36,12 @@ hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns, const ch
       return hn__error(err, HN_EINVAL, "column %lld ('%s') is NULL", (long long)i,
                        names[i] ? names[i] : "");
     if (columns[i]->length != columns[0]->length)
-      return hn__error(err, HN_EINVAL,
-                       "column '%s' has %lld rows but column '%s' has %lld",
+      return hn__error(err, HN_EINVAL, "column '%s' has %lld rows but column '%s' has %lld",
                        names[i] ? names[i] : "", (long long)columns[i]->length,
                        names[0] ? names[0] : "", (long long)columns[0]->length);
   }
   if (n_columns > 16) {
-    types = hn__malloc(&a, sizeof(hn_type *) * (size_t)n_columns);
+    types = hn__calloc(&a, (size_t)n_columns, sizeof(hn_type *));
     if (!types) return hn__error_nomem(err, "for a table");
   }
   for (int64_t i = 0; i < n_columns; i++) types[i] = columns[i]->type;
@@ -60,7 +59,7 @@ hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns, const ch
   hn_array *cols_local[16];
   hn_array **cols = cols_local;
   if (n_columns > 16) {
-    cols = hn__malloc(&a, sizeof(hn_array *) * (size_t)n_columns);
+    cols = hn__calloc(&a, (size_t)n_columns, sizeof(hn_array *));
     if (!cols) {
       hn_type_release(schema);
       return hn__error_nomem(err, "for a table");
@@ -112,22 +111,31 @@ void hn_table_release(hn_table *t) {
   hn__free(&a, t);
 }
 
-int64_t hn_table_num_rows(const hn_table *t) { return t->n_rows; }
-int64_t hn_table_num_columns(const hn_table *t) { return t->n_columns; }
+/* Getters follow the NULL rule of common.h: a NULL table has no rows, columns or schema. */
+int64_t hn_table_num_rows(const hn_table *t) {
+  return t ? t->n_rows : 0;
+}
+int64_t hn_table_num_columns(const hn_table *t) {
+  return t ? t->n_columns : 0;
+}
 hn_array *hn_table_column(const hn_table *t, int64_t i) {
-  return i >= 0 && i < t->n_columns ? t->columns[i] : NULL;
+  return t && i >= 0 && i < t->n_columns ? t->columns[i] : NULL;
 }
 const char *hn_table_column_name(const hn_table *t, int64_t i) {
-  return hn_type_field_name(t->schema, i);
+  return t ? hn_type_field_name(t->schema, i) : NULL;
 }
 int64_t hn_table_column_index(const hn_table *t, const char *name) {
-  return hn_type_field_index(t->schema, name);
+  return t ? hn_type_field_index(t->schema, name) : -1;
 }
 hn_array *hn_table_column_by_name(const hn_table *t, const char *name) {
   return hn_table_column(t, hn_table_column_index(t, name));
 }
-const hn_type *hn_table_schema(const hn_table *t) { return t->schema; }
-const hn_allocator *hn_table_allocator(const hn_table *t) { return &t->alloc; }
+const hn_type *hn_table_schema(const hn_table *t) {
+  return t ? t->schema : NULL;
+}
+const hn_allocator *hn_table_allocator(const hn_table *t) {
+  return t ? &t->alloc : NULL;
+}
 
 hn_status hn_table_slice(hn_table *t, int64_t offset, int64_t length, hn_table **out,
                          hn_error *err) {
@@ -135,8 +143,8 @@ hn_status hn_table_slice(hn_table *t, int64_t offset, int64_t length, hn_table *
   if (offset < 0 || length < 0 || offset > t->n_rows || length > t->n_rows - offset)
     return hn__error(err, HN_ERANGE, "slice [%lld, +%lld) outside a table of %lld rows",
                      (long long)offset, (long long)length, (long long)t->n_rows);
-  hn_array **cols = hn__calloc(&t->alloc, (size_t)(t->n_columns ? t->n_columns : 1),
-                               sizeof(hn_array *));
+  hn_array **cols =
+      hn__calloc(&t->alloc, (size_t)(t->n_columns ? t->n_columns : 1), sizeof(hn_array *));
   if (!cols) return hn__error_nomem(err, "for a table slice");
   hn_status st = HN_OK;
   for (int64_t i = 0; i < t->n_columns && st == HN_OK; i++)
@@ -163,8 +171,7 @@ hn_status hn_table_validate(const hn_table *t, bool check_utf8, hn_error *err) {
   for (int64_t i = 0; i < t->n_columns; i++) {
     if (t->columns[i]->length != t->n_rows)
       return hn__error(err, HN_ECORRUPT, "column '%s' has %lld rows, the table %lld",
-                       t->schema->names[i], (long long)t->columns[i]->length,
-                       (long long)t->n_rows);
+                       t->schema->names[i], (long long)t->columns[i]->length, (long long)t->n_rows);
     hn_status st = hn__array_validate_path(t->columns[i], check_utf8, t->schema->names[i], err);
     if (st != HN_OK) return st;
   }

@@ -4,7 +4,12 @@
 
 #include "data_internal.h"
 
-#define HN_STATIC_TYPE(id) {-1, id, {0}, NULL, 0, NULL, NULL, NULL, {0}}
+#define HN_STATIC_TYPE(id)                    \
+  {                                           \
+    -1, id, {0}, NULL, 0, NULL, NULL, NULL, { \
+      0                                       \
+    }                                         \
+  }
 static struct hn_type hn_static_bool = HN_STATIC_TYPE(HN_TYPE_BOOL);
 static struct hn_type hn_static_int64 = HN_STATIC_TYPE(HN_TYPE_INT64);
 static struct hn_type hn_static_float32 = HN_STATIC_TYPE(HN_TYPE_FLOAT32);
@@ -12,24 +17,45 @@ static struct hn_type hn_static_float64 = HN_STATIC_TYPE(HN_TYPE_FLOAT64);
 static struct hn_type hn_static_utf8 = HN_STATIC_TYPE(HN_TYPE_UTF8);
 static struct hn_type hn_static_binary = HN_STATIC_TYPE(HN_TYPE_BINARY);
 
-const hn_type *hn_type_bool(void) { return &hn_static_bool; }
-const hn_type *hn_type_int64(void) { return &hn_static_int64; }
-const hn_type *hn_type_float32(void) { return &hn_static_float32; }
-const hn_type *hn_type_float64(void) { return &hn_static_float64; }
-const hn_type *hn_type_utf8(void) { return &hn_static_utf8; }
-const hn_type *hn_type_binary(void) { return &hn_static_binary; }
+const hn_type *hn_type_bool(void) {
+  return &hn_static_bool;
+}
+const hn_type *hn_type_int64(void) {
+  return &hn_static_int64;
+}
+const hn_type *hn_type_float32(void) {
+  return &hn_static_float32;
+}
+const hn_type *hn_type_float64(void) {
+  return &hn_static_float64;
+}
+const hn_type *hn_type_utf8(void) {
+  return &hn_static_utf8;
+}
+const hn_type *hn_type_binary(void) {
+  return &hn_static_binary;
+}
 
 const char *hn_type_id_name(hn_type_id id) {
   switch (id) {
-    case HN_TYPE_BOOL: return "bool";
-    case HN_TYPE_INT64: return "int64";
-    case HN_TYPE_FLOAT32: return "float32";
-    case HN_TYPE_FLOAT64: return "float64";
-    case HN_TYPE_UTF8: return "utf8";
-    case HN_TYPE_BINARY: return "binary";
-    case HN_TYPE_LIST: return "list";
-    case HN_TYPE_STRUCT: return "struct";
-    case HN_TYPE_OBJECT: return "object";
+    case HN_TYPE_BOOL:
+      return "bool";
+    case HN_TYPE_INT64:
+      return "int64";
+    case HN_TYPE_FLOAT32:
+      return "float32";
+    case HN_TYPE_FLOAT64:
+      return "float64";
+    case HN_TYPE_UTF8:
+      return "utf8";
+    case HN_TYPE_BINARY:
+      return "binary";
+    case HN_TYPE_LIST:
+      return "list";
+    case HN_TYPE_STRUCT:
+      return "struct";
+    case HN_TYPE_OBJECT:
+      return "object";
   }
   return "unknown";
 }
@@ -37,19 +63,26 @@ const char *hn_type_id_name(hn_type_id id) {
 int hn__type_num_buffers(hn_type_id id) {
   switch (id) {
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return 3;
-    case HN_TYPE_STRUCT: return 1;
-    default: return 2;
+    case HN_TYPE_BINARY:
+      return 3;
+    case HN_TYPE_STRUCT:
+      return 1;
+    default:
+      return 2;
   }
 }
 
 int hn__type_value_size(hn_type_id id) {
   switch (id) {
     case HN_TYPE_INT64:
-    case HN_TYPE_FLOAT64: return 8;
-    case HN_TYPE_FLOAT32: return 4;
-    case HN_TYPE_OBJECT: return (int)sizeof(void *);
-    default: return 0;
+    case HN_TYPE_FLOAT64:
+      return 8;
+    case HN_TYPE_FLOAT32:
+      return 4;
+    case HN_TYPE_OBJECT:
+      return (int)sizeof(void *);
+    default:
+      return 0;
   }
 }
 
@@ -116,7 +149,7 @@ static hn_status check_unique(const hn_allocator *alloc, int64_t n, const char *
     return HN_OK;
   }
   hn_allocator a = hn__allocator_resolve(alloc);
-  const char **sorted = hn__malloc(&a, sizeof(char *) * (size_t)n);
+  const char **sorted = hn__calloc(&a, (size_t)n, sizeof(char *));
   if (!sorted) return hn__error_nomem(err, "checking struct field names");
   memcpy(sorted, names, sizeof(char *) * (size_t)n);
   qsort(sorted, (size_t)n, sizeof(char *), cmp_names);
@@ -161,7 +194,8 @@ hn_status hn_type_object_create(const hn_allocator *alloc, const char *name,
                                 const hn_object_vtable *vtable, const hn_type **out,
                                 hn_error *err) {
   if (!out || !name || !vtable || !vtable->free)
-    return hn__error(err, HN_EINVAL, "hn_type_object_create: name, vtable and vtable->free are required");
+    return hn__error(err, HN_EINVAL,
+                     "hn_type_object_create: name, vtable and vtable->free are required");
   hn_type *t = type_new(alloc, HN_TYPE_OBJECT);
   if (!t) return hn__error_nomem(err, "for an object type");
   t->object_name = hn__strdup(&t->alloc, name);
@@ -187,7 +221,9 @@ void hn_type_release(const hn_type *type) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) == 1) type_free(t);
 }
 
-hn_type_id hn_type_get_id(const hn_type *type) { return type->id; }
+hn_type_id hn_type_get_id(const hn_type *type) {
+  return type ? type->id : (hn_type_id)0;
+}
 const hn_type *hn_type_list_item(const hn_type *type) {
   return type && type->id == HN_TYPE_LIST ? type->item : NULL;
 }
@@ -214,7 +250,8 @@ bool hn_type_equals(const hn_type *a, const hn_type *b) {
   if (a == b) return true;
   if (!a || !b || a->id != b->id) return false;
   switch (a->id) {
-    case HN_TYPE_LIST: return hn_type_equals(a->item, b->item);
+    case HN_TYPE_LIST:
+      return hn_type_equals(a->item, b->item);
     case HN_TYPE_STRUCT:
       if (a->n_fields != b->n_fields) return false;
       for (int64_t i = 0; i < a->n_fields; i++)
@@ -225,7 +262,8 @@ bool hn_type_equals(const hn_type *a, const hn_type *b) {
       return a->vtable.free == b->vtable.free && a->vtable.copy == b->vtable.copy &&
              a->vtable.hash == b->vtable.hash && a->vtable.ctx == b->vtable.ctx &&
              strcmp(a->object_name, b->object_name) == 0;
-    default: return true;
+    default:
+      return true;
   }
 }
 
@@ -271,7 +309,8 @@ static void type_spell(const hn_type *t, char *buf, size_t cap, size_t *len) {
       put(buf, cap, len, t->object_name);
       put(buf, cap, len, ">");
       return;
-    default: put(buf, cap, len, hn_type_id_name(t->id));
+    default:
+      put(buf, cap, len, hn_type_id_name(t->id));
   }
 }
 

@@ -21,8 +21,7 @@ void hn__column_path_child(char *dst, size_t cap, const char *parent, const char
   (void)n; /* truncation is acceptable: the path only labels messages */
 }
 
-hn_status hn__column_error(hn_error *err, hn_status code, const char *path, const char *fmt,
-                           ...) {
+hn_status hn__column_error(hn_error *err, hn_status code, const char *path, const char *fmt, ...) {
   if (!err) return code;
   char msg[HN_ERROR_MESSAGE_MAX];
   va_list ap;
@@ -35,7 +34,9 @@ hn_status hn__column_error(hn_error *err, hn_status code, const char *path, cons
 
 /* ---- UTF-8 ------------------------------------------------------------- */
 
-static bool is_cont(uint8_t c) { return (c & 0xC0) == 0x80; }
+static bool is_cont(uint8_t c) {
+  return (c & 0xC0) == 0x80;
+}
 
 /*
  * Index of the first byte of the first invalid sequence in s[0, n), or n when
@@ -141,8 +142,8 @@ static hn_status check_fixed(const hn_array *a, int64_t end, int64_t width, cons
  * Offsets: offset + length + 1 int32 entries, first >= 0, non-decreasing,
  * last <= limit (bytes of data, or rows of the list's child).
  */
-static hn_status check_offsets(const hn_array *a, int64_t end, int64_t limit, const char *limit_what,
-                               const char *path, hn_error *err) {
+static hn_status check_offsets(const hn_array *a, int64_t end, int64_t limit,
+                               const char *limit_what, const char *path, hn_error *err) {
   if (end >= INT64_MAX / 4)
     return hn__column_error(err, HN_ECORRUPT, path, "offset + length %lld too large",
                             (long long)end);
@@ -191,13 +192,11 @@ static hn_status check_children_count(const hn_array *a, int64_t want, const cha
   if (a->n_children != want)
     return hn__column_error(err, HN_ECORRUPT, path, "%lld children, the type needs %lld",
                             (long long)a->n_children, (long long)want);
-  if (want > 0 && !a->children)
-    return hn__column_error(err, HN_ECORRUPT, path, "missing children");
+  if (want > 0 && !a->children) return hn__column_error(err, HN_ECORRUPT, path, "missing children");
   return HN_OK;
 }
 
-static hn_status check_validity(const hn_array *a, int64_t end, const char *path,
-                                hn_error *err) {
+static hn_status check_validity(const hn_array *a, int64_t end, const char *path, hn_error *err) {
   if (a->null_count < 0 || a->null_count > a->length)
     return hn__column_error(err, HN_ECORRUPT, path, "null_count %lld out of range [0, %lld]",
                             (long long)a->null_count, (long long)a->length);
@@ -253,8 +252,8 @@ static hn_status check_struct(const hn_array *a, int64_t end, bool utf8, const c
       st = hn__column_error(err, HN_ECORRUPT, child_path,
                             "struct field has %lld rows, the struct needs %lld (offset %lld + "
                             "length %lld)",
-                            (long long)a->children[i]->length, (long long)end,
-                            (long long)a->offset, (long long)a->length);
+                            (long long)a->children[i]->length, (long long)end, (long long)a->offset,
+                            (long long)a->length);
     }
   }
   return st;
@@ -277,17 +276,52 @@ static hn_status validate_node(const hn_array *a, bool utf8, const char *path, h
     if (st != HN_OK) return st;
   }
   switch (id) {
-    case HN_TYPE_BOOL: return need_buffer(a, 1, hn_bytes_for_bits(end), "values", path, err);
+    case HN_TYPE_BOOL:
+      return need_buffer(a, 1, hn_bytes_for_bits(end), "values", path, err);
     case HN_TYPE_INT64:
     case HN_TYPE_FLOAT32:
     case HN_TYPE_FLOAT64:
-    case HN_TYPE_OBJECT: return check_fixed(a, end, hn__type_value_size(id), path, err);
+    case HN_TYPE_OBJECT:
+      return check_fixed(a, end, hn__type_value_size(id), path, err);
     case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: return check_binary(a, end, utf8, path, err);
-    case HN_TYPE_LIST: return check_list(a, end, utf8, path, err);
-    case HN_TYPE_STRUCT: return check_struct(a, end, utf8, path, err);
+    case HN_TYPE_BINARY:
+      return check_binary(a, end, utf8, path, err);
+    case HN_TYPE_LIST:
+      return check_list(a, end, utf8, path, err);
+    case HN_TYPE_STRUCT:
+      return check_struct(a, end, utf8, path, err);
   }
   return hn__column_error(err, HN_ECORRUPT, path, "unknown type id %d", (int)id);
+}
+
+/* ---- rows with no buffer behind them ----------------------------------- */
+
+/* *backed: some buffer of `a` or of a struct field grows with a's rows. */
+static hn_status unbacked_rows(const hn_array *a, const char *path, hn_status code, bool *backed,
+                               hn_error *err) {
+  bool is_struct = a->type->id == HN_TYPE_STRUCT;
+  bool any = a->buffers[0] != NULL || !is_struct;
+  for (int64_t i = 0; i < a->n_children; i++) {
+    char child_path[HN__COLUMN_PATH_MAX];
+    hn__column_path_child(child_path, sizeof child_path, path,
+                          is_struct ? a->type->names[i] : NULL);
+    bool child_backed = false;
+    hn_status st = unbacked_rows(a->children[i], child_path, code, &child_backed, err);
+    if (st != HN_OK) return st;
+    if (is_struct && child_backed) any = true;
+  }
+  *backed = any;
+  if (any || a->length <= HN__MAX_UNBACKED_ROWS) return HN_OK;
+  return hn__column_error(err, code, path,
+                          "%lld rows with no buffer behind them (a struct without a validity "
+                          "bitmap whose fields hold none); at most %lld are accepted",
+                          (long long)a->length, (long long)HN__MAX_UNBACKED_ROWS);
+}
+
+hn_status hn__check_unbacked_rows(const hn_array *array, const char *path, hn_status code,
+                                  hn_error *err) {
+  bool backed = false;
+  return unbacked_rows(array, path ? path : "", code, &backed, err);
 }
 
 hn_status hn__array_validate_path(const hn_array *array, bool check_utf8, const char *path,
