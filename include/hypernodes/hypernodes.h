@@ -23,5 +23,6 @@
 #include "serialize.h"
 #include "pipeline.h"
 #include "engine.h"
+#include "observe.h"
 
 #endif /* HYPERNODES_H */
