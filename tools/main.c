@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "viz.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -11,6 +12,8 @@ static void usage(FILE *out) {
           "commands:\n"
           "  bench      time every engine against hand-written C baselines\n"
           "             (hypernodes bench --help)\n"
+          "  viz        draw a pipeline as a graph: DOT, or SVG/PNG through Graphviz\n"
+          "             (hypernodes viz --help)\n"
           "\n"
           "hypernodes --version prints the library version.\n");
 }
@@ -39,6 +42,7 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+  if (strcmp(cmd, "viz") == 0) return viz_main(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     usage(stdout);
     return 0;

@@ -24,5 +24,6 @@
 #include "serialize.h"
 #include "pipeline.h"
 #include "engine.h"
+#include "observe.h"
 
 #endif /* HYPERNODES_H */
