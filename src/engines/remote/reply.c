@@ -1,0 +1,211 @@
+/* Taking a reply back on the parent's side: outputs, records and events, every size checked. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "remote_internal.h"
+
+typedef struct cursor {
+  const uint8_t *p, *end;
+} cursor;
+
+static bool get(cursor *cu, void *dst, size_t n) {
+  if ((size_t)(cu->end - cu->p) < n) return false;
+  memcpy(dst, cu->p, n);
+  cu->p += n;
+  return true;
+}
+
+/* A length-prefixed string; *s NULL for a NULL string. Points into the reply. */
+static bool get_str(cursor *cu, const char **s, size_t *n) {
+  int32_t len;
+  if (!get(cu, &len, sizeof len)) return false;
+  if (len < 0) {
+    if (len != -1) return false;
+    *s = NULL;
+    *n = 0;
+    return true;
+  }
+  if ((size_t)(cu->end - cu->p) < (size_t)len) return false;
+  *s = (const char *)cu->p;
+  *n = (size_t)len;
+  cu->p += len;
+  return true;
+}
+
+/* Replay the event log to the caller's callbacks; strings are copied to be NUL-terminated. */
+static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t size,
+                        hn_error *err) {
+  const hn_callbacks *cb = x->cb;
+  const hn_allocator *a = &x->alloc;
+  cursor cu = {p, p + size};
+  char *scratch = NULL;
+  size_t scratch_cap = 0;
+  hn_status st = HN_OK;
+  while (cu.p < cu.end && st == HN_OK) {
+    uint8_t kind;
+    int32_t depth, status;
+    hn_event ev;
+    memset(&ev, 0, sizeof ev);
+    const char *s[4];
+    size_t n[4];
+    bool ok = get(&cu, &kind, 1) && get(&cu, &depth, sizeof depth) &&
+              get(&cu, &ev.item, sizeof ev.item) && get(&cu, &ev.n_items, sizeof ev.n_items) &&
+              get(&cu, &ev.n_rows, sizeof ev.n_rows) && get(&cu, &status, sizeof status);
+    for (int i = 0; ok && i < 4; i++) ok = get_str(&cu, &s[i], &n[i]);
+    if (!ok || kind >= EV_KINDS) {
+      st = hn__error(err, HN_ECORRUPT, "corrupt reply: malformed event log");
+      break;
+    }
+    size_t need = n[0] + n[1] + n[2] + n[3] + 4;
+    if (need > scratch_cap) {
+      char *q = hn__realloc(a, scratch, need);
+      if (!q) {
+        st = hn__error_nomem(err, "replaying events");
+        break;
+      }
+      scratch = q;
+      scratch_cap = need;
+    }
+    const char *v[4];
+    size_t at = 0;
+    for (int i = 0; i < 4; i++) {
+      if (!s[i]) {
+        v[i] = NULL;
+        continue;
+      }
+      memcpy(scratch + at, s[i], n[i]);
+      scratch[at + n[i]] = '\0';
+      v[i] = scratch + at;
+      at += n[i] + 1;
+    }
+    ev.pipeline = v[0];
+    ev.node = v[1];
+    ev.item_path = v[2];
+    ev.message = v[3];
+    ev.depth = depth;
+    ev.status = (hn_status)status;
+    ev.worker = worker;
+    hn_callback fn = hn__event_callback(cb, kind);
+    if (fn) fn(cb->user_data, &ev);
+  }
+  hn__free(a, scratch);
+  return st;
+}
+
+/* The outputs section: one chunk. */
+static hn_status take_outputs(hn__collector *col, const hn__call *x, const reply_header *h,
+                              const uint8_t *p, hn_error *err) {
+  const hn_plan *plan = x->plan;
+  const hn_allocator *a = &x->alloc;
+  hn_table *t = NULL;
+  hn_status st = hn__read_table(a, p, (size_t)h->outputs_size, true, &t, err);
+  if (st != HN_OK) return st;
+  hn_array **cols = hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
+  if (!cols) st = hn__error_nomem(err, "collecting a batch");
+  if (st == HN_OK && hn_table_num_columns(t) != plan->n_requested)
+    st = hn__error(err, HN_ECORRUPT, "corrupt reply: %lld output columns, expected %lld",
+                   (long long)hn_table_num_columns(t), (long long)plan->n_requested);
+  for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
+    hn_array *c = hn_table_column(t, r);
+    const hn_type *want = plan->slot_types[plan->requested_slots[r]];
+    if (!hn_type_equals(c->type, want) || c->length != h->count)
+      st = hn__error(err, HN_ECORRUPT, "corrupt reply: output '%s' has the wrong type or length",
+                     plan->requested_names[r]);
+    else
+      cols[r] = hn_array_retain(c);
+  }
+  hn_table_release(t);
+  if (st != HN_OK) {
+    for (int64_t r = 0; cols && r < plan->n_requested; r++) hn_array_release(cols[r]);
+    hn__free(a, cols);
+    return st;
+  }
+  return hn__collector_add_chunk(col, h->first, h->count, cols, err);
+}
+
+/* "%.*s" of a string view into buf (NUL-terminated, cut at cap). */
+static const char *view_str(hn_datum d, char *buf, size_t cap) {
+  snprintf(buf, cap, "%.*s", (int)(d.v.str.size < (int64_t)cap ? d.v.str.size : (int64_t)cap),
+           d.v.str.data);
+  return buf;
+}
+
+/* The error records section. */
+static hn_status take_records(hn__collector *col, const hn__call *x, const reply_header *h,
+                              const uint8_t *p, hn_error *err) {
+  hn_table *t = NULL;
+  hn_status st = hn__read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
+  if (st != HN_OK) return st;
+  hn_array *c[4] = {NULL, NULL, NULL, NULL};
+  static const char *const names[4] = {"item", "item_path", "node", "message"};
+  int64_t rows = hn_table_num_rows(t);
+  for (int i = 0; i < 4 && st == HN_OK; i++) {
+    st = hn__find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
+                     &c[i], err);
+  }
+  for (int64_t k = 0; k < rows && st == HN_OK; k++) {
+    hn_datum d[4];
+    for (int i = 0; i < 4; i++) d[i] = hn_array_get(c[i], k);
+    bool bad = false;
+    for (int i = 0; i < 4; i++) bad = bad || d[i].is_null;
+    if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count))) {
+      st = hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
+                     (long long)k);
+      break;
+    }
+    char path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
+    st = hn__collector_add_record(col, d[0].v.i64, view_str(d[1], path, sizeof path),
+                                  view_str(d[2], node, sizeof node),
+                                  view_str(d[3], msg, sizeof msg), err);
+  }
+  hn_table_release(t);
+  return st;
+}
+
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
+                         int64_t count, const void *reply, size_t size, hn_error *err) {
+  reply_header h;
+  if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
+  memcpy(&h, reply, sizeof h);
+  if (h.magic != REPLY_MAGIC || h.version != REPLY_VERSION)
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: bad magic or version");
+  if (h.first != first || h.count != count)
+    return hn__error(err, HN_ECORRUPT,
+                     "corrupt reply: it is for items [%lld, +%lld), expected [%lld, +%lld)",
+                     (long long)h.first, (long long)h.count, (long long)first, (long long)count);
+  size_t body = size - sizeof h;
+  if (h.outputs_size > body || hn__pad8((size_t)h.outputs_size) > body ||
+      h.errors_size > body - hn__pad8((size_t)h.outputs_size) ||
+      hn__pad8((size_t)h.errors_size) > body - hn__pad8((size_t)h.outputs_size) ||
+      h.events_size != body - hn__pad8((size_t)h.outputs_size) - hn__pad8((size_t)h.errors_size))
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: section sizes do not add up to %zu bytes",
+                     size);
+  if (h.inits < 0 || h.destroys < 0)
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: negative resource counts");
+  h.message[sizeof h.message - 1] = '\0';
+  h.node[sizeof h.node - 1] = '\0';
+  h.item_path[sizeof h.item_path - 1] = '\0';
+  const uint8_t *p = (const uint8_t *)reply + sizeof h;
+  const uint8_t *outputs = p, *records = p + hn__pad8((size_t)h.outputs_size);
+  const uint8_t *events = records + hn__pad8((size_t)h.errors_size);
+  hn_status st = HN_OK;
+  if (h.status != HN_OK) {
+    if (h.status < 0 || h.status > HN_EINTERNAL || h.outputs_size || h.errors_size ||
+        h.fail_item < first || h.fail_item >= first + count)
+      return hn__error(err, HN_ECORRUPT, "corrupt reply: malformed failure");
+    hn_error e;
+    hn_error_reset(&e);
+    e.code = (hn_status)h.status;
+    memcpy(e.message, h.message, sizeof e.message);
+    memcpy(e.node, h.node, sizeof e.node);
+    memcpy(e.item_path, h.item_path, sizeof e.item_path);
+    hn__collector_fail(col, h.fail_item, (hn_status)h.status, &e);
+  } else {
+    st = take_outputs(col, x, &h, outputs, err);
+    if (st == HN_OK && h.errors_size) st = take_records(col, x, &h, records, err);
+  }
+  hn__collector_add_counts(col, h.inits, h.destroys, 0);
+  if (st == HN_OK && h.events_size && x->cb)
+    st = replay(x, worker, events, (size_t)h.events_size, err);
+  return st;
+}
