@@ -81,13 +81,19 @@ static struct ArrowArray dict_array;
 
 /* ---- decoding ------------------------------------------------------------ */
 
-static const char *const formats[] = {"b", "l", "f", "g", "u", "z", "+l", "+s",
+static const char *const formats[] = {"b", "l", "f",  "g",  "u", "z", "+l", "+s",
                                       "l", "u", "+l", "+s", "i", "U", "+L", "n"};
 static const char *const names[] = {"f0", "f1", "f2", "f3"};
 
-static bool is_var(const char *f) { return !strcmp(f, "u") || !strcmp(f, "z"); }
-static bool is_list(const char *f) { return !strcmp(f, "+l"); }
-static bool is_struct(const char *f) { return !strcmp(f, "+s"); }
+static bool is_var(const char *f) {
+  return !strcmp(f, "u") || !strcmp(f, "z");
+}
+static bool is_list(const char *f) {
+  return !strcmp(f, "+l");
+}
+static bool is_struct(const char *f) {
+  return !strcmp(f, "+s");
+}
 
 static int64_t expected_buffers(const char *f) {
   return is_var(f) ? 3 : is_struct(f) ? 1 : 2;
@@ -150,22 +156,25 @@ static int32_t gen_values(input *in, const char *f, int64_t end, array_node *p) 
     }
     return max_off;
   }
-  size_t size = !strcmp(f, "b") ? (size_t)(end + 7) / 8
-                : !strcmp(f, "f")    ? (size_t)end * 4
-                                     : (size_t)end * 8;
+  size_t size = !strcmp(f, "b")   ? (size_t)(end + 7) / 8
+                : !strcmp(f, "f") ? (size_t)end * 4
+                                  : (size_t)end * 8;
   uint8_t *values = alloc_buffer(p, 1, size);
   fill(in, values, size, false);
   p->buffers[1] = values;
   return 0;
 }
 
-static int64_t gen_null_count(input *in, const uint8_t *validity, int64_t offset,
-                              int64_t length) {
+static int64_t gen_null_count(input *in, const uint8_t *validity, int64_t offset, int64_t length) {
   switch (u8(in) % 4) {
-    case 0: return -1;
-    case 1: return validity ? length - hn_bits_count(validity, offset, length) : 0;
-    case 2: return 0;
-    default: return (int64_t)(u8(in) % (length + 3)) - 1;
+    case 0:
+      return -1;
+    case 1:
+      return validity ? length - hn_bits_count(validity, offset, length) : 0;
+    case 2:
+      return 0;
+    default:
+      return (int64_t)(u8(in) % (length + 3)) - 1;
   }
 }
 
@@ -199,13 +208,21 @@ static void gen(input *in, int depth, int64_t want_len, bool base, const char *n
   if (flags & 4) ap->buffers[2] = NULL;
   if (is_list(f) || is_struct(f)) gen_children(in, depth, f, end, max_off, sp, ap);
 
-  struct ArrowSchema schema = {f, name, NULL, ARROW_FLAG_NULLABLE, sp->n_kids,
-                               sp->n_kids ? sp->kid_ptrs : NULL, NULL, schema_release, sp};
+  struct ArrowSchema schema = {
+      f,    name,           NULL, ARROW_FLAG_NULLABLE, sp->n_kids, sp->n_kids ? sp->kid_ptrs : NULL,
+      NULL, schema_release, sp};
   if (flags & 0x40) schema.dictionary = &dict_schema;
   *s = schema;
-  struct ArrowArray array = {length, null_count, offset, expected_buffers(f), ap->n_kids,
-                             ap->buffers, ap->n_kids ? ap->kid_ptrs : NULL, NULL,
-                             array_release, ap};
+  struct ArrowArray array = {length,
+                             null_count,
+                             offset,
+                             expected_buffers(f),
+                             ap->n_kids,
+                             ap->buffers,
+                             ap->n_kids ? ap->kid_ptrs : NULL,
+                             NULL,
+                             array_release,
+                             ap};
   if (flags & 8) array.n_buffers++;
   if ((flags & 0x10) && ap->n_kids > 0) array.n_children--;
   if ((flags & 0x20) && ap->n_kids > 0) array.children = NULL;
@@ -222,20 +239,31 @@ static void touch(const hn_array *arr, int64_t start, int64_t n);
 static void touch_datum(hn_datum d) {
   if (d.is_null) return;
   switch (d.type) {
-    case HN_TYPE_BOOL: sink += d.v.b; break;
-    case HN_TYPE_INT64: sink += (uint64_t)d.v.i64; break;
-    case HN_TYPE_FLOAT32: sink += (uint64_t)(d.v.f32 == d.v.f32); break;
-    case HN_TYPE_FLOAT64: sink += (uint64_t)(d.v.f64 == d.v.f64); break;
+    case HN_TYPE_BOOL:
+      sink += d.v.b;
+      break;
+    case HN_TYPE_INT64:
+      sink += (uint64_t)d.v.i64;
+      break;
+    case HN_TYPE_FLOAT32:
+      sink += (uint64_t)(d.v.f32 == d.v.f32);
+      break;
+    case HN_TYPE_FLOAT64:
+      sink += (uint64_t)(d.v.f64 == d.v.f64);
+      break;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
       for (int64_t i = 0; i < d.v.str.size; i++) sink += (uint8_t)d.v.str.data[i];
       break;
-    case HN_TYPE_LIST: touch(d.v.list.values, d.v.list.start, d.v.list.length); break;
+    case HN_TYPE_LIST:
+      touch(d.v.list.values, d.v.list.start, d.v.list.length);
+      break;
     case HN_TYPE_STRUCT:
       for (int64_t f = 0; f < hn_array_num_children(d.v.strct.array); f++)
         touch_datum(hn_struct_view_field(d.v.strct, f));
       break;
-    default: break;
+    default:
+      break;
   }
 }
 

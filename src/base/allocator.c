@@ -18,7 +18,9 @@ static void libc_free(void *ctx, void *ptr) {
 
 static const hn_allocator hn_libc_allocator = {libc_malloc, libc_realloc, libc_free, NULL};
 
-const hn_allocator *hn_allocator_default(void) { return &hn_libc_allocator; }
+const hn_allocator *hn_allocator_default(void) {
+  return &hn_libc_allocator;
+}
 
 hn_allocator hn__allocator_resolve(const hn_allocator *alloc) {
   return alloc ? *alloc : hn_libc_allocator;

@@ -104,8 +104,8 @@ hn_status hn__pool_create(const hn_allocator *alloc, int workers, hn__pool **out
   p->size = workers;
   p->threads = hn__calloc(&a, (size_t)workers, sizeof *p->threads);
   p->args = hn__calloc(&a, (size_t)workers, sizeof *p->args);
-  hn_status st = p->threads && p->args ? sync_init(p, err)
-                                       : hn__error_nomem(err, "for the worker threads");
+  hn_status st =
+      p->threads && p->args ? sync_init(p, err) : hn__error_nomem(err, "for the worker threads");
   if (st != HN_OK) {
     hn__free(&a, p->threads);
     hn__free(&a, p->args);
@@ -116,7 +116,8 @@ hn_status hn__pool_create(const hn_allocator *alloc, int workers, hn__pool **out
     p->args[i] = (pool_thread){p, i};
     int rc = pthread_create(&p->threads[i], NULL, pool_main, &p->args[i]);
     if (rc != 0) {
-      hn__error(err, HN_ENOMEM, "could not start worker thread %d of %d (error %d)", i, workers, rc);
+      hn__error(err, HN_ENOMEM, "could not start worker thread %d of %d (error %d)", i, workers,
+                rc);
       hn__pool_destroy(p);
       return HN_ENOMEM;
     }

@@ -3,22 +3,37 @@
 
 #include "base_internal.h"
 
-int hn_version(void) { return HN_VERSION_NUMBER; }
-const char *hn_version_string(void) { return HN_VERSION_STRING; }
+int hn_version(void) {
+  return HN_VERSION_NUMBER;
+}
+const char *hn_version_string(void) {
+  return HN_VERSION_STRING;
+}
 
 const char *hn_status_str(hn_status status) {
   switch (status) {
-    case HN_OK: return "HN_OK: success";
-    case HN_EINVAL: return "HN_EINVAL: invalid argument";
-    case HN_ENOMEM: return "HN_ENOMEM: out of memory";
-    case HN_ETYPE: return "HN_ETYPE: type error";
-    case HN_EIO: return "HN_EIO: I/O error";
-    case HN_ENODE: return "HN_ENODE: node failed";
-    case HN_ENOTFOUND: return "HN_ENOTFOUND: not found";
-    case HN_ECORRUPT: return "HN_ECORRUPT: corrupt or truncated data";
-    case HN_EUNSUPPORTED: return "HN_EUNSUPPORTED: unsupported";
-    case HN_ERANGE: return "HN_ERANGE: out of range";
-    case HN_EINTERNAL: return "HN_EINTERNAL: internal error";
+    case HN_OK:
+      return "HN_OK: success";
+    case HN_EINVAL:
+      return "HN_EINVAL: invalid argument";
+    case HN_ENOMEM:
+      return "HN_ENOMEM: out of memory";
+    case HN_ETYPE:
+      return "HN_ETYPE: type error";
+    case HN_EIO:
+      return "HN_EIO: I/O error";
+    case HN_ENODE:
+      return "HN_ENODE: node failed";
+    case HN_ENOTFOUND:
+      return "HN_ENOTFOUND: not found";
+    case HN_ECORRUPT:
+      return "HN_ECORRUPT: corrupt or truncated data";
+    case HN_EUNSUPPORTED:
+      return "HN_EUNSUPPORTED: unsupported";
+    case HN_ERANGE:
+      return "HN_ERANGE: out of range";
+    case HN_EINTERNAL:
+      return "HN_EINTERNAL: internal error";
   }
   return "unknown hn_status";
 }

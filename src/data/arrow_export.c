@@ -19,15 +19,24 @@ static hn_allocator type_allocator(const hn_type *type) {
 
 static const char *format_of(hn_type_id id) {
   switch (id) {
-    case HN_TYPE_BOOL: return "b";
-    case HN_TYPE_INT64: return "l";
-    case HN_TYPE_FLOAT32: return "f";
-    case HN_TYPE_FLOAT64: return "g";
-    case HN_TYPE_UTF8: return "u";
-    case HN_TYPE_BINARY: return "z";
-    case HN_TYPE_LIST: return "+l";
-    case HN_TYPE_STRUCT: return "+s";
-    case HN_TYPE_OBJECT: break;
+    case HN_TYPE_BOOL:
+      return "b";
+    case HN_TYPE_INT64:
+      return "l";
+    case HN_TYPE_FLOAT32:
+      return "f";
+    case HN_TYPE_FLOAT64:
+      return "g";
+    case HN_TYPE_UTF8:
+      return "u";
+    case HN_TYPE_BINARY:
+      return "z";
+    case HN_TYPE_LIST:
+      return "+l";
+    case HN_TYPE_STRUCT:
+      return "+s";
+    case HN_TYPE_OBJECT:
+      break;
   }
   return NULL;
 }
@@ -52,7 +61,8 @@ hn_status hn__check_exportable(const hn_type *type, const char *path, hn_error *
         if (st != HN_OK) return st;
       }
       return HN_OK;
-    default: return HN_OK;
+    default:
+      return HN_OK;
   }
 }
 

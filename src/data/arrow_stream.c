@@ -12,10 +12,14 @@
 /* errno-style code of a status, as the stream callbacks return. */
 static int status_errno(hn_status st) {
   switch (st) {
-    case HN_OK: return 0;
-    case HN_ENOMEM: return ENOMEM;
-    case HN_EIO: return EIO;
-    default: return EINVAL;
+    case HN_OK:
+      return 0;
+    case HN_ENOMEM:
+      return ENOMEM;
+    case HN_EIO:
+      return EIO;
+    default:
+      return EINVAL;
   }
 }
 
@@ -96,7 +100,7 @@ hn_status hn_table_stream_export(const hn_type *schema, int64_t n_tables, hn_tab
   out->release = NULL;
   hn_status st = check_stream_tables(&schema, n_tables, tables, err);
   if (st != HN_OK) return st;
-  hn_allocator a = n_tables > 0            ? tables[0]->alloc
+  hn_allocator a = n_tables > 0           ? tables[0]->alloc
                    : schema->alloc.malloc ? schema->alloc
                                           : *hn_allocator_default();
   if ((uint64_t)n_tables > (SIZE_MAX - sizeof(stream_private)) / sizeof(hn_table *))

@@ -577,8 +577,8 @@ bool hn__builder_closed(const hn_builder *b, char *where, size_t cap, int64_t *h
   for (int64_t i = 0; i < b->n_children; i++) {
     const hn_builder *c = b->children[i];
     int64_t want = b->id == HN_TYPE_STRUCT ? b->length
-                   : b->values                ? ((const int32_t *)b->values->data)[b->length]
-                                              : 0;
+                   : b->values             ? ((const int32_t *)b->values->data)[b->length]
+                                           : 0;
     const char *name = b->id == HN_TYPE_LIST ? "item" : b->type->names[i];
     if (c->length != want) {
       path_push(where, cap, name);

@@ -9,18 +9,22 @@
 #include <stdatomic.h>
 
 #include "../base/base_internal.h"
-#include "hypernodes/hypernodes.h"
+#include "hypernodes/arena.h"
+#include "hypernodes/arrow.h"
+#include "hypernodes/bits.h"
+#include "hypernodes/builder.h"
+#include "hypernodes/serialize.h"
 
 /* refcount < 0 marks a static singleton (retain/release are no-ops). */
 struct hn_type {
   _Atomic int64_t refcount;
   hn_type_id id;
   hn_allocator alloc;
-  const hn_type *item; /* list: retained item type */
-  int64_t n_fields;    /* struct */
-  char **names;        /* struct: owned copies */
+  const hn_type *item;    /* list: retained item type */
+  int64_t n_fields;       /* struct */
+  char **names;           /* struct: owned copies */
   const hn_type **fields; /* struct: retained */
-  char *object_name;   /* object: owned copy */
+  char *object_name;      /* object: owned copy */
   hn_object_vtable vtable;
 };
 
@@ -92,8 +96,8 @@ void hn__buffer_zero_padding(hn_buffer *buf);
  */
 hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t length,
                          int64_t offset, int64_t null_count, hn_buffer *b0, hn_buffer *b1,
-                         hn_buffer *b2, int64_t n_children, hn_array **children,
-                         hn_array **out, hn_error *err);
+                         hn_buffer *b2, int64_t n_children, hn_array **children, hn_array **out,
+                         hn_error *err);
 
 /*
  * Full validation with a column path prefix used in messages ("col.field[]").
@@ -149,8 +153,8 @@ hn_status hn__array_take(const hn_allocator *alloc, const hn_type *type, const h
                          const int64_t *idx, const uint8_t *nul, int64_t n, hn_array **out,
                          hn_error *err);
 /* n nulls of `type`. */
-hn_status hn__array_nulls(const hn_allocator *alloc, const hn_type *type, int64_t n,
-                          hn_array **out, hn_error *err);
+hn_status hn__array_nulls(const hn_allocator *alloc, const hn_type *type, int64_t n, hn_array **out,
+                          hn_error *err);
 /*
  * A list array of n rows over `child` (its reference is taken, also on
  * failure): row i holds child rows [starts[i], starts[i + 1]) (n + 1

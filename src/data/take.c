@@ -29,8 +29,8 @@ hn_status hn__array_take(const hn_allocator *alloc, const hn_type *type, const h
   return st;
 }
 
-hn_status hn__array_nulls(const hn_allocator *alloc, const hn_type *type, int64_t n,
-                          hn_array **out, hn_error *err) {
+hn_status hn__array_nulls(const hn_allocator *alloc, const hn_type *type, int64_t n, hn_array **out,
+                          hn_error *err) {
   return hn__array_take(alloc, type, NULL, NULL, NULL, n, out, err);
 }
 

@@ -89,14 +89,19 @@ int hn__type_value_size(hn_type_id id) {
 int64_t hn__type_min_row_bits(const hn_type *type) {
   int64_t bits = 0;
   switch (type->id) {
-    case HN_TYPE_BOOL: bits = 1; break;
+    case HN_TYPE_BOOL:
+      bits = 1;
+      break;
     case HN_TYPE_UTF8:
     case HN_TYPE_BINARY:
-    case HN_TYPE_LIST: bits = 32; break;
+    case HN_TYPE_LIST:
+      bits = 32;
+      break;
     case HN_TYPE_STRUCT:
       for (int64_t i = 0; i < type->n_fields; i++) bits += hn__type_min_row_bits(type->fields[i]);
       break;
-    default: bits = 8 * (int64_t)hn__type_value_size(type->id);
+    default:
+      bits = 8 * (int64_t)hn__type_value_size(type->id);
   }
   return bits > 0 ? bits : 1;
 }

@@ -18,8 +18,10 @@
 
 /* Every engine, indexed by hn_engine_kind. */
 static const hn__engine_ops *const k_engines[] = {
-    [HN_ENGINE_SEQUENTIAL] = &hn__sequential_ops, [HN_ENGINE_THREADS] = &hn__threads_ops,
-    [HN_ENGINE_COLUMNAR] = &hn__columnar_ops,     [HN_ENGINE_PROCESSES] = &hn__processes_ops,
+    [HN_ENGINE_SEQUENTIAL] = &hn__sequential_ops,
+    [HN_ENGINE_THREADS] = &hn__threads_ops,
+    [HN_ENGINE_COLUMNAR] = &hn__columnar_ops,
+    [HN_ENGINE_PROCESSES] = &hn__processes_ops,
     [HN_ENGINE_MPI] = &hn__mpi_ops,
 };
 #define N_KINDS ((int)(sizeof k_engines / sizeof k_engines[0]))
@@ -36,8 +38,7 @@ hn_status hn_engine_kind_from_name(const char *name, hn_engine_kind *out, hn_err
       *out = (hn_engine_kind)k;
       return HN_OK;
     }
-    hn__msg_add(&names, "%s%s", k == 0 ? "" : k == N_KINDS - 1 ? " or " : ", ",
-                k_engines[k]->name);
+    hn__msg_add(&names, "%s%s", k == 0 ? "" : k == N_KINDS - 1 ? " or " : ", ", k_engines[k]->name);
   }
   return hn__error(err, HN_EINVAL, "unknown engine '%s' (expected %s)", name, names.buf);
 }
@@ -98,8 +99,7 @@ static hn_status read_options(const hn_engine_options *options, hn_engine_option
     return hn__error(err, HN_EINVAL, "item_timeout must be in [0, 1e9] seconds (0: none), not %g",
                      o->item_timeout);
   if (!(o->chunk_timeout >= 0) || o->chunk_timeout > 1e9)
-    return hn__error(err, HN_EINVAL,
-                     "chunk_timeout must be in [0, 1e9] seconds (0: none), not %g",
+    return hn__error(err, HN_EINVAL, "chunk_timeout must be in [0, 1e9] seconds (0: none), not %g",
                      o->chunk_timeout);
   if (o->workers == 0) o->workers = default_workers();
   return HN_OK;

@@ -107,10 +107,11 @@ static hn_status resolve_map_over(prep *c, hn_error *err) {
   }
   int64_t *len = hn__calloc(a, (size_t)o->n_map_over, sizeof *len);
   if (!len) return hn__error_nomem(err, "resolving map_over");
-  for (int64_t m = 0; m < o->n_map_over; m++) len[m] = c->inputs->items[c->over_input[m]].values->length;
+  for (int64_t m = 0; m < o->n_map_over; m++)
+    len[m] = c->inputs->items[c->over_input[m]].values->length;
   char msg[HN_ERROR_MESSAGE_MAX];
-  hn_status st = hn__map_shape(o->map_mode, o->n_map_over, len, o->map_over, INT64_MAX,
-                               &c->n_items, c->over_stride, msg, sizeof msg);
+  hn_status st = hn__map_shape(o->map_mode, o->n_map_over, len, o->map_over, INT64_MAX, &c->n_items,
+                               c->over_stride, msg, sizeof msg);
   hn__free(a, len);
   return st == HN_OK ? HN_OK : hn__error(err, st, "%s", msg);
 }
@@ -184,7 +185,6 @@ hn_status hn__check_portable(const hn__call *x, const char *engine, hn_error *er
   return HN_OK;
 }
 
-
 /* ---- engines -------------------------------------------------------------------- */
 
 hn_status hn__engine_acquire(hn_engine *e, hn_error *err) {
@@ -216,8 +216,7 @@ static void top_event(const prep *c, hn_callback fn, hn_status st) {
 /* ---- run / map ---------------------------------------------------------------------- */
 
 /* Options, map shape, plan, sources and checks: the call as every engine receives it. */
-static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *options,
-                         hn_error *err) {
+static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *options, hn_error *err) {
   hn_status st = read_options(c, options, err);
   if (st == HN_OK) st = resolve_map_over(c, err);
   if (st == HN_OK) st = get_plan(c, err);

@@ -56,9 +56,13 @@ void hn__collector_destroy(hn__collector *c) {
   hn__free(&c->alloc, c);
 }
 
-void hn__collector_keep_chunks(hn__collector *c, int64_t min_rows) { c->keep_min_rows = min_rows; }
+void hn__collector_keep_chunks(hn__collector *c, int64_t min_rows) {
+  c->keep_min_rows = min_rows;
+}
 
-int64_t hn__collector_failed_item(const hn__collector *c) { return c->fail_item; }
+int64_t hn__collector_failed_item(const hn__collector *c) {
+  return c->fail_item;
+}
 
 hn_status hn__collector_failure(const hn__collector *c, hn_error *err) {
   if (c->fail_item == INT64_MAX) return HN_OK;
@@ -147,8 +151,8 @@ hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *nod
   hn_array **cols = NULL;
   hn_status st = null_row(c, &cols, err);
   if (st == HN_OK) st = hn__collector_add_chunk(c, item, 1, cols, err);
-  if (st == HN_OK) st = hn__collector_add_record(c, x->is_map ? item : 0, path, node ? node : "",
-                                                 message, err);
+  if (st == HN_OK)
+    st = hn__collector_add_record(c, x->is_map ? item : 0, path, node ? node : "", message, err);
   return st;
 }
 
@@ -201,8 +205,8 @@ static hn_status join_chunks(hn__collector *c, const hn_type *schema, hn_table *
   hn_status st = cols && parts ? HN_OK : hn__error_nomem(err, "assembling the result");
   for (int64_t r = 0; r < n_req && st == HN_OK; r++) {
     for (int64_t k = 0; k < c->n_chunks; k++) parts[k] = c->chunks[k].cols[r];
-    st = hn__array_concat(&c->alloc, plan->slot_types[plan->requested_slots[r]], c->n_chunks,
-                          parts, true, &cols[r], err);
+    st = hn__array_concat(&c->alloc, plan->slot_types[plan->requested_slots[r]], c->n_chunks, parts,
+                          true, &cols[r], err);
   }
   hn__free(&c->alloc, parts);
   if (st == HN_OK) {

@@ -16,20 +16,21 @@
 
 #include "../base/pool.h"
 #include "../graph/graph_internal.h"
+#include "hypernodes/engine.h"
 
 typedef enum hn_input_kind {
-  HN_INPUT_VALUE = 0,    /* one value: row `row` of `values` */
-  HN_INPUT_COLUMN = 1,   /* a column: every row of `values` */
-  HN_INPUT_RESOURCE = 2  /* a resource: built per worker from `resource` */
+  HN_INPUT_VALUE = 0,   /* one value: row `row` of `values` */
+  HN_INPUT_COLUMN = 1,  /* a column: every row of `values` */
+  HN_INPUT_RESOURCE = 2 /* a resource: built per worker from `resource` */
 } hn_input_kind;
 
 /* A shared, ref-counted resource definition (the config is freed with the last holder). */
 typedef struct hn_resource {
   _Atomic int64_t refcount;
   hn_allocator alloc;
-  hn_resource_def def;  /* name points at `name` below */
+  hn_resource_def def; /* name points at `name` below */
   char *name;
-  const hn_type *type;  /* object type of the value nodes see (vtable.free is a no-op) */
+  const hn_type *type; /* object type of the value nodes see (vtable.free is a no-op) */
 } hn_resource;
 
 hn_resource *hn__resource_retain(hn_resource *resource);
@@ -38,16 +39,16 @@ void hn__resource_release(hn_resource *resource);
 typedef struct hn_input {
   char *name;
   hn_input_kind kind;
-  hn_array *values;       /* VALUE and COLUMN: retained; RESOURCE: NULL */
-  int64_t row;            /* VALUE: the row */
-  hn_resource *resource;  /* RESOURCE: retained */
+  hn_array *values;      /* VALUE and COLUMN: retained; RESOURCE: NULL */
+  int64_t row;           /* VALUE: the row */
+  hn_resource *resource; /* RESOURCE: retained */
 } hn_input;
 
 struct hn_inputs {
   hn_allocator alloc;
   int64_t n;
   int64_t cap;
-  hn_input *items;        /* in the order set; names are distinct */
+  hn_input *items; /* in the order set; names are distinct */
 };
 
 /* Index of the input called `name`, or -1. */
@@ -55,11 +56,11 @@ int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
 
 struct hn_result {
   hn_allocator alloc;
-  pthread_mutex_t lock;   /* guards the lazy joining of chunks into `table` */
-  hn_table *table;        /* requested outputs; NULL until joined when chunked */
-  int64_t n_chunks;       /* 0: not chunked */
-  hn_table **chunks;      /* record batches in item order (owned) */
-  hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
+  pthread_mutex_t lock; /* guards the lazy joining of chunks into `table` */
+  hn_table *table;      /* requested outputs; NULL until joined when chunked */
+  int64_t n_chunks;     /* 0: not chunked */
+  hn_table **chunks;    /* record batches in item order (owned) */
+  hn_table *errors;     /* item (int64), item_path, node, message (utf8) */
   hn_result_stats stats;
 };
 
@@ -76,8 +77,8 @@ hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *
  * `alloc`); the one-table view is joined on first use.
  */
 hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, hn_table **chunks,
-                                  hn_table *errors, const hn_result_stats *stats,
-                                  hn_result **out, hn_error *err);
+                                  hn_table *errors, const hn_result_stats *stats, hn_result **out,
+                                  hn_error *err);
 
 /* ---- resources (resources.c) ---------------------------------------------- */
 
@@ -121,18 +122,18 @@ typedef struct hn__src {
 /* What resolving a call's input sources reads (sources.c). */
 typedef struct hn__sources_in {
   const hn_allocator *alloc;
-  const hn_pipeline *pipeline;  /* its bound defaults */
+  const hn_pipeline *pipeline; /* its bound defaults */
   const hn_plan *plan;
-  const hn_inputs *inputs;      /* may be NULL */
+  const hn_inputs *inputs;       /* may be NULL */
   const hn_run_options *options; /* map_over */
-  const int64_t *over_stride;   /* per map_over name: its product stride (zip: 1) */
+  const int64_t *over_stride;    /* per map_over name: its product stride (zip: 1) */
 } hn__sources_in;
 
 /* A call's input sources and the arrays made for them. */
 typedef struct hn__sources {
-  hn__src *srcs;     /* per plan input */
+  hn__src *srcs; /* per plan input */
   int64_t n_temps;
-  hn_array **temps;  /* one-row lists made for columns passed whole */
+  hn_array **temps; /* one-row lists made for columns passed whole */
 } hn__sources;
 
 /*
@@ -288,7 +289,8 @@ hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, 
 void hn__records_free(const hn_allocator *a, hn__records *rs);
 /* Sort by item, keeping the order of arrival among records of one item. */
 void hn__records_sort(hn__records *rs);
-/* Move every record of `from` to the end of `to`, adding item_base to their items; from is emptied. */
+/* Move every record of `from` to the end of `to`, adding item_base to their items; from is emptied.
+ */
 hn_status hn__records_move(const hn_allocator *a, hn__records *to, hn__records *from,
                            int64_t item_base);
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */

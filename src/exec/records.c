@@ -18,7 +18,11 @@ hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, 
     rs->v = v;
     rs->cap = cap;
   }
-  hn__record r = {item, rs->n, code, hn__strdup(a, path ? path : ""), hn__strdup(a, node ? node : ""),
+  hn__record r = {item,
+                  rs->n,
+                  code,
+                  hn__strdup(a, path ? path : ""),
+                  hn__strdup(a, node ? node : ""),
                   hn__strdup(a, message ? message : "")};
   if (!r.path || !r.node || !r.message) {
     hn__free(a, r.path);
@@ -84,7 +88,8 @@ hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn
   if (st != HN_OK) return st;
   hn_builder *b[4] = {NULL, NULL, NULL, NULL};
   hn_array *cols[4] = {NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_create(alloc, schema->fields[i], &b[i], NULL);
+  for (int i = 0; i < 4 && st == HN_OK; i++)
+    st = hn_builder_create(alloc, schema->fields[i], &b[i], NULL);
   for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_reserve(b[i], rs->n);
   for (int64_t k = 0; k < rs->n && st == HN_OK; k++) {
     const hn__record *r = &rs->v[k];

@@ -37,8 +37,8 @@ static void release_chunks(const hn_allocator *a, int64_t n, hn_table **chunks) 
 }
 
 hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, hn_table **chunks,
-                                  hn_table *errors, const hn_result_stats *stats,
-                                  hn_result **out, hn_error *err) {
+                                  hn_table *errors, const hn_result_stats *stats, hn_result **out,
+                                  hn_error *err) {
   hn_allocator a = hn__allocator_resolve(alloc);
   hn_status st = HN_OK;
   if (n_chunks < 1 || !chunks || !out)
@@ -71,8 +71,8 @@ static hn_table *join_chunks(hn_result *r) {
   hn_status st = cols && parts ? HN_OK : HN_ENOMEM;
   for (int64_t c = 0; c < n_cols && st == HN_OK; c++) {
     for (int64_t k = 0; k < r->n_chunks; k++) parts[k] = r->chunks[k]->columns[c];
-    st = hn__array_concat(&r->alloc, first->schema->fields[c], r->n_chunks, parts, false,
-                          &cols[c], NULL);
+    st = hn__array_concat(&r->alloc, first->schema->fields[c], r->n_chunks, parts, false, &cols[c],
+                          NULL);
   }
   hn_table *t = NULL;
   if (st == HN_OK) {
@@ -131,8 +131,8 @@ hn_status hn_result_export_stream(const hn_result *result, struct ArrowArrayStre
     return hn__error(err, HN_EINVAL, "hn_result_export_stream: NULL argument");
   }
   if (result->n_chunks > 0) /* one record batch per chunk: nothing joined, nothing copied */
-    return hn_table_stream_export(result->chunks[0]->schema, result->n_chunks, result->chunks,
-                                  out, err);
+    return hn_table_stream_export(result->chunks[0]->schema, result->n_chunks, result->chunks, out,
+                                  err);
   hn_table *const tables[1] = {result->table};
   return hn_table_stream_export(result->table->schema, 1, tables, out, err);
 }

@@ -26,8 +26,8 @@ static void const_source(hn__src *src, hn_array *values, int64_t row) {
 }
 
 /* A column not mapped over: one list value holding the whole column (kept in s->temps). */
-static hn_status whole_column(const hn_allocator *a, hn__sources *s, hn_array *column,
-                              hn__src *src, hn_error *err) {
+static hn_status whole_column(const hn_allocator *a, hn__sources *s, hn_array *column, hn__src *src,
+                              hn_error *err) {
   hn_array **temps = hn__realloc(a, s->temps, sizeof *temps * (size_t)(s->n_temps + 1));
   if (!temps) return hn__error_nomem(err, "passing a column as a list");
   s->temps = temps;
@@ -93,8 +93,8 @@ static hn_status resolve_input(const hn__sources_in *in, int64_t q, hn__sources 
 hn_status hn__sources_resolve(const hn__sources_in *in, hn__sources *out, hn_error *err) {
   const hn_plan *plan = in->plan;
   memset(out, 0, sizeof *out);
-  out->srcs = hn__calloc(in->alloc, (size_t)(plan->n_inputs ? plan->n_inputs : 1),
-                         sizeof *out->srcs);
+  out->srcs =
+      hn__calloc(in->alloc, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *out->srcs);
   if (!out->srcs) return hn__error_nomem(err, "resolving inputs");
   for (int64_t q = 0; q < plan->n_inputs; q++) {
     hn_status st = resolve_input(in, q, out, err);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "../data/data_internal.h"
+#include "hypernodes/pipeline.h"
 
 /* A node of a pipeline: a plain node, or a nested pipeline (inner != NULL). */
 typedef struct hn_gnode {

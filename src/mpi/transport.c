@@ -149,12 +149,16 @@ static void t_abort(int code) {
   abort(); /* MPI_Abort does not return; be sure */
 }
 
-static double t_wtime(void) { return MPI_Wtime(); }
+static double t_wtime(void) {
+  return MPI_Wtime();
+}
 
 static const hn__mpi_transport transport = {
-    HN__MPI_ABI, t_start,  t_stop, t_library, t_error_string, t_bcast, t_allgather, t_isend,
-    t_test,      t_iprobe, t_recv, t_abort,   t_wtime};
+    HN__MPI_ABI, t_start, t_stop,   t_library, t_error_string, t_bcast, t_allgather,
+    t_isend,     t_test,  t_iprobe, t_recv,    t_abort,        t_wtime};
 
 /* The plugin's entry point, looked up by name by the core library. */
 HN_MPI_EXPORT const hn__mpi_transport *hn_mpi_transport_v1(void);
-const hn__mpi_transport *hn_mpi_transport_v1(void) { return &transport; }
+const hn__mpi_transport *hn_mpi_transport_v1(void) {
+  return &transport;
+}

@@ -10,9 +10,6 @@ static hn_status call_message(cworker *w, hn_status st, char *buf, size_t cap) {
   return hn__call_failure(&w->ctx, st, buf, cap);
 }
 
-
-
-
 static hn_status call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
                            const char *msg) {
   const hn_allocator *a = &w->job->alloc;
@@ -57,7 +54,8 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
     if (c->in[k].scalar) d[k] = hn_array_get(c->in[k].arr, 0);
   }
   bool started = st == HN_OK;
-  if (started && j->ev.node_start) hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
+  if (started && j->ev.node_start)
+    hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   hn_status end_st = HN_OK;
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
     for (int64_t k = 0; k < ni; k++)
@@ -116,9 +114,10 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
       char got[64] = "nothing", exp[64];
       if (o) hn_type_to_string(o->type, got, sizeof got);
       hn_type_to_string(want, exp, sizeof exp);
-      snprintf(msg, cap, "batch function gave %lld rows of %s for output '%s' (expected %lld "
-               "rows of %s)", (long long)(o ? o->length : 0), got, g->outputs[k], (long long)m,
-               exp);
+      snprintf(msg, cap,
+               "batch function gave %lld rows of %s for output '%s' (expected %lld "
+               "rows of %s)",
+               (long long)(o ? o->length : 0), got, g->outputs[k], (long long)m, exp);
       st = HN_ENODE;
     }
   }
@@ -141,7 +140,8 @@ static hn_status batch_isolate(cworker *w, lvl *L, ncall *c, hn_batch_arg *args)
   hn_array **sl = NULL, **o1 = NULL;
   hn_builder **b = NULL;
   hn_status st = HN_OK;
-  if (!NEWA(one, ni) || !NEWA(sl, ni) || !NEWA(o1, no) || !NEWA(b, no)) st = hn__col_fatal(w, HN_ENOMEM);
+  if (!NEWA(one, ni) || !NEWA(sl, ni) || !NEWA(o1, no) || !NEWA(b, no))
+    st = hn__col_fatal(w, HN_ENOMEM);
   for (int64_t k = 0; k < no && st == HN_OK; k++) {
     st = hn_builder_create(a, c->out_types[k], &b[k], &w->ferr);
     if (st != HN_OK) st = hn__col_fatal(w, st);
@@ -205,8 +205,10 @@ hn_status hn__col_call_batch(cworker *w, lvl *L, ncall *c) {
     } else if (m == 1) {
       for (int64_t k = 0; k < g->n_outputs && st == HN_OK; k++)
         st = hn__array_nulls(a, c->out_types[k], 1, &c->out[k], &w->ferr);
-      if (st != HN_OK) st = hn__col_fatal(w, st);
-      else st = call_fail(w, L, c, 0, cs, msg);
+      if (st != HN_OK)
+        st = hn__col_fatal(w, st);
+      else
+        st = call_fail(w, L, c, 0, cs, msg);
     } else {
       st = batch_isolate(w, L, c, args);
     }

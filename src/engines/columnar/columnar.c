@@ -182,7 +182,8 @@ static hn_status assemble(cjob *j, hn_error *err) {
     morsel *mo = &j->morsels[k];
     st = hn__collector_add_chunk(col, mo->start, mo->count, mo->cols, err);
     mo->cols = NULL; /* taken */
-    if (st == HN_OK) st = hn__collector_add_records(col, &mo->fails, j->x->is_map ? mo->start : 0, err);
+    if (st == HN_OK)
+      st = hn__collector_add_records(col, &mo->fails, j->x->is_map ? mo->start : 0, err);
   }
   return st;
 }

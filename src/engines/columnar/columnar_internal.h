@@ -11,7 +11,6 @@
 
 #include "columnar.h"
 
-
 /* A slot's value in a morsel: a column of n rows, or a scalar (row 0). */
 typedef struct cval {
   hn_array *arr; /* owned reference, NULL when not computed */
@@ -34,7 +33,7 @@ typedef struct lvl {
 
 typedef struct morsel {
   int64_t start, count;
-  hn_array **cols; /* per requested output */
+  hn_array **cols;   /* per requested output */
   hn__records fails; /* top rows' failures, sorted by row */
   bool done;
 } morsel;

@@ -37,9 +37,9 @@ static hn_status run_rows(cworker *w, const hn_plan_step *ps, const cval *slots,
 }
 
 /* Outputs of a step over all n rows from its call over the run rows. */
-static hn_status step_outputs(cworker *w, const hn_plan *plan, const hn_plan_step *ps,
-                              cval *slots, int64_t n, const int64_t *idx, int64_t n_run,
-                              bool scalar, hn_array **out, const uint8_t *fail) {
+static hn_status step_outputs(cworker *w, const hn_plan *plan, const hn_plan_step *ps, cval *slots,
+                              int64_t n, const int64_t *idx, int64_t n_run, bool scalar,
+                              hn_array **out, const uint8_t *fail) {
   const hn_allocator *a = &w->job->alloc;
   const hn_gnode *g = ps->node;
   hn_status st = HN_OK;
@@ -90,7 +90,6 @@ static hn_status step_outputs(cworker *w, const hn_plan *plan, const hn_plan_ste
   hn__free(a, bad);
   return st;
 }
-
 
 /* One step over the level's rows. */
 static hn_status run_step(cworker *w, const hn_plan *plan, lvl *L, cval *slots,
@@ -160,7 +159,8 @@ hn_status hn__col_eval(cworker *w, const hn_plan *plan, lvl *L, cval *slots) {
   if (!NEWA(last, plan->n_slots)) return hn__col_fatal(w, HN_ENOMEM);
   for (int64_t s = 0; s < plan->n_slots; s++) last[s] = -1;
   for (int64_t s = 0; s < plan->n_steps; s++)
-    for (int64_t k = 0; k < plan->steps[s].node->n_inputs; k++) last[plan->steps[s].in_slots[k]] = s;
+    for (int64_t k = 0; k < plan->steps[s].node->n_inputs; k++)
+      last[plan->steps[s].in_slots[k]] = s;
   for (int64_t r = 0; r < plan->n_requested; r++) last[plan->requested_slots[r]] = INT64_MAX;
   hn_status st = HN_OK;
   for (int64_t s = 0; s < plan->n_steps && st == HN_OK; s++) {

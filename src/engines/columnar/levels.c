@@ -14,8 +14,10 @@ hn_status hn__col_fatal(cworker *w, hn_status st) {
 static size_t path_of(const cjob *j, const lvl *L, int64_t r, char *buf, size_t cap) {
   size_t n = 0;
   if (!L->parent) {
-    if (j->x->is_map) n = (size_t)snprintf(buf, cap, "%lld", (long long)(L->base + r));
-    else buf[0] = '\0';
+    if (j->x->is_map)
+      n = (size_t)snprintf(buf, cap, "%lld", (long long)(L->base + r));
+    else
+      buf[0] = '\0';
     return n < cap ? n : cap - 1;
   }
   n = path_of(j, L->parent, L->prow[r], buf, cap);
@@ -35,7 +37,7 @@ static int64_t item_of(const cjob *j, const lvl *L, int64_t r) {
 }
 
 void hn__col_emit(cworker *w, const lvl *L, hn_callback fn, const char *node, int64_t row,
-                 int64_t n_rows, hn_status st, const char *message) {
+                  int64_t n_rows, hn_status st, const char *message) {
   cjob *j = w->job;
   hn_event ev;
   memset(&ev, 0, sizeof ev);
@@ -59,7 +61,7 @@ void hn__col_emit(cworker *w, const lvl *L, hn_callback fn, const char *node, in
  * the row's own path; else the path of an inner failure).
  */
 hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn_status code,
-                            const char *msg, const char *path) {
+                             const char *msg, const char *path) {
   cjob *j = w->job;
   const hn_allocator *a = &j->alloc;
   if ((int)code <= 0 || (int)code > (int)HN_EINTERNAL) code = HN_ENODE;
@@ -71,7 +73,8 @@ hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn
     path_of(j, L, r, buf, sizeof buf);
     path = buf;
   }
-  if (hn__records_add(a, &L->fails, r, code, path, node, msg) != HN_OK) return hn__col_fatal(w, HN_ENOMEM);
+  if (hn__records_add(a, &L->fails, r, code, path, node, msg) != HN_OK)
+    return hn__col_fatal(w, HN_ENOMEM);
   L->failed[r] = 1;
   return HN_OK;
 }

@@ -7,14 +7,14 @@
 typedef struct nmap {
   const hn_array *list; /* the list column (or scalar) */
   bool scalar;
-  const int32_t *off;   /* offsets from logical row 0 */
-  int64_t *len;         /* per outer row */
-  int64_t *stride;      /* per outer row: hn__map_shape's stride of this list */
+  const int32_t *off; /* offsets from logical row 0 */
+  int64_t *len;       /* per outer row */
+  int64_t *stride;    /* per outer row: hn__map_shape's stride of this list */
 } nmap;
 
 /* Every row fails with `msg` (a mapped input that is not a list). */
-static hn_status all_rows_fail(cworker *w, lvl *L, const char *node, int64_t m,
-                               const int64_t *rows, uint8_t *fail, const char *msg) {
+static hn_status all_rows_fail(cworker *w, lvl *L, const char *node, int64_t m, const int64_t *rows,
+                               uint8_t *fail, const char *msg) {
   for (int64_t i = 0; i < m; i++) {
     fail[i] = 1;
     hn_status st = hn__col_row_failed(w, L, rows ? rows[i] : i, node, HN_ETYPE, msg, NULL);
@@ -24,9 +24,8 @@ static hn_status all_rows_fail(cworker *w, lvl *L, const char *node, int64_t m,
 }
 
 /* Outer row i's shape (hn__map_shape over its lists); lens and strides: scratch of nm. */
-static hn_status row_shape(const hn_gnode *g, nmap *mp, int64_t i, int64_t *lens,
-                           int64_t *strides, const char **names, int64_t *count, char *msg,
-                           size_t cap) {
+static hn_status row_shape(const hn_gnode *g, nmap *mp, int64_t i, int64_t *lens, int64_t *strides,
+                           const char **names, int64_t *count, char *msg, size_t cap) {
   int64_t nm = g->n_map;
   for (int64_t k = 0; k < nm; k++) lens[k] = mp[k].len[i];
   hn_status code = hn__map_shape(g->map_mode, nm, lens, names, INT32_MAX, count, strides, msg, cap);
@@ -111,20 +110,20 @@ typedef struct nest {
   lvl *L;              /* outer level */
   const hn_plan_step *ps;
   const hn_gnode *g;
-  const hn_plan *ip; /* inner */
-  const cval *in;    /* outer inputs, per call row */
-  int64_t m;         /* call rows */
+  const hn_plan *ip;   /* inner */
+  const cval *in;      /* outer inputs, per call row */
+  int64_t m;           /* call rows */
   const int64_t *rows; /* per call row: its row of L (NULL: identity) */
   bool mapped;
-  nmap *mp;          /* per mapped list */
-  int64_t *cnt;      /* per call row: inner rows (-1: a null list) */
-  int64_t *start;    /* per call row: its first inner row (m + 1 entries) */
-  uint8_t *fail;     /* per call row: failed */
-  int64_t T;         /* inner rows */
-  int64_t *prow;     /* per inner row: the outer level's row */
-  int64_t *local;    /* mapped: per inner row, its index in its list */
-  cval *islots;      /* the inner plan's slots */
-  lvl IL;            /* the inner level */
+  nmap *mp;       /* per mapped list */
+  int64_t *cnt;   /* per call row: inner rows (-1: a null list) */
+  int64_t *start; /* per call row: its first inner row (m + 1 entries) */
+  uint8_t *fail;  /* per call row: failed */
+  int64_t T;      /* inner rows */
+  int64_t *prow;  /* per inner row: the outer level's row */
+  int64_t *local; /* mapped: per inner row, its index in its list */
+  cval *islots;   /* the inner plan's slots */
+  lvl IL;         /* the inner level */
 } nest;
 
 static hn_status nest_alloc(nest *n) {
@@ -156,7 +155,9 @@ static void nest_free(nest *n) {
 }
 
 /* The level's row of call row i. */
-static int64_t level_row(const nest *n, int64_t i) { return n->rows ? n->rows[i] : i; }
+static int64_t level_row(const nest *n, int64_t i) {
+  return n->rows ? n->rows[i] : i;
+}
 
 /* Layout: inner rows per outer row (mapped: the lists' shape), prow and local. */
 static hn_status nest_layout(nest *n) {
@@ -219,7 +220,8 @@ static hn_status bound_input(nest *n, int64_t q, cval *v) {
   return st == HN_OK ? st : hn__col_fatal(w, st);
 }
 
-/* An outer input that is not mapped: kept (scalar, or not mapped at all) or broadcast by offsets. */
+/* An outer input that is not mapped: kept (scalar, or not mapped at all) or broadcast by offsets.
+ */
 static hn_status broadcast_input(nest *n, const cval *s, cval *v, int64_t *gidx) {
   if (s->scalar || !n->mapped) {
     v->arr = hn_array_retain(s->arr);
@@ -249,7 +251,8 @@ static hn_status flattened_input(nest *n, int64_t i, const cval *s, cval *v, int
     for (int64_t r = 0; r < n->m; r++) {
       int64_t lr = s->scalar ? 0 : r;
       for (int64_t t = n->start[r]; t < n->start[r + 1]; t++)
-        gidx[t] = mk->off[lr] + hn__map_row(g->map_mode, t - n->start[r], mk->stride[r], mk->len[r]);
+        gidx[t] =
+            mk->off[lr] + hn__map_row(g->map_mode, t - n->start[r], mk->stride[r], mk->len[r]);
     }
     st = hn__array_take(n->a, child->type, child, gidx, NULL, n->T, &v->arr, &n->w->ferr);
   }
@@ -303,8 +306,8 @@ static hn_status nest_run_inner(nest *n) {
   hn_status st = hn__col_eval(w, n->ip, IL, n->islots);
   if (ev->item_end && n->mapped && st == HN_OK)
     for (int64_t t = 0; t < T; t++)
-      hn__col_emit(w, IL, ev->item_end, NULL, t, 1,
-                   IL->failed && IL->failed[t] ? HN_ENODE : HN_OK, NULL);
+      hn__col_emit(w, IL, ev->item_end, NULL, t, 1, IL->failed && IL->failed[t] ? HN_ENODE : HN_OK,
+                   NULL);
   if (ev->pipeline_end) hn__col_emit(w, IL, ev->pipeline_end, NULL, -1, T, st, NULL);
   return st;
 }
@@ -315,8 +318,10 @@ static int64_t outer_row(const nest *n, int64_t t) {
   int64_t lo = 0, hi = n->m - 1;
   while (lo < hi) {
     int64_t mid = (lo + hi + 1) / 2;
-    if (n->start[mid] <= t) lo = mid;
-    else hi = mid - 1;
+    if (n->start[mid] <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }

@@ -45,8 +45,6 @@ void hn__it_frame_destroy(const hn_allocator *a, frame *f) {
   hn__free(a, f);
 }
 
-
-
 /* The nested part of a step: feeds, mapped inputs and the child frame. */
 /* Inner input q fed by nothing outside: the inner pipeline's bound value, type-checked. */
 static hn_status bound_inner_input(worker *w, xstep *x, int64_t q, const hn_type **type) {
@@ -85,10 +83,9 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
   if (!NEW_ARRAY(x->feed, ip->n_inputs) || !NEW_ARRAY(x->bound, ip->n_inputs) ||
       !NEW_ARRAY(x->map_i, x->n_map) || !NEW_ARRAY(x->map_q, x->n_map) ||
       !NEW_ARRAY(x->map_len, x->n_map) || !NEW_ARRAY(x->map_stride, x->n_map) ||
-      !NEW_ARRAY(x->map_names, x->n_map) ||
-      !NEW_ARRAY(x->map_list, x->n_map) || !NEW_ARRAY(x->needed, x->n_out) ||
-      !NEW_ARRAY(in_types, ip->n_inputs) || !NEW_ARRAY(in_res, ip->n_inputs) ||
-      !NEW_ARRAY(borrow, ip->n_slots)) {
+      !NEW_ARRAY(x->map_names, x->n_map) || !NEW_ARRAY(x->map_list, x->n_map) ||
+      !NEW_ARRAY(x->needed, x->n_out) || !NEW_ARRAY(in_types, ip->n_inputs) ||
+      !NEW_ARRAY(in_res, ip->n_inputs) || !NEW_ARRAY(borrow, ip->n_slots)) {
     hn__free(a, (void *)in_types);
     hn__free(a, in_res);
     hn__free(a, borrow);
@@ -125,7 +122,7 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
     hn_builder *b = x->n_map > 0 ? hn_builder_child(x->outs[k], 0) : x->outs[k];
     if (!b || borrow[s])
       st = hn__it_fatal(w, HN_EINTERNAL, "nested node '%s': output '%s' cannot be wired", g->name,
-                 g->outputs[k]);
+                        g->outputs[k]);
     else
       borrow[s] = b;
   }

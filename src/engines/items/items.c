@@ -307,7 +307,6 @@ static void job_free(job *j) {
   hn__free(a, j->mapped);
 }
 
-
 static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error *err) {
   const hn_allocator *a = &x->alloc;
   const hn_plan *plan = x->plan;

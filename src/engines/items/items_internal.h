@@ -82,7 +82,7 @@ typedef struct frame {
 
 typedef struct chunk {
   int64_t index, start, count;
-  hn_array **cols; /* per requested output */
+  hn_array **cols;  /* per requested output */
   hn__records recs; /* failed items under CONTINUE, in item order */
   bool done;
 } chunk;
@@ -122,7 +122,7 @@ typedef struct job {
   worker *workers;
   int max_depth;
   int64_t n_mapped, *mapped; /* plan input slots fed by mapped columns */
-  hn__events ev; /* the caller's callbacks */
+  hn__events ev;             /* the caller's callbacks */
   /* Scheduling, under mu. */
   pthread_mutex_t mu;
   pthread_cond_t cv;

@@ -125,8 +125,8 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
     hn_datum d = x->in[x->map_i[k]];
     const char *name = g->inputs[x->map_i[k]];
     if (d.type != HN_TYPE_LIST)
-      return hn__it_node_failure_fmt(w, f, g->name, HN_ETYPE, "mapped input '%s' is %s, not a list", name,
-                              hn_type_id_name(d.type));
+      return hn__it_node_failure_fmt(w, f, g->name, HN_ETYPE, "mapped input '%s' is %s, not a list",
+                                     name, hn_type_id_name(d.type));
     if (d.is_null) {
       *n_inner = -1; /* a null list maps to null outputs */
       return HN_OK;
@@ -135,8 +135,8 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
     x->map_len[k] = d.v.list.length;
   }
   char msg[HN_ERROR_MESSAGE_MAX];
-  hn_status st = hn__map_shape(g->map_mode, x->n_map, x->map_len, x->map_names, INT32_MAX,
-                               n_inner, x->map_stride, msg, sizeof msg);
+  hn_status st = hn__map_shape(g->map_mode, x->n_map, x->map_len, x->map_names, INT32_MAX, n_inner,
+                               x->map_stride, msg, sizeof msg);
   if (st == HN_OK) return HN_OK;
   return hn__it_node_failure(w, f, g->name, st == HN_EINVAL ? HN_ENODE : st, msg);
 }
@@ -189,7 +189,7 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
                           : hn_builder_append_null(x->outs[k]);
         if (st != HN_OK)
           st = hn__it_fatal(w, st, "nested node '%s', output '%s': %s", g->name, g->outputs[k],
-                     hn_builder_last_error(x->outs[k]));
+                            hn_builder_last_error(x->outs[k]));
       }
     } else {
       cf->item = f->item;
@@ -223,7 +223,8 @@ static hn_status null_outputs(worker *w, frame *f, xstep *x, bool roll_back) {
     int64_t s = x->out_slots[k];
     if (roll_back) hn__builder_rollback(x->outs[k], f->rows[s]);
     if (hn_builder_append_null(x->outs[k]) != HN_OK)
-      return hn__it_fatal(w, HN_ENOMEM, "out of memory writing a null for node '%s'", x->node->name);
+      return hn__it_fatal(w, HN_ENOMEM, "out of memory writing a null for node '%s'",
+                          x->node->name);
     f->bad[s] = 1;
   }
   return HN_OK;

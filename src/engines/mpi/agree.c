@@ -12,8 +12,8 @@ static void type_str(const hn_type *type, char *buf, size_t cap) {
   hn_type_to_string(type, buf, cap);
 }
 
-static hn_status add_line(const hn_allocator *a, hn__bytes *b, hn_error *err, const char *fmt,
-                          ...) HN__PRINTF(4, 5);
+static hn_status add_line(const hn_allocator *a, hn__bytes *b, hn_error *err, const char *fmt, ...)
+    HN__PRINTF(4, 5);
 static hn_status add_line(const hn_allocator *a, hn__bytes *b, hn_error *err, const char *fmt,
                           ...) {
   char line[1024];
@@ -71,8 +71,7 @@ static hn_status fingerprint(const hn__call *x, hn__bytes *b, hn_error *err) {
                   sizeof(int64_t), sizeof(double), sizeof(float), sizeof(hn_error));
   if (st == HN_OK)
     st = add_line(a, b, err, "call %s, %s, errors %s", x->is_map ? "map" : "run",
-                  x->zip ? "zip" : "product",
-                  x->policy == HN_ERRORS_RAISE ? "raise" : "continue");
+                  x->zip ? "zip" : "product", x->policy == HN_ERRORS_RAISE ? "raise" : "continue");
   for (int64_t q = 0; q < x->plan->n_inputs && st == HN_OK; q++) {
     static const char *const kinds[] = {"broadcast", "mapped", "resource"};
     char t1[256];
@@ -190,8 +189,8 @@ static hn_status report_difference(hn_engine *e, const hn__mpi_transport *t, con
   return st;
 }
 
-hn_status hn__mpi_agree(hn_engine *e, const hn__call *x, hn_status local,
-                        const hn_error *local_err, hn_error *err) {
+hn_status hn__mpi_agree(hn_engine *e, const hn__call *x, hn_status local, const hn_error *local_err,
+                        hn_error *err) {
   if (e->ranks <= 1) {
     if (local != HN_OK && err && local_err) *err = *local_err;
     return local;

@@ -22,7 +22,7 @@ hn_status hn__mpi_failed(const hn__mpi_transport *t, int rc, const char *what, h
 
 /* Send and wait for completion, polling with back-off. */
 hn_status hn__mpi_send_wait(const hn__mpi_transport *t, const void *buf, size_t size, int dest,
-                           int tag, hn_error *err) {
+                            int tag, hn_error *err) {
   hn__mpi_req *req = NULL;
   int rc = t->isend(buf, size, dest, tag, &req);
   if (rc != 0) return hn__mpi_failed(t, rc, "MPI_Isend", err);
@@ -39,7 +39,7 @@ hn_status hn__mpi_send_wait(const hn__mpi_transport *t, const void *buf, size_t 
 
 /* Wait for the next message (from `source`, or any when -1) without a blocking receive. */
 hn_status hn__mpi_probe_wait(const hn__mpi_transport *t, int *source, int *tag, size_t *size,
-                            hn_error *err) {
+                             hn_error *err) {
   long backoff = BACKOFF_MIN_NS;
   for (;;) {
     int flag = 0;
@@ -53,7 +53,7 @@ hn_status hn__mpi_probe_wait(const hn__mpi_transport *t, int *source, int *tag, 
 
 /* Receive a message of `size` bytes into b (resized). */
 hn_status hn__mpi_recv_into(const hn__mpi_transport *t, const hn_allocator *a, hn__bytes *b,
-                           size_t size, int source, int tag, hn_error *err) {
+                            size_t size, int source, int tag, hn_error *err) {
   b->size = 0;
   hn_status st = hn__bytes_reserve(a, b, size ? size : 1, err);
   if (st != HN_OK) return st;

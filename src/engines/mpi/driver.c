@@ -106,7 +106,8 @@ static hn_status check_slots(driver *d, bool *progressed, hn_error *err) {
           *progressed = true;
         }
       }
-      if (s->busy && d->e->options.chunk_timeout > 0 && now - s->sent > d->e->options.chunk_timeout) {
+      if (s->busy && d->e->options.chunk_timeout > 0 &&
+          now - s->sent > d->e->options.chunk_timeout) {
         fprintf(stderr,
                 "hypernodes mpi: chunk of items [%lld, %lld) on rank %d timed out after %g s; "
                 "aborting the job with code %d\n",
@@ -134,18 +135,23 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
   int w = source - 1;
   if (w < 0 || w >= d->n_workers || (tag != TAG_RESULT && tag != TAG_FAIL) ||
       size < sizeof(msg_head))
-    return hn__error(err, HN_ECORRUPT, "mpi engine: unexpected message (tag %d, %zu bytes) from "
-                     "rank %d", tag, size, source);
+    return hn__error(err, HN_ECORRUPT,
+                     "mpi engine: unexpected message (tag %d, %zu bytes) from "
+                     "rank %d",
+                     tag, size, source);
   msg_head head;
   memcpy(&head, d->rx.data, sizeof head);
   slot *s = find_slot(d, w, head.first);
   if (!s)
-    return hn__error(err, HN_ECORRUPT, "mpi engine: rank %d answered a chunk it was not sent "
-                     "(first item %lld)", source, (long long)head.first);
+    return hn__error(err, HN_ECORRUPT,
+                     "mpi engine: rank %d answered a chunk it was not sent "
+                     "(first item %lld)",
+                     source, (long long)head.first);
   if (tag == TAG_FAIL) {
     hn_error remote;
     hn_error_reset(&remote);
-    if (size >= sizeof head + sizeof remote) memcpy(&remote, d->rx.data + sizeof head, sizeof remote);
+    if (size >= sizeof head + sizeof remote)
+      memcpy(&remote, d->rx.data + sizeof head, sizeof remote);
     remote.message[sizeof remote.message - 1] = '\0';
     if (d->fatal == HN_OK) {
       d->fatal = remote.code != HN_OK ? remote.code : HN_EINTERNAL;
@@ -154,12 +160,12 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
     }
   } else {
     st = hn__reply_take(d->col, d->x, w, head.first, head.count, d->rx.data + sizeof head,
-                           size - sizeof head, err);
+                        size - sizeof head, err);
     if (st != HN_OK) return st;
     /* Idle polling sleeps at most 1/16 of a round trip (two chunks are queued per
      * worker): rank 0 wakes, and preempts a worker, only as often as it must. */
     double cap = (d->t->wtime() - s->sent) * 1e9 / 16;
-    d->backoff_cap = cap < BACKOFF_MIN_NS ? BACKOFF_MIN_NS
+    d->backoff_cap = cap < BACKOFF_MIN_NS   ? BACKOFF_MIN_NS
                      : cap > BACKOFF_CAP_NS ? BACKOFF_CAP_NS
                                             : (long)cap;
   }
@@ -217,7 +223,8 @@ static hn_status stop_workers(driver *d, hn_error *err) {
       int done = 0;
       int rc = d->t->test(s->req, &done);
       if (rc != 0) return hn__mpi_failed(d->t, rc, "MPI_Test", err);
-      if (done) s->req = NULL;
+      if (done)
+        s->req = NULL;
       else {
         hn__mpi_sleep_ns(backoff);
         backoff = hn__mpi_backoff_next(backoff);
@@ -235,8 +242,10 @@ static hn_status stop_workers(driver *d, hn_error *err) {
     if (st == HN_OK) st = hn__mpi_recv_into(d->t, &d->x->alloc, &d->rx, size, source, tag, err);
     if (st != HN_OK) break;
     if (tag != TAG_BYE || size != sizeof(msg_head)) {
-      st = hn__error(err, HN_ECORRUPT, "mpi engine: unexpected message (tag %d) from rank %d "
-                     "while stopping", tag, source);
+      st = hn__error(err, HN_ECORRUPT,
+                     "mpi engine: unexpected message (tag %d) from rank %d "
+                     "while stopping",
+                     tag, source);
       break;
     }
     msg_head bye;

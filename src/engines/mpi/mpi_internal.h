@@ -13,7 +13,7 @@
 enum { TAG_CHUNK = 1, TAG_RESULT = 2, TAG_FAIL = 3, TAG_STOP = 4, TAG_BYE = 5, TAG_GO = 6 };
 
 #define PLUGIN_SONAME "libhypernodes_mpi.so.0"
-#define CHUNK_BYTES (4 << 20)  /* automatic chunks aim at this many input bytes */
+#define CHUNK_BYTES (4 << 20) /* automatic chunks aim at this many input bytes */
 #define CHUNK_MAX_ITEMS 65536
 #define BACKOFF_MIN_NS 20000   /* idle polling: 20 us, doubling ... */
 #define BACKOFF_MAX_NS 1000000 /* ... up to 1 ms */
@@ -55,8 +55,8 @@ hn_status hn__mpi_wait_send(const hn__mpi_transport *t, hn__mpi_req **req, hn_er
 /* ---- agree.c, driver.c, serve.c ------------------------------------------------------ */
 
 /* The engine's agree operation (hn__engine_ops.agree). */
-hn_status hn__mpi_agree(hn_engine *e, const hn__call *x, hn_status local,
-                        const hn_error *local_err, hn_error *err);
+hn_status hn__mpi_agree(hn_engine *e, const hn__call *x, hn_status local, const hn_error *local_err,
+                        hn_error *err);
 /* Rank 0: dispatch the call's chunks, collect the results, stop the serving ranks. */
 hn_status hn__mpi_drive(hn__call *x, hn_error *err);
 /* Ranks > 0: serve the call's chunks until rank 0 says stop. */

@@ -1,4 +1,5 @@
-/* Loading the MPI plugin: from the process, HN_MPI_PLUGIN, the soname, or beside the core library. */
+/* Loading the MPI plugin: from the process, HN_MPI_PLUGIN, the soname, or beside the core library.
+ */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -10,7 +11,7 @@
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static const hn__mpi_transport *loaded;
 
-const hn__mpi_transport * hn__mpi_load(hn_error *err) {
+const hn__mpi_transport *hn__mpi_load(hn_error *err) {
   pthread_mutex_lock(&load_lock);
   const hn__mpi_transport *t = loaded;
   if (!t) {

@@ -54,8 +54,8 @@ hn_status hn__mpi_serve(hn__call *x, hn_error *err) {
     o->buf.size = 0;
     hn_status rs = hn__bytes_append(a, &o->buf, &mh, sizeof mh, &wfail);
     if (rs == HN_OK && wst == HN_OK) {
-      rs = hn__batch_worker_run(bw, mh.first, mh.count, rx.data + sizeof mh, size - sizeof mh,
-                                &out, &wfail);
+      rs = hn__batch_worker_run(bw, mh.first, mh.count, rx.data + sizeof mh, size - sizeof mh, &out,
+                                &wfail);
       if (rs == HN_OK) rs = hn__bytes_append(a, &o->buf, out.data, out.size, &wfail);
     }
     if (wst != HN_OK) rs = wst;

@@ -54,7 +54,7 @@ bool hn__proc_plan_node_name(const hn_plan *plan, const char *name) {
 
 /* Parent: a consistent snapshot (bounded retries; the node is always NUL-terminated). */
 void hn__proc_slot_read(const hn_plan *plan, announce_slot *s, int64_t *item, int64_t *start_ns,
-                      char *node) {
+                        char *node) {
   for (int tries = 0;; tries++) {
     uint64_t q1 = atomic_load_explicit(&s->seq, memory_order_acquire);
     *item = atomic_load_explicit(&s->item, memory_order_relaxed);
@@ -63,7 +63,8 @@ void hn__proc_slot_read(const hn_plan *plan, announce_slot *s, int64_t *item, in
     atomic_thread_fence(memory_order_acquire);
     uint64_t q2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if ((q1 == q2 && !(q1 & 1)) || tries >= 1000) {
-      snprintf(node, HN_ERROR_NODE_MAX, "%s", name && hn__proc_plan_node_name(plan, name) ? name : "");
+      snprintf(node, HN_ERROR_NODE_MAX, "%s",
+               name && hn__proc_plan_node_name(plan, name) ? name : "");
       return;
     }
   }

@@ -29,7 +29,7 @@
 
 #include "processes.h"
 
-#define FORKS_MAX 16     /* children tracked between two checks; more are not tracked */
+#define FORKS_MAX 16      /* children tracked between two checks; more are not tracked */
 #define FORK_WAIT_MS 2000 /* how long a check waits for a child to exec, exit or return */
 
 typedef struct fork_note {

@@ -53,7 +53,7 @@ static bool send_all(int fd, const void *p, size_t n) {
 }
 
 bool hn__proc_send_msg(int fd, uint32_t type, int32_t status, int64_t first, int64_t count,
-                     const void *payload, size_t size) {
+                       const void *payload, size_t size) {
   msg_header h = {type, status, first, count, size};
   return send_all(fd, &h, sizeof h) && send_all(fd, payload, size);
 }

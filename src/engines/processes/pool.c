@@ -146,7 +146,8 @@ static hn_status batch_lost(pool *p, int i, int64_t timed_out, const char *messa
   if (timed_out < 0 && stray >= first && stray < first + count) {
     /* A node forked and its child returned into the engine: that item is lost. */
     const char *name = atomic_load(&p->slots[i].stray_node);
-    snprintf(node, sizeof node, "%s", name && hn__proc_plan_node_name(p->x->plan, name) ? name : "");
+    snprintf(node, sizeof node, "%s",
+             name && hn__proc_plan_node_name(p->x->plan, name) ? name : "");
     char msg[HN_ERROR_MESSAGE_MAX];
     snprintf(msg, sizeof msg,
              "node '%s' forked a child process that returned from the node into the engine "

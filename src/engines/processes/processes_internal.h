@@ -50,7 +50,7 @@ typedef struct announce_slot {
   _Atomic int64_t item; /* -1: none yet */
   _Atomic int64_t start_ns;
   _Atomic(const char *) node; /* NULL: none yet */
-  bool timed; /* set before the fork: item_timeout > 0, so items are timed */
+  bool timed;                 /* set before the fork: item_timeout > 0, so items are timed */
   /* Set by a worker that ends with STRAY_EXIT: a child forked by a node
    * returned into the engine while this item and node ran. */
   _Atomic int64_t stray_item;

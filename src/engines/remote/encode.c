@@ -1,4 +1,5 @@
-/* The parent's side of the batch protocol: a batch's mapped inputs, and the broadcast inputs, as tables. */
+/* The parent's side of the batch protocol: a batch's mapped inputs, and the broadcast inputs, as
+ * tables. */
 #include "remote_internal.h"
 
 /* Rows item / stride % length of `src` for items [first, first+count), gathered. */
@@ -29,8 +30,8 @@ static hn_status encode_columns(const hn__call *x, int64_t n, const char **names
  * rows [first, first+count) (zip: a slice; product: gathered); CONST, the
  * one value of each.
  */
-static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t first,
-                                int64_t count, hn__bytes *out, hn_error *err) {
+static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t first, int64_t count,
+                                hn__bytes *out, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
   size_t n_in = (size_t)(plan->n_inputs ? plan->n_inputs : 1);
@@ -39,8 +40,8 @@ static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t fi
   if (!names || !cols) {
     hn__free(a, (void *)names);
     hn__free(a, cols);
-    return hn__error_nomem(err, kind == HN__SRC_MAPPED ? "encoding a batch"
-                                                       : "encoding broadcast inputs");
+    return hn__error_nomem(
+        err, kind == HN__SRC_MAPPED ? "encoding a batch" : "encoding broadcast inputs");
   }
   hn_status st = HN_OK;
   int64_t n = 0;

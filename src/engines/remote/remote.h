@@ -84,8 +84,8 @@ void hn__batch_worker_set_announce(hn__batch_worker *bw, hn__announce_fn fn, voi
  * non-OK return is a failure of the worker itself (a corrupt batch, no
  * memory): err names it and no reply is written.
  */
-hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count,
-                               const void *in, size_t in_size, hn__bytes *reply, hn_error *err);
+hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
+                               size_t in_size, hn__bytes *reply, hn_error *err);
 
 /*
  * Destroy the live resource instances (on the calling thread) and free the

@@ -47,8 +47,7 @@ void hn__copy_str(char *dst, size_t cap, const char *src);
 /* Append zero bytes up to the next multiple of 8. */
 hn_status hn__bytes_pad8(const hn_allocator *alloc, hn__bytes *b, hn_error *err);
 /* Serialise `t` and append its bytes to `out`. */
-hn_status hn__append_table(const hn_allocator *a, const hn_table *t, hn__bytes *out,
-                           hn_error *err);
+hn_status hn__append_table(const hn_allocator *a, const hn_table *t, hn__bytes *out, hn_error *err);
 /* Deserialise bytes (borrowed when `copy` is false: the table must not outlive them). */
 hn_status hn__read_table(const hn_allocator *a, const void *data, size_t size, bool copy,
                          hn_table **out, hn_error *err);

@@ -100,7 +100,8 @@ static hn_status take_outputs(hn__collector *col, const hn__call *x, const reply
   hn_table *t = NULL;
   hn_status st = hn__read_table(a, p, (size_t)h->outputs_size, true, &t, err);
   if (st != HN_OK) return st;
-  hn_array **cols = hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
+  hn_array **cols =
+      hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
   if (!cols) st = hn__error_nomem(err, "collecting a batch");
   if (st == HN_OK && hn_table_num_columns(t) != plan->n_requested)
     st = hn__error(err, HN_ECORRUPT, "corrupt reply: %lld output columns, expected %lld",
@@ -141,7 +142,7 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
   int64_t rows = hn_table_num_rows(t);
   for (int i = 0; i < 4 && st == HN_OK; i++) {
     st = hn__find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
-                     &c[i], err);
+                         &c[i], err);
   }
   for (int64_t k = 0; k < rows && st == HN_OK; k++) {
     hn_datum d[4];

@@ -85,7 +85,7 @@ hn_status hn__bytes_pad8(const hn_allocator *alloc, hn__bytes *b, hn_error *err)
 
 /* Serialise `t` and append its bytes to `out`. */
 hn_status hn__append_table(const hn_allocator *a, const hn_table *t, hn__bytes *out,
-                              hn_error *err) {
+                           hn_error *err) {
   hn_buffer *buf = NULL;
   hn_status st = hn_table_serialize(t, a, &buf, err);
   if (st != HN_OK) return st;
@@ -95,7 +95,7 @@ hn_status hn__append_table(const hn_allocator *a, const hn_table *t, hn__bytes *
 }
 
 hn_status hn__read_table(const hn_allocator *a, const void *data, size_t size, bool copy,
-                            hn_table **out, hn_error *err) {
+                         hn_table **out, hn_error *err) {
   if (size > (size_t)INT64_MAX) return hn__error(err, HN_ECORRUPT, "table of %zu bytes", size);
   hn_buffer *buf = NULL;
   hn_status st = copy ? hn_buffer_copy(a, data, (int64_t)size, &buf, err)
@@ -108,7 +108,7 @@ hn_status hn__read_table(const hn_allocator *a, const void *data, size_t size, b
 
 /* Column `name` of t with type `type` (NULL: any), or HN_ECORRUPT. */
 hn_status hn__find_column(const hn_table *t, const char *name, const hn_type *type, int64_t rows,
-                             const char *what, hn_array **out, hn_error *err) {
+                          const char *what, hn_array **out, hn_error *err) {
   hn_array *col = hn_table_column_by_name(t, name);
   if (!col) return hn__error(err, HN_ECORRUPT, "%s has no column '%s'", what, name);
   if (type && !hn_type_equals(col->type, type))

@@ -27,7 +27,6 @@ struct hn__batch_worker {
   bool log_failed;
 };
 
-
 static void log_put(hn__batch_worker *bw, const void *p, size_t n) {
   if (!bw->log_failed && hn__bytes_append(&bw->alloc, &bw->log, p, n, NULL) != HN_OK)
     bw->log_failed = true;
