@@ -565,33 +565,62 @@ const hn_array *hn__builder_view(hn_builder *b) {
   return v;
 }
 
-/* Append "name" or ".name" to the path in buf. */
-static void path_push(char *buf, size_t cap, const char *name) {
-  size_t n = strlen(buf);
-  if (n < cap) snprintf(buf + n, cap - n, "%s%s", n ? "." : "", name);
+/*
+ * The first child, depth first, holding more or fewer values than the closed
+ * elements account for: its path (names[0..*depth), at most 8 deep) and
+ * counts. No string work unless one differs: this runs after every row call.
+ */
+static bool closed_rec(const hn_builder *b, const char **names, int *depth, int64_t *held,
+                       int64_t *expected) {
+  if (b->id != HN_TYPE_LIST && b->id != HN_TYPE_STRUCT) return true;
+  int at = *depth;
+  for (int64_t i = 0; i < b->n_children; i++) {
+    const hn_builder *c = b->children[i];
+    int64_t want = b->id == HN_TYPE_STRUCT ? b->length
+                   : b->values                ? ((const int32_t *)b->values->data)[b->length]
+                                              : 0;
+    *depth = at + 1;
+    bool ok = c->length == want;
+    if (!ok) {
+      *held = c->length;
+      *expected = want;
+    } else {
+      ok = closed_rec(c, names, depth, held, expected);
+    }
+    if (!ok) {
+      if (at < 8) names[at] = b->id == HN_TYPE_LIST ? "item" : b->type->names[i];
+      return false;
+    }
+  }
+  *depth = at;
+  return true;
+}
+
+bool hn__builder_nested_ok(const hn_builder *b) {
+  if (b->id == HN_TYPE_LIST) {
+    const hn_builder *c = b->children[0];
+    int64_t end = b->values ? ((const int32_t *)b->values->data)[b->length] : 0;
+    return c->length == end && (c->n_children == 0 || hn__builder_nested_ok(c));
+  }
+  for (int64_t i = 0; i < b->n_children; i++) { /* a struct's fields */
+    const hn_builder *c = b->children[i];
+    if (c->length != b->length || (c->n_children > 0 && !hn__builder_nested_ok(c))) return false;
+  }
+  return true;
 }
 
 bool hn__builder_closed(const hn_builder *b, char *where, size_t cap, int64_t *held,
                         int64_t *expected) {
-  if (b->id != HN_TYPE_LIST && b->id != HN_TYPE_STRUCT) return true;
-  for (int64_t i = 0; i < b->n_children; i++) {
-    const hn_builder *c = b->children[i];
-    int64_t want = b->id == HN_TYPE_STRUCT ? b->length
-                   : b->values             ? ((const int32_t *)b->values->data)[b->length]
-                                           : 0;
-    const char *name = b->id == HN_TYPE_LIST ? "item" : b->type->names[i];
-    if (c->length != want) {
-      path_push(where, cap, name);
-      *held = c->length;
-      *expected = want;
-      return false;
-    }
-    size_t mark = strlen(where);
-    path_push(where, cap, name);
-    if (!hn__builder_closed(c, where, cap, held, expected)) return false;
-    where[mark < cap ? mark : cap - 1] = '\0';
+  const char *names[8];
+  int depth = 0;
+  if (HN__LIKELY(closed_rec(b, names, &depth, held, expected))) return true;
+  size_t n = strlen(where);
+  for (int k = 0; k < depth && k < 8 && n < cap; k++) {
+    int w = snprintf(where + n, cap - n, "%s%s", n ? "." : "", names[k]);
+    if (w < 0) break;
+    n += (size_t)w;
   }
-  return true;
+  return false;
 }
 
 void hn__builder_rollback(hn_builder *b, int64_t len) {

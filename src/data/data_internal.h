@@ -129,6 +129,8 @@ void hn__builder_truncate(hn_builder *builder, int64_t len);
  */
 bool hn__builder_closed(const hn_builder *builder, char *where, size_t cap, int64_t *held,
                         int64_t *expected);
+/* The same test, with nothing reported: the fast path run after every row call. */
+bool hn__builder_nested_ok(const hn_builder *builder);
 
 /* ---- array operations for the engines (take.c, concat.c) --------------------- */
 

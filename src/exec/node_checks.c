@@ -27,7 +27,8 @@ void hn__appended_message(const hn_gnode *node, int64_t output, int64_t n, char 
 
 bool hn__outputs_closed(const hn_gnode *node, hn_builder *const *outs, char *msg, size_t cap) {
   for (int64_t k = 0; k < node->n_outputs; k++) {
-    char where[HN_ERROR_NODE_MAX] = "";
+    char where[HN_ERROR_NODE_MAX];
+    where[0] = '\0';
     int64_t held = 0, expected = 0;
     if (hn__builder_closed(outs[k], where, sizeof where, &held, &expected)) continue;
     snprintf(msg, cap,

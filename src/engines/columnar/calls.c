@@ -70,8 +70,9 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
           cs = HN_ENODE;
           break;
         }
-      if (HN__UNLIKELY(nested) && cs == HN_OK && !hn__outputs_closed(g, b, msg, sizeof msg))
-        cs = HN_ENODE;
+      for (int64_t k = 0; HN__UNLIKELY(nested) && cs == HN_OK && k < no; k++)
+        if (!hn__builder_nested_ok(b[k]) && !hn__outputs_closed(g, b, msg, sizeof msg))
+          cs = HN_ENODE;
       if (HN__LIKELY(cs == HN_OK)) continue;
     } else {
       cs = call_message(w, cs, msg, sizeof msg);

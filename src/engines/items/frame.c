@@ -7,6 +7,7 @@
 static void xstep_free(const hn_allocator *a, xstep *x) {
   hn__free(a, x->outs);
   hn__free(a, x->read_out);
+  hn__free(a, x->nested);
   if (x->bin)
     for (int64_t i = 0; i < x->n_in; i++) hn_builder_destroy(x->bin[i]);
   hn__free(a, x->bin);
@@ -143,13 +144,15 @@ static hn_status step_init(worker *w, frame *f, xstep *x, const hn_plan_step *ps
   x->n_out = ps->node->n_outputs;
   x->in_slots = ps->in_slots;
   x->out_slots = ps->out_slots;
-  if (!NEW_ARRAY(x->outs, x->n_out) || !NEW_ARRAY(x->read_out, x->n_out))
+  if (!NEW_ARRAY(x->outs, x->n_out) || !NEW_ARRAY(x->read_out, x->n_out) ||
+      !NEW_ARRAY(x->nested, x->n_out))
     return hn__it_fatal(w, HN_ENOMEM, "out of memory preparing node '%s'", x->node->name);
   for (int64_t k = 0; k < x->n_out; k++) {
     x->outs[k] = f->builders[x->out_slots[k]];
     x->read_out[k] = consumed[x->out_slots[k]];
     hn_type_id id = f->types[x->out_slots[k]] ? f->types[x->out_slots[k]]->id : HN_TYPE_BOOL;
-    if (id == HN_TYPE_LIST || id == HN_TYPE_STRUCT) x->nested_out = true;
+    x->nested[k] = id == HN_TYPE_LIST || id == HN_TYPE_STRUCT;
+    x->nested_out = x->nested_out || x->nested[k];
   }
   if (ps->inner) {
     x->kind = XS_NESTED;

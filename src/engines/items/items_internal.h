@@ -34,6 +34,7 @@ typedef struct xstep {
   hn_builder **outs; /* the frame's builders of out_slots */
   bool *read_out;    /* per output: a later step reads it (refresh the slot datum) */
   bool nested_out;   /* an output is a list or struct: check its children after a call */
+  bool *nested;      /* per output: a list or struct */
   /* Batch-only nodes: one-row input arrays built from the datums. */
   hn_builder **bin;
   hn_batch_arg *bargs;

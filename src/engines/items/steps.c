@@ -12,9 +12,16 @@ static hn_status node_returned(worker *w, const frame *f, const hn_gnode *g, hn_
 }
 
 /* After a row call: list and struct outputs hold exactly their closed elements. */
-static hn_status check_closed(worker *w, const frame *f, const xstep *x) {
+static inline bool outputs_closed(const xstep *x) {
+  bool ok = true;
+  for (int64_t k = 0; k < x->n_out && ok; k++)
+    ok = !x->nested[k] || hn__builder_nested_ok(x->outs[k]);
+  return ok;
+}
+
+static hn_status closed_failure(worker *w, const frame *f, const xstep *x) {
   char msg[HN_ERROR_MESSAGE_MAX];
-  if (hn__outputs_closed(x->node, x->outs, msg, sizeof msg)) return HN_OK;
+  hn__outputs_closed(x->node, x->outs, msg, sizeof msg);
   return hn__it_node_failure(w, f, x->node->name, HN_ENODE, msg);
 }
 
@@ -285,7 +292,8 @@ hn_status hn__it_run_item(worker *w, frame *f) {
             break;
           }
         }
-        if (HN__UNLIKELY(x->nested_out) && st == HN_OK) st = check_closed(w, f, x);
+        if (HN__UNLIKELY(x->nested_out) && st == HN_OK && !outputs_closed(x))
+          st = closed_failure(w, f, x);
       } else {
         st = node_returned(w, f, x->node, st);
       }
