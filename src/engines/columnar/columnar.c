@@ -9,7 +9,8 @@
  * function gets the columns whole; a row-only node is looped over the rows
  * with datum views, appending into one builder per output. Intermediates are
  * released after their last consumer; the requested outputs of every morsel
- * are concatenated in item order at the end.
+ * go to the result collector as one chunk each, and the result keeps them as
+ * record batches in item order (nothing is joined or copied).
  *
  * Failures follow the item engines exactly. Every slot carries a "bad" mask
  * (the value failed or was skipped for that row); a node runs only on the
