@@ -98,10 +98,51 @@ HN_API bool hn_type_equals(const hn_type *a, const hn_type *b);
 /** True when the type or any type nested in it is `object`. */
 HN_API bool hn_type_has_object(const hn_type *type);
 /**
- * Write a readable spelling ("list<struct<a: int64, b: utf8>>") into buf,
- * always NUL-terminated when cap > 0. Returns the length it needed.
+ * Write the type string of `type` ("list<struct<a: int64, b: utf8>>") into
+ * `buf`, always NUL-terminated when cap > 0 (`buf` may be NULL when cap is
+ * 0). Returns the length the whole string needs, without the NUL, as
+ * snprintf does. Struct field names and object type names are written bare
+ * when they are only letters, digits, '_', '.', '-', '$' or non-ASCII bytes,
+ * else between double quotes (`"a b"`, with `\"`, `\\` and `\xHH` escapes), so that
+ * hn_type_parse_ex reads every string back into an equal type. A NULL type
+ * is written "(null)". Thread-safe.
  */
 HN_API size_t hn_type_to_string(const hn_type *type, char *buf, size_t cap);
+
+/** Options of hn_type_parse_ex. Initialise with `{.size = sizeof opts}`; more fields may be added. */
+typedef struct hn_type_parse_options {
+  size_t size;                /**< sizeof(hn_type_parse_options) */
+  const hn_allocator *alloc;  /**< for the list and struct types made; NULL: libc */
+  int64_t n_object_types;     /**< object types "object<name>" may name, matched by name */
+  const hn_type *const *object_types;
+} hn_type_parse_options;
+
+/**
+ * Parse a type string: exactly what hn_type_to_string writes, blanks
+ * between tokens allowed (`list<utf8>`, `struct<a: int64, "b c": list<bool>>`,
+ * `struct<>`). Object types cannot be made from text (they carry
+ * functions): "object<name>" is resolved among options->object_types.
+ *
+ * With `end` NULL the whole text must be one type. With `end` non-NULL,
+ * parsing stops after the first complete type and *end receives the offset
+ * just past it; on failure *end receives the offset of the offending
+ * character. On success *out holds one reference (release it with
+ * hn_type_release; primitive types are the singletons). `options` may be
+ * NULL (libc, no object types).
+ *
+ * Returns HN_OK, HN_EINVAL (malformed text: the message gives the offset and
+ * shows the text with a caret under the offending character) or HN_ENOMEM.
+ * Thread-safe.
+ */
+HN_API HN_NODISCARD hn_status hn_type_parse_ex(const char *text,
+                                               const hn_type_parse_options *options,
+                                               const hn_type **out, size_t *end, hn_error *err);
+/**
+ * hn_type_parse_ex over the whole text with no object types:
+ * `hn_type_parse(NULL, "list<utf8>", &t, &err)`. Same returns.
+ */
+HN_API HN_NODISCARD hn_status hn_type_parse(const hn_allocator *alloc, const char *text,
+                                            const hn_type **out, hn_error *err);
 /** Static name of a type id ("int64", "list", ...). */
 HN_API const char *hn_type_id_name(hn_type_id id);
 
