@@ -17,20 +17,20 @@ typedef struct hn_gnode {
   char **inputs;               /* outer input names */
   const hn_type **input_types; /* per input: declared type or NULL (any); retained */
   int64_t n_outputs;
-  char **outputs;              /* outer output names */
+  char **outputs;               /* outer output names */
   const hn_type **output_types; /* retained; for a mapped nested node: list<inner type> */
   hn_row_fn row;
   hn_batch_fn batch;
-  char *version;               /* NULL when none */
+  char *version; /* NULL when none */
   void *user_data;
   void (*user_data_free)(void *user_data);
   /* Nested pipelines only (else NULL / 0): */
-  hn_pipeline *inner;          /* retained */
-  char **inner_inputs;         /* per outer input i: the inner root input it feeds */
-  char **inner_outputs;        /* per outer output j: the inner output it comes from */
-  bool *mapped;                /* per outer input i: listed in map_over */
-  int64_t n_map;               /* mapped outer inputs */
-  int64_t *map_order;          /* their outer input indices, in map_over order */
+  hn_pipeline *inner;   /* retained */
+  char **inner_inputs;  /* per outer input i: the inner root input it feeds */
+  char **inner_outputs; /* per outer output j: the inner output it comes from */
+  bool *mapped;         /* per outer input i: listed in map_over */
+  int64_t n_map;        /* mapped outer inputs */
+  int64_t *map_order;   /* their outer input indices, in map_over order */
   hn_map_mode map_mode;
 } hn_gnode;
 
@@ -39,19 +39,19 @@ typedef struct hn_plan hn_plan;
 struct hn_pipeline {
   _Atomic int64_t refcount;
   hn_allocator alloc;
-  char *name;                  /* "" when unnamed */
+  char *name; /* "" when unnamed */
   int64_t n_nodes;
-  hn_gnode **nodes;            /* insertion order */
+  hn_gnode **nodes; /* insertion order */
   /* Derived, recomputed after every change: */
-  int64_t *order;              /* node indices in execution order (topological, ties by name) */
+  int64_t *order; /* node indices in execution order (topological, ties by name) */
   int64_t n_root_inputs;
-  char **root_inputs;          /* sorted; borrowed from nodes */
+  char **root_inputs; /* sorted; borrowed from nodes */
   int64_t n_outputs;
-  char **outputs;              /* in execution order; borrowed from nodes */
+  char **outputs; /* in execution order; borrowed from nodes */
   /* Bound defaults: */
   int64_t n_bound;
   char **bound_names;
-  hn_array **bound_values;     /* retained */
+  hn_array **bound_values; /* retained */
   int64_t *bound_rows;
   /* Plan cache (guarded by lock; plans live until the pipeline changes or dies): */
   pthread_mutex_t lock;
@@ -89,20 +89,20 @@ typedef struct hn_plan_step {
 struct hn_plan {
   const hn_pipeline *pipeline;
   int64_t n_slots;
-  const char **slot_names;     /* borrowed from the pipeline's nodes */
-  const hn_type **slot_types;  /* node outputs: their type; inputs: declared type or NULL */
-  int64_t n_inputs;            /* the provided inputs the plan uses, sorted by name */
-  const char **input_names;    /* slot i (< n_inputs) is input_names[i] */
+  const char **slot_names;    /* borrowed from the pipeline's nodes */
+  const hn_type **slot_types; /* node outputs: their type; inputs: declared type or NULL */
+  int64_t n_inputs;           /* the provided inputs the plan uses, sorted by name */
+  const char **input_names;   /* slot i (< n_inputs) is input_names[i] */
   int64_t n_steps;
-  hn_plan_step *steps;         /* execution order */
+  hn_plan_step *steps; /* execution order */
   int64_t n_requested;
-  int64_t *requested_slots;    /* in the order requested */
+  int64_t *requested_slots; /* in the order requested */
   const char **requested_names;
   /* Cache key: */
   int64_t n_key_provided;
-  char **key_provided;         /* sorted copies */
+  char **key_provided; /* sorted copies */
   int64_t n_key_requested;
-  char **key_requested;        /* copies, in request order; 0 = "every output" */
+  char **key_requested; /* copies, in request order; 0 = "every output" */
 };
 
 /*
@@ -119,5 +119,42 @@ hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *co
 
 /* Index of a bound value by name, or -1. */
 int64_t hn__pipeline_bound_index(const hn_pipeline *pipeline, const char *name);
+
+/* ---- within the graph layer (pipeline.c, derive.c, nested.c, plan.c) ---- */
+
+/* Drop every cached plan (plan.c): called whenever the pipeline changes or dies. */
+void hn__pipeline_plans_clear(hn_pipeline *pipeline);
+
+/* Free a node; user_data_free runs only for a node the pipeline owned (pipeline.c). */
+void hn__gnode_free(const hn_allocator *a, hn_gnode *g, bool call_user_free);
+/* Allocate a node's name and type arrays (entries NULL) for n_inputs / n_outputs. */
+bool hn__gnode_alloc_arrays(const hn_allocator *a, hn_gnode *g);
+/* HN_EINVAL (naming them) when the pipeline is nested and can no longer change. */
+hn_status hn__pipeline_check_frozen(const hn_pipeline *p, const char *what, hn_error *err);
+/* Add a built node, taking it on success (the caller frees it on failure). */
+hn_status hn__pipeline_insert(hn_pipeline *p, hn_gnode *g, hn_error *err);
+
+/* Names within one node: none twice, no input that is also an output (derive.c). */
+hn_status hn__gnode_check_names(const hn_allocator *a, const hn_gnode *g, hn_error *err);
+
+/* What is derived from a pipeline's nodes and bound names (see struct hn_pipeline). */
+typedef struct hn__derived {
+  int64_t *order;
+  int64_t n_root_inputs;
+  char **root_inputs;
+  int64_t n_outputs;
+  char **outputs;
+} hn__derived;
+
+/*
+ * Validate the graph formed by `nodes` with the given bound names and
+ * compute its derived data into *d (nothing on failure). Refuses a second
+ * producer, a produced name that is bound, a type mismatch and a cycle.
+ */
+hn_status hn__derive(const hn_allocator *a, hn_gnode *const *nodes, int64_t n, char *const *bound,
+                     int64_t n_bound, hn__derived *d, hn_error *err);
+void hn__derived_free(const hn_allocator *a, hn__derived *d);
+/* Replace the pipeline's derived data with *d (taken). */
+void hn__derived_commit(hn_pipeline *p, hn__derived *d);
 
 #endif /* HN_GRAPH_INTERNAL_H */
