@@ -583,9 +583,24 @@ static void test_bad_requests(void **state) {
   o.n_outputs = 1;
   o.outputs = input_name;
   assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
-  /* A produced name given as an input. */
-  HN_CHECK(hn_inputs_set_int64(in, "y", 1, &err), &err);
-  assert_int_equal(hn_pipeline_run(p, NULL, in, NULL, &r, &err), HN_EINVAL);
+  /*
+   * A produced name given as an input overrides its producer: every output
+   * not given is computed from it (z = y + 1), and y itself cannot be
+   * requested.
+   */
+  HN_CHECK(hn_inputs_set_int64(in, "y", 10, &err), &err);
+  HN_CHECK(hn_pipeline_run(p, NULL, in, NULL, &r, &err), &err);
+  assert_int_equal(hn_table_num_columns(hn_result_table(r)), 1);
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 0), "z");
+  assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 0))[0], 11);
+  hn_result_destroy(r);
+  r = NULL;
+  const char *given[1] = {"y"};
+  o.n_outputs = 1;
+  o.outputs = given;
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "output 'y' is requested but also given as an input"));
+  assert_null(r);
   /* Requesting an intermediate output that is also consumed downstream. */
   hn_inputs_destroy(in);
   HN_CHECK(hn_inputs_create(&ta.alloc, &in, &err), &err);

@@ -549,7 +549,65 @@ static void test_plan_missing_inputs(void **state) {
   assert_int_equal(plan->n_inputs, 2);
   assert_string_equal(plan->input_names[1], "y");
   assert_int_equal(p->bound_rows[hn__pipeline_bound_index(p, plan->input_names[1])], 1);
+  /* The plan records which inputs the bound defaults feed. */
+  int64_t row = -1;
+  assert_null(hn__plan_input_bound(plan, 0, &row)); /* x: given */
+  assert_ptr_equal(hn__plan_input_bound(plan, 1, &row), v);
+  assert_int_equal(row, 1);
+  /* Given explicitly, y overrides its bound default. */
+  plan = get_plan(p, "x,y", "e");
+  assert_null(hn__plan_input_bound(plan, 1, &row));
   hn_array_release(v);
+  hn_pipeline_release(p);
+}
+
+/* A given name that a node produces overrides it: the producer and its lone ancestors are pruned. */
+static void test_plan_overrides(void **state) {
+  (void)state;
+  hn_pipeline *p = diamond();
+  char buf[256];
+  const hn_plan *plan = get_plan(p, "x,a", "d"); /* x is given but no longer needed */
+  assert_int_equal(plan->n_inputs, 1);
+  assert_string_equal(plan->input_names[0], "a");
+  assert_ptr_equal(plan->slot_types[0], hn_type_int64()); /* the type node a declares */
+  assert_int_equal(plan->n_steps, 3);
+  for (int64_t s = 0; s < plan->n_steps; s++) assert_string_not_equal(plan->steps[s].node->name, "a");
+  assert_int_equal(plan->steps[0].in_slots[0], 0); /* b reads the given a */
+  /* Overriding b keeps a for c; every output not given is computed. */
+  plan = get_plan(p, "x,b", "");
+  const char *steps[8];
+  for (int64_t s = 0; s < plan->n_steps; s++) steps[s] = plan->steps[s].node->name;
+  assert_string_equal(joined(buf, sizeof buf, plan->n_steps, steps), "a,c,d");
+  assert_string_equal(joined(buf, sizeof buf, plan->n_requested, plan->requested_names), "a,c,d");
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "b,x");
+  /* Overriding both branches prunes a, even though x is given. */
+  plan = get_plan(p, "x,b,c", "d");
+  assert_int_equal(plan->n_steps, 1);
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "b,c");
+  /* A multi-output node stays when one of its outputs is still needed. */
+  hn_pipeline *q = make("multi");
+  add(q, "m", "x", "u,v");
+  add(q, "pu", "u", "pu");
+  add(q, "pv", "v", "pv");
+  plan = get_plan(q, "x,u", "pu,pv");
+  assert_int_equal(plan->n_steps, 3);
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "u,x");
+  const hn_plan_step *pu = NULL;
+  for (int64_t s = 0; s < plan->n_steps; s++)
+    if (strcmp(plan->steps[s].node->name, "pu") == 0) pu = &plan->steps[s];
+  assert_non_null(pu);
+  assert_int_equal(pu->in_slots[0], 0); /* the given u, not m's */
+  hn_pipeline_release(q);
+  /* Overriding the output of a nested node prunes the nested node. */
+  hn_pipeline *in = make("inner"), *outer = make("outer");
+  add(in, "n1", "x", "y");
+  nest(outer, "sub", in, "", "y=yy", "");
+  add(outer, "post", "yy", "w");
+  plan = get_plan(outer, "yy", "w");
+  assert_int_equal(plan->n_steps, 1);
+  assert_string_equal(plan->steps[0].node->name, "post");
+  hn_pipeline_release(in);
+  hn_pipeline_release(outer);
   hn_pipeline_release(p);
 }
 
@@ -562,8 +620,10 @@ static void test_plan_bad_requests(void **state) {
                "unknown output 'zz'; available: a, b, c, d");
   expect_error(try_plan(p, "x", "b,zz,x", &plan, &err), &err, HN_EINVAL,
                "unknown outputs 'zz', 'x'; available: a, b, c, d");
-  expect_error(try_plan(p, "x,a", "d", &plan, &err), &err, HN_EINVAL,
-               "'a' is produced by node 'a' and cannot be given as an input");
+  expect_error(try_plan(p, "x,a", "a,d", &plan, &err), &err, HN_EINVAL,
+               "output 'a' is requested but also given as an input (overriding node 'a')");
+  expect_error(try_plan(p, "a,b,c,d", "", &plan, &err), &err, HN_EINVAL,
+               "nothing to compute: every output of pipeline 'diamond' is given as an input");
   expect_error(try_plan(p, "x", "b,b", &plan, &err), &err, HN_EINVAL,
                "output 'b' is requested twice");
   const char *null_name[1] = {NULL};
@@ -828,6 +888,7 @@ static void test_plan_get_from_threads(void **state) {
 static hn_status alloc_scenario(const hn_allocator *a, hn_error *err) {
   hn_pipeline *in = NULL, *p = NULL;
   hn_array *v = NULL;
+  hn_builder *b = NULL;
   const hn_plan *plan = NULL;
   const char *ins[2] = {"x", "k"}, *outs[2] = {"y", "z"}, *prov[1] = {"xs"};
   const char *in_outer[1] = {"xs"}, *in_inner[1] = {"x"}, *map_over[1] = {"xs"};
@@ -854,7 +915,11 @@ static hn_status alloc_scenario(const hn_allocator *a, hn_error *err) {
   hn_status st = hn_pipeline_create(a, "inner", &in, err);
   if (st == HN_OK) st = hn_pipeline_add_node(in, &d, err);
   if (st == HN_OK) st = hn_pipeline_create(a, "outer", &p, err);
-  v = int64_array(NULL, 1); /* not under test: libc */
+  /* k is declared utf8 by n1: bind a utf8 value (not under test: libc). */
+  if (hn_builder_create(NULL, hn_type_utf8(), &b, NULL) != HN_OK ||
+      hn_builder_append_str(b, "k", 1) != HN_OK || hn_builder_finish(b, &v, NULL) != HN_OK)
+    fail();
+  hn_builder_destroy(b);
   nd.inner = in;
   if (st == HN_OK) st = hn_pipeline_bind(in, "k", v, 0, err);
   if (st == HN_OK) st = hn_pipeline_add_pipeline(p, &nd, err);
@@ -985,6 +1050,7 @@ int main(void) {
       cmocka_unit_test(test_plan_cache),
       cmocka_unit_test(test_plan_missing_inputs),
       cmocka_unit_test(test_plan_bad_requests),
+      cmocka_unit_test(test_plan_overrides),
       cmocka_unit_test(test_nested_names_and_types),
       cmocka_unit_test(test_nested_refusals),
       cmocka_unit_test(test_nested_inner_bound_stays_inside),

@@ -91,8 +91,16 @@ struct hn_plan {
   int64_t n_slots;
   const char **slot_names;    /* borrowed from the pipeline's nodes */
   const hn_type **slot_types; /* node outputs: their type; inputs: declared type or NULL */
-  int64_t n_inputs;           /* the provided inputs the plan uses, sorted by name */
+  int64_t n_inputs;           /* the inputs the plan uses, sorted by name */
   const char **input_names;   /* slot i (< n_inputs) is input_names[i] */
+  /*
+   * Per input: the bound default feeding it (borrowed from the pipeline;
+   * plans are dropped when a binding changes) and its row, or NULL when the
+   * caller gives the input (top level) or an outer input feeds it (inner
+   * plan). Type-checked at compilation. Read with hn__plan_input_bound.
+   */
+  hn_array **input_bound;
+  int64_t *input_bound_row;
   int64_t n_steps;
   hn_plan_step *steps; /* execution order */
   int64_t n_requested;
@@ -106,16 +114,31 @@ struct hn_plan {
 };
 
 /*
- * Compile (or fetch from the cache) the plan for `provided` input names
- * (explicit inputs and bound names; any order) and `requested` outputs
- * (n_requested 0: every node output, in pipeline output order). The plan is
- * owned by the pipeline (borrowed; valid while the pipeline is alive and
- * unchanged). Thread-safe. Errors: HN_EINVAL naming the missing inputs and
- * the required set, or the unknown outputs and the available ones.
+ * Compile (or fetch from the cache) the plan for the input names the caller
+ * gives (`provided`, any order; bound names need not be listed: an input
+ * not given is fed by its bound default) and `requested` outputs
+ * (n_requested 0: every node output not given, in pipeline output order).
+ * A given name that a node produces overrides it (the producer and the
+ * ancestors nothing else needs are pruned). The plan is owned by the
+ * pipeline (borrowed; valid while the pipeline is alive and unchanged).
+ * Thread-safe. Errors: HN_EINVAL naming the missing inputs and the required
+ * set, the unknown outputs and the available ones, or a requested output
+ * that is also given; HN_ETYPE for a bound default of the wrong type.
  */
 hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
                        int64_t n_requested, const char *const *requested, const hn_plan **out,
                        hn_error *err);
+
+/*
+ * The bound default feeding input q of `plan`: its values (borrowed) with
+ * *row set, or NULL when the caller gives input q (top-level plan) or an
+ * outer input feeds it (inner plan of a nested node).
+ */
+static inline hn_array *hn__plan_input_bound(const hn_plan *plan, int64_t q, int64_t *row) {
+  if (!plan->input_bound[q]) return NULL;
+  *row = plan->input_bound_row[q];
+  return plan->input_bound[q];
+}
 
 /* Index of a bound value by name, or -1. */
 int64_t hn__pipeline_bound_index(const hn_pipeline *pipeline, const char *name);
