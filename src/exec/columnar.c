@@ -837,25 +837,15 @@ static hn_status run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_pl
     cval *v = &islots[q];
     int64_t i = feed[q];
     if (i < 0) {
-      const hn_pipeline *inner = ip->pipeline;
-      int64_t b = hn__pipeline_bound_index(inner, ip->input_names[q]);
-      if (b < 0) {
+      /* Fed by the inner pipeline's bound default (type-checked by the plan). */
+      int64_t row = 0;
+      hn_array *bound = hn__plan_input_bound(ip, q, &row);
+      if (!bound) {
         st = hn__error(&w->ferr, HN_EINTERNAL, "nested node '%s': inner input '%s' has no source",
                        g->name, ip->input_names[q]);
         break;
       }
-      const hn_type *want = ip->slot_types[q];
-      if (want && !hn_type_equals(want, inner->bound_values[b]->type)) {
-        char t1[128], t2[128];
-        hn_type_to_string(inner->bound_values[b]->type, t1, sizeof t1);
-        hn_type_to_string(want, t2, sizeof t2);
-        st = hn__error(&w->ferr, HN_ETYPE,
-                       "nested node '%s': inner input '%s' is bound to a value of type %s, "
-                       "expected %s", g->name, ip->input_names[q], t1, t2);
-        hn__error_set_node(&w->ferr, g->name);
-        break;
-      }
-      st = hn_array_slice(inner->bound_values[b], inner->bound_rows[b], 1, &v->arr, &w->ferr);
+      st = hn_array_slice(bound, row, 1, &v->arr, &w->ferr);
       if (st != HN_OK) st = fatal(w, st);
       v->scalar = true;
       continue;

@@ -404,25 +404,16 @@ static hn_status nested_init(worker *w, frame *f, xstep *x) {
       in_res[q] = !g->mapped[i] && f->is_res[x->in_slots[i]];
       continue;
     }
-    const hn_pipeline *inner = ip->pipeline;
-    int64_t b = hn__pipeline_bound_index(inner, ip->input_names[q]);
-    if (b < 0) {
+    /* Fed by the inner pipeline's bound default (type-checked by the plan). */
+    int64_t row = 0;
+    const hn_array *bound = hn__plan_input_bound(ip, q, &row);
+    if (!bound) {
       st = fatal(w, HN_EINTERNAL, "nested node '%s': inner input '%s' has no source", g->name,
                  ip->input_names[q]);
       break;
     }
-    x->bound[q] = hn_array_get(inner->bound_values[b], inner->bound_rows[b]);
-    in_types[q] = inner->bound_values[b]->type;
-    /* As resolve_input checks the bound values of the top level. */
-    const hn_type *want = ip->slot_types[q];
-    if (want && !hn_type_equals(want, in_types[q])) {
-      char t1[128], t2[128];
-      hn_type_to_string(in_types[q], t1, sizeof t1);
-      hn_type_to_string(want, t2, sizeof t2);
-      st = fatal(w, HN_ETYPE, "nested node '%s': inner input '%s' is bound to a value of type %s, "
-                 "expected %s", g->name, ip->input_names[q], t1, t2);
-      hn__error_set_node(&w->ferr, g->name);
-    }
+    x->bound[q] = hn_array_get(bound, row);
+    in_types[q] = bound->type;
   }
   for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
     int64_t r = ps->inner_output_index[k];

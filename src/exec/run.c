@@ -152,15 +152,14 @@ static int64_t map_over_index(const call *c, const char *name) {
 
 /* ---- planning ------------------------------------------------------------------ */
 
+/* The plan for the names given (inputs not given are fed by their bound defaults). */
 static hn_status get_plan(call *c, hn_error *err) {
   const hn_allocator *a = &c->alloc;
   int64_t n_in = c->inputs ? c->inputs->n : 0;
-  const char **names = hn__calloc(a, (size_t)(n_in + c->p->n_bound + 1), sizeof *names);
+  const char **names = hn__calloc(a, (size_t)(n_in + 1), sizeof *names);
   if (!names) return hn__error_nomem(err, "planning");
   int64_t n = 0;
   for (int64_t i = 0; i < n_in; i++) names[n++] = c->inputs->items[i].name;
-  for (int64_t b = 0; b < c->p->n_bound; b++)
-    if (hn__inputs_find(c->inputs, c->p->bound_names[b]) < 0) names[n++] = c->p->bound_names[b];
   hn_status st = hn__plan_get(c->p, n, names, c->o.n_outputs, c->o.outputs, &c->plan, err);
   hn__free(a, (void *)names);
   return st;
@@ -230,16 +229,16 @@ static hn_status resolve_input(call *c, int64_t q, hn_error *err) {
   const char *name = plan->input_names[q];
   const hn_type *expected = plan->slot_types[q];
   hn__src *src = &c->srcs[q];
-  int64_t i = hn__inputs_find(c->inputs, name);
-  if (i < 0) {
-    int64_t b = hn__pipeline_bound_index(c->p, name);
-    if (b < 0) return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
-    hn_array *values = c->p->bound_values[b];
+  int64_t row = 0, i = hn__inputs_find(c->inputs, name);
+  hn_array *values = hn__plan_input_bound(plan, q, &row);
+  if (values) {
     src->kind = HN__SRC_CONST;
     src->type = values->type;
-    src->value = hn_array_get(values, c->p->bound_rows[b]);
+    src->value = hn_array_get(values, row);
     src->array = values;
-    src->row = c->p->bound_rows[b];
+    src->row = row;
+  } else if (i < 0) {
+    return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
   } else {
     const hn_input *in = &c->inputs->items[i];
     int64_t m = map_over_index(c, name);
