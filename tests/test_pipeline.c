@@ -647,7 +647,7 @@ static void test_nested_names_and_types(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
   char buf[256], t[128];
-  nest(p, "sub", in, "xs=x", "z=zz", "");
+  nest(p, "sub", in, "xs=x", "y=y,z=zz", ""); /* an output mapping lists what is visible */
   const hn_gnode *g = p->nodes[0];
   assert_ptr_equal(g->inner, in);
   assert_int_equal(g->n_inputs, 2);
@@ -686,6 +686,47 @@ static void test_nested_names_and_types(void **state) {
   hn_pipeline_release(in);
 }
 
+/*
+ * An output mapping exposes only the outputs it maps (Hypernodes' rule):
+ * the others keep no name outside, so an outer node may produce one of
+ * their inner names, and the inner plan never computes them for the outer
+ * pipeline. Without a mapping every inner output is visible.
+ */
+static void test_nested_output_mapping_hides(void **state) {
+  (void)state;
+  hn_pipeline *in = inner_pipeline(), *p = make("outer");
+  char buf[256];
+  nest(p, "sub", in, "xs=x", "z=zz", "");
+  const hn_gnode *g = p->nodes[0];
+  assert_int_equal(g->n_outputs, 1);
+  assert_string_equal(g->outputs[0], "zz");
+  assert_string_equal(g->inner_outputs[0], "z");
+  assert_string_equal(outputs_of(p, buf, sizeof buf), "zz");
+  assert_null(hn_pipeline_output_type(p, "y"));
+  /* y is free outside: an outer node produces it, another consumes it. */
+  add(p, "maker", "xs", "y");
+  add(p, "user", "y,zz", "w");
+  assert_string_equal(outputs_of(p, buf, sizeof buf), "y,zz,w");
+  const hn_plan *plan = get_plan(p, "xs,k", "w");
+  const hn_plan_step *sub = NULL;
+  for (int64_t s = 0; s < plan->n_steps; s++)
+    if (plan->steps[s].node == g) sub = &plan->steps[s];
+  assert_non_null(sub);
+  assert_int_equal(sub->inner->n_requested, 1);
+  assert_string_equal(sub->inner->requested_names[0], "z");
+  /* Mapping to an outer name that another node produces is still refused. */
+  hn_error err;
+  expect_error(try_nest(p, "sub2", in, "", "y=w", "", &err), &err, HN_EINVAL,
+               "output 'w' is produced by both");
+  /* Without an output mapping every inner output is visible under its inner name. */
+  hn_pipeline *q = make("all");
+  nest(q, "sub", in, "", "", "");
+  assert_string_equal(outputs_of(q, buf, sizeof buf), "y,z");
+  hn_pipeline_release(q);
+  hn_pipeline_release(p);
+  hn_pipeline_release(in);
+}
+
 static void test_nested_refusals(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
@@ -701,7 +742,7 @@ static void test_nested_refusals(void **state) {
                "nested node 'sub': map_over names 'x', which is not one of its inputs (k, xs)");
   expect_error(try_nest(p, "sub", in, "k=x", "", "", &err), &err, HN_EINVAL,
                "node 'sub' has two inputs named 'k'");
-  expect_error(try_nest(p, "sub", in, "", "y=z", "", &err), &err, HN_EINVAL,
+  expect_error(try_nest(p, "sub", in, "", "y=z,z=z", "", &err), &err, HN_EINVAL,
                "node 'sub' has two outputs named 'z'");
   expect_error(try_nest(p, "sub", in, "", "y=k", "", &err), &err, HN_EINVAL,
                "node 'sub' consumes its own output 'k'");
@@ -766,7 +807,7 @@ static void test_nested_plan_requests_only_needed(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
   char buf[256];
-  nest(p, "sub", in, "xs=x", "z=zz", "");
+  nest(p, "sub", in, "xs=x", "y=y,z=zz", "");
   add(p, "post", "zz", "out");
   add(p, "other", "y", "o2");
 
@@ -815,7 +856,7 @@ static void test_two_levels(void **state) {
   HN_CHECK(try_add_typed(in, "f", "x", "y", hn_type_int64(), NULL, &err), &err);
   nest(mid, "l1", in, "", "", "x");
   add(mid, "count", "y", "n");
-  nest(p, "l2", mid, "xss=x", "y=ys", "xss");
+  nest(p, "l2", mid, "xss=x", "y=ys,n=n", "xss");
   assert_string_equal(roots_of(p, buf, sizeof buf), "xss");
   assert_string_equal(outputs_of(p, buf, sizeof buf), "ys,n");
   assert_string_equal(type_str(hn_pipeline_output_type(p, "ys"), t, sizeof t), "list<list<int64>>");
@@ -1052,6 +1093,7 @@ int main(void) {
       cmocka_unit_test(test_plan_bad_requests),
       cmocka_unit_test(test_plan_overrides),
       cmocka_unit_test(test_nested_names_and_types),
+      cmocka_unit_test(test_nested_output_mapping_hides),
       cmocka_unit_test(test_nested_refusals),
       cmocka_unit_test(test_nested_inner_bound_stays_inside),
       cmocka_unit_test(test_nested_plan_requests_only_needed),

@@ -1,6 +1,8 @@
 /*
  * Nested pipelines: a pipeline added to another as one node, with input and
- * output mappings (renames) and optionally mapped over list inputs. Checks
+ * output mappings (renames) and optionally mapped over list inputs. An
+ * output mapping also selects: only the outputs it names are visible
+ * outside (the others are never computed for the outer pipeline). Checks
  * the mappings against the inner pipeline, derives the node's names and
  * types, and freezes the inner pipeline while it is nested.
  */
@@ -94,6 +96,12 @@ static hn_status check_mappings(const hn_nested_def *def, hn_error *err) {
   return HN_OK;
 }
 
+static bool is_listed(int64_t n, const char *const *names, const char *name) {
+  for (int64_t k = 0; k < n; k++)
+    if (strcmp(names[k], name) == 0) return true;
+  return false;
+}
+
 /* The renamed name for `name`, or `name` itself when the mapping does not list it. */
 static const char *mapped_name(int64_t n, const char *const *from, const char *const *to,
                                const char *name) {
@@ -162,12 +170,17 @@ static hn_status nested_names(const hn_allocator *a, const hn_nested_def *def, h
         hn__strdup(a, mapped_name(def->n_input_mapping, def->input_inner, def->input_outer, r));
     ok = g->inner_inputs[i] && g->inputs[i];
   }
-  for (int64_t j = 0; ok && j < g->n_outputs; j++) {
-    const char *o = in->outputs[j];
+  /* An output mapping exposes only what it maps; without one, every inner output. */
+  int64_t j = 0;
+  for (int64_t k = 0; ok && k < in->n_outputs; k++) {
+    const char *o = in->outputs[k];
+    if (def->n_output_mapping > 0 && !is_listed(def->n_output_mapping, def->output_inner, o))
+      continue;
     g->inner_outputs[j] = hn__strdup(a, o);
     g->outputs[j] =
         hn__strdup(a, mapped_name(def->n_output_mapping, def->output_inner, def->output_outer, o));
     ok = g->inner_outputs[j] && g->outputs[j];
+    j++;
   }
   return ok ? HN_OK : hn__error_nomem(err, "adding a nested pipeline");
 }
@@ -179,7 +192,7 @@ static hn_status nested_from_def(const hn_allocator *a, const hn_nested_def *def
   g->inner = hn_pipeline_retain(def->inner);
   atomic_fetch_add(&def->inner->n_parents, 1);
   g->n_inputs = def->inner->n_root_inputs;
-  g->n_outputs = def->inner->n_outputs;
+  g->n_outputs = def->n_output_mapping > 0 ? def->n_output_mapping : def->inner->n_outputs;
   g->map_mode = def->map_mode;
   hn_status st = nested_names(a, def, g, err);
   for (int64_t m = 0; st == HN_OK && m < def->n_map_over; m++) {
