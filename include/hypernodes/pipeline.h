@@ -83,7 +83,9 @@ typedef struct hn_nested_def {
   int64_t n_input_mapping;   /**< renames outer -> inner; unnamed inputs keep their name */
   const char *const *input_outer;
   const char *const *input_inner;
-  int64_t n_output_mapping;  /**< renames inner -> outer; unnamed outputs keep their name */
+  int64_t n_output_mapping;  /**< renames inner -> outer; when > 0 only the outputs it
+                                  names are visible outside, else every inner output is,
+                                  under its inner name */
   const char *const *output_inner;
   const char *const *output_outer;
   int64_t n_map_over;        /**< outer input names that are lists to map over (0: not mapped) */
@@ -113,6 +115,109 @@ HN_API HN_NODISCARD hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const 
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_add_pipeline(hn_pipeline *pipeline,
                                                        const hn_nested_def *def, hn_error *err);
+
+/* ---- one-call forms ------------------------------------------------------ */
+
+/**
+ * Add a row node in one call, its inputs and outputs written as spec
+ * strings:
+ *
+ *     hn_pipeline_add(p, "tokenize", "cleaned", "tokens: list<utf8>", tokenize, &err);
+ *
+ * `inputs` lists the input names separated by commas, each optionally
+ * followed by ": type" to declare its type ("a, b: int64"); NULL or "" for
+ * none. `outputs` lists every output with its type ("q: int64, r: int64").
+ * Types are type strings (hn_type_parse; object types need hn_node_def);
+ * names are bare or quoted as in type strings. The strings are only read
+ * during the call.
+ *
+ * This builds an hn_node_def and calls hn_pipeline_add_node: same checks,
+ * same returns, plus HN_EINVAL for a malformed spec (the message gives the
+ * offset and shows the spec with a caret under the offending character;
+ * err->node is the node's name). On failure nothing is added.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add(hn_pipeline *pipeline, const char *name,
+                                              const char *inputs, const char *outputs,
+                                              hn_row_fn row, hn_error *err);
+/**
+ * hn_pipeline_add with a batch function (`row` and `batch` may each be NULL,
+ * not both) and user data passed to both. On success the pipeline owns
+ * `user_data` and calls `user_data_free` (may be NULL) once when the node
+ * goes; on failure nothing is added, `user_data_free` is not called and the
+ * caller still owns `user_data`. Same returns as hn_pipeline_add.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_ex(hn_pipeline *pipeline, const char *name,
+                                                 const char *inputs, const char *outputs,
+                                                 hn_row_fn row, hn_batch_fn batch, void *user_data,
+                                                 void (*user_data_free)(void *user_data),
+                                                 hn_error *err);
+
+/**
+ * One entry of a node table (hn_pipeline_add_nodes): the arguments of
+ * hn_pipeline_add_ex, plus a version. Write entries with HN_NODE (row
+ * nodes) or designated initializers, which leave the other members zero:
+ *
+ *     static const hn_node_spec nodes[] = {
+ *         HN_NODE("clean", "text", "cleaned: utf8", clean),
+ *         HN_NODE("tokenize", "cleaned", "tokens: list<utf8>", tokenize),
+ *         {.name = "embed", .inputs = "tokens, model", .outputs = "v: list<float32>",
+ *          .batch = embed_batch, .version = "2"},
+ *     };
+ *
+ * (Positional initializers that leave members out draw
+ * -Wmissing-field-initializers under -Wextra.) More members may be added at
+ * the end; tables pass their entry size (HN_NODE_SPECS), so older tables
+ * keep working.
+ */
+typedef struct hn_node_spec {
+  const char *name;    /**< unique within the pipeline; required */
+  const char *inputs;  /**< "a, b: int64" (types optional), NULL or "" for none */
+  const char *outputs; /**< "n: int64, s: utf8" (types required) */
+  hn_row_fn row;       /**< row function, or NULL */
+  hn_batch_fn batch;   /**< batch function, or NULL (not both NULL) */
+  void *user_data;     /**< passed to the functions */
+  void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
+  const char *version; /**< code identity for caching, or NULL */
+} hn_node_spec;
+
+/** A node table entry for a row node (the other members zero). */
+#define HN_NODE(name_, inputs_, outputs_, row_) \
+  { .name = (name_), .inputs = (inputs_), .outputs = (outputs_), .row = (row_) }
+
+/** The arguments `specs, n_specs, spec_size` of hn_pipeline_add_nodes for an array. */
+#define HN_NODE_SPECS(array) \
+  (array), (int64_t)(sizeof(array) / sizeof((array)[0])), sizeof((array)[0])
+
+/**
+ * Add a table of nodes in one call, all or none:
+ * `hn_pipeline_add_nodes(p, HN_NODE_SPECS(nodes), &err)`. `spec_size` is
+ * sizeof(hn_node_spec) as the caller compiled it. Entries are checked and
+ * added in order; on failure the pipeline is left as it was (no node of the
+ * table is added, no user_data_free is called) and the message starts with
+ * "node spec K of N: ". Same returns as hn_pipeline_add.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_nodes(hn_pipeline *pipeline,
+                                                    const hn_node_spec *specs, int64_t n_specs,
+                                                    size_t spec_size, hn_error *err);
+
+/**
+ * Add a nested pipeline in one call (see hn_nested_def):
+ *
+ *     hn_pipeline_add_nested(doc, "per_sentence", sentence, "sentences=text",
+ *                            "n_tokens=lengths", "sentences", HN_MAP_ZIP, &err);
+ *
+ * `input_mapping` lists "outer=inner" renames, `output_mapping`
+ * "inner=outer" renames (data flows left to right in both; a name alone
+ * keeps its name: "y" is "y=y"); an output mapping exposes only the outputs
+ * it lists. `map_over` lists outer input names to map over ("" or NULL: not
+ * mapped). Same returns as hn_pipeline_add_pipeline, plus HN_EINVAL for a
+ * malformed string (offset and caret in the message).
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_nested(hn_pipeline *pipeline, const char *name,
+                                                     hn_pipeline *inner, const char *input_mapping,
+                                                     const char *output_mapping,
+                                                     const char *map_over, hn_map_mode map_mode,
+                                                     hn_error *err);
 
 /**
  * Bind a default value for input `name`: row `row` of `values` (retained).

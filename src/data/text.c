@@ -145,8 +145,8 @@ hn_status hn__lex_name(hn__lexer *lx, const hn_allocator *a, const char *role, c
   const char *start = NULL;
   size_t n = hn__lex_word(lx, &start);
   if (n == 0)
-    return hn__lex_fail(lx, lx->pos, HN_EINVAL, err, "expected a %s, found %s", role,
-                        shown(c, got));
+    return hn__lex_fail(lx, lx->pos, HN_EINVAL, err, "expected %s %s, found %s",
+                        strchr("aeiou", role[0]) ? "an" : "a", role, shown(c, got));
   char *s = hn__malloc(a, n + 1);
   if (!s) return hn__error_nomem(err, "parsing a name");
   memcpy(s, start, n);

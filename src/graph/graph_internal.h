@@ -180,4 +180,39 @@ void hn__derived_free(const hn_allocator *a, hn__derived *d);
 /* Replace the pipeline's derived data with *d (taken). */
 void hn__derived_commit(hn_pipeline *p, hn__derived *d);
 
+/*
+ * Add nodes all or none (the table form): on failure the pipeline is left
+ * as it was, no user_data_free is called, and *failed is the index of the
+ * definition that failed (-1 when none in particular did).
+ */
+hn_status hn__pipeline_add_defs(hn_pipeline *p, int64_t n, const hn_node_def *defs, int64_t *failed,
+                                hn_error *err);
+
+/* ---- spec strings (spec.c; also read by the engines for run options) ---- */
+
+typedef enum hn__spec_kind {
+  HN__SPEC_NAMES = 0,          /* "a, b" */
+  HN__SPEC_TYPED = 1,          /* "a, b: int64": types optional */
+  HN__SPEC_TYPES_REQUIRED = 2, /* "n: int64, s: utf8" */
+  HN__SPEC_MAPPING = 3         /* "a=b, c" (c: c=c) */
+} hn__spec_kind;
+
+/* A parsed spec: names (owned copies), per name a type (held) or NULL, and mapping targets. */
+typedef struct hn__spec {
+  int64_t n;
+  char **names;
+  const hn_type **types;
+  char **to; /* HN__SPEC_MAPPING: the name after '=' (owned), else NULL entries */
+} hn__spec;
+
+/*
+ * Parse `text` (NULL or blank: no items) into *out, with types made with
+ * `a`. `what` names the text in messages ("node 'clean': inputs"). Returns
+ * HN_OK, HN_EINVAL (pointing at the offending character) or HN_ENOMEM; on
+ * failure *out is empty.
+ */
+hn_status hn__spec_parse(const hn_allocator *a, const char *text, hn__spec_kind kind,
+                         const char *what, hn__spec *out, hn_error *err);
+void hn__spec_free(const hn_allocator *a, hn__spec *spec);
+
 #endif /* HN_GRAPH_INTERNAL_H */

@@ -135,18 +135,63 @@ hn_status hn__pipeline_insert(hn_pipeline *p, hn_gnode *g, hn_error *err) {
   return HN_OK;
 }
 
-hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const hn_node_def *def, hn_error *err) {
-  if (!pipeline) return hn__error(err, HN_EINVAL, "hn_pipeline_add_node: NULL pipeline");
+/* Check, build and insert one node; nothing is kept on failure. */
+static hn_status add_def(hn_pipeline *p, const hn_node_def *def, hn_error *err) {
   hn_gnode *g = NULL;
-  hn_status st = hn__pipeline_check_frozen(pipeline, "hn_pipeline_add_node", err);
-  if (st == HN_OK) st = check_def(def, err);
-  if (st == HN_OK) st = node_from_def(&pipeline->alloc, def, &g, err);
-  if (st == HN_OK) st = hn__gnode_check_names(&pipeline->alloc, g, err);
-  if (st == HN_OK) st = hn__pipeline_insert(pipeline, g, err);
+  hn_status st = check_def(def, err);
+  if (st == HN_OK) st = node_from_def(&p->alloc, def, &g, err);
+  if (st == HN_OK) st = hn__gnode_check_names(&p->alloc, g, err);
+  if (st == HN_OK) st = hn__pipeline_insert(p, g, err);
   if (st != HN_OK) {
-    hn__gnode_free(&pipeline->alloc, g, false);
+    hn__gnode_free(&p->alloc, g, false);
     if (def && def->name) hn__error_set_node(err, def->name);
   }
+  return st;
+}
+
+hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const hn_node_def *def, hn_error *err) {
+  if (!pipeline) return hn__error(err, HN_EINVAL, "hn_pipeline_add_node: NULL pipeline");
+  hn_status st = hn__pipeline_check_frozen(pipeline, "hn_pipeline_add_node", err);
+  return st == HN_OK ? add_def(pipeline, def, err) : st;
+}
+
+/* Copies of the derived data, to put back when adding several nodes fails half-way. */
+static hn_status snapshot_take(const hn_pipeline *p, hn__derived *d, hn_error *err) {
+  const hn_allocator *a = &p->alloc;
+  *d = (hn__derived){.n_root_inputs = p->n_root_inputs, .n_outputs = p->n_outputs};
+  d->order = hn__malloc(a, sizeof *d->order * (size_t)p->n_nodes);
+  d->root_inputs = hn__malloc(a, sizeof *d->root_inputs * (size_t)p->n_root_inputs);
+  d->outputs = hn__malloc(a, sizeof *d->outputs * (size_t)p->n_outputs);
+  if (!d->order || !d->root_inputs || !d->outputs) {
+    hn__derived_free(a, d);
+    return hn__error_nomem(err, "adding nodes");
+  }
+  if (p->n_nodes) memcpy(d->order, p->order, sizeof *d->order * (size_t)p->n_nodes);
+  if (p->n_root_inputs)
+    memcpy(d->root_inputs, p->root_inputs, sizeof *d->root_inputs * (size_t)p->n_root_inputs);
+  if (p->n_outputs) memcpy(d->outputs, p->outputs, sizeof *d->outputs * (size_t)p->n_outputs);
+  return HN_OK;
+}
+
+hn_status hn__pipeline_add_defs(hn_pipeline *p, int64_t n, const hn_node_def *defs, int64_t *failed,
+                                hn_error *err) {
+  *failed = -1;
+  hn__derived snap;
+  hn_status st = snapshot_take(p, &snap, err);
+  if (st != HN_OK) return st;
+  int64_t n0 = p->n_nodes, k = 0;
+  while (k < n && st == HN_OK) st = add_def(p, &defs[k++], err);
+  if (st == HN_OK) {
+    hn__derived_free(&p->alloc, &snap);
+    return HN_OK;
+  }
+  *failed = k - 1;
+  /* Back to the pipeline as it was: the nodes added so far go, their user_data stays the caller's.
+   */
+  for (int64_t i = n0; i < p->n_nodes; i++) hn__gnode_free(&p->alloc, p->nodes[i], false);
+  p->n_nodes = n0;
+  hn__derived_commit(p, &snap);
+  hn__pipeline_plans_clear(p);
   return st;
 }
 
