@@ -612,6 +612,25 @@ static void test_bad_requests(void **state) {
   assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 0))[0], 3);
   assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 1))[0], 2);
   hn_result_destroy(r);
+  /* The same request as a short spec; both forms at once, or a malformed one, are refused. */
+  hn_run_options s = {.size = sizeof s, .outputs_spec = " z , y "};
+  HN_CHECK(hn_pipeline_run(p, NULL, in, &s, &r, &err), &err);
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 0), "z");
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 1), "y");
+  assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 1))[0], 2);
+  hn_result_destroy(r);
+  r = NULL;
+  o.outputs_spec = "z";
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options set both outputs_spec and the list"));
+  s.outputs_spec = "z y";
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &s, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options->outputs_spec, offset 2: expected ','"));
+  s.outputs_spec = NULL;
+  s.map_over_spec = "x,";
+  assert_int_equal(hn_pipeline_map(p, NULL, in, &s, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options->map_over_spec, offset 2: expected a name"));
+  assert_null(r);
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
   assert_int_equal(ta.live, 0);

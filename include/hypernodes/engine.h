@@ -178,6 +178,14 @@ typedef struct hn_run_options {
   hn_map_mode map_mode;
   hn_error_policy error_policy;
   const hn_callbacks *callbacks;  /**< NULL: none */
+  /**
+   * Short forms of `outputs` and `map_over`: names separated by commas
+   * ("n_tokens, tokens"; read during the call only). NULL: unused. Setting
+   * a short form and its list both is HN_EINVAL; a malformed one is
+   * HN_EINVAL pointing at the offending character.
+   */
+  const char *outputs_spec;
+  const char *map_over_spec;
 } hn_run_options;
 
 typedef struct hn_result hn_result;

@@ -28,6 +28,8 @@ typedef struct call {
   /* One-row list arrays made for columns passed whole. */
   int64_t n_temps;
   hn_array **temps;
+  /* Names parsed from options->outputs_spec and options->map_over_spec. */
+  hn__spec outputs_spec, map_over_spec;
 } call;
 
 static void call_free(call *c) {
@@ -37,9 +39,35 @@ static void call_free(call *c) {
   hn__free(a, c->srcs);
   hn__free(a, c->over_input);
   hn__free(a, c->over_stride);
+  hn__spec_free(a, &c->outputs_spec);
+  hn__spec_free(a, &c->map_over_spec);
 }
 
 /* ---- options ---------------------------------------------------------------- */
+
+/* A names spec ("a, b") standing for a count and an array of the options. */
+static hn_status read_spec(call *c, const char *field, const char *text, hn__spec *spec,
+                           int64_t *n, const char *const **names, hn_error *err) {
+  if (!text) return HN_OK;
+  if (*n != 0)
+    return hn__error(err, HN_EINVAL, "options set both %s and the list it stands for", field);
+  char what[64];
+  snprintf(what, sizeof what, "options->%s", field);
+  hn_status st = hn__spec_parse(&c->alloc, text, HN__SPEC_NAMES, what, spec, err);
+  if (st != HN_OK) return st;
+  *n = spec->n;
+  *names = (const char *const *)spec->names;
+  return HN_OK;
+}
+
+static hn_status read_specs(call *c, hn_error *err) {
+  hn_run_options *o = &c->o;
+  hn_status st = read_spec(c, "outputs_spec", o->outputs_spec, &c->outputs_spec, &o->n_outputs,
+                           &o->outputs, err);
+  if (st != HN_OK) return st;
+  return read_spec(c, "map_over_spec", o->map_over_spec, &c->map_over_spec, &o->n_map_over,
+                   &o->map_over, err);
+}
 
 static hn_status read_options(call *c, const hn_run_options *opt, hn_error *err) {
   memset(&c->o, 0, sizeof c->o);
@@ -52,6 +80,8 @@ static hn_status read_options(call *c, const hn_run_options *opt, hn_error *err)
     memcpy(&c->o, opt, opt->size < sizeof c->o ? opt->size : sizeof c->o);
   }
   hn_run_options *o = &c->o;
+  hn_status st = read_specs(c, err);
+  if (st != HN_OK) return st;
   if (o->n_outputs < 0 || (o->n_outputs > 0 && !o->outputs))
     return hn__error(err, HN_EINVAL, "bad requested outputs (n_outputs %lld)",
                      (long long)o->n_outputs);
