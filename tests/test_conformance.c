@@ -2062,6 +2062,204 @@ static void case_nested_output_conflict(conf_case *c) {
 }
 
 /* ======================================================================== */
+/* Cases: overrides of intermediates, hidden nested outputs                  */
+/* ======================================================================== */
+
+/* calls[k] counted `want[k]` node calls, for k < n (-1: not checked). */
+static void expect_calls(conf_case *c, int n, const int64_t *want) {
+  if (!node_counts_seen()) return;
+  for (int k = 0; k < n; k++)
+    if (want[k] >= 0 && atomic_load(&c->calls[k]) != want[k])
+      fail_msg("calls[%d] = %lld, expected %lld", k, (long long)atomic_load(&c->calls[k]),
+               (long long)want[k]);
+}
+
+/* x -a-> y -b-> z -c-> w, counting calls in calls[0..2]. */
+static hn_pipeline *override_chain(conf_case *c, const char *name) {
+  hn_pipeline *p = top(c, name);
+  HN_CHECK(hn_pipeline_add_ex(p, "a", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "b", "y", "z: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "c", "z", "w: int64", f_add1, NULL, &c->calls[2], NULL, &c->err),
+           &c->err);
+  return p;
+}
+
+static void verify_override_run(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 1, 1});
+}
+
+/* y is given: a (its producer) never runs; every output not given is computed from it. */
+static void case_override_run(conf_case *c) {
+  override_chain(c, "override_run");
+  in_i64(c, "x", 1);
+  in_i64(c, "y", 10);
+  expect(c, "z", arr(c, I64T, "20"));
+  expect(c, "w", arr(c, I64T, "21"));
+  c->verify = verify_override_run;
+}
+
+static void verify_override_map(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 4, 4});
+}
+
+/* Mapped over the overriding column; x is not even given (nothing needs it any more). */
+static void case_override_map(conf_case *c) {
+  override_chain(c, "override_map");
+  in_col(c, "y", arr(c, I64T, "1 ~ 3 4"));
+  map_over(c, "y", HN_MAP_ZIP);
+  want(c, "w");
+  expect(c, "w", arr(c, I64T, "3 ~ 7 9"));
+  c->verify = verify_override_map;
+}
+
+static void verify_override_broadcast(conf_case *c, const hn_result *r) {
+  (void)r;
+  /* c reads only the broadcast z: engines may call it once for every item (columnar does). */
+  expect_calls(c, 3, (const int64_t[]){3, 0, -1});
+}
+
+/* The override is one value broadcast to every item of a map over x: b never runs. */
+static void case_override_broadcast(conf_case *c) {
+  override_chain(c, "override_broadcast");
+  in_col(c, "x", arr(c, I64T, "1 2 3"));
+  in_i64(c, "z", 100);
+  map_over(c, "x", HN_MAP_ZIP);
+  expect(c, "y", arr(c, I64T, "2 3 4")); /* a still runs: y is requested (every output not given) */
+  expect(c, "w", arr(c, I64T, "101 101 101"));
+  c->verify = verify_override_broadcast;
+}
+
+static void verify_override_diamond(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 4, (const int64_t[]){2, 0, 2, 2});
+}
+
+/*
+ * x -root-> a; a -left-> b; a -right-> cc; (b, cc) -join-> d. Giving b prunes
+ * left only: root still feeds right.
+ */
+static void case_override_keeps_shared_ancestor(conf_case *c) {
+  hn_pipeline *p = top(c, "override_diamond");
+  HN_CHECK(hn_pipeline_add_ex(p, "root", "x", "a: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "left", "a", "b: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "right", "a", "cc: int64", f_sq, NULL, &c->calls[2], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "join", "b, cc", "d: int64", f_add, NULL, &c->calls[3], NULL,
+                              &c->err),
+           &c->err);
+  in_col(c, "x", arr(c, I64T, "1 2"));
+  in_col(c, "b", arr(c, I64T, "1000 2000"));
+  map_over(c, "x,b", HN_MAP_ZIP);
+  want(c, "d");
+  expect(c, "d", arr(c, I64T, "1004 2009"));
+  c->verify = verify_override_diamond;
+}
+
+static void verify_override_all_ancestors(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 0, 1});
+}
+
+/* Giving z prunes b and, with it, a (its only consumer is gone): x is not needed. */
+static void case_override_prunes_ancestors(conf_case *c) {
+  override_chain(c, "override_ancestors");
+  in_i64(c, "z", 5);
+  want(c, "w");
+  expect(c, "w", arr(c, I64T, "6"));
+  c->verify = verify_override_all_ancestors;
+}
+
+static void verify_override_nested(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 2, (const int64_t[]){0, 3});
+}
+
+/* Giving the output of a nested node prunes the nested node: its inner nodes never run. */
+static void case_override_nested_output(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(hn_pipeline_add_ex(inner, "i1", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL,
+                              &c->err),
+           &c->err);
+  hn_pipeline *p = top(c, "override_nested");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "total", "ys", "n: int64", f_sum_list, NULL, &c->calls[1], NULL,
+                              &c->err),
+           &c->err);
+  in_col(c, "ys", arr(c, c->t_li64, "[1 2] [] [~ 5]"));
+  map_over(c, "ys", HN_MAP_ZIP);
+  expect(c, "n", arr(c, I64T, "3 0 5"));
+  c->verify = verify_override_nested;
+}
+
+/* An override has the type of the output it replaces. */
+static void case_override_type_mismatch(conf_case *c) {
+  override_chain(c, "override_type");
+  in_str(c, "y", "ten");
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'y' has type utf8, expected int64", NULL, NULL);
+  c->verify = verify_no_calls;
+}
+
+/* A given output is not computed: requesting it is refused, naming its producer. */
+static void case_override_requested(conf_case *c) {
+  override_chain(c, "override_requested");
+  in_i64(c, "y", 10);
+  want(c, "y,w");
+  expect_failure(c, HN_EINVAL, NULL, NULL, "output 'y' is requested but also given as an input",
+                 "overriding node 'a'", NULL);
+}
+
+static void verify_hidden(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 2, (const int64_t[]){0, 6});
+}
+
+/*
+ * The inner pipeline makes y (i_y, calls[0]) and z (i_z, calls[1]) from x;
+ * the output mapping exposes z only. y stays hidden: the outer pipeline has
+ * its own producer of "y", the default request lists only outer names, and
+ * i_y never runs.
+ */
+static void case_nested_hidden_outputs(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(hn_pipeline_add_ex(inner, "i_y", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL,
+                              &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(inner, "i_z", "x", "z: int64", f_mul2, NULL, &c->calls[1], NULL,
+                              &c->err),
+           &c->err);
+  hn_pipeline *p = top(c, "hidden");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "xs=x", "z=zs", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "y_maker", "xs", "y: int64", f_count, &c->err), &c->err);
+  assert_null(hn_pipeline_output_type(p, "z"));
+  in_col(c, "xs", arr(c, c->t_li64, "[1 2] [] [3 4 5] [6]"));
+  map_over(c, "xs", HN_MAP_ZIP);
+  /* Every output: sub's zs and the outer y, nothing under an inner name. */
+  expect(c, "zs", arr(c, c->t_li64, "[2 4] [] [6 8 10] [12]"));
+  expect(c, "y", arr(c, I64T, "2 0 3 1"));
+  c->verify = verify_hidden;
+}
+
+/* A hidden inner output is not an output of the outer pipeline: requesting it is refused. */
+static void case_nested_hidden_not_requestable(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(hn_pipeline_add(inner, "i_y", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "i_z", "x", "z: int64", f_mul2, &c->err), &c->err);
+  hn_pipeline *p = top(c, "hidden2");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "", "z", "", HN_MAP_ZIP, &c->err), &c->err);
+  in_i64(c, "x", 4);
+  want(c, "y");
+  expect_failure(c, HN_EINVAL, NULL, NULL, "unknown output 'y'", "available: z", NULL);
+}
+
+/* ======================================================================== */
 /* Cases: resources                                                          */
 /* ======================================================================== */
 
@@ -2945,6 +3143,16 @@ static case_entry k_cases[] = {
     CASE(nested_text),
     CASE(nested_mapping_names_nothing),
     CASE(nested_output_conflict),
+    CASE(override_run),
+    CASE(override_map),
+    CASE(override_broadcast),
+    CASE(override_keeps_shared_ancestor),
+    CASE(override_prunes_ancestors),
+    CASE(override_nested_output),
+    CASE(override_type_mismatch),
+    CASE(override_requested),
+    CASE(nested_hidden_outputs),
+    CASE(nested_hidden_not_requestable),
     CASE(resource_map),
     CASE(resource_run),
     CASE(resource_unused_not_built),
