@@ -125,6 +125,22 @@ static void test_inputs_setters(void **state) {
   assert_int_equal(d.v.i64, 30);
   assert_ptr_equal(find(in, "v")->values, c->values); /* retained, not copied */
 
+  /* A column of C strings: copied, NULL entries are null rows. */
+  const char *strs[3] = {"alpha", NULL, ""};
+  HN_CHECK(hn_inputs_set_strings(in, "strs", 3, strs, &err), &err);
+  HN_CHECK(hn_inputs_set_strings(in, "none", 0, NULL, &err), &err);
+  const hn_input *sc = find(in, "strs");
+  assert_int_equal(sc->kind, HN_INPUT_COLUMN);
+  assert_int_equal(hn_type_get_id(hn_array_type(sc->values)), HN_TYPE_UTF8);
+  assert_int_equal(hn_array_length(sc->values), 3);
+  d = hn_array_get(sc->values, 0);
+  assert_int_equal(d.v.str.size, 5);
+  assert_memory_equal(d.v.str.data, "alpha", 5);
+  assert_ptr_not_equal(d.v.str.data, strs[0]);
+  assert_true(hn_array_is_null(sc->values, 1));
+  assert_false(hn_array_is_null(sc->values, 2));
+  assert_int_equal(hn_array_length(find(in, "none")->values), 0);
+
   hn_inputs_destroy(in);
   hn_inputs_destroy(NULL);
   assert_int_equal(ta.live, 0);
@@ -207,6 +223,11 @@ static void test_inputs_errors(void **state) {
   assert_int_equal(hn_inputs_set_int64(in, NULL, 1, &err), HN_EINVAL);
   assert_int_equal(hn_inputs_set_int64(NULL, "x", 1, &err), HN_EINVAL);
   assert_int_equal(hn_inputs_set_str(in, "s", NULL, 3, &err), HN_EINVAL);
+  assert_int_equal(hn_inputs_set_strings(in, "ss", 2, NULL, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "input 'ss': bad list of 2 strings"));
+  assert_int_equal(hn_inputs_set_strings(in, "ss", -1, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn_inputs_set_strings(in, "", 0, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn__inputs_find(in, "ss"), -1);
 
   counting_config cfg = {0, 0};
   hn_resource_def def = resource_def("model", &cfg);
@@ -752,6 +773,8 @@ static hn_status inputs_scenario(const hn_allocator *a, counting_config *cfg) {
   if (st == HN_OK) st = hn_inputs_set_float64(in, "f", 1.5, NULL);
   if (st == HN_OK) st = hn_inputs_set_bool(in, "b", false, NULL);
   if (st == HN_OK) st = hn_inputs_set_str(in, "s", "text", -1, NULL);
+  const char *strs[2] = {"one", "two"};
+  if (st == HN_OK) st = hn_inputs_set_strings(in, "ss", 2, strs, NULL);
   if (st == HN_OK) {
     hn_builder *b = NULL;
     st = hn_builder_create(a, hn_type_int64(), &b, NULL);
@@ -777,7 +800,7 @@ static hn_status inputs_scenario(const hn_allocator *a, counting_config *cfg) {
     if (st != HN_OK) assert_int_equal(cfg->frees, 0);
   }
   if (st == HN_OK) {
-    assert_int_equal(in->n, 17);
+    assert_int_equal(in->n, 18);
     assert_int_equal(input_value(in, "i").type, HN_TYPE_UTF8);
     assert_int_equal(find(in, "c")->kind, HN_INPUT_RESOURCE);
   }

@@ -62,6 +62,15 @@ HN_API HN_NODISCARD hn_status hn_inputs_set_bool(hn_inputs *inputs, const char *
                                                  bool value, hn_error *err);
 HN_API HN_NODISCARD hn_status hn_inputs_set_str(hn_inputs *inputs, const char *name,
                                                 const char *value, int64_t size, hn_error *err);
+/**
+ * Set `name` to a utf8 column of `n` C strings (copied; a NULL entry is a
+ * null row), as hn_inputs_set_column would with an array built from them.
+ * `values` may be NULL when n is 0. Returns HN_OK, HN_EINVAL (NULL inputs or
+ * name, n < 0, NULL values), HN_ERANGE (more than INT32_MAX bytes) or
+ * HN_ENOMEM; on failure the inputs are unchanged.
+ */
+HN_API HN_NODISCARD hn_status hn_inputs_set_strings(hn_inputs *inputs, const char *name, int64_t n,
+                                                    const char *const *values, hn_error *err);
 /** Bind `name` to a resource (the definition is copied; config ownership moves on success). */
 HN_API HN_NODISCARD hn_status hn_inputs_set_resource(hn_inputs *inputs, const char *name,
                                                      const hn_resource_def *def, hn_error *err);
