@@ -34,6 +34,7 @@ typedef struct hn_import_options {
   bool validate_utf8; /**< check utf8 columns are valid UTF-8 (default true) */
 } hn_import_options;
 
+/** The default import options (validate_utf8 true), by value. */
 HN_API hn_import_options hn_import_options_default(void);
 
 /**

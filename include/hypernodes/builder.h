@@ -46,11 +46,17 @@ HN_API hn_builder *hn_builder_child(hn_builder *builder, int64_t i);
 /** Message of the last failed call on this builder, "" if none. */
 HN_API const char *hn_builder_last_error(const hn_builder *builder);
 
+/** Append a null (nested types: see the file comment). Returns as described above. */
 HN_API HN_NODISCARD hn_status hn_builder_append_null(hn_builder *builder);
+/** Append `n` nulls (n >= 0). Returns as described above. */
 HN_API HN_NODISCARD hn_status hn_builder_append_nulls(hn_builder *builder, int64_t n);
+/** Append a value to a bool builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_bool(hn_builder *builder, bool value);
+/** Append a value to an int64 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_int64(hn_builder *builder, int64_t value);
+/** Append a value to a float32 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_float32(hn_builder *builder, float value);
+/** Append a value to a float64 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_float64(hn_builder *builder, double value);
 /** Append `n` valid values of the builder's fixed-width type (int64, float32, float64). */
 HN_API HN_NODISCARD hn_status hn_builder_append_values(hn_builder *builder, const void *values,

@@ -6,6 +6,12 @@
  * an optional trailing hn_error *. Handles are opaque; objects are not
  * thread-safe unless their header says so (types, buffers, arrays and tables
  * are immutable and may be shared).
+ *
+ * After a failed call the objects it was given are left as they were and
+ * remain usable (a refused node adds nothing, a failed setter changes
+ * nothing, a failed run leaves the pipeline, inputs and engine usable);
+ * output parameters hold nothing to free. Functions that say otherwise:
+ * hn_builder_finish on HN_ENOMEM (the builder is reset to empty).
  */
 #ifndef HYPERNODES_H
 #define HYPERNODES_H

@@ -12,7 +12,13 @@
  *
  * Thread safety: building (add, bind, unbind) needs exclusive access. Once
  * built, a pipeline may be run or mapped from several threads at once (plan
- * compilation and caching are internally locked).
+ * compilation and caching are internally locked); the introspection
+ * functions may be called from several threads while nothing builds.
+ * A refused build call leaves the pipeline as it was, and usable.
+ *
+ * Running with a value for a name that a node produces overrides that
+ * node: it and the ancestors nothing else needs are pruned
+ * (docs/pipelines.md, "Overriding an intermediate").
  */
 #ifndef HYPERNODES_PIPELINE_H
 #define HYPERNODES_PIPELINE_H
@@ -70,9 +76,10 @@ typedef struct hn_node_def {
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
 } hn_node_def;
 
+/** How the mapped inputs of a map or a nested node combine into items. */
 typedef enum hn_map_mode {
   HN_MAP_ZIP = 0,    /**< item i takes row i of every mapped input (equal lengths) */
-  HN_MAP_PRODUCT = 1 /**< every combination; the last mapped input varies fastest */
+  HN_MAP_PRODUCT = 1 /**< every combination; the input last in map_over varies fastest */
 } hn_map_mode;
 
 /** A pipeline used as one node. Initialise with `hn_nested_def def = {.size = sizeof def};` then fill. */
@@ -93,11 +100,20 @@ typedef struct hn_nested_def {
   hn_map_mode map_mode;
 } hn_nested_def;
 
-/** Create an empty pipeline named `name` (copied; may be NULL). */
+/**
+ * Create an empty pipeline named `name` (copied; NULL: unnamed, ""). `alloc`
+ * may be NULL (libc); nodes, plans and the types read from spec strings use it.
+ * On success *out holds one reference (hn_pipeline_release). Returns HN_OK,
+ * HN_EINVAL (NULL out) or HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_pipeline_create(const hn_allocator *alloc, const char *name,
                                                  hn_pipeline **out, hn_error *err);
+/** Add a reference; returns `pipeline`. Thread-safe. NULL is allowed. */
 HN_API hn_pipeline *hn_pipeline_retain(hn_pipeline *pipeline);
-/** Drop a reference; frees the nodes (calling user_data_free) at zero. NULL is a no-op. */
+/**
+ * Drop a reference; frees the nodes (calling user_data_free) at zero. NULL
+ * is a no-op. Thread-safe (the last reference must not be in use).
+ */
 HN_API void hn_pipeline_release(hn_pipeline *pipeline);
 
 /**
@@ -220,31 +236,48 @@ HN_API HN_NODISCARD hn_status hn_pipeline_add_nested(hn_pipeline *pipeline, cons
                                                      hn_error *err);
 
 /**
- * Bind a default value for input `name`: row `row` of `values` (retained).
- * Explicit inputs given to run/map override it. HN_ERANGE for a bad row.
+ * Bind a default value for input `name` (copied): row `row` of `values`
+ * (retained). Explicit inputs given to run/map override it; binding a name
+ * again replaces the value. Its type is checked against the consumers'
+ * declared types when a run or map is planned. Returns HN_OK, HN_EINVAL
+ * (NULL or empty argument, a name a node produces, a nested (frozen)
+ * pipeline), HN_ERANGE (a bad row) or HN_ENOMEM.
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_bind(hn_pipeline *pipeline, const char *name,
                                                hn_array *values, int64_t row, hn_error *err);
-/** Remove a bound value; HN_ENOTFOUND when none is bound under that name. */
+/**
+ * Remove a bound value. Returns HN_OK, HN_ENOTFOUND (none is bound under
+ * that name), HN_EINVAL (NULL argument, a nested (frozen) pipeline) or
+ * HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_pipeline_unbind(hn_pipeline *pipeline, const char *name,
                                                  hn_error *err);
 
+/** The pipeline's name (borrowed; "" when unnamed), or NULL for NULL. */
 HN_API const char *hn_pipeline_name(const hn_pipeline *pipeline);
+/** Number of nodes, nested ones included (0 for NULL). */
 HN_API int64_t hn_pipeline_num_nodes(const hn_pipeline *pipeline);
 /**
  * Inputs that no node produces and nothing is bound to, sorted by name.
  * Borrowed; valid until the pipeline changes.
  */
 HN_API int64_t hn_pipeline_num_root_inputs(const hn_pipeline *pipeline);
+/** Root input i (borrowed, see above), or NULL when out of range. */
 HN_API const char *hn_pipeline_root_input(const hn_pipeline *pipeline, int64_t i);
-/** Every output a node produces, in execution order then declaration order. */
+/**
+ * Every output a node produces (visible outside: a nested node exposes
+ * what its output mapping lists), in execution order then declaration
+ * order. 0 for NULL.
+ */
 HN_API int64_t hn_pipeline_num_outputs(const hn_pipeline *pipeline);
+/** Output i (borrowed; valid until the pipeline changes), or NULL when out of range. */
 HN_API const char *hn_pipeline_output(const hn_pipeline *pipeline, int64_t i);
-/** Type of a produced output, or NULL when no node produces `name`. */
+/** Type of a produced output (borrowed, held by the pipeline), or NULL when no node produces `name`. */
 HN_API const hn_type *hn_pipeline_output_type(const hn_pipeline *pipeline, const char *name);
 /**
- * Node names in execution order: topological, ties broken by node name, so
- * the order never depends on insertion order.
+ * Name of node i in execution order (borrowed; valid until the pipeline
+ * changes), or NULL when out of range: topological, ties broken by node
+ * name, so the order never depends on insertion order.
  */
 HN_API const char *hn_pipeline_execution_order(const hn_pipeline *pipeline, int64_t i);
 
@@ -259,9 +292,13 @@ HN_API hn_status hn_ctx_fail(hn_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/** Scratch arena of the current worker, reset after every item (row) or batch. */
+/**
+ * Scratch arena of the current worker, reset after every item (row) or
+ * batch: memory from it is valid until the node function returns. Never
+ * NULL inside a node function. Only for the calling worker's thread.
+ */
 HN_API hn_arena *hn_ctx_arena(hn_ctx *ctx);
-/** Index of the worker running the call (0 .. workers - 1). */
+/** Index of the worker running the call (0 .. hn_engine_workers - 1). */
 HN_API int hn_ctx_worker(const hn_ctx *ctx);
 
 #ifdef __cplusplus

@@ -43,12 +43,17 @@ typedef struct hn_object_vtable {
   void *ctx;
 } hn_object_vtable;
 
-/** Static singletons for the primitive types. Never NULL, never freed. */
+/** The bool type: a static singleton (never NULL, never freed; retain/release are no-ops). */
 HN_API const hn_type *hn_type_bool(void);
+/** The int64 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_int64(void);
+/** The float32 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_float32(void);
+/** The float64 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_float64(void);
+/** The utf8 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_utf8(void);
+/** The binary type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_binary(void);
 
 /**
@@ -80,6 +85,7 @@ HN_API const hn_type *hn_type_retain(const hn_type *type);
 /** Drop a reference; frees at zero. Thread-safe. NULL is a no-op. */
 HN_API void hn_type_release(const hn_type *type);
 
+/** The type's id (HN_TYPE_INT64, HN_TYPE_LIST, ...). Thread-safe. */
 HN_API hn_type_id hn_type_get_id(const hn_type *type);
 /** Item type of a list (borrowed), or NULL for other types. */
 HN_API const hn_type *hn_type_list_item(const hn_type *type);
