@@ -1055,7 +1055,7 @@ static void check_result(conf_case *c, const hn_result *r, const hn_table *expec
     fprint_table(stderr, "got", t);
     fail_msg("result table differs from the expected one");
   }
-  hn_result_stats stats = hn_result_get_stats(r);
+  hn_result_stats stats = hn_test_stats(r);
   if (!c->map)
     assert_int_equal(hn_table_num_rows(t), 1);
   else
@@ -2198,7 +2198,7 @@ static void check_resource_counts(conf_case *c, const hn_result *r) {
   if (!node_counts_seen()) {
     /* Built on the serving ranks: their counts come back in the stats. */
     if (!r) return;
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.resource_inits >= 1 && s.resource_inits <= (int64_t)c->workers * g_ranks);
     assert_int_equal(s.resource_destroys, s.resource_inits);
     assert_int_equal(atomic_load(&c->res.inits), 0);
@@ -2211,7 +2211,7 @@ static void check_resource_counts(conf_case *c, const hn_result *r) {
     fail();
   }
   if (r) {
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.resource_inits, inits);
     assert_int_equal(s.resource_destroys, destroys);
     assert_true(s.workers >= 1 && s.workers <= c->workers);
@@ -2247,7 +2247,7 @@ static void case_resource_run(conf_case *c) {
 
 static void verify_no_resource(conf_case *c, const hn_result *r) {
   assert_int_equal(atomic_load(&c->res.inits), 0); /* also true on mpi rank 0 */
-  assert_int_equal(hn_result_get_stats(r).resource_inits, 0);
+  assert_int_equal(hn_test_stats(r).resource_inits, 0);
 }
 
 static void case_resource_unused_not_built(conf_case *c) {
@@ -2369,7 +2369,7 @@ static void verify_continue(conf_case *c, const hn_result *r) {
     assert_int_equal(atomic_load(&c->calls[0]), 4); /* "after" skipped for items 2 and 4 */
     assert_int_equal(atomic_load(&c->calls[1]), 6); /* "other" ran for every item */
   }
-  hn_result_stats s = hn_result_get_stats(r);
+  hn_result_stats s = hn_test_stats(r);
   assert_int_equal(s.n_items, 6);
   assert_int_equal(s.n_failed, 2);
 }

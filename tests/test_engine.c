@@ -244,7 +244,7 @@ static void test_chunking_invariance(void **state) {
   int64_t failed = 0;
   for (int64_t i = 0; i < n; i++) failed += i % 97 == 5;
   assert_int_equal(hn_table_num_rows(we), failed);
-  assert_int_equal(hn_result_get_stats(want).n_failed, failed);
+  assert_int_equal(hn_test_stats(want).n_failed, failed);
   /* Spot checks: item 27 spells "x27", item 26 is null (26 % 13 == 0). */
   hn_datum ws = hn_array_get(hn_table_column_by_name(wt, "ws"), 27);
   assert_false(ws.is_null);
@@ -265,7 +265,7 @@ static void test_chunking_invariance(void **state) {
       if (!hn_table_equals(hn_result_table(got), wt) || !hn_table_equals(hn_result_errors(got), we))
         fail_msg("threads workers=%d chunk=%lld differs from sequential", workers[wi],
                  (long long)chunks[ci]);
-      hn_result_stats s = hn_result_get_stats(got);
+      hn_result_stats s = hn_test_stats(got);
       assert_int_equal(s.n_items, n);
       assert_int_equal(s.n_failed, failed);
       assert_true(s.workers >= 1 && s.workers <= workers[wi]);
@@ -387,7 +387,7 @@ static void resource_case(int workers, int64_t chunk, bool fail_node, bool fail_
     assert_string_equal(err.item_path, "150");
   } else {
     HN_CHECK(st, &err);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.resource_inits, atomic_load(&rc.inits));
     assert_int_equal(s.resource_destroys, atomic_load(&rc.destroys));
     assert_int_equal(hn_array_get(hn_table_column(hn_result_table(r), 0), 199).v.i64, 199 * 7);
@@ -651,7 +651,7 @@ static void test_context(void **state) {
     assert_int_equal(atomic_load(&pr.bad_worker), 0);
     assert_true(atomic_load(&pr.worker_mask) != 0);
     if (k == 0) assert_int_equal(atomic_load(&pr.worker_mask), 1);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.workers >= 1 && s.workers <= pr.workers);
     assert_int_equal(hn_array_get(hn_table_column_by_name(hn_result_table(r), "z"), 10).v.i64, 12);
     hn_result_destroy(r);

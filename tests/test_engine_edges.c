@@ -631,7 +631,7 @@ static void test_threads_allocation_failure(void **state) {
       done = true;
     }
     if (st == HN_OK) {
-      hn_result_stats s = hn_result_get_stats(r);
+      hn_result_stats s = hn_test_stats(r);
       assert_int_equal(s.resource_inits, s.resource_destroys);
       assert_int_equal(hn_table_num_rows(hn_result_table(r)), 9);
     } else {

@@ -152,7 +152,7 @@ static void test_map_matches_sequential(void **state) {
   HN_CHECK(hn_pipeline_map(p, g_engine, in, &o, &res, &err), &err);
   check_like_sequential(p, in, &o, res);
   if (g_rank == 0) {
-    hn_result_stats s = hn_result_get_stats(res);
+    hn_result_stats s = hn_test_stats(res);
     assert_int_equal(s.n_items, 20000);
     assert_int_equal(s.n_failed, 0);
     assert_true(s.workers >= 1 && s.workers <= (g_ranks > 1 ? g_ranks - 1 : 64));
@@ -224,7 +224,7 @@ static void test_continue_records(void **state) {
     hn_datum item1 = hn_array_get(hn_table_column(e, 0), 1);
     assert_int_equal(item0.v.i64, 300);
     assert_int_equal(item1.v.i64, 700);
-    assert_int_equal(hn_result_get_stats(res).n_failed, 2);
+    assert_int_equal(hn_test_stats(res).n_failed, 2);
   }
   hn_result_destroy(res);
   hn_inputs_destroy(in);
@@ -266,7 +266,7 @@ static void test_resources(void **state) {
   atomic_store(&g_destroys, 0);
   HN_CHECK(hn_pipeline_map(p, g_engine, in, &o, &res, &err), &err);
   if (g_rank == 0) {
-    hn_result_stats s = hn_result_get_stats(res);
+    hn_result_stats s = hn_test_stats(res);
     assert_true(s.resource_inits >= 1);
     assert_true(s.resource_inits <= (int64_t)hn_engine_workers(g_engine) * g_ranks);
     assert_int_equal(s.resource_destroys, s.resource_inits);

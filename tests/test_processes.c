@@ -227,7 +227,7 @@ static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragmen
     if (!strstr(buf, fragment)) fail_msg("message \"%s\" lacks \"%s\"", buf, fragment);
     assert_true(path.v.str.size == 2 && memcmp(path.v.str.data, "37", 2) == 0);
     assert_true(node.v.str.size == 6 && memcmp(node.v.str.data, "crashy", 6) == 0);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.n_items, 100);
     assert_int_equal(s.n_failed, 1);
   } else {
@@ -383,7 +383,7 @@ static void test_resources_per_process(void **state) {
     int64_t y[200];
     result_values(r, "y", 200, y);
     for (int64_t i = 0; i < 200; i++) assert_int_equal(y[i], 10 * i);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.workers >= 1 && s.workers <= 3);
     assert_int_equal(s.resource_inits, s.workers);
     assert_int_equal(s.resource_destroys, s.resource_inits);
@@ -470,7 +470,7 @@ static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
   result_values(r, "y", n, y);
   for (int64_t i = 0; i < n; i++) assert_int_equal(y[i], 3 * i);
   free(y);
-  hn_result_stats s = hn_result_get_stats(r);
+  hn_result_stats s = hn_test_stats(r);
   assert_int_equal(s.n_items, n);
   assert_true(s.workers >= 1 && s.workers <= hn_engine_workers(e));
   hn_result_destroy(r);
@@ -535,7 +535,7 @@ static void test_run(void **state) {
   int64_t z;
   result_values(r, "z", 1, &z);
   assert_int_equal(z, 16);
-  assert_int_equal(hn_result_get_stats(r).workers, 1);
+  assert_int_equal(hn_test_stats(r).workers, 1);
   hn_result_destroy(r);
   hn_inputs_destroy(in);
   hn_pipeline_release(p);

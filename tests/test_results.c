@@ -382,11 +382,19 @@ static void test_result_make(void **state) {
   const hn_type *schema = NULL;
   HN_CHECK(hn__error_table_schema(NULL, &schema, NULL), NULL);
   assert_true(hn_type_equals(hn_table_schema(errors), schema));
-  hn_result_stats got = hn_result_get_stats(r);
+  hn_result_stats got = hn_test_stats(r);
   assert_int_equal(got.n_items, 4);
   assert_int_equal(got.resource_inits, 2);
   assert_int_equal(got.resource_destroys, 2);
   assert_int_equal(got.workers, 1);
+  /* A caller built with a smaller hn_result_stats gets its own members only. */
+  hn_result_stats old = {-1, -1, -1, -1, -1};
+  hn_result_get_stats(r, &old, offsetof(hn_result_stats, resource_inits));
+  assert_int_equal(old.n_items, 4);
+  assert_int_equal(old.n_failed, 0);
+  assert_int_equal(old.resource_inits, -1);
+  assert_int_equal(old.workers, -1);
+  hn_result_get_stats(r, NULL, sizeof old); /* no-op */
   hn_result_destroy(r);
   assert_int_equal(ta.live, 0);
 
@@ -398,7 +406,7 @@ static void test_result_make(void **state) {
   assert_true(hn_type_equals(hn_table_schema(hn_result_errors(r)), schema));
   hn_datum msg = hn_array_get(hn_table_column_by_name(hn_result_errors(r), "message"), 0);
   assert_memory_equal(msg.v.str.data, "bad number", 10);
-  assert_int_equal(hn_result_get_stats(r).n_items, 0);
+  assert_int_equal(hn_test_stats(r).n_items, 0);
   hn_result_destroy(r);
   hn_type_release(schema);
   assert_int_equal(ta.live, 0);
@@ -413,7 +421,7 @@ static void test_result_make(void **state) {
   hn_result_destroy(NULL);
   assert_null(hn_result_table(NULL));
   assert_null(hn_result_errors(NULL));
-  assert_int_equal(hn_result_get_stats(NULL).n_items, 0);
+  assert_int_equal(hn_test_stats(NULL).n_items, 0);
 }
 
 static void test_result_make_allocation_failure(void **state) {

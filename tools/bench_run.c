@@ -156,7 +156,8 @@ static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p
       st = HN_EIO;
       if (err) snprintf(err->message, sizeof err->message, "the Arrow stream gave no batch");
     } else {
-      hn_import_options io = hn_import_options_default();
+      hn_import_options io;
+      hn_import_options_init(&io, sizeof io);
       hn_table *t = NULL;
       st = hn_table_import(NULL, &schema, &array, &io, &t, err); /* consumes array */
       if (st == HN_OK) hash_table(s, t, cs);

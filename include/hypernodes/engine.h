@@ -312,7 +312,7 @@ HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *
 
 /* ---- results ------------------------------------------------------------ */
 
-/** Statistics of a run or map (hn_result_get_stats). */
+/** Statistics of a run or map (hn_result_get_stats). More members may be added at the end. */
 typedef struct hn_result_stats {
   int64_t n_items;            /**< items mapped (1 for a run; 0 on serving mpi ranks) */
   int64_t n_failed;           /**< items with an error record (HN_ERRORS_CONTINUE) */
@@ -345,8 +345,14 @@ HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
  * item order; zero rows when none failed. NULL for a NULL result.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
-/** The result's statistics (all zero for NULL). Thread-safe. */
-HN_API hn_result_stats hn_result_get_stats(const hn_result *result);
+/**
+ * Copy the result's statistics into the first `size` bytes of *stats:
+ * pass sizeof *stats (`hn_result_get_stats(r, &s, sizeof s)`), so that a
+ * program built against older headers, with a smaller struct, gets only its
+ * own members. All zero for a NULL result; NULL stats is a no-op.
+ * Thread-safe.
+ */
+HN_API void hn_result_get_stats(const hn_result *result, hn_result_stats *stats, size_t size);
 /**
  * Export the result as an Arrow stream of its record batches (no copy, no
  * join). The stream holds its own references: it outlives the result, and
