@@ -203,7 +203,7 @@ static void test_engine_kind(void **state) {
   hn_engine *e = NULL;
   hn_error err;
   HN_CHECK(hn_engine_create(NULL, &o, &e, &err), &err);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_COLUMNAR);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_COLUMNAR);
   assert_int_equal(hn_engine_workers(e), 3);
   hn_engine_destroy(e);
 }

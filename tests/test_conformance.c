@@ -159,7 +159,7 @@ static bool parse_value(hn_builder *b, const hn_type *t, const char **s) {
     return hn_builder_append_null(b) == HN_OK;
   }
   char *end = NULL;
-  switch (hn_type_get_id(t)) {
+  switch (hn_type_id_of(t)) {
     case HN_TYPE_INT64: {
       long long v = strtoll(*s, &end, 10);
       if (end == *s) return false;
@@ -171,7 +171,7 @@ static bool parse_value(hn_builder *b, const hn_type *t, const char **s) {
       double v = strtod(*s, &end);
       if (end == *s) return false;
       *s = end;
-      return hn_type_get_id(t) == HN_TYPE_FLOAT64 ? hn_builder_append_float64(b, v) == HN_OK
+      return hn_type_id_of(t) == HN_TYPE_FLOAT64 ? hn_builder_append_float64(b, v) == HN_OK
                                                   : hn_builder_append_float32(b, (float)v) == HN_OK;
     }
     case HN_TYPE_BOOL:
@@ -817,9 +817,9 @@ static hn_datum arg_get(const hn_batch_arg *a, int64_t i) {
 
 static hn_status check_arg(hn_ctx *ctx, const hn_batch_arg *a, int64_t n, hn_type_id id) {
   if (!a->array) return hn_ctx_fail(ctx, "batch argument without an array");
-  if (hn_type_get_id(hn_array_type(a->array)) != id)
+  if (hn_type_id_of(hn_array_type(a->array)) != id)
     return hn_ctx_fail(ctx, "batch argument of type %s, expected %s",
-                       hn_type_id_name(hn_type_get_id(hn_array_type(a->array))),
+                       hn_type_id_name(hn_type_id_of(hn_array_type(a->array))),
                        hn_type_id_name(id));
   int64_t need = a->scalar ? 1 : n;
   if (hn_array_length(a->array) < need)
@@ -1023,7 +1023,7 @@ static void check_error_records(conf_case *c, const hn_result *r) {
   assert_non_null(path);
   assert_non_null(nd);
   assert_non_null(msg);
-  assert_int_equal(hn_type_get_id(hn_array_type(item)), HN_TYPE_INT64);
+  assert_int_equal(hn_type_id_of(hn_array_type(item)), HN_TYPE_INT64);
   for (int64_t i = 0; i < c->n_exp_err; i++) {
     hn_datum it = hn_array_get(item, i), pa = hn_array_get(path, i), no = hn_array_get(nd, i),
              me = hn_array_get(msg, i);
@@ -1161,7 +1161,7 @@ static void run_case(void **state) {
     hn_error err;
     hn_error_reset(&err);
     hn_status st = execute(c, &c->result, &err);
-    bool serving = g_rank != 0 && c->engine && hn_engine_get_kind(c->engine) == HN_ENGINE_MPI;
+    bool serving = g_rank != 0 && c->engine && hn_engine_kind_of(c->engine) == HN_ENGINE_MPI;
     if (serving && !c->expect_fail) {
       /* Serving rank: the same status, no rows; the same calls as rank 0. */
       if (st != HN_OK) {
@@ -2673,7 +2673,7 @@ static void case_engine_identity(conf_case *c) {
   assert_int_not_equal(hn_engine_kind_from_name("warp-drive", &kind, &err), HN_OK);
   assert_non_null(strstr(err.message, "warp-drive"));
   assert_true(hn_engine_workers(c->engine) >= 1);
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_SEQUENTIAL)
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_SEQUENTIAL)
     assert_int_equal(hn_engine_workers(c->engine), 1);
   hn_engine_destroy(NULL);
   hn_pipeline_release(NULL);
@@ -2760,9 +2760,9 @@ static void case_concurrent_maps(conf_case *c) {
   /* Processes engines forking from four threads at once: under a sanitizer a
    * worker forked while another thread holds the sanitizer allocator's lock
    * deadlocks in its first malloc (glibc's malloc is fork-safe). */
-  if (HN_TEST_SANITIZER_ALLOC && hn_engine_get_kind(c->engine) == HN_ENGINE_PROCESSES) skip();
+  if (HN_TEST_SANITIZER_ALLOC && hn_engine_kind_of(c->engine) == HN_ENGINE_PROCESSES) skip();
   /* mpi: run and map are collective, from the thread that created the engine. */
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_MPI) skip();
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_MPI) skip();
   hn_pipeline *p = new_pipe(c, "shared"); /* not run by the runner: c->p stays NULL */
   HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   HN_CHECK(hn_pipeline_add(p, "dbl", "y", "z: int64", f_mul2, &c->err), &c->err);
@@ -2772,7 +2772,7 @@ static void case_concurrent_maps(conf_case *c) {
   pthread_t tids[THREADS];
   for (int t = 0; t < THREADS; t++) {
     jobs[t] = (concurrent_job){
-        .p = p, .kind = hn_engine_get_kind(c->engine), .n = N, .output = outputs[t]};
+        .p = p, .kind = hn_engine_kind_of(c->engine), .n = N, .output = outputs[t]};
     assert_int_equal(pthread_create(&tids[t], NULL, concurrent_map, &jobs[t]), 0);
   }
   for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_join(tids[t], NULL), 0);
@@ -2844,7 +2844,7 @@ static hn_status oom_attempt(conf_case *c, hn_test_alloc *ta, hn_status *map_sta
 static void case_allocation_failures(conf_case *c) {
   /* mpi: one rank failing an allocation where the others do not is not a
    * collective outcome (tested on one rank by the other engines). */
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_MPI) skip();
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_MPI) skip();
   hn_test_alloc ta;
   hn_test_alloc_init(&ta, 0);
   hn_status map_st;

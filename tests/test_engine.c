@@ -191,11 +191,11 @@ static void test_engine_kinds(void **state) {
 
   hn_engine *e = NULL;
   HN_CHECK(hn_engine_create(NULL, NULL, &e, &err), &err);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_SEQUENTIAL);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_SEQUENTIAL);
   assert_int_equal(hn_engine_workers(e), 1);
   hn_engine_destroy(e);
   e = engine_new(HN_ENGINE_THREADS, 3, 0);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_THREADS);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_THREADS);
   assert_int_equal(hn_engine_workers(e), 3);
   hn_engine_destroy(e);
   e = engine_new(HN_ENGINE_THREADS, 0, 0);

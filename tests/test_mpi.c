@@ -133,7 +133,7 @@ static void check_like_sequential(hn_pipeline *p, const hn_inputs *in, const hn_
 
 static void test_ranks(void **state) {
   (void)state;
-  assert_int_equal(hn_engine_get_kind(g_engine), HN_ENGINE_MPI);
+  assert_int_equal(hn_engine_kind_of(g_engine), HN_ENGINE_MPI);
   assert_int_equal(hn_engine_rank(g_engine), g_rank);
   assert_true(g_ranks >= 1);
   assert_true(hn_engine_workers(g_engine) >= 1);

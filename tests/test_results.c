@@ -131,7 +131,7 @@ static void test_inputs_setters(void **state) {
   HN_CHECK(hn_inputs_set_strings(in, "none", 0, NULL, &err), &err);
   const hn_input *sc = find(in, "strs");
   assert_int_equal(sc->kind, HN_INPUT_COLUMN);
-  assert_int_equal(hn_type_get_id(hn_array_type(sc->values)), HN_TYPE_UTF8);
+  assert_int_equal(hn_type_id_of(hn_array_type(sc->values)), HN_TYPE_UTF8);
   assert_int_equal(hn_array_length(sc->values), 3);
   d = hn_array_get(sc->values, 0);
   assert_int_equal(d.v.str.size, 5);
@@ -277,7 +277,7 @@ static void test_resource_lifetime(void **state) {
   assert_ptr_equal(r->def.destroy, res_destroy);
   assert_ptr_equal(r->def.config, &cfg);
   assert_int_equal(r->def.size, sizeof(hn_resource_def));
-  assert_int_equal(hn_type_get_id(r->type), HN_TYPE_OBJECT);
+  assert_int_equal(hn_type_id_of(r->type), HN_TYPE_OBJECT);
   char spelled[64];
   hn_type_to_string(r->type, spelled, sizeof spelled);
   assert_non_null(strstr(spelled, "tokenizer"));

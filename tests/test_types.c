@@ -8,7 +8,7 @@ static void obj_free(void *ctx, void *o) { (void)ctx; (void)o; }
 
 static void test_primitives(void **state) {
   (void)state;
-  assert_int_equal(hn_type_get_id(hn_type_int64()), HN_TYPE_INT64);
+  assert_int_equal(hn_type_id_of(hn_type_int64()), HN_TYPE_INT64);
   assert_ptr_equal(hn_type_retain(hn_type_utf8()), hn_type_utf8());
   hn_type_release(hn_type_utf8()); /* no-op on singletons */
   assert_true(hn_type_equals(hn_type_bool(), hn_type_bool()));
@@ -202,7 +202,7 @@ static void test_type_strings_round_trip(void **state) {
   for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++) {
     round_trip(prims[i], 0, NULL);
     const hn_type *t = NULL;
-    HN_CHECK(hn_type_parse(NULL, hn_type_id_name(hn_type_get_id(prims[i])), &t, NULL), NULL);
+    HN_CHECK(hn_type_parse(NULL, hn_type_id_name(hn_type_id_of(prims[i])), &t, NULL), NULL);
     assert_ptr_equal(t, prims[i]); /* the singleton itself */
   }
   round_trip(model, 2, objects);

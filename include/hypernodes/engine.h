@@ -179,7 +179,7 @@ HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
  */
 HN_API void hn_engine_destroy(hn_engine *engine);
 /** The engine's kind; HN_ENGINE_SEQUENTIAL for NULL. Thread-safe. */
-HN_API hn_engine_kind hn_engine_get_kind(const hn_engine *engine);
+HN_API hn_engine_kind hn_engine_kind_of(const hn_engine *engine);
 /**
  * Workers the engine runs items on: threads (threads, columnar), worker
  * processes (processes), worker threads per rank (mpi), 1 for sequential

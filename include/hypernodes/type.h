@@ -86,7 +86,7 @@ HN_API const hn_type *hn_type_retain(const hn_type *type);
 HN_API void hn_type_release(const hn_type *type);
 
 /** The type's id (HN_TYPE_INT64, HN_TYPE_LIST, ...). Thread-safe. */
-HN_API hn_type_id hn_type_get_id(const hn_type *type);
+HN_API hn_type_id hn_type_id_of(const hn_type *type);
 /** Item type of a list (borrowed), or NULL for other types. */
 HN_API const hn_type *hn_type_list_item(const hn_type *type);
 /** Number of fields of a struct; 0 for other types. */

@@ -187,7 +187,7 @@ void hn_type_release(const hn_type *type) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) == 1) type_free(t);
 }
 
-hn_type_id hn_type_get_id(const hn_type *type) { return type->id; }
+hn_type_id hn_type_id_of(const hn_type *type) { return type->id; }
 const hn_type *hn_type_list_item(const hn_type *type) {
   return type && type->id == HN_TYPE_LIST ? type->item : NULL;
 }
