@@ -302,7 +302,7 @@ static void test_type_strings_errors(void **state) {
   for (int i = 0; i < 100; i++) strcat(deep, ">");
   parse_fails(deep, 64 * 5, "nested deeper than 64 levels");
   /* A long text: the excerpt is a window around the offending character. */
-  char long_text[600] = "struct<";
+  char long_text[1024] = "struct<";
   for (int i = 0; i < 40; i++) {
     char f[32];
     snprintf(f, sizeof f, "field_%02d: int64, ", i);
