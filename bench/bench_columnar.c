@@ -69,12 +69,8 @@ static hn_pipeline *numeric_pipeline(void) {
   hn_error err;
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "numeric", &p, &err));
-  const char *ins[] = {"v", "mean", "std"}, *outs[] = {"z"};
-  const hn_type *types[] = {hn_type_float64()};
-  hn_node_def d = {.size = sizeof d, .name = "normalize", .n_inputs = 3, .inputs = ins,
-                   .n_outputs = 1, .outputs = outs, .output_types = types,
-                   .row = normalize_row, .batch = normalize_batch};
-  CHECK(hn_pipeline_add_node(p, &d, &err));
+  CHECK(hn_pipeline_add_ex(p, "normalize", "v, mean, std", "z: float64", normalize_row,
+                           normalize_batch, NULL, NULL, &err));
   return p;
 }
 

@@ -139,7 +139,8 @@ static double time_import(const hn_array *arr, bool utf8) {
   hn_error err;
   hn_status st = hn_array_export(arr, &schema, &array, &err);
   if (st != HN_OK) die("export", st, &err);
-  hn_import_options opt = hn_import_options_default();
+  hn_import_options opt;
+  hn_import_options_init(&opt, sizeof opt);
   opt.validate_utf8 = utf8;
   hn_array *out = NULL;
   double t0 = now_s();

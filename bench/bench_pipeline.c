@@ -117,22 +117,6 @@ static hn_array *iota(int64_t n) {
   return a;
 }
 
-static void add_node(hn_pipeline *p, const char *name, const char *in, const char *out,
-                     hn_row_fn fn, void *user_data) {
-  hn_error err;
-  const hn_type *t = hn_type_int64();
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = 1;
-  d.inputs = &in;
-  d.n_outputs = 1;
-  d.outputs = &out;
-  d.output_types = &t;
-  d.row = fn;
-  d.user_data = user_data;
-  CHECK(hn_pipeline_add_node(p, &d, &err));
-}
-
 static hn_engine *make_engine(hn_engine_kind kind) {
   hn_error err;
   hn_engine_options o = {.size = sizeof o};
@@ -226,9 +210,9 @@ static int bench_dispatch(int64_t n, int repeats) {
   static int_fn const fns[3] = {add1, add1, add1};
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "chain3", &p, &err));
-  add_node(p, "n1", "x", "a", node_add1, (void *)fns[0]);
-  add_node(p, "n2", "a", "b", node_add1, (void *)fns[1]);
-  add_node(p, "n3", "b", "c", node_add1, (void *)fns[2]);
+  CHECK(hn_pipeline_add_ex(p, "n1", "x", "a: int64", node_add1, NULL, (void *)fns[0], NULL, &err));
+  CHECK(hn_pipeline_add_ex(p, "n2", "a", "b: int64", node_add1, NULL, (void *)fns[1], NULL, &err));
+  CHECK(hn_pipeline_add_ex(p, "n3", "b", "c: int64", node_add1, NULL, (void *)fns[2], NULL, &err));
   hn_inputs *in = NULL;
   CHECK(hn_inputs_create(NULL, &in, &err));
   hn_array *x = iota(n);
@@ -285,7 +269,7 @@ static int bench_threads(int64_t n, int repeats, double heavy_us) {
   calibrate_heavy(heavy_us);
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "heavy", &p, &err));
-  add_node(p, "heavy", "x", "y", node_heavy, NULL);
+  CHECK(hn_pipeline_add(p, "heavy", "x", "y: int64", node_heavy, &err));
   hn_inputs *in = NULL;
   CHECK(hn_inputs_create(NULL, &in, &err));
   hn_array *x = iota(n);

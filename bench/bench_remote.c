@@ -95,11 +95,7 @@ int main(int argc, char **argv) {
   hn_error_reset(&err);
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "remote", &p, &err));
-  const char *ins[1] = {"x"}, *outs[1] = {"y"};
-  const hn_type *types[1] = {hn_type_int64()};
-  hn_node_def d = {.size = sizeof d, .name = "add1", .n_inputs = 1, .inputs = ins,
-                   .n_outputs = 1, .outputs = outs, .output_types = types, .row = add1};
-  CHECK(hn_pipeline_add_node(p, &d, &err));
+  CHECK(hn_pipeline_add(p, "add1", "x", "y: int64", add1, &err));
   hn_builder *b = NULL;
   CHECK(hn_builder_create(NULL, hn_type_int64(), &b, &err));
   for (int64_t i = 0; i < n; i++) CHECK(hn_builder_append_int64(b, i));

@@ -15,15 +15,6 @@
 
 #include "hypernodes/hypernodes.h"
 
-#define CHECK(call)                                                            \
-  do {                                                                         \
-    hn_status st_ = (call);                                                    \
-    if (st_ != HN_OK) {                                                        \
-      fprintf(stderr, "%s: %s: %s\n", #call, hn_status_str(st_), err.message); \
-      return 1;                                                                \
-    }                                                                          \
-  } while (0)
-
 static const char *const k_words[] = {"The", "QUICK", "brown", "Fox", "jumps", "over", "Lazy"};
 
 /* Document d has d % 4 sentences (so some are empty); sentence s has 1 + (d + s) % 6 words. */
@@ -88,110 +79,41 @@ static hn_status average(void *user_data, const hn_datum *in, hn_builder *const 
   return hn_builder_append_float64(out[0], (double)sum / (double)in[0].v.list.length);
 }
 
-static hn_status add_node(hn_pipeline *p, const char *name, const char *input, const char *output,
-                          const hn_type *type, hn_row_fn fn, hn_error *err) {
-  hn_node_def def = {.size = sizeof def};
-  def.name = name;
-  def.n_inputs = 1;
-  def.inputs = &input;
-  def.n_outputs = 1;
-  def.outputs = &output;
-  def.output_types = &type;
-  def.row = fn;
-  return hn_pipeline_add_node(p, &def, err);
-}
+/* ---- the documents ---------------------------------------------------------- */
 
-int main(int argc, char **argv) {
-  const char *engine_name = argc > 1 ? argv[1] : "sequential";
-  int64_t n_docs = argc > 2 ? atoll(argv[2]) : 12;
-  if (n_docs < 0) n_docs = 0;
-  hn_error err;
-  hn_error_reset(&err);
-
-  const hn_type *tokens_type = NULL, *sentences_type = NULL;
-  CHECK(hn_type_list_create(NULL, hn_type_utf8(), &tokens_type, &err));
-  CHECK(hn_type_list_create(NULL, hn_type_utf8(), &sentences_type, &err));
-
-  /* Inner pipeline: one sentence. */
-  hn_pipeline *sentence = NULL;
-  CHECK(hn_pipeline_create(NULL, "sentence", &sentence, &err));
-  CHECK(add_node(sentence, "clean", "text", "cleaned", hn_type_utf8(), clean, &err));
-  CHECK(add_node(sentence, "tokenize", "cleaned", "tokens", tokens_type, tokenize, &err));
-  CHECK(add_node(sentence, "length", "tokens", "n_tokens", hn_type_int64(), length, &err));
-
-  /* Outer pipeline: the inner one mapped over each document's sentences. */
-  hn_pipeline *document = NULL;
-  CHECK(hn_pipeline_create(NULL, "document", &document, &err));
-  const char *in_outer[1] = {"sentences"}, *in_inner[1] = {"text"};
-  const char *out_inner[1] = {"n_tokens"}, *out_outer[1] = {"lengths"};
-  hn_nested_def nested = {.size = sizeof nested};
-  nested.name = "per_sentence";
-  nested.inner = sentence;
-  nested.n_input_mapping = 1;
-  nested.input_outer = in_outer;
-  nested.input_inner = in_inner;
-  nested.n_output_mapping = 1;
-  nested.output_inner = out_inner;
-  nested.output_outer = out_outer;
-  nested.n_map_over = 1;
-  nested.map_over = in_outer;
-  nested.map_mode = HN_MAP_ZIP;
-  CHECK(hn_pipeline_add_pipeline(document, &nested, &err));
-  CHECK(add_node(document, "average", "lengths", "avg_length", hn_type_float64(), average, &err));
-  hn_pipeline_release(sentence); /* the outer pipeline holds it */
-
-  /* Documents: a list<utf8> column, one list of sentences per document. */
+/* A list<utf8> column: one list of sentences per document ("  the  QUICK  brown "). */
+static hn_status make_documents(int64_t n_docs, hn_array **out, hn_error *err) {
+  const hn_type *type = NULL;
   hn_builder *b = NULL;
-  CHECK(hn_builder_create(NULL, sentences_type, &b, &err));
-  hn_builder *sb = hn_builder_child(b, 0);
-  for (int64_t d = 0; d < n_docs; d++) {
-    for (int64_t s = 0; s < n_sentences(d); s++) {
+  hn_status st = hn_type_parse(NULL, "list<utf8>", &type, err);
+  if (st == HN_OK) st = hn_builder_create(NULL, type, &b, err);
+  for (int64_t d = 0; d < n_docs && st == HN_OK; d++) {
+    for (int64_t s = 0; s < n_sentences(d) && st == HN_OK; s++) {
       char text[256];
       int len = snprintf(text, sizeof text, "  ");
       for (int64_t w = 0; w < n_words(d, s); w++)
         len += snprintf(text + len, sizeof text - (size_t)len, "%s%s", w ? "  " : "",
                         k_words[(d + s + w) % 7]);
       len += snprintf(text + len, sizeof text - (size_t)len, " ");
-      CHECK(hn_builder_append_str(sb, text, len));
+      st = hn_builder_append_str(hn_builder_child(b, 0), text, len);
     }
-    CHECK(hn_builder_finish_element(b));
+    if (st == HN_OK) st = hn_builder_finish_element(b);
   }
-  hn_array *docs = NULL;
-  CHECK(hn_builder_finish(b, &docs, &err));
+  if (st == HN_OK) st = hn_builder_finish(b, out, err);
   hn_builder_destroy(b);
-  hn_type_release(tokens_type);
-  hn_type_release(sentences_type);
+  hn_type_release(type);
+  return st;
+}
 
-  hn_inputs *inputs = NULL;
-  CHECK(hn_inputs_create(NULL, &inputs, &err));
-  CHECK(hn_inputs_set_column(inputs, "sentences", docs, &err));
-  hn_array_release(docs);
+/* ---- printing and checking ---------------------------------------------------- */
 
-  hn_engine_options eopts = {.size = sizeof eopts};
-  CHECK(hn_engine_kind_from_name(engine_name, &eopts.kind, &err));
-  hn_engine *engine = NULL;
-  CHECK(hn_engine_create(NULL, &eopts, &engine, &err));
-  const char *over[1] = {"sentences"};
-  const char *outputs[2] = {"lengths", "avg_length"};
-  hn_run_options ropts = {.size = sizeof ropts};
-  ropts.n_map_over = 1;
-  ropts.map_over = over;
-  ropts.n_outputs = 2;
-  ropts.outputs = outputs;
-  hn_result *result = NULL;
-  CHECK(hn_pipeline_map(document, engine, inputs, &ropts, &result, &err));
-
+/* Print every document; returns the number whose lengths or average are wrong. */
+static int64_t print_documents(const hn_result *result) {
   hn_table *t = hn_result_table(result);
   const hn_array *lengths = hn_table_column_by_name(t, "lengths");
   const hn_array *avgs = hn_table_column_by_name(t, "avg_length");
-  if (!lengths || !avgs || hn_table_num_rows(t) != n_docs) {
-    fprintf(stderr, "unexpected result shape\n");
-    return 1;
-  }
-  printf("engine %s (%d workers), %lld documents\n", hn_engine_kind_name(eopts.kind),
-         hn_engine_workers(engine), (long long)n_docs);
   int64_t wrong = 0;
-  for (int64_t d = 0; d < n_docs; d++) {
+  for (int64_t d = 0; d < hn_table_num_rows(t); d++) {
     hn_datum l = hn_array_get(lengths, d), a = hn_array_get(avgs, d);
     int64_t ns = n_sentences(d), sum = 0;
     bool ok = !l.is_null && l.v.list.length == ns;
@@ -216,11 +138,49 @@ int main(int argc, char **argv) {
       fprintf(stderr, "document %lld: wrong result\n", (long long)d);
     }
   }
-  printf("%lld documents, %lld wrong\n", (long long)n_docs, (long long)wrong);
+  printf("%lld documents, %lld wrong\n", (long long)hn_table_num_rows(t), (long long)wrong);
+  return wrong;
+}
 
+/* ---- the pipelines ------------------------------------------------------------ */
+
+int main(int argc, char **argv) {
+  int64_t n_docs = argc > 2 ? atoll(argv[2]) : 12;
+  static const hn_node_spec sentence_nodes[] = {
+      HN_NODE("clean", "text", "cleaned: utf8", clean),
+      HN_NODE("tokenize", "cleaned", "tokens: list<utf8>", tokenize),
+      HN_NODE("length", "tokens", "n_tokens: int64", length),
+  };
+  hn_error err = {0};
+  hn_pipeline *sentence = NULL, *document = NULL;
+  hn_array *docs = NULL;
+  hn_inputs *in = NULL;
+  hn_engine *engine = NULL;
+  hn_result *result = NULL;
+  hn_engine_options eo = {.size = sizeof eo};
+  hn_run_options map = {
+      .size = sizeof map, .map_over_spec = "sentences", .outputs_spec = "lengths, avg_length"};
+  /* Inner pipeline: one sentence. Outer: it, mapped over each document's sentences. */
+  if (hn_pipeline_create(NULL, "sentence", &sentence, &err) ||
+      hn_pipeline_add_nodes(sentence, HN_NODE_SPECS(sentence_nodes), &err) ||
+      hn_pipeline_create(NULL, "document", &document, &err) ||
+      hn_pipeline_add_nested(document, "per_sentence", sentence, "sentences=text",
+                             "n_tokens=lengths", "sentences", HN_MAP_ZIP, &err) ||
+      hn_pipeline_add(document, "average", "lengths", "avg_length: float64", average, &err) ||
+      make_documents(n_docs < 0 ? 0 : n_docs, &docs, &err) || hn_inputs_create(NULL, &in, &err) ||
+      hn_inputs_set_column(in, "sentences", docs, &err) ||
+      hn_engine_kind_from_name(argc > 1 ? argv[1] : "sequential", &eo.kind, &err) ||
+      hn_engine_create(NULL, &eo, &engine, &err) ||
+      hn_pipeline_map(document, engine, in, &map, &result, &err))
+    fprintf(stderr, "nested pipeline: %s\n", err.message);
+  else
+    printf("engine %s (%d workers)\n", hn_engine_kind_name(eo.kind), hn_engine_workers(engine));
+  int64_t wrong = result ? print_documents(result) : 0;
   hn_result_destroy(result);
   hn_engine_destroy(engine);
-  hn_inputs_destroy(inputs);
+  hn_inputs_destroy(in);
+  hn_array_release(docs);
   hn_pipeline_release(document);
-  return wrong == 0 ? 0 : 1;
+  hn_pipeline_release(sentence);
+  return err.code == HN_OK && wrong == 0 ? 0 : 1;
 }

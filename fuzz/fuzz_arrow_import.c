@@ -286,7 +286,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   input in = {data, size};
-  hn_import_options opts = hn_import_options_default();
+  hn_import_options opts;
+  hn_import_options_init(&opts, sizeof opts);
   opts.validate_utf8 = (u8(&in) & 3) != 0;
   struct ArrowSchema schema;
   struct ArrowArray array;

@@ -55,11 +55,7 @@ int main(int argc, char **argv) {
   }
   hn_pipeline *p = NULL;
   CHECK(hn_pipeline_create(NULL, "die", &p, &err));
-  const char *ins[1] = {"x"}, *outs[1] = {"y"};
-  const hn_type *types[1] = {hn_type_int64()};
-  hn_node_def d = {.size = sizeof d, .name = "dies_on_5", .n_inputs = 1, .inputs = ins,
-                   .n_outputs = 1, .outputs = outs, .output_types = types, .row = f_node};
-  CHECK(hn_pipeline_add_node(p, &d, &err));
+  CHECK(hn_pipeline_add(p, "dies_on_5", "x", "y: int64", f_node, &err));
   hn_builder *b = NULL;
   CHECK(hn_builder_create(NULL, hn_type_int64(), &b, &err));
   for (int64_t i = 0; i < 16; i++) CHECK(hn_builder_append_int64(b, i));

@@ -511,7 +511,7 @@ static void test_create_fixed_huge_lengths(void **state) {
     hn_status st = hn_array_create_fixed(NULL, cases[i].type, cases[i].length, NULL, v, &a, &err);
     if (st != HN_EINVAL)
       print_error("case %zu: %s of length %lld gave %s\n", i,
-                  hn_type_id_name(hn_type_get_id(cases[i].type)), (long long)cases[i].length,
+                  hn_type_id_name(hn_type_id_of(cases[i].type)), (long long)cases[i].length,
                   hn_status_str(st));
     assert_int_equal(st, HN_EINVAL);
     assert_null(a);

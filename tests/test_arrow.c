@@ -973,6 +973,26 @@ static void test_validate_messages(void **state) {
   hn_table_release(t);
 }
 
+/* Defaults through an out-parameter; a caller with an older, smaller struct gets its members only. */
+static void test_import_options_init(void **state) {
+  (void)state;
+  hn_import_options o;
+  memset(&o, 0xff, sizeof o);
+  hn_import_options_init(&o, sizeof o);
+  assert_int_equal(o.size, sizeof o);
+  assert_true(o.validate_utf8);
+  hn_import_options old;
+  memset(&old, 0xab, sizeof old);
+  hn_import_options_init(&old, offsetof(hn_import_options, validate_utf8));
+  assert_int_equal(old.size, offsetof(hn_import_options, validate_utf8));
+  unsigned char untouched;
+  memcpy(&untouched, &old.validate_utf8, 1);
+  assert_int_equal(untouched, 0xab);
+  hn_import_options_init(NULL, sizeof o); /* no-op */
+  hn_import_options_init(&o, 1);          /* too small for the size member: no-op */
+  assert_int_equal(o.size, sizeof o);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip_primitives),
@@ -996,6 +1016,7 @@ int main(void) {
       cmocka_unit_test(test_stream_allocation_failure),
       cmocka_unit_test(test_utf8_validator),
       cmocka_unit_test(test_validate_messages),
+      cmocka_unit_test(test_import_options_init),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -593,7 +593,7 @@ static void run_case(void **state) {
   const mcase *c = *state;
   fx *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  f->options = hn_import_options_default();
+  hn_import_options_init(&f->options, sizeof f->options);
   c->setup(f);
   top_releases = direct_child_releases = 0;
   hn_test_alloc ta;

@@ -240,7 +240,7 @@ static int the_object;
 
 /* Append one valid value (value number k) to a builder of any bulk type. */
 static void append_one(hn_builder *b, int64_t k) {
-  switch (hn_type_get_id(hn_builder_type(b))) {
+  switch (hn_type_id_of(hn_builder_type(b))) {
     case HN_TYPE_BOOL:
       HN_CHECK(hn_builder_append_bool(b, k % 2 == 0), NULL);
       break;
@@ -308,7 +308,7 @@ static void test_append_nulls_nomem_changes_nothing(void **state) {
     lengths_of(b, before);
     ta.max_request = 4096;
     /* 10000 need 10000 values or offsets; bool values are bits: 100000 bits overflow 4 KiB. */
-    bool bits = hn_type_get_id(bt.t[k]) == HN_TYPE_BOOL;
+    bool bits = hn_type_id_of(bt.t[k]) == HN_TYPE_BOOL;
     assert_int_equal(hn_builder_append_nulls(b, bits ? 100000 : 10000), HN_ENOMEM);
     lengths_of(b, after);
     assert_memory_equal(before, after, sizeof before);
@@ -411,7 +411,7 @@ static void test_append_nulls_bulk_layout(void **state) {
           if (d.type == HN_TYPE_STRUCT && is_null)
             for (int64_t f = 0; f < 2; f++) assert_true(hn_struct_view_field(d.v.strct, f).is_null);
         }
-        if (hn_type_get_id(bt.t[k]) == HN_TYPE_LIST)
+        if (hn_type_id_of(bt.t[k]) == HN_TYPE_LIST)
           assert_int_equal(hn_array_length(hn_array_child(arr, 0)), lead + 1);
         hn_array_release(arr);
         hn_builder_destroy(b);

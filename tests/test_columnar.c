@@ -68,24 +68,6 @@ static hn_status f_range(void *ud, const hn_datum *in, hn_builder *const *out, h
   return hn_builder_finish_element(out[0]);
 }
 
-static void add(hn_pipeline *p, const char *name, const char *in0, const char *in1,
-                const char *outname, const hn_type *t, hn_row_fn row, hn_batch_fn batch) {
-  const char *ins[2] = {in0, in1};
-  const char *outs[1] = {outname};
-  const hn_type *ts[1] = {t};
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = in1 ? 2 : 1;
-  d.inputs = ins;
-  d.n_outputs = 1;
-  d.outputs = outs;
-  d.output_types = ts;
-  d.row = row;
-  d.batch = batch;
-  hn_error err;
-  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
-}
-
 /*
  * x -> inc -> y -> plus(y, k) -> z ; x * k -> w ; nested: range(x) mapped
  * through inc -> ys.
@@ -93,29 +75,17 @@ static void add(hn_pipeline *p, const char *name, const char *in0, const char *i
 static hn_pipeline *build(void) {
   hn_error err;
   hn_pipeline *inner = NULL, *p = NULL;
+  static const hn_node_spec nodes[] = {
+      HN_NODE("inc", "x", "y: int64", f_inc),
+      {.name = "plus", .inputs = "y, k", .outputs = "z: int64", .batch = b_add},
+      HN_NODE("scale", "x, k", "w: int64", f_mul),
+      HN_NODE("range", "x", "r: list<int64>", f_range),
+  };
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  add(inner, "inner_inc", "v", NULL, "u", hn_type_int64(), f_inc_inner, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "inner_inc", "v", "u: int64", f_inc_inner, &err), &err);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &p, &err), &err);
-  add(p, "inc", "x", NULL, "y", hn_type_int64(), f_inc, NULL);
-  add(p, "plus", "y", "k", "z", hn_type_int64(), NULL, b_add);
-  add(p, "scale", "x", "k", "w", hn_type_int64(), f_mul, NULL);
-  const hn_type *lt = NULL;
-  HN_CHECK(hn_type_list_create(NULL, hn_type_int64(), &lt, &err), &err);
-  add(p, "range", "x", NULL, "r", lt, f_range, NULL);
-  const char *io[1] = {"r"}, *ii[1] = {"v"}, *oi[1] = {"u"}, *oo[1] = {"ys"};
-  hn_nested_def nd = {.size = sizeof nd};
-  nd.name = "each";
-  nd.inner = inner;
-  nd.n_input_mapping = 1;
-  nd.input_outer = io;
-  nd.input_inner = ii;
-  nd.n_output_mapping = 1;
-  nd.output_inner = oi;
-  nd.output_outer = oo;
-  nd.n_map_over = 1;
-  nd.map_over = io;
-  HN_CHECK(hn_pipeline_add_pipeline(p, &nd, &err), &err);
-  hn_type_release(lt);
+  HN_CHECK(hn_pipeline_add_nodes(p, HN_NODE_SPECS(nodes), &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "r=v", "u=ys", "r", HN_MAP_ZIP, &err), &err);
   hn_pipeline_release(inner);
   return p;
 }
@@ -138,8 +108,8 @@ static hn_inputs *inputs(int64_t n) {
 }
 
 static hn_result *map_on(hn_pipeline *p, hn_inputs *in, hn_engine_kind kind, int workers,
-                         int64_t morsel, hn_error_policy policy, hn_status *st_out,
-                         hn_error *err, int64_t *calls) {
+                         int64_t morsel, hn_error_policy policy, hn_status *st_out, hn_error *err,
+                         int64_t *calls) {
   hn_engine_options o = {.size = sizeof o};
   o.kind = kind;
   o.workers = workers;
@@ -179,15 +149,14 @@ static void check_same(int64_t n, hn_error_policy policy) {
   hn_error err, ref_err;
   hn_status ref_st, st;
   int64_t ref_calls, calls;
-  hn_result *ref =
-      map_on(p, in, HN_ENGINE_SEQUENTIAL, 0, 0, policy, &ref_st, &ref_err, &ref_calls);
+  hn_result *ref = map_on(p, in, HN_ENGINE_SEQUENTIAL, 0, 0, policy, &ref_st, &ref_err, &ref_calls);
   for (int mi = 0; mi < 3; mi++)
     for (int wi = 0; wi < 3; wi++) {
       hn_result *r = map_on(p, in, HN_ENGINE_COLUMNAR, k_workers[wi], k_morsels[mi], policy, &st,
                             &err, &calls);
-      if (st != ref_st) fail_msg("morsel %lld workers %d: status %s, expected %s (%s)",
-                                 (long long)k_morsels[mi], k_workers[wi], hn_status_str(st),
-                                 hn_status_str(ref_st), err.message);
+      if (st != ref_st)
+        fail_msg("morsel %lld workers %d: status %s, expected %s (%s)", (long long)k_morsels[mi],
+                 k_workers[wi], hn_status_str(st), hn_status_str(ref_st), err.message);
       if (st != HN_OK) {
         assert_string_equal(err.message, ref_err.message);
         assert_string_equal(err.node, ref_err.node);
@@ -198,7 +167,7 @@ static void check_same(int64_t n, hn_error_policy policy) {
       assert_true(tables_equal(hn_result_table(r), hn_result_table(ref)));
       assert_true(tables_equal(hn_result_errors(r), hn_result_errors(ref)));
       assert_int_equal(calls, ref_calls); /* row nodes skip failed rows exactly as item engines */
-      assert_int_equal(hn_result_get_stats(r).n_failed, hn_result_get_stats(ref).n_failed);
+      assert_int_equal(hn_test_stats(r).n_failed, hn_test_stats(ref).n_failed);
       hn_result_destroy(r);
     }
   hn_result_destroy(ref);
@@ -234,7 +203,7 @@ static void test_engine_kind(void **state) {
   hn_engine *e = NULL;
   hn_error err;
   HN_CHECK(hn_engine_create(NULL, &o, &e, &err), &err);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_COLUMNAR);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_COLUMNAR);
   assert_int_equal(hn_engine_workers(e), 3);
   hn_engine_destroy(e);
 }
@@ -295,12 +264,9 @@ static void test_chunked_result(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_engine_kind),
-      cmocka_unit_test(test_single_item),
-      cmocka_unit_test(test_continue_any_morsel),
-      cmocka_unit_test(test_raise_any_morsel),
-      cmocka_unit_test(test_many_items),
-      cmocka_unit_test(test_chunked_result),
+      cmocka_unit_test(test_engine_kind),         cmocka_unit_test(test_single_item),
+      cmocka_unit_test(test_continue_any_morsel), cmocka_unit_test(test_raise_any_morsel),
+      cmocka_unit_test(test_many_items),          cmocka_unit_test(test_chunked_result),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,14 +31,7 @@
 /* Case description                                                          */
 /* ======================================================================== */
 
-enum { MAX_NAMES = 16, MAX_COLS = 16, MAX_ERRS = 8, MAX_PIPES = 8, MAX_MSGS = 4, MAX_ITEMS = 64 };
-
-/* A comma-separated list of names split in place ("a,b" -> {"a", "b"}). */
-typedef struct names {
-  char buf[256];
-  const char *v[MAX_NAMES];
-  int64_t n;
-} names;
+enum { MAX_COLS = 16, MAX_ERRS = 8, MAX_PIPES = 8, MAX_MSGS = 4, MAX_ITEMS = 64 };
 
 /* Resource config shared by every worker's instance; counts init/destroy. */
 typedef struct res_config {
@@ -92,7 +85,6 @@ struct conf_case {
   hn_inputs *in;
   bool map;
   hn_run_options opts;
-  names outs, overs;
   hn_callbacks cb;
   bool run_twice_off; /* set when a second run would change counters */
   /* Expected table (columns are owned until the runner builds the table). */
@@ -143,28 +135,13 @@ static hn_engine *g_engine;
  * node functions are not seen by rank 0 (node_counts_seen). */
 static int g_rank, g_ranks = 1;
 
-static bool node_counts_seen(void) { return g_ranks <= 1; }
-
-/* ======================================================================== */
-/* Small helpers: names, values, arrays from text                           */
-/* ======================================================================== */
-
-static void split(names *out, const char *spec) {
-  out->n = 0;
-  if (!spec || !*spec) return;
-  size_t len = strlen(spec);
-  assert_true(len < sizeof out->buf);
-  memcpy(out->buf, spec, len + 1);
-  char *s = out->buf;
-  for (;;) {
-    assert_true(out->n < MAX_NAMES);
-    out->v[out->n++] = s;
-    char *comma = strchr(s, ',');
-    if (!comma) break;
-    *comma = '\0';
-    s = comma + 1;
-  }
+static bool node_counts_seen(void) {
+  return g_ranks <= 1;
 }
+
+/* ======================================================================== */
+/* Small helpers: values, arrays from text                                  */
+/* ======================================================================== */
 
 static void skip_ws(const char **s) {
   while (**s == ' ' || **s == ',' || **s == '\n') (*s)++;
@@ -182,7 +159,7 @@ static bool parse_value(hn_builder *b, const hn_type *t, const char **s) {
     return hn_builder_append_null(b) == HN_OK;
   }
   char *end = NULL;
-  switch (hn_type_get_id(t)) {
+  switch (hn_type_id_of(t)) {
     case HN_TYPE_INT64: {
       long long v = strtoll(*s, &end, 10);
       if (end == *s) return false;
@@ -194,7 +171,7 @@ static bool parse_value(hn_builder *b, const hn_type *t, const char **s) {
       double v = strtod(*s, &end);
       if (end == *s) return false;
       *s = end;
-      return hn_type_get_id(t) == HN_TYPE_FLOAT64 ? hn_builder_append_float64(b, v) == HN_OK
+      return hn_type_id_of(t) == HN_TYPE_FLOAT64 ? hn_builder_append_float64(b, v) == HN_OK
                                                   : hn_builder_append_float32(b, (float)v) == HN_OK;
     }
     case HN_TYPE_BOOL:
@@ -310,85 +287,6 @@ static hn_pipeline *top(conf_case *c, const char *name) {
   return c->p;
 }
 
-static hn_status try_node(hn_pipeline *p, const char *name, const char *ins,
-                          const hn_type *const *in_types, const char *outs,
-                          const hn_type *const *out_types, hn_row_fn row, hn_batch_fn batch,
-                          void *ud, hn_error *err) {
-  names in, out;
-  split(&in, ins);
-  split(&out, outs);
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = in.n;
-  d.inputs = in.v;
-  d.input_types = in_types;
-  d.n_outputs = out.n;
-  d.outputs = out.v;
-  d.output_types = out_types;
-  d.row = row;
-  d.batch = batch;
-  d.user_data = ud;
-  return hn_pipeline_add_node(p, &d, err);
-}
-
-/* Add a one-output row node that must be accepted. */
-static void node(conf_case *c, hn_pipeline *p, const char *name, const char *ins, const char *out,
-                 const hn_type *t, hn_row_fn row, void *ud) {
-  const hn_type *types[1] = {t};
-  HN_CHECK(try_node(p, name, ins, NULL, out, types, row, NULL, ud, &c->err), &c->err);
-}
-
-/* Add any node that must be accepted. */
-static void node_ex(conf_case *c, hn_pipeline *p, const char *name, const char *ins,
-                    const hn_type *const *in_types, const char *outs,
-                    const hn_type *const *out_types, hn_row_fn row, hn_batch_fn batch, void *ud) {
-  HN_CHECK(try_node(p, name, ins, in_types, outs, out_types, row, batch, ud, &c->err), &c->err);
-}
-
-/* Split "a=x,b=y" into left and right name arrays. */
-static int64_t split_mapping(names *buf, const char *spec, const char **left, const char **right) {
-  split(buf, spec);
-  for (int64_t i = 0; i < buf->n; i++) {
-    char *eq = strchr((char *)buf->v[i], '=');
-    assert_non_null(eq);
-    *eq = '\0';
-    left[i] = buf->v[i];
-    right[i] = eq + 1;
-  }
-  return buf->n;
-}
-
-/*
- * Add `inner` to `outer` as node `name`. `in_map` is "outer=inner,...",
- * `out_map` is "inner=outer,...", `over` the outer inputs mapped over.
- */
-static hn_status try_nest(hn_pipeline *outer, const char *name, hn_pipeline *inner,
-                          const char *in_map, const char *out_map, const char *over,
-                          hn_map_mode mode, hn_error *err) {
-  names ib, ob, mb;
-  const char *in_outer[MAX_NAMES], *in_inner[MAX_NAMES];
-  const char *out_inner[MAX_NAMES], *out_outer[MAX_NAMES];
-  hn_nested_def d = {.size = sizeof d};
-  d.name = name;
-  d.inner = inner;
-  d.n_input_mapping = split_mapping(&ib, in_map, in_outer, in_inner);
-  d.input_outer = in_outer;
-  d.input_inner = in_inner;
-  d.n_output_mapping = split_mapping(&ob, out_map, out_inner, out_outer);
-  d.output_inner = out_inner;
-  d.output_outer = out_outer;
-  split(&mb, over);
-  d.n_map_over = mb.n;
-  d.map_over = mb.v;
-  d.map_mode = mode;
-  return hn_pipeline_add_pipeline(outer, &d, err);
-}
-
-static void nest(conf_case *c, hn_pipeline *outer, const char *name, hn_pipeline *inner,
-                 const char *in_map, const char *out_map, const char *over, hn_map_mode mode) {
-  HN_CHECK(try_nest(outer, name, inner, in_map, out_map, over, mode, &c->err), &c->err);
-}
-
 /* ---- inputs and options -------------------------------------------------- */
 
 static void in_i64(conf_case *c, const char *name, int64_t v) {
@@ -411,17 +309,14 @@ static void in_val(conf_case *c, const char *name, hn_array *values, int64_t row
   hn_array_release(values);
 }
 
+/* Request `outputs` ("a, b"; a string literal: it is read when the case runs). */
 static void want(conf_case *c, const char *outputs) {
-  split(&c->outs, outputs);
-  c->opts.n_outputs = c->outs.n;
-  c->opts.outputs = c->outs.n ? c->outs.v : NULL;
+  c->opts.outputs_spec = outputs;
 }
 
 static void map_over(conf_case *c, const char *inputs, hn_map_mode mode) {
   c->map = true;
-  split(&c->overs, inputs);
-  c->opts.n_map_over = c->overs.n;
-  c->opts.map_over = c->overs.n ? c->overs.v : NULL;
+  c->opts.map_over_spec = inputs;
   c->opts.map_mode = mode;
 }
 
@@ -819,8 +714,7 @@ static hn_status f_stray_item(void *ud, const hn_datum *in, hn_builder *const *o
 }
 
 /* int64 x -> {x "s"}; item 2 then appends 999 to field 'len' after closing the struct. */
-static hn_status f_stray_field(void *ud, const hn_datum *in, hn_builder *const *out,
-                               hn_ctx *ctx) {
+static hn_status f_stray_field(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   NEED(ctx, in[0], HN_TYPE_INT64);
   hn_status st = hn_builder_append_int64(hn_builder_child(out[0], 0), in[0].v.i64);
   if (st == HN_OK) st = hn_builder_append_str(hn_builder_child(out[0], 1), "s", 1);
@@ -923,9 +817,9 @@ static hn_datum arg_get(const hn_batch_arg *a, int64_t i) {
 
 static hn_status check_arg(hn_ctx *ctx, const hn_batch_arg *a, int64_t n, hn_type_id id) {
   if (!a->array) return hn_ctx_fail(ctx, "batch argument without an array");
-  if (hn_type_get_id(hn_array_type(a->array)) != id)
+  if (hn_type_id_of(hn_array_type(a->array)) != id)
     return hn_ctx_fail(ctx, "batch argument of type %s, expected %s",
-                       hn_type_id_name(hn_type_get_id(hn_array_type(a->array))),
+                       hn_type_id_name(hn_type_id_of(hn_array_type(a->array))),
                        hn_type_id_name(id));
   int64_t need = a->scalar ? 1 : n;
   if (hn_array_length(a->array) < need)
@@ -1129,7 +1023,7 @@ static void check_error_records(conf_case *c, const hn_result *r) {
   assert_non_null(path);
   assert_non_null(nd);
   assert_non_null(msg);
-  assert_int_equal(hn_type_get_id(hn_array_type(item)), HN_TYPE_INT64);
+  assert_int_equal(hn_type_id_of(hn_array_type(item)), HN_TYPE_INT64);
   for (int64_t i = 0; i < c->n_exp_err; i++) {
     hn_datum it = hn_array_get(item, i), pa = hn_array_get(path, i), no = hn_array_get(nd, i),
              me = hn_array_get(msg, i);
@@ -1161,7 +1055,7 @@ static void check_result(conf_case *c, const hn_result *r, const hn_table *expec
     fprint_table(stderr, "got", t);
     fail_msg("result table differs from the expected one");
   }
-  hn_result_stats stats = hn_result_get_stats(r);
+  hn_result_stats stats = hn_test_stats(r);
   if (!c->map)
     assert_int_equal(hn_table_num_rows(t), 1);
   else
@@ -1214,8 +1108,8 @@ static int verify_extra_calls(verify_fn verify);
  */
 static int setup_case(void **state) {
   const case_entry *e = *state;
-  void *m = mmap(NULL, sizeof(conf_case), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
+  void *m =
+      mmap(NULL, sizeof(conf_case), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return -1;
   conf_case *c = m;
   c->entry = e;
@@ -1267,7 +1161,7 @@ static void run_case(void **state) {
     hn_error err;
     hn_error_reset(&err);
     hn_status st = execute(c, &c->result, &err);
-    bool serving = g_rank != 0 && c->engine && hn_engine_get_kind(c->engine) == HN_ENGINE_MPI;
+    bool serving = g_rank != 0 && c->engine && hn_engine_kind_of(c->engine) == HN_ENGINE_MPI;
     if (serving && !c->expect_fail) {
       /* Serving rank: the same status, no rows; the same calls as rank 0. */
       if (st != HN_OK) {
@@ -1326,16 +1220,16 @@ static void run_case(void **state) {
 
 static void case_single_node_run(conf_case *c) {
   hn_pipeline *p = top(c, "single");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   in_i64(c, "x", 41);
   expect(c, "y", arr(c, I64T, "42"));
 }
 
 static void case_chain(conf_case *c) {
   hn_pipeline *p = top(c, "chain");
-  node(c, p, "step1", "x", "a", I64T, f_add1, NULL);
-  node(c, p, "step2", "a", "b", I64T, f_mul2, NULL);
-  node(c, p, "step3", "b", "z", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "step1", "x", "a: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "step2", "a", "b: int64", f_mul2, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "step3", "b", "z: int64", f_add1, &c->err), &c->err);
   in_i64(c, "x", 5);
   want(c, "z");
   expect(c, "z", arr(c, I64T, "13"));
@@ -1348,9 +1242,15 @@ static void verify_once_each(conf_case *c, const hn_result *r) {
 
 static void case_diamond(conf_case *c) {
   hn_pipeline *p = top(c, "diamond");
-  node(c, p, "right", "x", "c", I64T, f_mul2, &c->calls[1]);
-  node(c, p, "join", "b,c", "d", I64T, f_add, &c->calls[2]);
-  node(c, p, "left", "x", "b", I64T, f_add1, &c->calls[0]);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "right", "x", "c: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "join", "b,c", "d: int64", f_add, NULL, &c->calls[2], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "left", "x", "b: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
   in_i64(c, "x", 3);
   want(c, "d");
   expect(c, "d", arr(c, I64T, "10"));
@@ -1359,9 +1259,8 @@ static void case_diamond(conf_case *c) {
 
 static void case_multi_output_node(conf_case *c) {
   hn_pipeline *p = top(c, "divmod");
-  const hn_type *two[2] = {I64T, I64T};
-  node_ex(c, p, "split", "a,b", NULL, "q,r", two, f_divmod, NULL, NULL);
-  node(c, p, "back", "q,r", "qr", I64T, f_a10b, NULL);
+  HN_CHECK(hn_pipeline_add(p, "split", "a,b", "q: int64, r: int64", f_divmod, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "back", "q,r", "qr: int64", f_a10b, &c->err), &c->err);
   in_i64(c, "a", 17);
   in_i64(c, "b", 5);
   /* Every output in execution order then declaration order: q, r, qr. */
@@ -1373,8 +1272,8 @@ static void case_multi_output_node(conf_case *c) {
 static void case_all_outputs_run(conf_case *c) {
   hn_pipeline *p = top(c, "all");
   /* Inserted out of order: the output order follows execution order. */
-  node(c, p, "n2", "y", "z", I64T, f_mul2, NULL);
-  node(c, p, "n1", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "n2", "y", "z: int64", f_mul2, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "n1", "x", "y: int64", f_add1, &c->err), &c->err);
   in_i64(c, "x", 1);
   expect(c, "y", arr(c, I64T, "2")); /* intermediates included */
   expect(c, "z", arr(c, I64T, "4")); /* inputs (x) not */
@@ -1382,9 +1281,9 @@ static void case_all_outputs_run(conf_case *c) {
 
 static void case_all_outputs_map(conf_case *c) {
   hn_pipeline *p = top(c, "diamond");
-  node(c, p, "right", "x", "c", I64T, f_mul2, NULL);
-  node(c, p, "join", "b,c", "d", I64T, f_add, NULL);
-  node(c, p, "left", "x", "b", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "right", "x", "c: int64", f_mul2, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "join", "b,c", "d: int64", f_add, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "left", "x", "b: int64", f_add1, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3"));
   map_over(c, "x", HN_MAP_ZIP);
   /* Execution order: left, right (ties by name), then join. */
@@ -1403,10 +1302,14 @@ static void verify_selective(conf_case *c, const hn_result *r) {
 
 static void case_selective_outputs(conf_case *c) {
   hn_pipeline *p = top(c, "selective");
-  node(c, p, "a", "x", "p", I64T, f_add1, &c->calls[0]);
-  node(c, p, "b", "p", "q", I64T, f_mul2, &c->calls[1]);
-  node(c, p, "c", "x", "r", I64T, f_add1, &c->calls[2]);
-  node(c, p, "d", "r", "s", I64T, f_mul2, &c->calls[3]);
+  HN_CHECK(hn_pipeline_add_ex(p, "a", "x", "p: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "b", "p", "q: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "c", "x", "r: int64", f_add1, NULL, &c->calls[2], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "d", "r", "s: int64", f_mul2, NULL, &c->calls[3], NULL, &c->err),
+           &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3 4 5"));
   map_over(c, "x", HN_MAP_ZIP);
   want(c, "q");
@@ -1416,8 +1319,9 @@ static void case_selective_outputs(conf_case *c) {
 
 static void case_selective_needs_only_ancestors(conf_case *c) {
   hn_pipeline *p = top(c, "pruned");
-  node(c, p, "a", "x", "p", I64T, f_add1, NULL);
-  node(c, p, "d", "p,zzz", "s", I64T, f_add, NULL); /* zzz is never provided */
+  HN_CHECK(hn_pipeline_add(p, "a", "x", "p: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "d", "p,zzz", "s: int64", f_add, &c->err),
+           &c->err); /* zzz is never provided */
   in_i64(c, "x", 7);
   want(c, "p");
   expect(c, "p", arr(c, I64T, "8"));
@@ -1425,8 +1329,8 @@ static void case_selective_needs_only_ancestors(conf_case *c) {
 
 static void case_requested_order(conf_case *c) {
   hn_pipeline *p = top(c, "order");
-  node(c, p, "n1", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "n2", "y", "z", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(p, "n1", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "n2", "y", "z: int64", f_mul2, &c->err), &c->err);
   in_i64(c, "x", 10);
   want(c, "z,y"); /* the request order is kept */
   expect(c, "z", arr(c, I64T, "22"));
@@ -1435,10 +1339,10 @@ static void case_requested_order(conf_case *c) {
 
 static void case_introspection(conf_case *c) {
   hn_pipeline *p = top(c, "intro");
-  node(c, p, "zeta", "b", "c", I64T, f_add1, NULL);
-  node(c, p, "alpha", "x", "a", I64T, f_add1, NULL);
-  node(c, p, "mid", "a,k", "b", I64T, f_add, NULL);
-  node(c, p, "beta", "x", "d", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(p, "zeta", "b", "c: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "alpha", "x", "a: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "mid", "a,k", "b: int64", f_add, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "beta", "x", "d: int64", f_mul2, &c->err), &c->err);
   assert_string_equal(hn_pipeline_name(p), "intro");
   assert_int_equal(hn_pipeline_num_nodes(p), 4);
   const char *order[4] = {"alpha", "beta", "mid", "zeta"};
@@ -1466,8 +1370,8 @@ static void case_introspection(conf_case *c) {
 
 static void case_map_zip(conf_case *c) {
   hn_pipeline *p = top(c, "zip");
-  node(c, p, "plus", "a,b", "s", I64T, f_add, NULL);
-  node(c, p, "minus", "b,a", "d", I64T, f_sub, NULL);
+  HN_CHECK(hn_pipeline_add(p, "plus", "a,b", "s: int64", f_add, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "minus", "b,a", "d: int64", f_sub, &c->err), &c->err);
   in_col(c, "a", arr(c, I64T, "1 2 3"));
   in_col(c, "b", arr(c, I64T, "10 20 30"));
   map_over(c, "a,b", HN_MAP_ZIP);
@@ -1478,7 +1382,7 @@ static void case_map_zip(conf_case *c) {
 
 static void case_map_product(conf_case *c) {
   hn_pipeline *p = top(c, "product");
-  node(c, p, "plus", "a,b", "s", I64T, f_a10b, NULL);
+  HN_CHECK(hn_pipeline_add(p, "plus", "a,b", "s: int64", f_a10b, &c->err), &c->err);
   in_col(c, "a", arr(c, I64T, "1 2"));
   in_col(c, "b", arr(c, I64T, "3 4 5"));
   map_over(c, "a,b", HN_MAP_PRODUCT);
@@ -1487,7 +1391,7 @@ static void case_map_product(conf_case *c) {
 
 static void case_map_product_three(conf_case *c) {
   hn_pipeline *p = top(c, "product3");
-  node(c, p, "sum", "a,b,c", "s", I64T, f_add3, NULL);
+  HN_CHECK(hn_pipeline_add(p, "sum", "a,b,c", "s: int64", f_add3, &c->err), &c->err);
   in_col(c, "a", arr(c, I64T, "100 200"));
   in_col(c, "b", arr(c, I64T, "10 20 30"));
   in_col(c, "c", arr(c, I64T, "1 2"));
@@ -1501,7 +1405,7 @@ static void case_map_product_three(conf_case *c) {
 
 static void case_map_product_empty_factor(conf_case *c) {
   hn_pipeline *p = top(c, "product0");
-  node(c, p, "plus", "a,b", "s", I64T, f_add, NULL);
+  HN_CHECK(hn_pipeline_add(p, "plus", "a,b", "s: int64", f_add, &c->err), &c->err);
   in_col(c, "a", arr(c, I64T, "1 2"));
   in_col(c, "b", arr(c, I64T, ""));
   map_over(c, "a,b", HN_MAP_PRODUCT);
@@ -1510,7 +1414,7 @@ static void case_map_product_empty_factor(conf_case *c) {
 
 static void case_zip_length_mismatch(conf_case *c) {
   hn_pipeline *p = top(c, "zip");
-  node(c, p, "plus", "left_col,right_col", "s", I64T, f_add, NULL);
+  HN_CHECK(hn_pipeline_add(p, "plus", "left_col,right_col", "s: int64", f_add, &c->err), &c->err);
   in_col(c, "left_col", iota(c, 7, 0));
   in_col(c, "right_col", iota(c, 4, 0));
   map_over(c, "left_col,right_col", HN_MAP_ZIP);
@@ -1527,7 +1431,9 @@ static void verify_no_calls(conf_case *c, const hn_result *r) {
 /* 2^60 items whose outputs could never be held: refused before anything runs. */
 static void case_map_outputs_cannot_fit(conf_case *c) {
   hn_pipeline *p = top(c, "huge");
-  node(c, p, "sum", "a,b,c", "y", I64T, f_add3, &c->calls[0]);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "sum", "a,b,c", "y: int64", f_add3, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
   in_col(c, "a", iota(c, 1 << 20, 0));
   in_col(c, "b", iota(c, 1 << 20, 0));
   in_col(c, "c", iota(c, 1 << 20, 0));
@@ -1539,7 +1445,7 @@ static void case_map_outputs_cannot_fit(conf_case *c) {
 
 static void case_map_over_value_input(conf_case *c) {
   hn_pipeline *p = top(c, "notcol");
-  node(c, p, "inc", "scalar_x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "scalar_x", "y: int64", f_add1, &c->err), &c->err);
   in_i64(c, "scalar_x", 3);
   map_over(c, "scalar_x", HN_MAP_ZIP);
   expect_failure(c, HN_EINVAL, NULL, NULL, "scalar_x", NULL, NULL);
@@ -1547,7 +1453,7 @@ static void case_map_over_value_input(conf_case *c) {
 
 static void case_map_over_unknown_input(conf_case *c) {
   hn_pipeline *p = top(c, "unknown_over");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2"));
   map_over(c, "x,phantom_input", HN_MAP_ZIP);
   expect_failure(c, HN_EINVAL, NULL, NULL, "phantom_input", NULL, NULL);
@@ -1555,8 +1461,8 @@ static void case_map_over_unknown_input(conf_case *c) {
 
 static void case_fixed_inputs_broadcast(conf_case *c) {
   hn_pipeline *p = top(c, "broadcast");
-  node(c, p, "scale", "x,k", "y", I64T, f_mul, NULL);
-  node(c, p, "label", "name,suffix", "tag", STRT, f_concat, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "x,k", "y: int64", f_mul, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "label", "name,suffix", "tag: utf8", f_concat, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3"));
   in_col(c, "name", arr(c, STRT, "a bb ccc"));
   in_i64(c, "k", 10);
@@ -1569,11 +1475,10 @@ static void case_fixed_inputs_broadcast(conf_case *c) {
 
 static void case_unmapped_column_is_list(conf_case *c) {
   hn_pipeline *p = top(c, "unmapped");
-  const hn_type *in_types[1] = {c->t_li64};
-  const hn_type *out_types[1] = {I64T};
-  node_ex(c, p, "total", "all", in_types, "t", out_types, f_sum_list, NULL, NULL);
-  node(c, p, "count", "all", "n", I64T, f_count, NULL);
-  node(c, p, "plus", "x,t", "y", I64T, f_add, NULL);
+  HN_CHECK(hn_pipeline_add(p, "total", "all: list<int64>", "t: int64", f_sum_list, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "count", "all", "n: int64", f_count, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "plus", "x,t", "y: int64", f_add, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3"));
   in_col(c, "all", arr(c, I64T, "10 20 30 40"));
   map_over(c, "x", HN_MAP_ZIP);
@@ -1584,8 +1489,8 @@ static void case_unmapped_column_is_list(conf_case *c) {
 
 static void case_run_column_is_list(conf_case *c) {
   hn_pipeline *p = top(c, "runcol");
-  node(c, p, "total", "all", "t", I64T, f_sum_list, NULL);
-  node(c, p, "count", "all", "n", I64T, f_count, NULL);
+  HN_CHECK(hn_pipeline_add(p, "total", "all", "t: int64", f_sum_list, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "count", "all", "n: int64", f_count, &c->err), &c->err);
   in_col(c, "all", arr(c, I64T, "1 ~ 3 4"));
   expect(c, "n", arr(c, I64T, "4")); /* count before total */
   expect(c, "t", arr(c, I64T, "8"));
@@ -1593,10 +1498,10 @@ static void case_run_column_is_list(conf_case *c) {
 
 static void case_empty_map(conf_case *c) {
   hn_pipeline *p = top(c, "empty");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "spell", "x", "s", STRT, f_to_str, NULL);
-  node(c, p, "split", "s", "tokens", c->t_lstr, f_tokenize, NULL);
-  node(c, p, "half", "x", "h", F32T, f_half32, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_to_str, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "split", "s", "tokens: list<utf8>", f_tokenize, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "half", "x", "h: float32", f_half32, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, ""));
   map_over(c, "x", HN_MAP_ZIP);
   want(c, "y,tokens,h,s");
@@ -1609,9 +1514,9 @@ static void case_empty_map(conf_case *c) {
 static void case_large_map(conf_case *c) {
   enum { N = 10000 };
   hn_pipeline *p = top(c, "large");
-  node(c, p, "triple", "x,k", "y", I64T, f_mul, NULL);
-  node(c, p, "plus", "y", "z", I64T, f_add1, NULL);
-  node(c, p, "mix", "z,x", "w", I64T, f_a10b, NULL);
+  HN_CHECK(hn_pipeline_add(p, "triple", "x,k", "y: int64", f_mul, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "plus", "y", "z: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "mix", "z,x", "w: int64", f_a10b, &c->err), &c->err);
   in_col(c, "x", iota(c, N, -500));
   in_i64(c, "k", 3);
   map_over(c, "x", HN_MAP_ZIP);
@@ -1636,7 +1541,7 @@ static void case_large_map(conf_case *c) {
 
 static void case_bind_default(conf_case *c) {
   hn_pipeline *p = top(c, "bound");
-  node(c, p, "scale", "x,k", "y", I64T, f_mul, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "x,k", "y: int64", f_mul, &c->err), &c->err);
   hn_array *ks = arr(c, I64T, "5 10 15");
   hn_error err;
   assert_int_equal(hn_pipeline_bind(p, "k", ks, 3, &err), HN_ERANGE);
@@ -1651,7 +1556,7 @@ static void case_bind_default(conf_case *c) {
 
 static void case_bind_override(conf_case *c) {
   hn_pipeline *p = top(c, "override");
-  node(c, p, "scale", "x,k", "y", I64T, f_mul, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "x,k", "y: int64", f_mul, &c->err), &c->err);
   hn_array *ks = arr(c, I64T, "10");
   HN_CHECK(hn_pipeline_bind(p, "k", ks, 0, &c->err), &c->err);
   hn_array_release(ks);
@@ -1662,7 +1567,7 @@ static void case_bind_override(conf_case *c) {
 
 static void case_bind_in_map(conf_case *c) {
   hn_pipeline *p = top(c, "bound_map");
-  node(c, p, "scale", "x,k", "y", I64T, f_mul, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "x,k", "y: int64", f_mul, &c->err), &c->err);
   hn_array *ks = arr(c, I64T, "7");
   HN_CHECK(hn_pipeline_bind(p, "k", ks, 0, &c->err), &c->err);
   hn_array_release(ks);
@@ -1673,7 +1578,7 @@ static void case_bind_in_map(conf_case *c) {
 
 static void case_unbind(conf_case *c) {
   hn_pipeline *p = top(c, "unbound");
-  node(c, p, "scale", "x,bound_k", "y", I64T, f_mul, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "x,bound_k", "y: int64", f_mul, &c->err), &c->err);
   hn_array *ks = arr(c, I64T, "10");
   HN_CHECK(hn_pipeline_bind(p, "bound_k", ks, 0, &c->err), &c->err);
   hn_array_release(ks);
@@ -1691,8 +1596,8 @@ static void case_unbind(conf_case *c) {
 
 static void case_missing_inputs(conf_case *c) {
   hn_pipeline *p = top(c, "missing");
-  node(c, p, "n1", "alpha,beta", "s", I64T, f_add, NULL);
-  node(c, p, "n2", "s,gamma", "t", I64T, f_add, NULL);
+  HN_CHECK(hn_pipeline_add(p, "n1", "alpha,beta", "s: int64", f_add, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "n2", "s,gamma", "t: int64", f_add, &c->err), &c->err);
   in_i64(c, "beta", 1);
   /* The message lists the missing inputs and the required set. */
   expect_failure(c, HN_EINVAL, NULL, NULL, "alpha", "gamma", "beta");
@@ -1700,8 +1605,8 @@ static void case_missing_inputs(conf_case *c) {
 
 static void case_unknown_output(conf_case *c) {
   hn_pipeline *p = top(c, "unknown");
-  node(c, p, "n1", "x", "sum_out", I64T, f_add1, NULL);
-  node(c, p, "n2", "x", "prod_out", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(p, "n1", "x", "sum_out: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "n2", "x", "prod_out: int64", f_mul2, &c->err), &c->err);
   in_i64(c, "x", 1);
   want(c, "sum_out,ghost_out");
   expect_failure(c, HN_EINVAL, NULL, NULL, "ghost_out", "sum_out", "prod_out");
@@ -1709,98 +1614,86 @@ static void case_unknown_output(conf_case *c) {
 
 static void case_input_type_mismatch(conf_case *c) {
   hn_pipeline *p = top(c, "typed");
-  const hn_type *in_types[1] = {I64T}, *out_types[1] = {I64T};
-  node_ex(c, p, "inc", "typed_x", in_types, "y", out_types, f_add1, NULL, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "typed_x: int64", "y: int64", f_add1, &c->err), &c->err);
   in_str(c, "typed_x", "not a number");
   expect_failure(c, HN_ETYPE, NULL, NULL, "typed_x", NULL, NULL);
 }
 
 static void case_build_type_mismatch(conf_case *c) {
   hn_pipeline *p = top(c, "mismatch");
-  node(c, p, "maker", "x", "shared_val", STRT, f_to_str, NULL);
-  const hn_type *in_types[1] = {I64T}, *out_types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "maker", "x", "shared_val: utf8", f_to_str, &c->err), &c->err);
   hn_error err;
-  hn_status st =
-      try_node(p, "user", "shared_val", in_types, "y", out_types, f_add1, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "user", "shared_val: int64", "y: int64", f_add1, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_ETYPE, NULL, NULL, "maker", "user", "shared_val");
 }
 
 static void case_build_type_mismatch_consumer_first(conf_case *c) {
   hn_pipeline *p = top(c, "mismatch2");
-  const hn_type *in_types[1] = {I64T}, *out_types[1] = {I64T};
-  node_ex(c, p, "user", "shared_val", in_types, "y", out_types, f_add1, NULL, NULL);
-  const hn_type *str_out[1] = {STRT};
+  HN_CHECK(hn_pipeline_add(p, "user", "shared_val: int64", "y: int64", f_add1, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_node(p, "maker", "x", NULL, "shared_val", str_out, f_to_str, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "maker", "x", "shared_val: utf8", f_to_str, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_ETYPE, NULL, NULL, "maker", "user", "shared_val");
 }
 
 static void case_duplicate_producer(conf_case *c) {
   hn_pipeline *p = top(c, "dup");
-  node(c, p, "first_maker", "x", "shared", I64T, f_add1, NULL);
-  const hn_type *types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "first_maker", "x", "shared: int64", f_add1, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_node(p, "second_maker", "x", NULL, "shared", types, f_mul2, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "second_maker", "x", "shared: int64", f_mul2, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "first_maker", "second_maker", "shared");
 }
 
 static void case_duplicate_node_name(conf_case *c) {
   hn_pipeline *p = top(c, "dupname");
-  node(c, p, "twin", "x", "y", I64T, f_add1, NULL);
-  const hn_type *types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "twin", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_node(p, "twin", "x", NULL, "z", types, f_mul2, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "twin", "x", "z: int64", f_mul2, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "twin", NULL, NULL);
 }
 
 static void case_cycle(conf_case *c) {
   hn_pipeline *p = top(c, "cycle");
-  node(c, p, "a", "y", "x", I64T, f_add1, NULL);
-  const hn_type *types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "a", "y", "x: int64", f_add1, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_node(p, "b", "x", NULL, "y", types, f_add1, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "b", "x", "y: int64", f_add1, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "a -> b -> a", NULL, NULL);
 }
 
 static void case_cycle_three(conf_case *c) {
   hn_pipeline *p = top(c, "cycle3");
-  node(c, p, "a", "z", "x", I64T, f_add1, NULL);
-  node(c, p, "b", "x", "y", I64T, f_add1, NULL);
-  const hn_type *types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "a", "z", "x: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "b", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_node(p, "c", "y", NULL, "z", types, f_add1, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "c", "y", "z: int64", f_add1, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "a -> b -> c -> a", NULL, NULL);
 }
 
 static void case_self_loop(conf_case *c) {
   hn_pipeline *p = top(c, "self");
-  const hn_type *types[1] = {I64T};
   hn_error err;
-  hn_status st = try_node(p, "loop", "x", NULL, "x", types, f_add1, NULL, NULL, &err);
+  hn_status st = hn_pipeline_add(p, "loop", "x", "x: int64", f_add1, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "loop", NULL, NULL);
 }
 
 static void case_bad_definitions_leave_pipeline_intact(conf_case *c) {
   hn_pipeline *p = top(c, "intact");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  const hn_type *types[1] = {I64T};
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_error err;
   /* No function at all. */
-  assert_int_equal(try_node(p, "nofn", "x", NULL, "a", types, NULL, NULL, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn_pipeline_add(p, "nofn", "x", "a: int64", NULL, &err), HN_EINVAL);
   /* No outputs. */
-  assert_int_equal(try_node(p, "noout", "x", NULL, "", types, f_add1, NULL, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn_pipeline_add(p, "noout", "x", "", f_add1, &err), HN_EINVAL);
   /* No name. */
-  assert_int_equal(try_node(p, NULL, "x", NULL, "b", types, f_add1, NULL, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn_pipeline_add(p, NULL, "x", "b: int64", f_add1, &err), HN_EINVAL);
   /* A refused node (second producer of y) adds nothing. */
-  assert_int_equal(try_node(p, "again", "x", NULL, "y", types, f_add1, NULL, NULL, &err),
-                   HN_EINVAL);
+  assert_int_equal(hn_pipeline_add(p, "again", "x", "y: int64", f_add1, &err), HN_EINVAL);
   assert_int_equal(hn_pipeline_num_nodes(p), 1);
   assert_int_equal(hn_pipeline_num_outputs(p), 1);
   in_i64(c, "x", 1);
@@ -1813,7 +1706,7 @@ static void case_bad_definitions_leave_pipeline_intact(conf_case *c) {
 
 static void case_utf8_output(conf_case *c) {
   hn_pipeline *p = top(c, "upper");
-  node(c, p, "up", "s", "u", STRT, f_upper, NULL);
+  HN_CHECK(hn_pipeline_add(p, "up", "s", "u: utf8", f_upper, &c->err), &c->err);
   in_col(c, "s", arr(c, STRT, "Hello wOrLd \"\" ~ \"with space\""));
   map_over(c, "s", HN_MAP_ZIP);
   expect(c, "u", arr(c, STRT, "HELLO WORLD \"\" ~ \"WITH SPACE\""));
@@ -1821,8 +1714,8 @@ static void case_utf8_output(conf_case *c) {
 
 static void case_list_utf8_output(conf_case *c) {
   hn_pipeline *p = top(c, "tokens");
-  node(c, p, "split", "s", "t", c->t_lstr, f_tokenize, NULL);
-  node(c, p, "count", "t", "n", I64T, f_count, NULL);
+  HN_CHECK(hn_pipeline_add(p, "split", "s", "t: list<utf8>", f_tokenize, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "count", "t", "n: int64", f_count, &c->err), &c->err);
   in_col(c, "s", arr(c, STRT, "\"a b  c\" \"\" \"  x  \" ~"));
   map_over(c, "s", HN_MAP_ZIP);
   expect(c, "t", arr(c, c->t_lstr, "[a b c] [] [x] ~"));
@@ -1831,7 +1724,8 @@ static void case_list_utf8_output(conf_case *c) {
 
 static void case_struct_output(conf_case *c) {
   hn_pipeline *p = top(c, "struct");
-  node(c, p, "info", "s", "i", c->t_info, f_info, NULL);
+  HN_CHECK(hn_pipeline_add(p, "info", "s", "i: struct<len: int64, first: utf8>", f_info, &c->err),
+           &c->err);
   in_col(c, "s", arr(c, STRT, "hello \"\" ~ x"));
   map_over(c, "s", HN_MAP_ZIP);
   expect(c, "i", arr(c, c->t_info, "{5 h} {0 ~} ~ {1 x}"));
@@ -1839,8 +1733,8 @@ static void case_struct_output(conf_case *c) {
 
 static void case_float_outputs(conf_case *c) {
   hn_pipeline *p = top(c, "floats");
-  node(c, p, "half", "x", "h", F32T, f_half32, NULL);
-  node(c, p, "quarter", "x", "q", F64T, f_quarter, NULL);
+  HN_CHECK(hn_pipeline_add(p, "half", "x", "h: float32", f_half32, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "quarter", "x", "q: float64", f_quarter, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 ~ -3"));
   map_over(c, "x", HN_MAP_ZIP);
   expect(c, "h", arr(c, F32T, "0.5 1 ~ -1.5"));
@@ -1849,7 +1743,7 @@ static void case_float_outputs(conf_case *c) {
 
 static void case_bool_output(conf_case *c) {
   hn_pipeline *p = top(c, "bools");
-  node(c, p, "even", "x", "e", BOOLT, f_even, NULL);
+  HN_CHECK(hn_pipeline_add(p, "even", "x", "e: bool", f_even, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 ~ 4 7"));
   map_over(c, "x", HN_MAP_ZIP);
   expect(c, "e", arr(c, BOOLT, "false true ~ true false"));
@@ -1857,11 +1751,11 @@ static void case_bool_output(conf_case *c) {
 
 static void case_nulls_flow(conf_case *c) {
   hn_pipeline *p = top(c, "nulls");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "dbl", "y", "z", I64T, f_mul2, NULL);
-  node(c, p, "xnull", "x", "xn", BOOLT, f_is_null, NULL);
-  node(c, p, "snull", "s", "sn", BOOLT, f_is_null, NULL);
-  node(c, p, "up", "s", "u", STRT, f_upper, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "dbl", "y", "z: int64", f_mul2, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "xnull", "x", "xn: bool", f_is_null, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "snull", "s", "sn: bool", f_is_null, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "up", "s", "u: utf8", f_upper, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 ~ 3 ~"));
   in_col(c, "s", arr(c, STRT, "~ b ~ d"));
   map_over(c, "x,s", HN_MAP_ZIP);
@@ -1874,8 +1768,8 @@ static void case_nulls_flow(conf_case *c) {
 
 static void case_null_scalar_input(conf_case *c) {
   hn_pipeline *p = top(c, "nullscalar");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "isn", "x", "n", BOOLT, f_is_null, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "isn", "x", "n: bool", f_is_null, &c->err), &c->err);
   in_val(c, "x", arr(c, I64T, "5 ~"), 1);
   expect(c, "y", arr(c, I64T, "~"));
   expect(c, "n", arr(c, BOOLT, "true"));
@@ -1883,8 +1777,8 @@ static void case_null_scalar_input(conf_case *c) {
 
 static void case_list_value_input(conf_case *c) {
   hn_pipeline *p = top(c, "listvals");
-  node(c, p, "sum", "xs", "s", I64T, f_sum_list, NULL);
-  node(c, p, "mean", "xs", "m", F64T, f_mean, NULL);
+  HN_CHECK(hn_pipeline_add(p, "sum", "xs", "s: int64", f_sum_list, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "mean", "xs", "m: float64", f_mean, &c->err), &c->err);
   in_col(c, "xs", arr(c, c->t_li64, "[1 2 3] [] ~ [4 ~ 8]"));
   map_over(c, "xs", HN_MAP_ZIP);
   expect(c, "m", arr(c, F64T, "2 ~ ~ 4")); /* mean before sum */
@@ -1897,11 +1791,12 @@ static void case_list_value_input(conf_case *c) {
 
 static void case_nested_renamed(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "inner");
-  node(c, inner, "i1", "x", "y", I64T, f_add1, NULL);
-  node(c, inner, "i2", "y", "z", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "i1", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "i2", "y", "z: int64", f_mul2, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
-  nest(c, p, "sub", inner, "a=x", "z=result", "", HN_MAP_ZIP);
-  node(c, p, "post", "result", "final", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "a=x", "z=result", "", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "post", "result", "final: int64", f_add1, &c->err), &c->err);
   assert_true(hn_type_equals(hn_pipeline_output_type(p, "result"), I64T));
   in_i64(c, "a", 3);
   want(c, "result,final");
@@ -1911,9 +1806,9 @@ static void case_nested_renamed(conf_case *c) {
 
 static void case_nested_in_map(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "inner");
-  node(c, inner, "i1", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "i1", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
-  nest(c, p, "sub", inner, "a=x", "y=b", "", HN_MAP_ZIP);
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "a=x", "y=b", "", HN_MAP_ZIP, &c->err), &c->err);
   in_col(c, "a", arr(c, I64T, "1 ~ 3"));
   map_over(c, "a", HN_MAP_ZIP);
   want(c, "b");
@@ -1922,7 +1817,7 @@ static void case_nested_in_map(conf_case *c) {
 
 static hn_pipeline *times10_inner(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "times10");
-  node(c, inner, "scale", "x,ten", "y", I64T, f_mul, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "scale", "x,ten", "y: int64", f_mul, &c->err), &c->err);
   hn_array *ten = arr(c, I64T, "10");
   HN_CHECK(hn_pipeline_bind(inner, "ten", ten, 0, &c->err), &c->err);
   hn_array_release(ten);
@@ -1932,8 +1827,9 @@ static hn_pipeline *times10_inner(conf_case *c) {
 static void case_nested_mapped_ragged(conf_case *c) {
   hn_pipeline *inner = times10_inner(c);
   hn_pipeline *p = top(c, "ragged");
-  nest(c, p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP);
-  node(c, p, "count", "ys", "n", I64T, f_count, NULL);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "count", "ys", "n: int64", f_count, &c->err), &c->err);
   assert_true(hn_type_equals(hn_pipeline_output_type(p, "ys"), c->t_li64));
   in_col(c, "xs", arr(c, c->t_li64, "[1 2 3] [4] [] ~ [5 ~ 6]"));
   map_over(c, "xs", HN_MAP_ZIP);
@@ -1945,18 +1841,20 @@ static void case_nested_mapped_ragged(conf_case *c) {
 static void case_nested_mapped_run(conf_case *c) {
   hn_pipeline *inner = times10_inner(c);
   hn_pipeline *p = top(c, "ragged_run");
-  nest(c, p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
   in_val(c, "xs", arr(c, c->t_li64, "[7 8] [1 2 3]"), 1);
   expect(c, "ys", arr(c, c->t_li64, "[10 20 30]"));
 }
 
 static void case_nested_mapped_broadcast(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "scaled");
-  node(c, inner, "scale", "x,k", "y", I64T, f_mul, NULL);
-  node(c, inner, "tag", "x", "s", STRT, f_to_str, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "scale", "x,k", "y: int64", f_mul, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "tag", "x", "s: utf8", f_to_str, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
   /* k is not renamed: the outer k feeds the inner k, the same for every inner item. */
-  nest(c, p, "each", inner, "xs=x", "y=ys,s=ss", "xs", HN_MAP_ZIP);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "xs=x", "y=ys,s=ss", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
   in_col(c, "xs", arr(c, c->t_li64, "[1 2] [3] []"));
   in_col(c, "k", arr(c, I64T, "3 -1 5"));
   map_over(c, "xs,k", HN_MAP_ZIP);
@@ -1967,9 +1865,11 @@ static void case_nested_mapped_broadcast(conf_case *c) {
 
 static void case_nested_product(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "pair");
-  node(c, inner, "combine", "a,b", "ab", I64T, f_a10b, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "combine", "a,b", "ab: int64", f_a10b, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
-  nest(c, p, "pairs", inner, "as=a,bs=b", "ab=abs", "as,bs", HN_MAP_PRODUCT);
+  HN_CHECK(hn_pipeline_add_nested(p, "pairs", inner, "as=a,bs=b", "ab=abs", "as,bs", HN_MAP_PRODUCT,
+                                  &c->err),
+           &c->err);
   in_col(c, "as", arr(c, c->t_li64, "[1 2] [] [7]"));
   in_col(c, "bs", arr(c, c->t_li64, "[3 4 5] [1] [8]"));
   map_over(c, "as,bs", HN_MAP_ZIP);
@@ -1978,9 +1878,11 @@ static void case_nested_product(conf_case *c) {
 
 static void case_nested_zip_two_lists(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "pair");
-  node(c, inner, "combine", "a,b", "ab", I64T, f_a10b, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "combine", "a,b", "ab: int64", f_a10b, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
-  nest(c, p, "pairs", inner, "as=a,bs=b", "ab=abs", "as,bs", HN_MAP_ZIP);
+  HN_CHECK(hn_pipeline_add_nested(p, "pairs", inner, "as=a,bs=b", "ab=abs", "as,bs", HN_MAP_ZIP,
+                                  &c->err),
+           &c->err);
   in_val(c, "as", arr(c, c->t_li64, "[1 2 3]"), 0);
   in_val(c, "bs", arr(c, c->t_li64, "[4 5 6]"), 0);
   expect(c, "abs", arr(c, c->t_li64, "[14 25 36]"));
@@ -1989,14 +1891,21 @@ static void case_nested_zip_two_lists(conf_case *c) {
 /* words -> squares (inner) -> per sentence total (middle) -> per doc grand total. */
 static void build_two_levels(conf_case *c, hn_pipeline **out, fail_spec *fs) {
   hn_pipeline *words = new_pipe(c, "words");
-  if (fs) node(c, words, "checked", "w", "wc", I64T, f_picky, fs);
-  node(c, words, "square", fs ? "wc" : "w", "sq", I64T, f_sq, NULL);
+  if (fs)
+    HN_CHECK(
+        hn_pipeline_add_ex(words, "checked", "w", "wc: int64", f_picky, NULL, fs, NULL, &c->err),
+        &c->err);
+  HN_CHECK(hn_pipeline_add(words, "square", fs ? "wc" : "w", "sq: int64", f_sq, &c->err), &c->err);
   hn_pipeline *sentence = new_pipe(c, "sentence");
-  nest(c, sentence, "per_word", words, "ws=w", "sq=sqs", "ws", HN_MAP_ZIP);
-  node(c, sentence, "total", "sqs", "tot", I64T, f_sum_list, NULL);
+  HN_CHECK(hn_pipeline_add_nested(sentence, "per_word", words, "ws=w", "sq=sqs", "ws", HN_MAP_ZIP,
+                                  &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(sentence, "total", "sqs", "tot: int64", f_sum_list, &c->err), &c->err);
   hn_pipeline *p = top(c, "doc");
-  nest(c, p, "per_sentence", sentence, "doc=ws", "tot=tots", "doc", HN_MAP_ZIP);
-  node(c, p, "grand", "tots", "g", I64T, f_sum_list, NULL);
+  HN_CHECK(hn_pipeline_add_nested(p, "per_sentence", sentence, "doc=ws", "tot=tots", "doc",
+                                  HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "grand", "tots", "g: int64", f_sum_list, &c->err), &c->err);
   *out = p;
 }
 
@@ -2013,13 +1922,17 @@ static void case_nested_two_levels(conf_case *c) {
 
 static void case_nested_text(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "sentence");
-  node(c, inner, "clean", "text", "cleaned", STRT, f_clean, NULL);
-  node(c, inner, "tokenize", "cleaned", "tokens", c->t_lstr, f_tokenize, NULL);
-  node(c, inner, "length", "tokens", "n_tokens", I64T, f_count, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "clean", "text", "cleaned: utf8", f_clean, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "tokenize", "cleaned", "tokens: list<utf8>", f_tokenize, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "length", "tokens", "n_tokens: int64", f_count, &c->err),
+           &c->err);
   hn_pipeline *p = top(c, "documents");
-  nest(c, p, "per_sentence", inner, "sentences=text", "n_tokens=lengths,cleaned=clean_sentences",
-       "sentences", HN_MAP_ZIP);
-  node(c, p, "average", "lengths", "avg", F64T, f_mean, NULL);
+  HN_CHECK(hn_pipeline_add_nested(p, "per_sentence", inner, "sentences=text",
+                                  "n_tokens=lengths,cleaned=clean_sentences", "sentences",
+                                  HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "average", "lengths", "avg: float64", f_mean, &c->err), &c->err);
   in_col(c, "sentences",
          arr(c, c->t_lstr, "[\"  Hello World \" \"A b C\"] [] [\"one\"] [\"\" \" X  Y \"]"));
   map_over(c, "sentences", HN_MAP_ZIP);
@@ -2032,33 +1945,237 @@ static void case_nested_text(conf_case *c) {
 
 static void case_nested_mapping_names_nothing(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "inner");
-  node(c, inner, "i1", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "i1", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
   hn_error err;
   /* Output mapping naming an inner output that does not exist. */
-  assert_int_equal(try_nest(p, "bad_out", inner, "a=x", "no_such_output=b", "", HN_MAP_ZIP, &err),
-                   HN_EINVAL);
+  assert_int_equal(
+      hn_pipeline_add_nested(p, "bad_out", inner, "a=x", "no_such_output=b", "", HN_MAP_ZIP, &err),
+      HN_EINVAL);
   assert_non_null(strstr(err.message, "no_such_output"));
   /* map_over naming an outer input the node does not have. */
-  assert_int_equal(try_nest(p, "bad_over", inner, "a=x", "y=b", "zz_list", HN_MAP_ZIP, &err),
-                   HN_EINVAL);
+  assert_int_equal(
+      hn_pipeline_add_nested(p, "bad_over", inner, "a=x", "y=b", "zz_list", HN_MAP_ZIP, &err),
+      HN_EINVAL);
   assert_non_null(strstr(err.message, "zz_list"));
   assert_int_equal(hn_pipeline_num_nodes(p), 0);
   /* Input mapping naming an inner input that does not exist. */
-  hn_status st = try_nest(p, "bad_in", inner, "a=no_such_input", "y=b", "", HN_MAP_ZIP, &err);
+  hn_status st =
+      hn_pipeline_add_nested(p, "bad_in", inner, "a=no_such_input", "y=b", "", HN_MAP_ZIP, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "no_such_input", NULL, NULL);
 }
 
 static void case_nested_output_conflict(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "inner");
-  node(c, inner, "i1", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "i1", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_pipeline *p = top(c, "outer");
-  node(c, p, "maker", "x", "taken", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(p, "maker", "x", "taken: int64", f_mul2, &c->err), &c->err);
   hn_error err;
-  hn_status st = try_nest(p, "sub", inner, "", "y=taken", "", HN_MAP_ZIP, &err);
+  hn_status st = hn_pipeline_add_nested(p, "sub", inner, "", "y=taken", "", HN_MAP_ZIP, &err);
   build_failed(c, st, &err);
   expect_failure(c, HN_EINVAL, NULL, NULL, "maker", "sub", "taken");
+}
+
+/* ======================================================================== */
+/* Cases: overrides of intermediates, hidden nested outputs                  */
+/* ======================================================================== */
+
+/* calls[k] counted `want[k]` node calls, for k < n (-1: not checked). */
+static void expect_calls(conf_case *c, int n, const int64_t *want) {
+  if (!node_counts_seen()) return;
+  for (int k = 0; k < n; k++)
+    if (want[k] >= 0 && atomic_load(&c->calls[k]) != want[k])
+      fail_msg("calls[%d] = %lld, expected %lld", k, (long long)atomic_load(&c->calls[k]),
+               (long long)want[k]);
+}
+
+/* x -a-> y -b-> z -c-> w, counting calls in calls[0..2]. */
+static hn_pipeline *override_chain(conf_case *c, const char *name) {
+  hn_pipeline *p = top(c, name);
+  HN_CHECK(hn_pipeline_add_ex(p, "a", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "b", "y", "z: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "c", "z", "w: int64", f_add1, NULL, &c->calls[2], NULL, &c->err),
+           &c->err);
+  return p;
+}
+
+static void verify_override_run(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 1, 1});
+}
+
+/* y is given: a (its producer) never runs; every output not given is computed from it. */
+static void case_override_run(conf_case *c) {
+  override_chain(c, "override_run");
+  in_i64(c, "x", 1);
+  in_i64(c, "y", 10);
+  expect(c, "z", arr(c, I64T, "20"));
+  expect(c, "w", arr(c, I64T, "21"));
+  c->verify = verify_override_run;
+}
+
+static void verify_override_map(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 4, 4});
+}
+
+/* Mapped over the overriding column; x is not even given (nothing needs it any more). */
+static void case_override_map(conf_case *c) {
+  override_chain(c, "override_map");
+  in_col(c, "y", arr(c, I64T, "1 ~ 3 4"));
+  map_over(c, "y", HN_MAP_ZIP);
+  want(c, "w");
+  expect(c, "w", arr(c, I64T, "3 ~ 7 9"));
+  c->verify = verify_override_map;
+}
+
+static void verify_override_broadcast(conf_case *c, const hn_result *r) {
+  (void)r;
+  /* c reads only the broadcast z: engines may call it once for every item (columnar does). */
+  expect_calls(c, 3, (const int64_t[]){3, 0, -1});
+}
+
+/* The override is one value broadcast to every item of a map over x: b never runs. */
+static void case_override_broadcast(conf_case *c) {
+  override_chain(c, "override_broadcast");
+  in_col(c, "x", arr(c, I64T, "1 2 3"));
+  in_i64(c, "z", 100);
+  map_over(c, "x", HN_MAP_ZIP);
+  expect(c, "y", arr(c, I64T, "2 3 4")); /* a still runs: y is requested (every output not given) */
+  expect(c, "w", arr(c, I64T, "101 101 101"));
+  c->verify = verify_override_broadcast;
+}
+
+static void verify_override_diamond(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 4, (const int64_t[]){2, 0, 2, 2});
+}
+
+/*
+ * x -root-> a; a -left-> b; a -right-> cc; (b, cc) -join-> d. Giving b prunes
+ * left only: root still feeds right.
+ */
+static void case_override_keeps_shared_ancestor(conf_case *c) {
+  hn_pipeline *p = top(c, "override_diamond");
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "root", "x", "a: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "left", "a", "b: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "right", "a", "cc: int64", f_sq, NULL, &c->calls[2], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "join", "b, cc", "d: int64", f_add, NULL, &c->calls[3], NULL, &c->err),
+      &c->err);
+  in_col(c, "x", arr(c, I64T, "1 2"));
+  in_col(c, "b", arr(c, I64T, "1000 2000"));
+  map_over(c, "x,b", HN_MAP_ZIP);
+  want(c, "d");
+  expect(c, "d", arr(c, I64T, "1004 2009"));
+  c->verify = verify_override_diamond;
+}
+
+static void verify_override_all_ancestors(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 3, (const int64_t[]){0, 0, 1});
+}
+
+/* Giving z prunes b and, with it, a (its only consumer is gone): x is not needed. */
+static void case_override_prunes_ancestors(conf_case *c) {
+  override_chain(c, "override_ancestors");
+  in_i64(c, "z", 5);
+  want(c, "w");
+  expect(c, "w", arr(c, I64T, "6"));
+  c->verify = verify_override_all_ancestors;
+}
+
+static void verify_override_nested(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 2, (const int64_t[]){0, 3});
+}
+
+/* Giving the output of a nested node prunes the nested node: its inner nodes never run. */
+static void case_override_nested_output(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(
+      hn_pipeline_add_ex(inner, "i1", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
+  hn_pipeline *p = top(c, "override_nested");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "total", "ys", "n: int64", f_sum_list, NULL, &c->calls[1], NULL,
+                              &c->err),
+           &c->err);
+  in_col(c, "ys", arr(c, c->t_li64, "[1 2] [] [~ 5]"));
+  map_over(c, "ys", HN_MAP_ZIP);
+  expect(c, "n", arr(c, I64T, "3 0 5"));
+  c->verify = verify_override_nested;
+}
+
+/* An override has the type of the output it replaces. */
+static void case_override_type_mismatch(conf_case *c) {
+  override_chain(c, "override_type");
+  in_str(c, "y", "ten");
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'y' has type utf8, expected int64", NULL, NULL);
+  c->verify = verify_no_calls;
+}
+
+/* A given output is not computed: requesting it is refused, naming its producer. */
+static void case_override_requested(conf_case *c) {
+  override_chain(c, "override_requested");
+  in_i64(c, "y", 10);
+  want(c, "y,w");
+  expect_failure(c, HN_EINVAL, NULL, NULL, "output 'y' is requested but also given as an input",
+                 "overriding node 'a'", NULL);
+}
+
+static void verify_hidden(conf_case *c, const hn_result *r) {
+  (void)r;
+  expect_calls(c, 2, (const int64_t[]){0, 6});
+}
+
+/*
+ * The inner pipeline makes y (i_y, calls[0]) and z (i_z, calls[1]) from x;
+ * the output mapping exposes z only. y stays hidden: the outer pipeline has
+ * its own producer of "y", the default request lists only outer names, and
+ * i_y never runs.
+ */
+static void case_nested_hidden_outputs(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(
+      hn_pipeline_add_ex(inner, "i_y", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(inner, "i_z", "x", "z: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+      &c->err);
+  hn_pipeline *p = top(c, "hidden");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "xs=x", "z=zs", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "y_maker", "xs", "y: int64", f_count, &c->err), &c->err);
+  assert_null(hn_pipeline_output_type(p, "z"));
+  in_col(c, "xs", arr(c, c->t_li64, "[1 2] [] [3 4 5] [6]"));
+  map_over(c, "xs", HN_MAP_ZIP);
+  /* Every output: sub's zs and the outer y, nothing under an inner name. */
+  expect(c, "zs", arr(c, c->t_li64, "[2 4] [] [6 8 10] [12]"));
+  expect(c, "y", arr(c, I64T, "2 0 3 1"));
+  c->verify = verify_hidden;
+}
+
+/* A hidden inner output is not an output of the outer pipeline: requesting it is refused. */
+static void case_nested_hidden_not_requestable(conf_case *c) {
+  hn_pipeline *inner = new_pipe(c, "inner");
+  HN_CHECK(hn_pipeline_add(inner, "i_y", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(inner, "i_z", "x", "z: int64", f_mul2, &c->err), &c->err);
+  hn_pipeline *p = top(c, "hidden2");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", inner, "", "z", "", HN_MAP_ZIP, &c->err), &c->err);
+  in_i64(c, "x", 4);
+  want(c, "y");
+  expect_failure(c, HN_EINVAL, NULL, NULL, "unknown output 'y'", "available: z", NULL);
 }
 
 /* ======================================================================== */
@@ -2081,7 +2198,7 @@ static void check_resource_counts(conf_case *c, const hn_result *r) {
   if (!node_counts_seen()) {
     /* Built on the serving ranks: their counts come back in the stats. */
     if (!r) return;
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.resource_inits >= 1 && s.resource_inits <= (int64_t)c->workers * g_ranks);
     assert_int_equal(s.resource_destroys, s.resource_inits);
     assert_int_equal(atomic_load(&c->res.inits), 0);
@@ -2094,7 +2211,7 @@ static void check_resource_counts(conf_case *c, const hn_result *r) {
     fail();
   }
   if (r) {
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.resource_inits, inits);
     assert_int_equal(s.resource_destroys, destroys);
     assert_true(s.workers >= 1 && s.workers <= c->workers);
@@ -2103,8 +2220,10 @@ static void check_resource_counts(conf_case *c, const hn_result *r) {
 
 static void case_resource_map(conf_case *c) {
   hn_pipeline *p = top(c, "resource");
-  node(c, p, "predict", "model,x", "y", I64T, f_predict, &c->res);
-  node(c, p, "inc", "y", "z", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "predict", "model,x", "y: int64", f_predict, NULL, &c->res, NULL,
+                              &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "inc", "y", "z: int64", f_add1, &c->err), &c->err);
   set_model(c, 7);
   in_col(c, "x", iota(c, 40, 0));
   map_over(c, "x", HN_MAP_ZIP);
@@ -2117,7 +2236,9 @@ static void case_resource_map(conf_case *c) {
 
 static void case_resource_run(conf_case *c) {
   hn_pipeline *p = top(c, "resource_run");
-  node(c, p, "predict", "model,x", "y", I64T, f_predict, &c->res);
+  HN_CHECK(hn_pipeline_add_ex(p, "predict", "model,x", "y: int64", f_predict, NULL, &c->res, NULL,
+                              &c->err),
+           &c->err);
   set_model(c, 3);
   in_i64(c, "x", 14);
   expect(c, "y", arr(c, I64T, "42"));
@@ -2126,13 +2247,15 @@ static void case_resource_run(conf_case *c) {
 
 static void verify_no_resource(conf_case *c, const hn_result *r) {
   assert_int_equal(atomic_load(&c->res.inits), 0); /* also true on mpi rank 0 */
-  assert_int_equal(hn_result_get_stats(r).resource_inits, 0);
+  assert_int_equal(hn_test_stats(r).resource_inits, 0);
 }
 
 static void case_resource_unused_not_built(conf_case *c) {
   hn_pipeline *p = top(c, "resource_pruned");
-  node(c, p, "predict", "model,x", "y", I64T, f_predict, &c->res);
-  node(c, p, "inc", "x", "z", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "predict", "model,x", "y: int64", f_predict, NULL, &c->res, NULL,
+                              &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "z: int64", f_add1, &c->err), &c->err);
   set_model(c, 3);
   in_col(c, "x", arr(c, I64T, "1 2"));
   map_over(c, "x", HN_MAP_ZIP);
@@ -2150,7 +2273,9 @@ static hn_status f_predict_fragile(void *ud, const hn_datum *in, hn_builder *con
 
 static void case_resource_node_fails(conf_case *c) {
   hn_pipeline *p = top(c, "resource_fail");
-  node(c, p, "predict", "model,x", "y", I64T, f_predict_fragile, c);
+  HN_CHECK(hn_pipeline_add_ex(p, "predict", "model,x", "y: int64", f_predict_fragile, NULL, c, NULL,
+                              &c->err),
+           &c->err);
   set_model(c, 2);
   in_col(c, "x", iota(c, 30, 0));
   map_over(c, "x", HN_MAP_ZIP);
@@ -2165,8 +2290,10 @@ static void case_resource_node_fails(conf_case *c) {
 static void case_error_raise(conf_case *c) {
   hn_pipeline *p = top(c, "raise");
   c->fail = (fail_spec){.n = 1, .bad = {37}};
-  node(c, p, "check", "x", "y", I64T, f_fragile, &c->fail);
-  node(c, p, "after", "y", "z", I64T, f_add1, NULL);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "check", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
+  HN_CHECK(hn_pipeline_add(p, "after", "y", "z: int64", f_add1, &c->err), &c->err);
   in_col(c, "x", iota(c, 50, 0));
   map_over(c, "x", HN_MAP_ZIP);
   expect_failure(c, HN_ENODE, "check", "37", "bad value 37", NULL, NULL);
@@ -2175,7 +2302,9 @@ static void case_error_raise(conf_case *c) {
 static void case_error_raise_run(conf_case *c) {
   hn_pipeline *p = top(c, "raise_run");
   c->fail = (fail_spec){.n = 1, .bad = {37}};
-  node(c, p, "check", "x", "y", I64T, f_fragile, &c->fail);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "check", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
   in_i64(c, "x", 37);
   expect_failure(c, HN_ENODE, "check", NULL, "bad value 37", NULL, NULL);
 }
@@ -2183,7 +2312,7 @@ static void case_error_raise_run(conf_case *c) {
 /* A value appended to a list's items after closing the element fails that item only. */
 static void case_stray_list_item(conf_case *c) {
   hn_pipeline *p = top(c, "stray_list");
-  node(c, p, "stray", "x", "t", c->t_li64, f_stray_item, NULL);
+  HN_CHECK(hn_pipeline_add(p, "stray", "x", "t: list<int64>", f_stray_item, &c->err), &c->err);
   in_col(c, "x", iota(c, 5, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2193,17 +2322,19 @@ static void case_stray_list_item(conf_case *c) {
 
 static void case_stray_list_item_raise(conf_case *c) {
   hn_pipeline *p = top(c, "stray_list");
-  node(c, p, "stray", "x", "t", c->t_li64, f_stray_item, NULL);
+  HN_CHECK(hn_pipeline_add(p, "stray", "x", "t: list<int64>", f_stray_item, &c->err), &c->err);
   in_col(c, "x", iota(c, 5, 0));
   map_over(c, "x", HN_MAP_ZIP);
-  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2",
-                 "outside its element", NULL);
+  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2", "outside its element",
+                 NULL);
 }
 
 /* The same on a struct field: item 2 is blamed, never item 3. */
 static void case_stray_struct_field(conf_case *c) {
   hn_pipeline *p = top(c, "stray_struct");
-  node(c, p, "stray", "x", "i", c->t_info, f_stray_field, NULL);
+  HN_CHECK(hn_pipeline_add(p, "stray", "x", "i: struct<len: int64, first: utf8>", f_stray_field,
+                           &c->err),
+           &c->err);
   in_col(c, "x", iota(c, 5, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2213,17 +2344,19 @@ static void case_stray_struct_field(conf_case *c) {
 
 static void case_stray_struct_field_raise(conf_case *c) {
   hn_pipeline *p = top(c, "stray_struct");
-  node(c, p, "stray", "x", "i", c->t_info, f_stray_field, NULL);
+  HN_CHECK(hn_pipeline_add(p, "stray", "x", "i: struct<len: int64, first: utf8>", f_stray_field,
+                           &c->err),
+           &c->err);
   in_col(c, "x", iota(c, 5, 0));
   map_over(c, "x", HN_MAP_ZIP);
-  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2",
-                 "outside its element", NULL);
+  expect_failure(c, HN_ENODE, "stray", "2", "node 'stray' failed on item 2", "outside its element",
+                 NULL);
 }
 
 /* A status that is no hn_status: HN_ENODE and one message on every engine. */
 static void case_unknown_status(conf_case *c) {
   hn_pipeline *p = top(c, "bad_status");
-  node(c, p, "odd", "x", "y", I64T, f_bad_status, NULL);
+  HN_CHECK(hn_pipeline_add(p, "odd", "x", "y: int64", f_bad_status, &c->err), &c->err);
   in_col(c, "x", iota(c, 3, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2236,7 +2369,7 @@ static void verify_continue(conf_case *c, const hn_result *r) {
     assert_int_equal(atomic_load(&c->calls[0]), 4); /* "after" skipped for items 2 and 4 */
     assert_int_equal(atomic_load(&c->calls[1]), 6); /* "other" ran for every item */
   }
-  hn_result_stats s = hn_result_get_stats(r);
+  hn_result_stats s = hn_test_stats(r);
   assert_int_equal(s.n_items, 6);
   assert_int_equal(s.n_failed, 2);
 }
@@ -2244,9 +2377,15 @@ static void verify_continue(conf_case *c, const hn_result *r) {
 static void case_error_continue(conf_case *c) {
   hn_pipeline *p = top(c, "continue");
   c->fail = (fail_spec){.n = 2, .bad = {2, 4}};
-  node(c, p, "fragile", "x", "y", I64T, f_fragile, &c->fail);
-  node(c, p, "after", "y", "z", I64T, f_mul2, &c->calls[0]);
-  node(c, p, "other", "x", "w", I64T, f_add1, &c->calls[1]);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "fragile", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "after", "y", "z: int64", f_mul2, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "other", "x", "w: int64", f_add1, NULL, &c->calls[1], NULL, &c->err),
+      &c->err);
   in_col(c, "x", iota(c, 6, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2262,7 +2401,9 @@ static void case_error_continue(conf_case *c) {
 static void case_error_continue_no_failures(conf_case *c) {
   hn_pipeline *p = top(c, "continue_ok");
   c->fail = (fail_spec){.n = 1, .bad = {-99}};
-  node(c, p, "fragile", "x", "y", I64T, f_fragile, &c->fail);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "fragile", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
   in_col(c, "x", iota(c, 3, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2272,8 +2413,10 @@ static void case_error_continue_no_failures(conf_case *c) {
 static void case_error_continue_all_fail(conf_case *c) {
   hn_pipeline *p = top(c, "continue_all");
   c->fail = (fail_spec){.n = 3, .bad = {0, 1, 2}};
-  node(c, p, "fragile", "x", "y", I64T, f_fragile, &c->fail);
-  node(c, p, "spell", "y", "s", STRT, f_to_str, NULL);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "fragile", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
+  HN_CHECK(hn_pipeline_add(p, "spell", "y", "s: utf8", f_to_str, &c->err), &c->err);
   in_col(c, "x", iota(c, 3, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2293,10 +2436,13 @@ static fail_spec *nested_fail(conf_case *c, int64_t bad) {
 
 static void build_nested_fail(conf_case *c) {
   hn_pipeline *inner = new_pipe(c, "inner");
-  node(c, inner, "picky", "x", "y", I64T, f_picky, nested_fail(c, 99));
+  HN_CHECK(hn_pipeline_add_ex(inner, "picky", "x", "y: int64", f_picky, NULL, nested_fail(c, 99),
+                              NULL, &c->err),
+           &c->err);
   hn_pipeline *p = top(c, "outer");
-  nest(c, p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP);
-  node(c, p, "count", "xs", "n", I64T, f_count, NULL);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "count", "xs", "n: int64", f_count, &c->err), &c->err);
   in_col(c, "xs", arr(c, c->t_li64, "[1 2] [3] [4 99 5] [6]"));
   map_over(c, "xs", HN_MAP_ZIP);
   want(c, "ys,n");
@@ -2333,9 +2479,11 @@ static void case_nested_two_levels_failure(conf_case *c) {
 
 static void case_batch_only(conf_case *c) {
   hn_pipeline *p = top(c, "batch");
-  const hn_type *t[1] = {I64T};
-  node_ex(c, p, "inc", "x", NULL, "y", t, NULL, b_add1, NULL);
-  node_ex(c, p, "plus_k", "y,k", NULL, "z", t, NULL, b_add, NULL); /* k: scalar argument */
+  HN_CHECK(hn_pipeline_add_ex(p, "inc", "x", "y: int64", NULL, b_add1, NULL, NULL, &c->err),
+           &c->err);
+  /* k: scalar argument */
+  HN_CHECK(hn_pipeline_add_ex(p, "plus_k", "y,k", "z: int64", NULL, b_add, NULL, NULL, &c->err),
+           &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 ~ 4 5 6 7"));
   in_i64(c, "k", 100);
   map_over(c, "x", HN_MAP_ZIP);
@@ -2345,9 +2493,10 @@ static void case_batch_only(conf_case *c) {
 
 static void case_batch_only_run(conf_case *c) {
   hn_pipeline *p = top(c, "batch_run");
-  const hn_type *t[1] = {I64T};
-  node_ex(c, p, "inc", "x", NULL, "y", t, NULL, b_add1, NULL);
-  node(c, p, "dbl", "y", "z", I64T, f_mul2, NULL); /* row after batch */
+  HN_CHECK(hn_pipeline_add_ex(p, "inc", "x", "y: int64", NULL, b_add1, NULL, NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "dbl", "y", "z: int64", f_mul2, &c->err),
+           &c->err); /* row after batch */
   in_i64(c, "x", 20);
   expect(c, "y", arr(c, I64T, "21"));
   expect(c, "z", arr(c, I64T, "42"));
@@ -2365,9 +2514,10 @@ static void verify_dual(conf_case *c, const hn_result *r) {
 
 static void case_row_and_batch(conf_case *c) {
   hn_pipeline *p = top(c, "dual");
-  const hn_type *t[1] = {I64T};
-  node_ex(c, p, "inc", "x", NULL, "y", t, dual_row, dual_batch, &c->calls[0]);
-  node(c, p, "dbl", "y", "z", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "inc", "x", "y: int64", dual_row, dual_batch, &c->calls[0], NULL,
+                              &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "dbl", "y", "z: int64", f_mul2, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "10 11 12 ~ 14 15 16 17 18"));
   map_over(c, "x", HN_MAP_ZIP);
   expect(c, "y", arr(c, I64T, "11 12 13 ~ 15 16 17 18 19"));
@@ -2377,8 +2527,9 @@ static void case_row_and_batch(conf_case *c) {
 
 static void case_batch_failure_found_by_row(conf_case *c) {
   hn_pipeline *p = top(c, "dual_fail");
-  const hn_type *t[1] = {I64T};
-  node_ex(c, p, "inc", "x", NULL, "y", t, dual_row, dual_batch, &c->calls[0]);
+  HN_CHECK(hn_pipeline_add_ex(p, "inc", "x", "y: int64", dual_row, dual_batch, &c->calls[0], NULL,
+                              &c->err),
+           &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3 4 5 6"));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2390,8 +2541,8 @@ static void case_batch_failure_found_by_row(conf_case *c) {
 
 static void case_batch_only_failure_raise(conf_case *c) {
   hn_pipeline *p = top(c, "batch_fail");
-  const hn_type *t[1] = {I64T};
-  node_ex(c, p, "inc", "x", NULL, "y", t, NULL, b_add1_fail3, NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "inc", "x", "y: int64", NULL, b_add1_fail3, NULL, NULL, &c->err),
+           &c->err);
   in_col(c, "x", arr(c, I64T, "1 2 3 4 5 6"));
   map_over(c, "x", HN_MAP_ZIP);
   /* Which items share the failing batch is the engine's business. */
@@ -2430,8 +2581,12 @@ static void verify_callbacks_map(conf_case *c, const hn_result *r) {
 
 static void case_callbacks_map(conf_case *c) {
   hn_pipeline *p = top(c, "observed");
-  node(c, p, "first", "x", "y", I64T, f_add1, &c->calls[0]);
-  node(c, p, "second", "y", "z", I64T, f_mul2, &c->calls[1]);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "first", "x", "y: int64", f_add1, NULL, &c->calls[0], NULL, &c->err),
+      &c->err);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "second", "y", "z: int64", f_mul2, NULL, &c->calls[1], NULL, &c->err),
+      &c->err);
   in_col(c, "x", iota(c, CB_ITEMS, 0));
   map_over(c, "x", HN_MAP_ZIP);
   use_callbacks(c);
@@ -2456,8 +2611,8 @@ static void verify_callbacks_run(conf_case *c, const hn_result *r) {
 
 static void case_callbacks_run(conf_case *c) {
   hn_pipeline *p = top(c, "observed_run");
-  node(c, p, "first", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "second", "y", "z", I64T, f_mul2, NULL);
+  HN_CHECK(hn_pipeline_add(p, "first", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "second", "y", "z: int64", f_mul2, &c->err), &c->err);
   in_i64(c, "x", 1);
   use_callbacks(c);
   expect(c, "y", arr(c, I64T, "2"));
@@ -2481,7 +2636,9 @@ static void verify_callbacks_error(conf_case *c, const hn_result *r) {
 static void case_callbacks_error(conf_case *c) {
   hn_pipeline *p = top(c, "observed_error");
   c->fail = (fail_spec){.n = 1, .bad = {7}};
-  node(c, p, "fragile", "x", "y", I64T, f_fragile, &c->fail);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "fragile", "x", "y: int64", f_fragile, NULL, &c->fail, NULL, &c->err),
+      &c->err);
   in_col(c, "x", iota(c, 10, 0));
   map_over(c, "x", HN_MAP_ZIP);
   c->opts.error_policy = HN_ERRORS_CONTINUE;
@@ -2493,7 +2650,8 @@ static void case_callbacks_error(conf_case *c) {
 
 static void case_context(conf_case *c) {
   hn_pipeline *p = top(c, "context");
-  node(c, p, "ctx", "x", "y", I64T, f_ctx, &c->workers);
+  HN_CHECK(hn_pipeline_add_ex(p, "ctx", "x", "y: int64", f_ctx, NULL, &c->workers, NULL, &c->err),
+           &c->err);
   in_col(c, "x", iota(c, 50, 0));
   map_over(c, "x", HN_MAP_ZIP);
   int64_t v[50];
@@ -2515,7 +2673,7 @@ static void case_engine_identity(conf_case *c) {
   assert_int_not_equal(hn_engine_kind_from_name("warp-drive", &kind, &err), HN_OK);
   assert_non_null(strstr(err.message, "warp-drive"));
   assert_true(hn_engine_workers(c->engine) >= 1);
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_SEQUENTIAL)
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_SEQUENTIAL)
     assert_int_equal(hn_engine_workers(c->engine), 1);
   hn_engine_destroy(NULL);
   hn_pipeline_release(NULL);
@@ -2526,7 +2684,7 @@ static void case_engine_identity(conf_case *c) {
 
 static void case_null_engine_is_sequential(conf_case *c) {
   hn_pipeline *p = top(c, "default_engine");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, "1 2"));
   map_over(c, "x", HN_MAP_ZIP);
   c->engine = NULL;
@@ -2602,19 +2760,19 @@ static void case_concurrent_maps(conf_case *c) {
   /* Processes engines forking from four threads at once: under a sanitizer a
    * worker forked while another thread holds the sanitizer allocator's lock
    * deadlocks in its first malloc (glibc's malloc is fork-safe). */
-  if (HN_TEST_SANITIZER_ALLOC && hn_engine_get_kind(c->engine) == HN_ENGINE_PROCESSES) skip();
+  if (HN_TEST_SANITIZER_ALLOC && hn_engine_kind_of(c->engine) == HN_ENGINE_PROCESSES) skip();
   /* mpi: run and map are collective, from the thread that created the engine. */
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_MPI) skip();
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_MPI) skip();
   hn_pipeline *p = new_pipe(c, "shared"); /* not run by the runner: c->p stays NULL */
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "dbl", "y", "z", I64T, f_mul2, NULL);
-  node(c, p, "sq", "x", "w", I64T, f_sq, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "dbl", "y", "z: int64", f_mul2, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "sq", "x", "w: int64", f_sq, &c->err), &c->err);
   static const char *const outputs[THREADS] = {"y", "z", "w", "z"};
   concurrent_job jobs[THREADS];
   pthread_t tids[THREADS];
   for (int t = 0; t < THREADS; t++) {
     jobs[t] = (concurrent_job){
-        .p = p, .kind = hn_engine_get_kind(c->engine), .n = N, .output = outputs[t]};
+        .p = p, .kind = hn_engine_kind_of(c->engine), .n = N, .output = outputs[t]};
     assert_int_equal(pthread_create(&tids[t], NULL, concurrent_map, &jobs[t]), 0);
   }
   for (int t = 0; t < THREADS; t++) assert_int_equal(pthread_join(tids[t], NULL), 0);
@@ -2653,17 +2811,12 @@ static hn_status oom_attempt(conf_case *c, hn_test_alloc *ta, hn_status *map_sta
   hn_builder *b = NULL;
   hn_array *x = NULL;
   hn_rows *rows = NULL;
-  const hn_type *t[1] = {I64T};
-  const hn_type *lt[1] = {c->t_lstr};
   hn_error err;
   *map_status = HN_OK;
   hn_status st = hn_pipeline_create(a, "oom", &p, &err);
-  if (st == HN_OK) st = try_node(p, "inc", "x", NULL, "y", t, f_add1, NULL, NULL, &err);
-  if (st == HN_OK) {
-    const hn_type *st_t[1] = {STRT};
-    st = try_node(p, "spell", "y", NULL, "s", st_t, f_to_str, NULL, NULL, &err);
-  }
-  if (st == HN_OK) st = try_node(p, "split", "s", NULL, "tk", lt, f_tokenize, NULL, NULL, &err);
+  if (st == HN_OK) st = hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &err);
+  if (st == HN_OK) st = hn_pipeline_add(p, "spell", "y", "s: utf8", f_to_str, &err);
+  if (st == HN_OK) st = hn_pipeline_add(p, "split", "s", "tk: list<utf8>", f_tokenize, &err);
   if (st == HN_OK) st = hn_inputs_create(a, &in, &err);
   if (st == HN_OK) st = hn_builder_create(a, I64T, &b, &err);
   for (int64_t i = 0; st == HN_OK && i < 40; i++) st = hn_builder_append_int64(b, i);
@@ -2691,7 +2844,7 @@ static hn_status oom_attempt(conf_case *c, hn_test_alloc *ta, hn_status *map_sta
 static void case_allocation_failures(conf_case *c) {
   /* mpi: one rank failing an allocation where the others do not is not a
    * collective outcome (tested on one rank by the other engines). */
-  if (hn_engine_get_kind(c->engine) == HN_ENGINE_MPI) skip();
+  if (hn_engine_kind_of(c->engine) == HN_ENGINE_MPI) skip();
   hn_test_alloc ta;
   hn_test_alloc_init(&ta, 0);
   hn_status map_st;
@@ -2720,13 +2873,15 @@ static void case_allocation_failures(conf_case *c) {
 /* A pipeline with one output of every common type, nulls included, over n items. */
 static void build_mixed(conf_case *c, int64_t n) {
   hn_pipeline *p = top(c, "mixed");
-  node(c, p, "spell", "x", "s", STRT, f_to_str, NULL);
-  node(c, p, "split", "s", "tokens", c->t_lstr, f_tokenize, NULL);
-  node(c, p, "info", "s", "info", c->t_info, f_info, NULL);
-  node(c, p, "half", "x", "h", F32T, f_half32, NULL);
-  node(c, p, "quarter", "x", "q", F64T, f_quarter, NULL);
-  node(c, p, "even", "x", "e", BOOLT, f_even, NULL);
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_to_str, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "split", "s", "tokens: list<utf8>", f_tokenize, &c->err), &c->err);
+  HN_CHECK(
+      hn_pipeline_add(p, "info", "s", "info: struct<len: int64, first: utf8>", f_info, &c->err),
+      &c->err);
+  HN_CHECK(hn_pipeline_add(p, "half", "x", "h: float32", f_half32, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "quarter", "x", "q: float64", f_quarter, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "even", "x", "e: bool", f_even, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
   hn_builder *b = NULL;
   HN_CHECK(hn_builder_create(c->a, I64T, &b, &c->err), &c->err);
   for (int64_t i = 0; i < n; i++) {
@@ -2797,8 +2952,8 @@ static void case_rows_mixed(conf_case *c) {
 
 static void build_fixed(conf_case *c, int64_t n) {
   hn_pipeline *p = top(c, "fixed");
-  node(c, p, "inc", "x", "y", I64T, f_add1, NULL);
-  node(c, p, "quarter", "x", "q", F64T, f_quarter, NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "quarter", "x", "q: float64", f_quarter, &c->err), &c->err);
   in_col(c, "x", iota(c, n, -3));
   map_over(c, "x", HN_MAP_ZIP);
 }
@@ -2856,7 +3011,7 @@ static void case_result_stream(conf_case *c) {
 
 static void case_result_stream_empty(conf_case *c) {
   hn_pipeline *p = top(c, "empty_stream");
-  node(c, p, "spell", "x", "s", STRT, f_to_str, NULL);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_to_str, &c->err), &c->err);
   in_col(c, "x", arr(c, I64T, ""));
   map_over(c, "x", HN_MAP_ZIP);
   expect(c, "s", arr(c, STRT, ""));
@@ -2865,8 +3020,8 @@ static void case_result_stream_empty(conf_case *c) {
 
 static void case_result_rows_run(conf_case *c) {
   hn_pipeline *p = top(c, "rows_run");
-  node(c, p, "spell", "x", "s", STRT, f_to_str, NULL);
-  node(c, p, "split", "s", "t", c->t_lstr, f_tokenize, NULL);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_to_str, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "split", "s", "t: list<utf8>", f_tokenize, &c->err), &c->err);
   in_i64(c, "x", -12);
   expect(c, "s", arr(c, STRT, "-12"));
   expect(c, "t", arr(c, c->t_lstr, "[-12]"));
@@ -2945,6 +3100,16 @@ static case_entry k_cases[] = {
     CASE(nested_text),
     CASE(nested_mapping_names_nothing),
     CASE(nested_output_conflict),
+    CASE(override_run),
+    CASE(override_map),
+    CASE(override_broadcast),
+    CASE(override_keeps_shared_ancestor),
+    CASE(override_prunes_ancestors),
+    CASE(override_nested_output),
+    CASE(override_type_mismatch),
+    CASE(override_requested),
+    CASE(nested_hidden_outputs),
+    CASE(nested_hidden_not_requestable),
     CASE(resource_map),
     CASE(resource_run),
     CASE(resource_unused_not_built),

@@ -298,7 +298,7 @@ static void test_request_errors(void **state) {
   hn_pipeline *p = make_small(NULL);
   char *dot = (char *)"untouched";
   hn_error err;
-  const char *bad[] = {"nope"}, *give_b[] = {"b"}, *give_x[] = {"x"};
+  const char *bad[] = {"nope"}, *give_ab[] = {"a", "b"}, *give_x[] = {"x"};
   hn_dot_options o = {.size = sizeof o, .n_requested = 1, .requested = bad};
   assert_int_equal(hn_pipeline_to_dot_string(p, &o, &dot, NULL, &err), HN_EINVAL);
   assert_null(dot);
@@ -308,9 +308,12 @@ static void test_request_errors(void **state) {
   o = (hn_dot_options){.size = sizeof o, .n_provided = 1, .provided = give_x};
   assert_int_equal(hn_pipeline_to_dot_string(p, &o, &dot, NULL, &err), HN_EINVAL);
   assert_non_null(strstr(err.message, "missing inputs: a"));
-  o = (hn_dot_options){.size = sizeof o, .n_provided = 1, .provided = give_b};
-  assert_int_equal(hn_pipeline_to_dot_string(p, &o, &dot, NULL, &err), HN_EINVAL);
-  assert_non_null(strstr(err.message, "'b' is produced by node 'double'"));
+  /* Giving 'b' overrides its producer: the request is valid and 'double' is greyed. */
+  o = (hn_dot_options){.size = sizeof o, .n_provided = 2, .provided = give_ab};
+  HN_CHECK(hn_pipeline_to_dot_string(p, &o, &dot, NULL, &err), &err);
+  assert_line_has(dot, "\"node:double\" [", "class=\"pruned\"");
+  assert_line_lacks(dot, "\"node:scale\" [", "pruned");
+  hn_dot_string_free(dot);
   o = (hn_dot_options){.size = sizeof o, .n_requested = 1, .requested = NULL};
   assert_int_equal(hn_pipeline_to_dot_string(p, &o, &dot, NULL, &err), HN_EINVAL);
   assert_non_null(strstr(err.message, "NULL array"));

@@ -43,31 +43,6 @@ static hn_array *iota(const hn_allocator *a, int64_t n) {
   return out;
 }
 
-static void add_node(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
-                     const char *out, const hn_type *type, hn_row_fn row, hn_batch_fn batch,
-                     void *ud) {
-  const hn_type *types[1] = {type};
-  const char *outs[1] = {out};
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = n_in;
-  d.inputs = ins;
-  d.n_outputs = 1;
-  d.outputs = outs;
-  d.output_types = types;
-  d.row = row;
-  d.batch = batch;
-  d.user_data = ud;
-  hn_error err;
-  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
-}
-
-static void add1(hn_pipeline *p, const char *name, const char *in, const char *out,
-                 const hn_type *type, hn_row_fn row, void *ud) {
-  const char *ins[1] = {in};
-  add_node(p, name, 1, ins, out, type, row, NULL, ud);
-}
-
 static hn_inputs *inputs_with_column(const hn_allocator *a, const char *name, int64_t n) {
   hn_inputs *in = NULL;
   HN_CHECK(hn_inputs_create(a, &in, NULL), NULL);
@@ -164,31 +139,14 @@ static hn_pipeline *mixed_pipeline(const hn_allocator *a) {
   hn_pipeline *inner = NULL, *p = NULL;
   hn_error err;
   HN_CHECK(hn_pipeline_create(a, "wrapper", &inner, &err), &err);
-  add1(inner, "wrap", "c", "w", STRT, f_wrap, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "wrap", "c", "w: utf8", f_wrap, &err), &err);
   HN_CHECK(hn_pipeline_create(a, "mixed", &p, &err), &err);
-  const hn_type *lstr = NULL;
-  HN_CHECK(hn_type_list_create(a, STRT, &lstr, &err), &err);
-  add1(p, "spell", "x", "s", STRT, f_spell, NULL);
-  add1(p, "chars", "s", "cs", lstr, f_chars, NULL);
-  add1(p, "count", "cs", "n", I64T, f_count, NULL);
-  add1(p, "fragile", "x", "y", I64T, f_fragile, NULL);
-  add1(p, "even", "x", "e", hn_type_bool(), f_even, NULL);
-  hn_type_release(lstr);
-  const char *in_outer[1] = {"cs"}, *in_inner[1] = {"c"};
-  const char *out_inner[1] = {"w"}, *out_outer[1] = {"ws"};
-  const char *over[1] = {"cs"};
-  hn_nested_def nd = {.size = sizeof nd};
-  nd.name = "each";
-  nd.inner = inner;
-  nd.n_input_mapping = 1;
-  nd.input_outer = in_outer;
-  nd.input_inner = in_inner;
-  nd.n_output_mapping = 1;
-  nd.output_inner = out_inner;
-  nd.output_outer = out_outer;
-  nd.n_map_over = 1;
-  nd.map_over = over;
-  HN_CHECK(hn_pipeline_add_pipeline(p, &nd, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_spell, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "chars", "s", "cs: list<utf8>", f_chars, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "count", "cs", "n: int64", f_count, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "fragile", "x", "y: int64", f_fragile, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "even", "x", "e: bool", f_even, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "cs=c", "w=ws", "cs", HN_MAP_ZIP, &err), &err);
   hn_pipeline_release(inner);
   return p;
 }
@@ -233,11 +191,11 @@ static void test_engine_kinds(void **state) {
 
   hn_engine *e = NULL;
   HN_CHECK(hn_engine_create(NULL, NULL, &e, &err), &err);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_SEQUENTIAL);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_SEQUENTIAL);
   assert_int_equal(hn_engine_workers(e), 1);
   hn_engine_destroy(e);
   e = engine_new(HN_ENGINE_THREADS, 3, 0);
-  assert_int_equal(hn_engine_get_kind(e), HN_ENGINE_THREADS);
+  assert_int_equal(hn_engine_kind_of(e), HN_ENGINE_THREADS);
   assert_int_equal(hn_engine_workers(e), 3);
   hn_engine_destroy(e);
   e = engine_new(HN_ENGINE_THREADS, 0, 0);
@@ -286,7 +244,7 @@ static void test_chunking_invariance(void **state) {
   int64_t failed = 0;
   for (int64_t i = 0; i < n; i++) failed += i % 97 == 5;
   assert_int_equal(hn_table_num_rows(we), failed);
-  assert_int_equal(hn_result_get_stats(want).n_failed, failed);
+  assert_int_equal(hn_test_stats(want).n_failed, failed);
   /* Spot checks: item 27 spells "x27", item 26 is null (26 % 13 == 0). */
   hn_datum ws = hn_array_get(hn_table_column_by_name(wt, "ws"), 27);
   assert_false(ws.is_null);
@@ -307,7 +265,7 @@ static void test_chunking_invariance(void **state) {
       if (!hn_table_equals(hn_result_table(got), wt) || !hn_table_equals(hn_result_errors(got), we))
         fail_msg("threads workers=%d chunk=%lld differs from sequential", workers[wi],
                  (long long)chunks[ci]);
-      hn_result_stats s = hn_result_get_stats(got);
+      hn_result_stats s = hn_test_stats(got);
       assert_int_equal(s.n_items, n);
       assert_int_equal(s.n_failed, failed);
       assert_true(s.workers >= 1 && s.workers <= workers[wi]);
@@ -337,7 +295,7 @@ static void test_raise_lowest_index(void **state) {
   (void)state;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "lowest", &p, NULL), NULL);
-  add1(p, "slowfail", "x", "y", I64T, f_slowfail, NULL);
+  HN_CHECK(hn_pipeline_add(p, "slowfail", "x", "y: int64", f_slowfail, NULL), NULL);
   hn_inputs *in = inputs_with_column(NULL, "x", 1000);
   static const char *const over[1] = {"x"};
   hn_run_options o = map_opts(over);
@@ -402,8 +360,9 @@ static void resource_case(int workers, int64_t chunk, bool fail_node, bool fail_
   rc.fail_init = fail_init;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "res", &p, NULL), NULL);
-  const char *ins[2] = {"model", "x"};
-  add_node(p, "predict", 2, ins, "y", I64T, f_predict, NULL, fail_node ? &rc : NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "predict", "model, x", "y: int64", f_predict, NULL,
+                              fail_node ? &rc : NULL, NULL, NULL),
+           NULL);
   hn_inputs *in = inputs_with_column(NULL, "x", 200);
   hn_resource_def def = {.size = sizeof def};
   def.name = "model";
@@ -428,7 +387,7 @@ static void resource_case(int workers, int64_t chunk, bool fail_node, bool fail_
     assert_string_equal(err.item_path, "150");
   } else {
     HN_CHECK(st, &err);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.resource_inits, atomic_load(&rc.inits));
     assert_int_equal(s.resource_destroys, atomic_load(&rc.destroys));
     assert_int_equal(hn_array_get(hn_table_column(hn_result_table(r), 0), 199).v.i64, 199 * 7);
@@ -532,9 +491,9 @@ static hn_callbacks all_callbacks(counts *c) {
 static hn_pipeline *chain3(void) {
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "chain", &p, NULL), NULL);
-  add1(p, "a", "x", "x1", I64T, f_inc, NULL);
-  add1(p, "b", "x1", "x2", I64T, f_inc, NULL);
-  add1(p, "c", "x2", "x3", I64T, f_inc, NULL);
+  HN_CHECK(hn_pipeline_add(p, "a", "x", "x1: int64", f_inc, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "b", "x1", "x2: int64", f_inc, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "c", "x2", "x3: int64", f_inc, NULL), NULL);
   return p;
 }
 
@@ -673,8 +632,8 @@ static void test_context(void **state) {
   hn_pipeline *p = NULL;
   ctx_probe pr = {0};
   HN_CHECK(hn_pipeline_create(NULL, "ctx", &p, NULL), NULL);
-  add1(p, "a1", "x", "y", I64T, f_arena_user, &pr);
-  add1(p, "a2", "y", "z", I64T, f_arena_user, &pr);
+  HN_CHECK(hn_pipeline_add_ex(p, "a1", "x", "y: int64", f_arena_user, NULL, &pr, NULL, NULL), NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "a2", "y", "z: int64", f_arena_user, NULL, &pr, NULL, NULL), NULL);
   hn_inputs *in = inputs_with_column(NULL, "x", 400);
   for (int k = 0; k < 2; k++) {
     hn_engine *e =
@@ -692,7 +651,7 @@ static void test_context(void **state) {
     assert_int_equal(atomic_load(&pr.bad_worker), 0);
     assert_true(atomic_load(&pr.worker_mask) != 0);
     if (k == 0) assert_int_equal(atomic_load(&pr.worker_mask), 1);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.workers >= 1 && s.workers <= pr.workers);
     assert_int_equal(hn_array_get(hn_table_column_by_name(hn_result_table(r), "z"), 10).v.i64, 12);
     hn_result_destroy(r);
@@ -733,12 +692,13 @@ static void test_batch_only(void **state) {
   _Atomic int64_t calls = 0;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "batchy", &p, NULL), NULL);
-  add1(p, "spell", "x", "s", STRT, f_spell, NULL);
-  const char *ins[2] = {"s", "x"};
-  add_node(p, "lenplus", 2, ins, "n", I64T, NULL, b_len_plus, &calls);
-  const char *ins2[1] = {"n"};
-  add_node(p, "echo", 1, ins2, "m", I64T, NULL, b_wrong_length, NULL);
-  add1(p, "after", "m", "k", I64T, f_inc, NULL);
+  HN_CHECK(hn_pipeline_add(p, "spell", "x", "s: utf8", f_spell, NULL), NULL);
+  HN_CHECK(
+      hn_pipeline_add_ex(p, "lenplus", "s, x", "n: int64", NULL, b_len_plus, &calls, NULL, NULL),
+      NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "echo", "n", "m: int64", NULL, b_wrong_length, NULL, NULL, NULL),
+           NULL);
+  HN_CHECK(hn_pipeline_add(p, "after", "m", "k: int64", f_inc, NULL), NULL);
   hn_inputs *in = inputs_with_column(NULL, "x", 120);
   for (int k = 0; k < 2; k++) {
     atomic_store(&calls, 0);
@@ -809,7 +769,7 @@ static void test_append_misuse(void **state) {
 
     hn_pipeline *p = NULL;
     HN_CHECK(hn_pipeline_create(NULL, "misuse", &p, NULL), NULL);
-    add1(p, "twice", "x", "y", I64T, f_twice, NULL);
+    HN_CHECK(hn_pipeline_add(p, "twice", "x", "y: int64", f_twice, &err), &err);
     assert_int_equal(hn_pipeline_map(p, e, in, &o, &r, &err), HN_ENODE);
     assert_string_equal(err.node, "twice");
     assert_string_equal(err.item_path, "1");
@@ -830,7 +790,7 @@ static void test_append_misuse(void **state) {
 
     o.error_policy = HN_ERRORS_RAISE;
     HN_CHECK(hn_pipeline_create(NULL, "misuse0", &p, NULL), NULL);
-    add1(p, "none", "x", "y", I64T, f_none, NULL);
+    HN_CHECK(hn_pipeline_add(p, "none", "x", "y: int64", f_none, &err), &err);
     assert_int_equal(hn_pipeline_map(p, e, in, &o, &r, &err), HN_ENODE);
     assert_non_null(
         strstr(err.message, "node 'none' appended 0 values to output 'y' (expected 1)"));
@@ -838,11 +798,9 @@ static void test_append_misuse(void **state) {
     hn_pipeline_release(p);
 
     /* A failing call's partial list items are rolled back. */
-    const hn_type *li = NULL;
-    HN_CHECK(hn_type_list_create(NULL, I64T, &li, NULL), NULL);
     HN_CHECK(hn_pipeline_create(NULL, "open", &p, NULL), NULL);
-    add1(p, "open", "x", "l", li, f_open_list, NULL);
-    add1(p, "count", "l", "n", I64T, f_count, NULL);
+    HN_CHECK(hn_pipeline_add(p, "open", "x", "l: list<int64>", f_open_list, &err), &err);
+    HN_CHECK(hn_pipeline_add(p, "count", "l", "n: int64", f_count, &err), &err);
     o.error_policy = HN_ERRORS_CONTINUE;
     HN_CHECK(hn_pipeline_map(p, e, in, &o, &r, &err), &err);
     HN_CHECK(hn_table_validate(hn_result_table(r), true, &err), &err);
@@ -857,7 +815,6 @@ static void test_append_misuse(void **state) {
     }
     hn_result_destroy(r);
     hn_pipeline_release(p);
-    hn_type_release(li);
     hn_inputs_destroy(in);
     hn_engine_destroy(e);
   }
@@ -901,8 +858,17 @@ static void test_object_outputs(void **state) {
   HN_CHECK(hn_type_object_create(NULL, "box", &vt, &boxed, NULL), NULL);
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "objects", &p, NULL), NULL);
-  add1(p, "box", "x", "b", boxed, f_box, NULL);
-  add1(p, "unbox", "b", "v", I64T, f_unbox, NULL);
+  /* An object output type carries functions: the full-power definition. */
+  hn_node_def box = {.size = sizeof box,
+                     .name = "box",
+                     .n_inputs = 1,
+                     .inputs = (const char *[]){"x"},
+                     .n_outputs = 1,
+                     .outputs = (const char *[]){"b"},
+                     .output_types = &boxed,
+                     .row = f_box};
+  HN_CHECK(hn_pipeline_add_node(p, &box, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "unbox", "b", "v: int64", f_unbox, NULL), NULL);
   hn_inputs *in = inputs_with_column(NULL, "x", 100);
   for (int k = 0; k < 3; k++) {
     hn_engine *e = k == 0 ? engine_new(HN_ENGINE_SEQUENTIAL, 0, 0)
@@ -965,7 +931,7 @@ static void test_reentry(void **state) {
     HN_CHECK(hn_pipeline_create(NULL, "other", &re.other, NULL), NULL);
     hn_pipeline *p = NULL;
     HN_CHECK(hn_pipeline_create(NULL, "outer", &p, NULL), NULL);
-    add1(p, "re", "x", "y", I64T, f_reenter, &re);
+    HN_CHECK(hn_pipeline_add_ex(p, "re", "x", "y: int64", f_reenter, NULL, &re, NULL, NULL), NULL);
     hn_inputs *in = inputs_with_column(NULL, "x", 5);
     static const char *const over[1] = {"x"};
     hn_run_options o = map_opts(over);

@@ -69,50 +69,6 @@ static hn_array *list_array(const hn_allocator *a, int64_t n_rows, const int64_t
   return out;
 }
 
-static hn_status try_add(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
-                         const hn_type *const *in_types, const char *out, const hn_type *type,
-                         hn_row_fn row, hn_batch_fn batch, hn_error *err) {
-  const hn_type *types[1] = {type};
-  const char *outs[1] = {out};
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = n_in;
-  d.inputs = ins;
-  d.input_types = in_types;
-  d.n_outputs = 1;
-  d.outputs = outs;
-  d.output_types = types;
-  d.row = row;
-  d.batch = batch;
-  return hn_pipeline_add_node(p, &d, err);
-}
-
-static void add(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
-                const hn_type *const *in_types, const char *out, const hn_type *type,
-                hn_row_fn row, hn_batch_fn batch) {
-  hn_error err;
-  HN_CHECK(try_add(p, name, n_in, ins, in_types, out, type, row, batch, &err), &err);
-}
-
-static void add1(hn_pipeline *p, const char *name, const char *in, const hn_type *in_type,
-                 const char *out, const hn_type *type, hn_row_fn row) {
-  const char *ins[1] = {in};
-  const hn_type *its[1] = {in_type};
-  add(p, name, 1, ins, its, out, type, row, NULL);
-}
-
-static hn_status try_nest(hn_pipeline *outer, const char *name, hn_pipeline *inner,
-                          int64_t n_over, const char *const *over, hn_map_mode mode,
-                          hn_error *err) {
-  hn_nested_def nd = {.size = sizeof nd};
-  nd.name = name;
-  nd.inner = inner;
-  nd.n_map_over = n_over;
-  nd.map_over = over;
-  nd.map_mode = mode;
-  return hn_pipeline_add_pipeline(outer, &nd, err);
-}
-
 /* ---- node functions -------------------------------------------------------- */
 
 /* int64 -> x + 1; fails when the input is not an int64 (a broken type contract). */
@@ -162,8 +118,7 @@ static hn_status f_sum3(void *ud, const hn_datum *in, hn_builder *const *out, hn
 }
 
 /* Batch-only: x + resource marker. */
-static hn_status b_plus(void *ud, const hn_batch_arg *in, int64_t n, hn_array **out,
-                        hn_ctx *ctx) {
+static hn_status b_plus(void *ud, const hn_batch_arg *in, int64_t n, hn_array **out, hn_ctx *ctx) {
   (void)ud;
   if (n != 1 || hn_array_type(in[0].array) != I64T) return hn_ctx_fail(ctx, "bad batch");
   hn_builder *b = NULL;
@@ -213,8 +168,8 @@ static void test_conflicting_declared_input_types(void **state) {
   hn_pipeline *p = NULL;
   hn_error err;
   HN_CHECK(hn_pipeline_create(NULL, "conflict", &p, &err), &err);
-  add1(p, "a_inc", "x", I64T, "a", I64T, f_inc);
-  add1(p, "b_len", "x", STRT, "b", I64T, f_len);
+  HN_CHECK(hn_pipeline_add(p, "a_inc", "x: int64", "a: int64", f_inc, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "b_len", "x: utf8", "b: int64", f_len, &err), &err);
   hn_inputs *in = NULL;
   HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
   HN_CHECK(hn_inputs_set_int64(in, "x", 5, &err), &err);
@@ -248,14 +203,14 @@ static void test_nested_inner_bound_wrong_type(void **state) {
   hn_error err;
   hn_pipeline *inner = NULL, *outer = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  add1(inner, "len", "k", STRT, "kl", I64T, f_len);
+  HN_CHECK(hn_pipeline_add(inner, "len", "k: utf8", "kl: int64", f_len, &err), &err);
   hn_array *v = i64_array(NULL, 1, NULL);
   HN_CHECK(hn_pipeline_bind(inner, "k", v, 0, &err), &err);
   hn_array_release(v);
   hn_result *r = NULL;
   assert_int_equal(hn_pipeline_run(inner, NULL, NULL, NULL, &r, &err), HN_ETYPE);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &outer, &err), &err);
-  HN_CHECK(try_nest(outer, "nest", inner, 0, NULL, HN_MAP_ZIP, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(outer, "nest", inner, "", "", "", HN_MAP_ZIP, &err), &err);
   hn_status st = hn_pipeline_run(outer, NULL, NULL, NULL, &r, &err);
   assert_int_equal(st, HN_ETYPE);
   assert_null(r);
@@ -273,10 +228,10 @@ static void test_nested_declared_type_of_pruned_consumer(void **state) {
   hn_error err;
   hn_pipeline *inner = NULL, *outer = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  add1(inner, "a_inc", "x", I64T, "a", I64T, f_inc);
-  add1(inner, "b_len", "x", STRT, "b", I64T, f_len);
+  HN_CHECK(hn_pipeline_add(inner, "a_inc", "x: int64", "a: int64", f_inc, &err), &err);
+  HN_CHECK(hn_pipeline_add(inner, "b_len", "x: utf8", "b: int64", f_len, &err), &err);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &outer, &err), &err);
-  HN_CHECK(try_nest(outer, "nest", inner, 0, NULL, HN_MAP_ZIP, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(outer, "nest", inner, "", "", "", HN_MAP_ZIP, &err), &err);
   hn_inputs *in = NULL;
   HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
   HN_CHECK(hn_inputs_set_int64(in, "x", 5, &err), &err);
@@ -305,8 +260,7 @@ static void test_top_product_empty_column_first(void **state) {
   hn_error err;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "prod", &p, &err), &err);
-  const char *ins[4] = {"e", "b", "c", "d"};
-  add(p, "z", 4, ins, NULL, "z", I64T, f_zero, NULL);
+  HN_CHECK(hn_pipeline_add(p, "z", "e, b, c, d", "z: int64", f_zero, &err), &err);
   hn_builder *bb = NULL;
   hn_array *big = NULL, *empty = NULL;
   HN_CHECK(hn_builder_create(NULL, BOOLT, &bb, NULL), NULL);
@@ -354,11 +308,10 @@ static void test_nested_product_empty_list_first(void **state) {
   hn_error err;
   hn_pipeline *inner = NULL, *outer = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  const char *ins[3] = {"a", "b", "c"};
-  add(inner, "sum", 3, ins, NULL, "s", I64T, f_sum3, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "sum", "a, b, c", "s: int64", f_sum3, &err), &err);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &outer, &err), &err);
-  static const char *const over[3] = {"a", "b", "c"};
-  HN_CHECK(try_nest(outer, "each", inner, 3, over, HN_MAP_PRODUCT, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(outer, "each", inner, "", "", "a, b, c", HN_MAP_PRODUCT, &err),
+           &err);
   hn_array *big = i64_array(NULL, 50000, NULL), *empty = i64_array(NULL, 0, NULL);
   hn_inputs *in = NULL;
   HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
@@ -400,11 +353,10 @@ static void test_nested_product_order_follows_map_over(void **state) {
   hn_error err;
   hn_pipeline *inner = NULL, *outer = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  const char *ins[2] = {"a", "b"};
-  add(inner, "pair", 2, ins, NULL, "ab", I64T, f_pair, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "pair", "a, b", "ab: int64", f_pair, &err), &err);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &outer, &err), &err);
-  static const char *const over[2] = {"b", "a"};
-  HN_CHECK(try_nest(outer, "each", inner, 2, over, HN_MAP_PRODUCT, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(outer, "each", inner, "", "", "b, a", HN_MAP_PRODUCT, &err),
+           &err);
   static const int64_t av[2] = {1, 2}, bv[2] = {3, 4};
   hn_array *a = i64_array(NULL, 2, av), *b = i64_array(NULL, 2, bv);
   hn_inputs *in = NULL;
@@ -412,10 +364,7 @@ static void test_nested_product_order_follows_map_over(void **state) {
   HN_CHECK(hn_inputs_set_column(in, "a", a, &err), &err);
   HN_CHECK(hn_inputs_set_column(in, "b", b, &err), &err);
   /* The top level with the same map_over, for reference. */
-  hn_run_options o = {.size = sizeof o};
-  o.n_map_over = 2;
-  o.map_over = over;
-  o.map_mode = HN_MAP_PRODUCT;
+  hn_run_options o = {.size = sizeof o, .map_over_spec = "b, a", .map_mode = HN_MAP_PRODUCT};
   hn_result *top = NULL, *r = NULL;
   HN_CHECK(hn_pipeline_map(inner, NULL, in, &o, &top, &err), &err);
   const int64_t *tv = hn_array_int64_values(hn_table_column(hn_result_table(top), 0));
@@ -441,24 +390,10 @@ static hn_pipeline *nested_inc_pipeline(hn_row_fn fn) {
   hn_error err;
   hn_pipeline *inner = NULL, *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "inner", &inner, &err), &err);
-  add1(inner, "inc", "x", I64T, "y", I64T, fn);
+  HN_CHECK(hn_pipeline_add(inner, "inc", "x: int64", "y: int64", fn, &err), &err);
   HN_CHECK(hn_pipeline_create(NULL, "outer", &p, &err), &err);
-  hn_nested_def nd = {.size = sizeof nd};
-  const char *in_outer[1] = {"xs"}, *in_inner[1] = {"x"};
-  const char *out_inner[1] = {"y"}, *out_outer[1] = {"ys"};
-  const char *over[1] = {"xs"};
-  nd.name = "each";
-  nd.inner = inner;
-  nd.n_input_mapping = 1;
-  nd.input_outer = in_outer;
-  nd.input_inner = in_inner;
-  nd.n_output_mapping = 1;
-  nd.output_inner = out_inner;
-  nd.output_outer = out_outer;
-  nd.n_map_over = 1;
-  nd.map_over = over;
-  HN_CHECK(hn_pipeline_add_pipeline(p, &nd, &err), &err);
-  add1(p, "count", "ys", NULL, "n", I64T, f_count);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "xs=x", "y=ys", "xs", HN_MAP_ZIP, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "count", "ys", "n: int64", f_count, &err), &err);
   hn_pipeline_release(inner);
   return p;
 }
@@ -567,8 +502,8 @@ static void test_bad_requests(void **state) {
   hn_test_alloc_init(&ta, 0);
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(&ta.alloc, "req", &p, &err), &err);
-  add1(p, "inc", "x", I64T, "y", I64T, f_inc);
-  add1(p, "inc2", "y", I64T, "z", I64T, f_inc);
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int64", "y: int64", f_inc, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "inc2", "y: int64", "z: int64", f_inc, &err), &err);
   hn_inputs *in = NULL;
   HN_CHECK(hn_inputs_create(&ta.alloc, &in, &err), &err);
   HN_CHECK(hn_inputs_set_int64(in, "x", 1, &err), &err);
@@ -583,9 +518,24 @@ static void test_bad_requests(void **state) {
   o.n_outputs = 1;
   o.outputs = input_name;
   assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
-  /* A produced name given as an input. */
-  HN_CHECK(hn_inputs_set_int64(in, "y", 1, &err), &err);
-  assert_int_equal(hn_pipeline_run(p, NULL, in, NULL, &r, &err), HN_EINVAL);
+  /*
+   * A produced name given as an input overrides its producer: every output
+   * not given is computed from it (z = y + 1), and y itself cannot be
+   * requested.
+   */
+  HN_CHECK(hn_inputs_set_int64(in, "y", 10, &err), &err);
+  HN_CHECK(hn_pipeline_run(p, NULL, in, NULL, &r, &err), &err);
+  assert_int_equal(hn_table_num_columns(hn_result_table(r)), 1);
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 0), "z");
+  assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 0))[0], 11);
+  hn_result_destroy(r);
+  r = NULL;
+  const char *given[1] = {"y"};
+  o.n_outputs = 1;
+  o.outputs = given;
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "output 'y' is requested but also given as an input"));
+  assert_null(r);
   /* Requesting an intermediate output that is also consumed downstream. */
   hn_inputs_destroy(in);
   HN_CHECK(hn_inputs_create(&ta.alloc, &in, &err), &err);
@@ -597,6 +547,25 @@ static void test_bad_requests(void **state) {
   assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 0))[0], 3);
   assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 1))[0], 2);
   hn_result_destroy(r);
+  /* The same request as a short spec; both forms at once, or a malformed one, are refused. */
+  hn_run_options s = {.size = sizeof s, .outputs_spec = " z , y "};
+  HN_CHECK(hn_pipeline_run(p, NULL, in, &s, &r, &err), &err);
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 0), "z");
+  assert_string_equal(hn_table_column_name(hn_result_table(r), 1), "y");
+  assert_int_equal(hn_array_int64_values(hn_table_column(hn_result_table(r), 1))[0], 2);
+  hn_result_destroy(r);
+  r = NULL;
+  o.outputs_spec = "z";
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &o, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options set both outputs_spec and the list"));
+  s.outputs_spec = "z y";
+  assert_int_equal(hn_pipeline_run(p, NULL, in, &s, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options->outputs_spec, offset 2: expected ','"));
+  s.outputs_spec = NULL;
+  s.map_over_spec = "x,";
+  assert_int_equal(hn_pipeline_map(p, NULL, in, &s, &r, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "options->map_over_spec, offset 2: expected a name"));
+  assert_null(r);
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
   assert_int_equal(ta.live, 0);
@@ -613,15 +582,11 @@ static hn_pipeline *busy_pipeline(const hn_allocator *a) {
   hn_error err;
   hn_pipeline *inner = NULL, *p = NULL;
   HN_CHECK(hn_pipeline_create(a, "inner", &inner, &err), &err);
-  const char *ins3[3] = {"e", "b", "c"};
-  add(inner, "sum", 3, ins3, NULL, "s", I64T, f_sum3, NULL);
+  HN_CHECK(hn_pipeline_add(inner, "sum", "e, b, c", "s: int64", f_sum3, &err), &err);
   HN_CHECK(hn_pipeline_create(a, "busy", &p, &err), &err);
-  const char *in1[1] = {"x"};
-  add(p, "plus", 1, in1, NULL, "pl", I64T, NULL, b_plus);
-  const char *in2[2] = {"x", "res"};
-  add(p, "use", 2, in2, NULL, "u", I64T, f_use_res, NULL);
-  static const char *const over[3] = {"e", "b", "c"};
-  HN_CHECK(try_nest(p, "each", inner, 3, over, HN_MAP_PRODUCT, &err), &err);
+  HN_CHECK(hn_pipeline_add_ex(p, "plus", "x", "pl: int64", NULL, b_plus, NULL, NULL, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "use", "x, res", "u: int64", f_use_res, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(p, "each", inner, "", "", "e, b, c", HN_MAP_PRODUCT, &err), &err);
   hn_pipeline_release(inner);
   return p;
 }
@@ -666,7 +631,7 @@ static void test_threads_allocation_failure(void **state) {
       done = true;
     }
     if (st == HN_OK) {
-      hn_result_stats s = hn_result_get_stats(r);
+      hn_result_stats s = hn_test_stats(r);
       assert_int_equal(s.resource_inits, s.resource_destroys);
       assert_int_equal(hn_table_num_rows(hn_result_table(r)), 9);
     } else {

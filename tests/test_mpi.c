@@ -60,8 +60,7 @@ static hn_status f_fail(void *ud, const hn_datum *in, hn_builder *const *out, hn
   return hn_builder_append_int64(out[0], in[0].v.i64 * 2);
 }
 
-static hn_status f_use_resource(void *ud, const hn_datum *in, hn_builder *const *out,
-                                hn_ctx *ctx) {
+static hn_status f_use_resource(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ud;
   const int64_t *state = in[1].v.object;
   if (!state || *state != 42) return hn_ctx_fail(ctx, "resource state is wrong");
@@ -76,23 +75,6 @@ static hn_status f_object(void *ud, const hn_datum *in, hn_builder *const *out, 
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-static void add1(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
-                 const char *out, const hn_type *type, hn_row_fn fn, const char *version) {
-  const hn_type *types[1] = {type};
-  const char *outs[1] = {out};
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = n_in;
-  d.inputs = ins;
-  d.n_outputs = 1;
-  d.outputs = outs;
-  d.output_types = types;
-  d.row = fn;
-  d.version = version;
-  hn_error err;
-  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
-}
 
 static hn_array *iota(int64_t n) {
   hn_builder *b = NULL;
@@ -126,10 +108,8 @@ static hn_run_options map_opts(hn_error_policy policy) {
 static hn_pipeline *square_pipeline(void) {
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "square", &p, NULL), NULL);
-  const char *ins[2] = {"x", "k"};
-  add1(p, "square", 2, ins, "y", I64T, f_square, NULL);
-  const char *ins2[1] = {"y"};
-  add1(p, "label", 1, ins2, "s", STRT, f_label, NULL);
+  HN_CHECK(hn_pipeline_add(p, "square", "x, k", "y: int64", f_square, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "label", "y", "s: utf8", f_label, NULL), NULL);
   return p;
 }
 
@@ -153,7 +133,7 @@ static void check_like_sequential(hn_pipeline *p, const hn_inputs *in, const hn_
 
 static void test_ranks(void **state) {
   (void)state;
-  assert_int_equal(hn_engine_get_kind(g_engine), HN_ENGINE_MPI);
+  assert_int_equal(hn_engine_kind_of(g_engine), HN_ENGINE_MPI);
   assert_int_equal(hn_engine_rank(g_engine), g_rank);
   assert_true(g_ranks >= 1);
   assert_true(hn_engine_workers(g_engine) >= 1);
@@ -172,7 +152,7 @@ static void test_map_matches_sequential(void **state) {
   HN_CHECK(hn_pipeline_map(p, g_engine, in, &o, &res, &err), &err);
   check_like_sequential(p, in, &o, res);
   if (g_rank == 0) {
-    hn_result_stats s = hn_result_get_stats(res);
+    hn_result_stats s = hn_test_stats(res);
     assert_int_equal(s.n_items, 20000);
     assert_int_equal(s.n_failed, 0);
     assert_true(s.workers >= 1 && s.workers <= (g_ranks > 1 ? g_ranks - 1 : 64));
@@ -190,8 +170,7 @@ static void test_skewed_costs(void **state) {
   (void)state;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "skewed", &p, NULL), NULL);
-  const char *ins[1] = {"x"};
-  add1(p, "skewed", 1, ins, "y", I64T, f_skewed, NULL);
+  HN_CHECK(hn_pipeline_add(p, "skewed", "x", "y: int64", f_skewed, NULL), NULL);
   hn_inputs *in = column_inputs(3000);
   hn_run_options o = map_opts(HN_ERRORS_RAISE);
   hn_result *res = NULL;
@@ -206,10 +185,8 @@ static void test_skewed_costs(void **state) {
 static hn_pipeline *failing_pipeline(void) {
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "failing", &p, NULL), NULL);
-  const char *ins[1] = {"x"};
-  add1(p, "double", 1, ins, "y", I64T, f_fail, NULL);
-  const char *ins2[1] = {"x"};
-  add1(p, "other", 1, ins2, "z", STRT, f_label, NULL);
+  HN_CHECK(hn_pipeline_add(p, "double", "x", "y: int64", f_fail, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "other", "x", "z: utf8", f_label, NULL), NULL);
   return p;
 }
 
@@ -247,7 +224,7 @@ static void test_continue_records(void **state) {
     hn_datum item1 = hn_array_get(hn_table_column(e, 0), 1);
     assert_int_equal(item0.v.i64, 300);
     assert_int_equal(item1.v.i64, 700);
-    assert_int_equal(hn_result_get_stats(res).n_failed, 2);
+    assert_int_equal(hn_test_stats(res).n_failed, 2);
   }
   hn_result_destroy(res);
   hn_inputs_destroy(in);
@@ -277,11 +254,10 @@ static void test_resources(void **state) {
   (void)state;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "res", &p, NULL), NULL);
-  const char *ins[2] = {"x", "model"};
-  add1(p, "use", 2, ins, "y", I64T, f_use_resource, NULL);
+  HN_CHECK(hn_pipeline_add(p, "use", "x, model", "y: int64", f_use_resource, NULL), NULL);
   hn_inputs *in = column_inputs(5000);
-  hn_resource_def def = {.size = sizeof def, .name = "model", .init = res_init,
-                         .destroy = res_destroy};
+  hn_resource_def def = {
+      .size = sizeof def, .name = "model", .init = res_init, .destroy = res_destroy};
   hn_error err;
   HN_CHECK(hn_inputs_set_resource(in, "model", &def, &err), &err);
   hn_run_options o = map_opts(HN_ERRORS_RAISE);
@@ -290,7 +266,7 @@ static void test_resources(void **state) {
   atomic_store(&g_destroys, 0);
   HN_CHECK(hn_pipeline_map(p, g_engine, in, &o, &res, &err), &err);
   if (g_rank == 0) {
-    hn_result_stats s = hn_result_get_stats(res);
+    hn_result_stats s = hn_test_stats(res);
     assert_true(s.resource_inits >= 1);
     assert_true(s.resource_inits <= (int64_t)hn_engine_workers(g_engine) * g_ranks);
     assert_int_equal(s.resource_destroys, s.resource_inits);
@@ -356,8 +332,13 @@ static void test_fingerprint_mismatch(void **state) {
   if (g_ranks < 2) skip();
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "versions", &p, NULL), NULL);
-  const char *ins[2] = {"x", "k"};
-  add1(p, "square", 2, ins, "y", I64T, f_square, g_rank == 1 ? "v2" : "v1");
+  /* A version is a member of the table form. */
+  hn_node_spec square = {.name = "square",
+                         .inputs = "x, k",
+                         .outputs = "y: int64",
+                         .row = f_square,
+                         .version = g_rank == 1 ? "v2" : "v1"};
+  HN_CHECK(hn_pipeline_add_nodes(p, &square, 1, sizeof square, NULL), NULL);
   hn_inputs *in = column_inputs(100);
   hn_error err;
   HN_CHECK(hn_inputs_set_int64(in, "k", 1, &err), &err);
@@ -402,8 +383,7 @@ static void test_object_input_refused(void **state) {
   (void)state;
   hn_pipeline *p = NULL;
   HN_CHECK(hn_pipeline_create(NULL, "objects", &p, NULL), NULL);
-  const char *ins[2] = {"x", "thing"};
-  add1(p, "obj", 2, ins, "y", I64T, f_object, NULL);
+  HN_CHECK(hn_pipeline_add(p, "obj", "x, thing", "y: int64", f_object, NULL), NULL);
   hn_inputs *in = column_inputs(10);
   const hn_type *ot = NULL;
   hn_error err;
@@ -463,8 +443,7 @@ static void test_zero_items_and_run(void **state) {
 
 static void test_fixed_chunk_size(void **state) {
   (void)state;
-  hn_engine_options eo = {.size = sizeof eo, .kind = HN_ENGINE_MPI, .workers = 1,
-                          .chunk_size = 7};
+  hn_engine_options eo = {.size = sizeof eo, .kind = HN_ENGINE_MPI, .workers = 1, .chunk_size = 7};
   hn_engine *e = NULL;
   hn_error err;
   HN_CHECK(hn_engine_create(NULL, &eo, &e, &err), &err);

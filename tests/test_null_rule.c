@@ -43,7 +43,7 @@ CHECK(hn_arena_used, assert_int_equal(hn_arena_used(NULL), 0))
 /* type.h */
 CHECK(hn_type_retain, assert_null(hn_type_retain(NULL)))
 CHECK(hn_type_release, hn_type_release(NULL))
-CHECK(hn_type_get_id, assert_int_equal(hn_type_get_id(NULL), 0))
+CHECK(hn_type_id_of, assert_int_equal(hn_type_id_of(NULL), 0))
 CHECK(hn_type_list_item, assert_null(hn_type_list_item(NULL)))
 CHECK(hn_type_num_fields, assert_int_equal(hn_type_num_fields(NULL), 0))
 CHECK(hn_type_field_type, assert_null(hn_type_field_type(NULL, 0)))
@@ -129,7 +129,7 @@ CHECK(hn_ctx_worker, assert_int_equal(hn_ctx_worker(NULL), 0))
 /* engine.h: a NULL engine is the sequential engine (the rule's exception). */
 CHECK(hn_inputs_destroy, hn_inputs_destroy(NULL))
 CHECK(hn_engine_destroy, hn_engine_destroy(NULL))
-CHECK(hn_engine_get_kind, assert_int_equal(hn_engine_get_kind(NULL), HN_ENGINE_SEQUENTIAL))
+CHECK(hn_engine_kind_of, assert_int_equal(hn_engine_kind_of(NULL), HN_ENGINE_SEQUENTIAL))
 CHECK(hn_engine_workers, assert_int_equal(hn_engine_workers(NULL), 1))
 CHECK(hn_engine_rank, assert_int_equal(hn_engine_rank(NULL), 0))
 CHECK(hn_engine_ranks, assert_int_equal(hn_engine_ranks(NULL), 1))
@@ -139,7 +139,9 @@ CHECK(hn_result_num_chunks, assert_int_equal(hn_result_num_chunks(NULL), 0))
 CHECK(hn_result_chunk, assert_null(hn_result_chunk(NULL, 0)))
 CHECK(hn_result_errors, assert_null(hn_result_errors(NULL)))
 CHECK(hn_result_get_stats, {
-  hn_result_stats s = hn_result_get_stats(NULL);
+  hn_result_stats s;
+  memset(&s, 0xff, sizeof s);
+  hn_result_get_stats(NULL, &s, sizeof s);
   assert_int_equal(s.n_items, 0);
   assert_int_equal(s.n_failed, 0);
   assert_int_equal(s.resource_inits, 0);
@@ -170,7 +172,7 @@ static const null_check k_checks[] = {
     ENTRY(hn_arena_used),
     ENTRY(hn_type_retain),
     ENTRY(hn_type_release),
-    ENTRY(hn_type_get_id),
+    ENTRY(hn_type_id_of),
     ENTRY(hn_type_list_item),
     ENTRY(hn_type_num_fields),
     ENTRY(hn_type_field_type),
@@ -236,7 +238,7 @@ static const null_check k_checks[] = {
     ENTRY(hn_ctx_worker),
     ENTRY(hn_inputs_destroy),
     ENTRY(hn_engine_destroy),
-    ENTRY(hn_engine_get_kind),
+    ENTRY(hn_engine_kind_of),
     ENTRY(hn_engine_workers),
     ENTRY(hn_engine_rank),
     ENTRY(hn_engine_ranks),
@@ -263,7 +265,7 @@ static const char *const k_outside[] = {
     "hn_version",     "hn_version_string", "hn_status_str",       "hn_allocator_default",
     "hn_hash_bytes",  "hn_hash_combine",   "hn_bits_count",       "hn_type_bool",
     "hn_type_int64",  "hn_type_float32",   "hn_type_float64",     "hn_type_utf8",
-    "hn_type_binary", "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_default",
+    "hn_type_binary", "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_init",
 };
 
 enum { N_CHECKS = sizeof k_checks / sizeof k_checks[0] };

@@ -40,90 +40,11 @@ static void split(names *n, const char *spec) {
   }
 }
 
-/*
- * Add a row node. Every input is declared `in_type` (NULL: any) and every
- * output has type `out_type` (NULL: int64).
- */
-static hn_status try_add_typed(hn_pipeline *p, const char *name, const char *ins, const char *outs,
-                               const hn_type *in_type, const hn_type *out_type, hn_error *err) {
-  names in, out;
-  split(&in, ins);
-  split(&out, outs);
-  const hn_type *in_types[32], *out_types[32];
-  for (int i = 0; i < 32; i++) {
-    in_types[i] = in_type;
-    out_types[i] = out_type ? out_type : hn_type_int64();
-  }
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = in.n;
-  d.inputs = in.v;
-  d.input_types = in_type ? in_types : NULL;
-  d.n_outputs = out.n;
-  d.outputs = out.v;
-  d.output_types = out_types;
-  d.row = row_fn;
-  return hn_pipeline_add_node(p, &d, err);
-}
-
-static hn_status try_add(hn_pipeline *p, const char *name, const char *ins, const char *outs,
-                         hn_error *err) {
-  return try_add_typed(p, name, ins, outs, NULL, NULL, err);
-}
-
-static void add(hn_pipeline *p, const char *name, const char *ins, const char *outs) {
-  hn_error err;
-  HN_CHECK(try_add(p, name, ins, outs, &err), &err);
-}
-
 static hn_pipeline *make(const char *name) {
   hn_pipeline *p = NULL;
   hn_error err;
   HN_CHECK(hn_pipeline_create(NULL, name, &p, &err), &err);
   return p;
-}
-
-/* Nested node: `in_map` "outer=inner,...", `out_map` "inner=outer,...", `over` outer names. */
-static hn_status try_nest(hn_pipeline *outer, const char *name, hn_pipeline *inner,
-                          const char *in_map, const char *out_map, const char *over,
-                          hn_error *err) {
-  names im, om, mo;
-  split(&im, in_map);
-  split(&om, out_map);
-  split(&mo, over);
-  const char *in_l[32], *in_r[32], *out_l[32], *out_r[32];
-  for (int64_t i = 0; i < im.n; i++) {
-    char *eq = strchr((char *)im.v[i], '=');
-    assert_non_null(eq);
-    *eq = '\0';
-    in_l[i] = im.v[i];
-    in_r[i] = eq + 1;
-  }
-  for (int64_t i = 0; i < om.n; i++) {
-    char *eq = strchr((char *)om.v[i], '=');
-    assert_non_null(eq);
-    *eq = '\0';
-    out_l[i] = om.v[i];
-    out_r[i] = eq + 1;
-  }
-  hn_nested_def d = {.size = sizeof d};
-  d.name = name;
-  d.inner = inner;
-  d.n_input_mapping = im.n;
-  d.input_outer = in_l;
-  d.input_inner = in_r;
-  d.n_output_mapping = om.n;
-  d.output_inner = out_l;
-  d.output_outer = out_r;
-  d.n_map_over = mo.n;
-  d.map_over = mo.v;
-  return hn_pipeline_add_pipeline(outer, &d, err);
-}
-
-static void nest(hn_pipeline *outer, const char *name, hn_pipeline *inner, const char *in_map,
-                 const char *out_map, const char *over) {
-  hn_error err;
-  HN_CHECK(try_nest(outer, name, inner, in_map, out_map, over, &err), &err);
 }
 
 /* Join a list of names with "," for easy comparison. */
@@ -209,10 +130,10 @@ static void expect_error(hn_status st, const hn_error *err, hn_status code, cons
 /* The diamond x -> a -> {b, c} -> d. */
 static hn_pipeline *diamond(void) {
   hn_pipeline *p = make("diamond");
-  add(p, "d", "b,c", "d");
-  add(p, "b", "a", "b");
-  add(p, "c", "a", "c");
-  add(p, "a", "x", "a");
+  HN_CHECK(hn_pipeline_add(p, "d", "b,c", "d: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "b", "a", "b: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "c", "a", "c: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "a", "x", "a: int64", row_fn, NULL), NULL);
   return p;
 }
 
@@ -247,14 +168,16 @@ static void test_bad_definitions(void **state) {
   const hn_type *t1[1] = {hn_type_int64()};
   const char *x[1] = {"x"}, *y[1] = {"y"};
 
-  expect_error(try_add(p, "", "a", "b", &err), &err, HN_EINVAL, "non-empty name");
-  expect_error(try_add(p, "n", "a", "", &err), &err, HN_EINVAL, "node 'n' has no outputs");
+  expect_error(hn_pipeline_add(p, "", "a", "b: int64", row_fn, &err), &err, HN_EINVAL,
+               "non-empty name");
+  expect_error(hn_pipeline_add(p, "n", "a", "", row_fn, &err), &err, HN_EINVAL,
+               "node 'n' has no outputs");
   assert_string_equal(err.node, "n");
-  expect_error(try_add(p, "n", "a,a", "b", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(p, "n", "a,a", "b: int64", row_fn, &err), &err, HN_EINVAL,
                "node 'n' has two inputs named 'a'");
-  expect_error(try_add(p, "n", "a", "b,b", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(p, "n", "a", "b: int64, b: int64", row_fn, &err), &err, HN_EINVAL,
                "node 'n' has two outputs named 'b'");
-  expect_error(try_add(p, "n", "a,b", "c,b", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(p, "n", "a,b", "c: int64, b: int64", row_fn, &err), &err, HN_EINVAL,
                "node 'n' consumes its own output 'b'");
   expect_error(hn_pipeline_add_node(p, NULL, &err), &err, HN_EINVAL, "NULL definition");
 
@@ -296,26 +219,29 @@ static void test_graph_errors(void **state) {
   (void)state;
   hn_pipeline *p = make("p");
   hn_error err;
-  add(p, "a", "y", "x");
+  HN_CHECK(hn_pipeline_add(p, "a", "y", "x: int64", row_fn, &err), &err);
 
-  expect_error(try_add(p, "a", "q", "r", &err), &err, HN_EINVAL, "a node named 'a' already exists");
-  expect_error(try_add(p, "b", "q", "x", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(p, "a", "q", "r: int64", row_fn, &err), &err, HN_EINVAL,
+               "a node named 'a' already exists");
+  expect_error(hn_pipeline_add(p, "b", "q", "x: int64", row_fn, &err), &err, HN_EINVAL,
                "output 'x' is produced by both 'a' and 'b'");
-  expect_error(try_add(p, "b", "x", "y", &err), &err, HN_EINVAL, "cycle: a -> b -> a");
+  expect_error(hn_pipeline_add(p, "b", "x", "y: int64", row_fn, &err), &err, HN_EINVAL,
+               "cycle: a -> b -> a");
   assert_string_equal(err.node, "b");
-  expect_error(try_add_typed(p, "b", "x", "z", hn_type_utf8(), NULL, &err), &err, HN_ETYPE,
+  expect_error(hn_pipeline_add(p, "b", "x: utf8", "z: int64", row_fn, &err), &err, HN_ETYPE,
                "type mismatch on 'x': node 'a' produces int64 but node 'b' expects utf8");
 
   /* A longer cycle, named from its smallest node whatever the insertion order. */
-  add(p, "m", "x", "m1");
-  add(p, "k", "m1", "k1");
-  expect_error(try_add(p, "c", "k1", "y", &err), &err, HN_EINVAL, "cycle: a -> m -> k -> c -> a");
+  HN_CHECK(hn_pipeline_add(p, "m", "x", "m1: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "k", "m1", "k1: int64", row_fn, &err), &err);
+  expect_error(hn_pipeline_add(p, "c", "k1", "y: int64", row_fn, &err), &err, HN_EINVAL,
+               "cycle: a -> m -> k -> c -> a");
 
   /* Consumer first, then a producer of the wrong type. */
-  HN_CHECK(try_add_typed(p, "f", "w", "f1", hn_type_float64(), NULL, &err), &err);
-  expect_error(try_add_typed(p, "g", "", "w", NULL, hn_type_bool(), &err), &err, HN_ETYPE,
+  HN_CHECK(hn_pipeline_add(p, "f", "w: float64", "f1: int64", row_fn, &err), &err);
+  expect_error(hn_pipeline_add(p, "g", "", "w: bool", row_fn, &err), &err, HN_ETYPE,
                "type mismatch on 'w': node 'g' produces bool but node 'f' expects float64");
-  HN_CHECK(try_add_typed(p, "g", "", "w", NULL, hn_type_float64(), &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "g", "", "w: float64", row_fn, &err), &err);
 
   /* Nothing of the refused nodes was kept, and their user_data was not freed. */
   char buf[256];
@@ -368,16 +294,16 @@ static void test_user_data_freed_once(void **state) {
 static void test_order_independent_of_insertion(void **state) {
   (void)state;
   hn_pipeline *p1 = make("p1"), *p2 = make("p2");
-  add(p1, "d", "b,c", "d");
-  add(p1, "z", "x", "z");
-  add(p1, "c", "a", "c");
-  add(p1, "b", "a", "b,b2");
-  add(p1, "a", "x", "a");
-  add(p2, "a", "x", "a");
-  add(p2, "b", "a", "b,b2");
-  add(p2, "c", "a", "c");
-  add(p2, "z", "x", "z");
-  add(p2, "d", "b,c", "d");
+  HN_CHECK(hn_pipeline_add(p1, "d", "b,c", "d: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p1, "z", "x", "z: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p1, "c", "a", "c: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p1, "b", "a", "b: int64, b2: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p1, "a", "x", "a: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p2, "a", "x", "a: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p2, "b", "a", "b: int64, b2: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p2, "c", "a", "c: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p2, "z", "x", "z: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p2, "d", "b,c", "d: int64", row_fn, NULL), NULL);
   char b1[256], b2[256];
   assert_string_equal(order_of(p1, b1, sizeof b1), "a,b,c,d,z");
   assert_string_equal(order_of(p2, b2, sizeof b2), "a,b,c,d,z");
@@ -396,12 +322,12 @@ static void test_root_inputs_sorted(void **state) {
   (void)state;
   hn_pipeline *p = make("p");
   char buf[256];
-  add(p, "n1", "zeta,alpha", "o1");
-  add(p, "n2", "mid,alpha,o1", "o2");
+  HN_CHECK(hn_pipeline_add(p, "n1", "zeta,alpha", "o1: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "n2", "mid,alpha,o1", "o2: int64", row_fn, NULL), NULL);
   assert_string_equal(roots_of(p, buf, sizeof buf), "alpha,mid,zeta");
   assert_null(hn_pipeline_root_input(p, 3));
   /* Producing a former root input removes it. */
-  add(p, "n3", "beta", "zeta");
+  HN_CHECK(hn_pipeline_add(p, "n3", "beta", "zeta: int64", row_fn, NULL), NULL);
   assert_string_equal(roots_of(p, buf, sizeof buf), "alpha,beta,mid");
   hn_pipeline_release(p);
 }
@@ -411,8 +337,8 @@ static void test_bind_unbind(void **state) {
   hn_pipeline *p = make("p");
   hn_error err;
   char buf[256];
-  add(p, "n1", "zeta,alpha", "o1");
-  add(p, "n2", "mid,o1", "o2");
+  HN_CHECK(hn_pipeline_add(p, "n1", "zeta,alpha", "o1: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "n2", "mid,o1", "o2: int64", row_fn, &err), &err);
   hn_array *values = int64_array(NULL, 3);
 
   HN_CHECK(hn_pipeline_bind(p, "alpha", values, 2, &err), &err);
@@ -430,14 +356,14 @@ static void test_bind_unbind(void **state) {
                "'o1' is produced by node 'n1' and cannot be bound");
   expect_error(hn_pipeline_bind(p, "zeta", values, 3, &err), &err, HN_ERANGE, "out of range");
   expect_error(hn_pipeline_bind(p, "zeta", values, -1, &err), &err, HN_ERANGE, "out of range");
-  expect_error(try_add(p, "n3", "", "unused", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(p, "n3", "", "unused: int64", row_fn, &err), &err, HN_EINVAL,
                "node 'n3' produces 'unused', which is bound");
 
   HN_CHECK(hn_pipeline_unbind(p, "alpha", &err), &err);
   assert_string_equal(roots_of(p, buf, sizeof buf), "alpha,zeta");
   expect_error(hn_pipeline_unbind(p, "alpha", &err), &err, HN_ENOTFOUND, "'alpha'");
   HN_CHECK(hn_pipeline_unbind(p, "unused", &err), &err);
-  HN_CHECK(try_add(p, "n3", "", "unused", &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "n3", "", "unused: int64", row_fn, &err), &err);
   assert_int_equal(hn__pipeline_bound_index(p, "mid"), 0);
   hn_array_release(values);
   hn_pipeline_release(p);
@@ -491,8 +417,8 @@ static void test_plan_slot_types(void **state) {
   (void)state;
   hn_pipeline *p = make("p");
   hn_error err;
-  add(p, "a", "x,y", "a");
-  HN_CHECK(try_add_typed(p, "b", "x,a", "b", hn_type_int64(), hn_type_utf8(), &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "a", "x,y", "a: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "b", "x: int64, a: int64", "b: utf8", row_fn, &err), &err);
   const hn_plan *plan = get_plan(p, "x,y", "b");
   assert_int_equal(plan->n_inputs, 2);
   assert_ptr_equal(plan->slot_types[0], hn_type_int64()); /* x: declared by b */
@@ -517,7 +443,7 @@ static void test_plan_cache(void **state) {
   assert_ptr_equal(get_plan(p, "x", "c,b"), p4);
 
   /* A change drops every cached plan; the next one sees the new node. */
-  add(p, "e", "d,y", "e");
+  HN_CHECK(hn_pipeline_add(p, "e", "d,y", "e: int64", row_fn, NULL), NULL);
   assert_int_equal(p->n_plans, 0);
   const hn_plan *p6 = get_plan(p, "x,y", "");
   assert_int_equal(p6->n_steps, 5);
@@ -534,7 +460,7 @@ static void test_plan_missing_inputs(void **state) {
   hn_pipeline *p = diamond();
   hn_error err;
   const hn_plan *plan = NULL;
-  add(p, "e", "d,y", "e");
+  HN_CHECK(hn_pipeline_add(p, "e", "d,y", "e: int64", row_fn, &err), &err);
   expect_error(try_plan(p, "x", "e", &plan, &err), &err, HN_EINVAL,
                "missing inputs: y; required: x, y");
   expect_error(try_plan(p, "", "e", &plan, &err), &err, HN_EINVAL,
@@ -549,7 +475,67 @@ static void test_plan_missing_inputs(void **state) {
   assert_int_equal(plan->n_inputs, 2);
   assert_string_equal(plan->input_names[1], "y");
   assert_int_equal(p->bound_rows[hn__pipeline_bound_index(p, plan->input_names[1])], 1);
+  /* The plan records which inputs the bound defaults feed. */
+  int64_t row = -1;
+  assert_null(hn__plan_input_bound(plan, 0, &row)); /* x: given */
+  assert_ptr_equal(hn__plan_input_bound(plan, 1, &row), v);
+  assert_int_equal(row, 1);
+  /* Given explicitly, y overrides its bound default. */
+  plan = get_plan(p, "x,y", "e");
+  assert_null(hn__plan_input_bound(plan, 1, &row));
   hn_array_release(v);
+  hn_pipeline_release(p);
+}
+
+/* A given name that a node produces overrides it: the producer and its lone ancestors are pruned.
+ */
+static void test_plan_overrides(void **state) {
+  (void)state;
+  hn_pipeline *p = diamond();
+  char buf[256];
+  const hn_plan *plan = get_plan(p, "x,a", "d"); /* x is given but no longer needed */
+  assert_int_equal(plan->n_inputs, 1);
+  assert_string_equal(plan->input_names[0], "a");
+  assert_ptr_equal(plan->slot_types[0], hn_type_int64()); /* the type node a declares */
+  assert_int_equal(plan->n_steps, 3);
+  for (int64_t s = 0; s < plan->n_steps; s++)
+    assert_string_not_equal(plan->steps[s].node->name, "a");
+  assert_int_equal(plan->steps[0].in_slots[0], 0); /* b reads the given a */
+  /* Overriding b keeps a for c; every output not given is computed. */
+  plan = get_plan(p, "x,b", "");
+  const char *steps[8];
+  for (int64_t s = 0; s < plan->n_steps; s++) steps[s] = plan->steps[s].node->name;
+  assert_string_equal(joined(buf, sizeof buf, plan->n_steps, steps), "a,c,d");
+  assert_string_equal(joined(buf, sizeof buf, plan->n_requested, plan->requested_names), "a,c,d");
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "b,x");
+  /* Overriding both branches prunes a, even though x is given. */
+  plan = get_plan(p, "x,b,c", "d");
+  assert_int_equal(plan->n_steps, 1);
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "b,c");
+  /* A multi-output node stays when one of its outputs is still needed. */
+  hn_pipeline *q = make("multi");
+  HN_CHECK(hn_pipeline_add(q, "m", "x", "u: int64, v: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(q, "pu", "u", "pu: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(q, "pv", "v", "pv: int64", row_fn, NULL), NULL);
+  plan = get_plan(q, "x,u", "pu,pv");
+  assert_int_equal(plan->n_steps, 3);
+  assert_string_equal(joined(buf, sizeof buf, plan->n_inputs, plan->input_names), "u,x");
+  const hn_plan_step *pu = NULL;
+  for (int64_t s = 0; s < plan->n_steps; s++)
+    if (strcmp(plan->steps[s].node->name, "pu") == 0) pu = &plan->steps[s];
+  assert_non_null(pu);
+  assert_int_equal(pu->in_slots[0], 0); /* the given u, not m's */
+  hn_pipeline_release(q);
+  /* Overriding the output of a nested node prunes the nested node. */
+  hn_pipeline *in = make("inner"), *outer = make("outer");
+  HN_CHECK(hn_pipeline_add(in, "n1", "x", "y: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add_nested(outer, "sub", in, "", "y=yy", "", HN_MAP_ZIP, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(outer, "post", "yy", "w: int64", row_fn, NULL), NULL);
+  plan = get_plan(outer, "yy", "w");
+  assert_int_equal(plan->n_steps, 1);
+  assert_string_equal(plan->steps[0].node->name, "post");
+  hn_pipeline_release(in);
+  hn_pipeline_release(outer);
   hn_pipeline_release(p);
 }
 
@@ -562,8 +548,10 @@ static void test_plan_bad_requests(void **state) {
                "unknown output 'zz'; available: a, b, c, d");
   expect_error(try_plan(p, "x", "b,zz,x", &plan, &err), &err, HN_EINVAL,
                "unknown outputs 'zz', 'x'; available: a, b, c, d");
-  expect_error(try_plan(p, "x,a", "d", &plan, &err), &err, HN_EINVAL,
-               "'a' is produced by node 'a' and cannot be given as an input");
+  expect_error(try_plan(p, "x,a", "a,d", &plan, &err), &err, HN_EINVAL,
+               "output 'a' is requested but also given as an input (overriding node 'a')");
+  expect_error(try_plan(p, "a,b,c,d", "", &plan, &err), &err, HN_EINVAL,
+               "nothing to compute: every output of pipeline 'diamond' is given as an input");
   expect_error(try_plan(p, "x", "b,b", &plan, &err), &err, HN_EINVAL,
                "output 'b' is requested twice");
   const char *null_name[1] = {NULL};
@@ -578,8 +566,8 @@ static void test_plan_bad_requests(void **state) {
 static hn_pipeline *inner_pipeline(void) {
   hn_pipeline *in = make("inner");
   hn_error err;
-  HN_CHECK(try_add_typed(in, "n1", "x", "y", hn_type_int64(), NULL, &err), &err);
-  HN_CHECK(try_add_typed(in, "n2", "y,k", "z", NULL, hn_type_utf8(), &err), &err);
+  HN_CHECK(hn_pipeline_add(in, "n1", "x: int64", "y: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add(in, "n2", "y, k", "z: utf8", row_fn, &err), &err);
   return in;
 }
 
@@ -587,7 +575,8 @@ static void test_nested_names_and_types(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
   char buf[256], t[128];
-  nest(p, "sub", in, "xs=x", "z=zz", "");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "xs=x", "y=y,z=zz", "", HN_MAP_ZIP, NULL),
+           NULL); /* an output mapping lists what is visible */
   const hn_gnode *g = p->nodes[0];
   assert_ptr_equal(g->inner, in);
   assert_int_equal(g->n_inputs, 2);
@@ -604,7 +593,9 @@ static void test_nested_names_and_types(void **state) {
   assert_null(g->row);
 
   /* Mapped over xs: list outputs, list<int64> expected for xs, k broadcast. */
-  nest(p, "msub", in, "xs2=x,k2=k", "y=my,z=mz", "xs2");
+  HN_CHECK(
+      hn_pipeline_add_nested(p, "msub", in, "xs2=x,k2=k", "y=my,z=mz", "xs2", HN_MAP_ZIP, NULL),
+      NULL);
   g = p->nodes[1];
   assert_string_equal(joined(buf, sizeof buf, 2, (const char *const *)g->inputs), "k2,xs2");
   assert_false(g->mapped[0]);
@@ -617,11 +608,52 @@ static void test_nested_names_and_types(void **state) {
 
   /* A producer of xs2 must make list<int64>; a consumer of mz expects list<utf8>. */
   hn_error err;
-  expect_error(try_add(p, "mk", "", "xs2", &err), &err, HN_ETYPE,
+  expect_error(hn_pipeline_add(p, "mk", "", "xs2: int64", row_fn, &err), &err, HN_ETYPE,
                "type mismatch on 'xs2': node 'mk' produces int64 but node 'msub' expects "
                "list<int64>");
-  expect_error(try_add_typed(p, "post", "mz", "w", hn_type_utf8(), NULL, &err), &err, HN_ETYPE,
+  expect_error(hn_pipeline_add(p, "post", "mz: utf8", "w: int64", row_fn, &err), &err, HN_ETYPE,
                "node 'msub' produces list<utf8> but node 'post' expects utf8");
+  hn_pipeline_release(p);
+  hn_pipeline_release(in);
+}
+
+/*
+ * An output mapping exposes only the outputs it maps (Hypernodes' rule):
+ * the others keep no name outside, so an outer node may produce one of
+ * their inner names, and the inner plan never computes them for the outer
+ * pipeline. Without a mapping every inner output is visible.
+ */
+static void test_nested_output_mapping_hides(void **state) {
+  (void)state;
+  hn_pipeline *in = inner_pipeline(), *p = make("outer");
+  char buf[256];
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "xs=x", "z=zz", "", HN_MAP_ZIP, NULL), NULL);
+  const hn_gnode *g = p->nodes[0];
+  assert_int_equal(g->n_outputs, 1);
+  assert_string_equal(g->outputs[0], "zz");
+  assert_string_equal(g->inner_outputs[0], "z");
+  assert_string_equal(outputs_of(p, buf, sizeof buf), "zz");
+  assert_null(hn_pipeline_output_type(p, "y"));
+  /* y is free outside: an outer node produces it, another consumes it. */
+  HN_CHECK(hn_pipeline_add(p, "maker", "xs", "y: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "user", "y,zz", "w: int64", row_fn, NULL), NULL);
+  assert_string_equal(outputs_of(p, buf, sizeof buf), "y,zz,w");
+  const hn_plan *plan = get_plan(p, "xs,k", "w");
+  const hn_plan_step *sub = NULL;
+  for (int64_t s = 0; s < plan->n_steps; s++)
+    if (plan->steps[s].node == g) sub = &plan->steps[s];
+  assert_non_null(sub);
+  assert_int_equal(sub->inner->n_requested, 1);
+  assert_string_equal(sub->inner->requested_names[0], "z");
+  /* Mapping to an outer name that another node produces is still refused. */
+  hn_error err;
+  expect_error(hn_pipeline_add_nested(p, "sub2", in, "", "y=w", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "output 'w' is produced by both");
+  /* Without an output mapping every inner output is visible under its inner name. */
+  hn_pipeline *q = make("all");
+  HN_CHECK(hn_pipeline_add_nested(q, "sub", in, "", "", "", HN_MAP_ZIP, &err), &err);
+  assert_string_equal(outputs_of(q, buf, sizeof buf), "y,z");
+  hn_pipeline_release(q);
   hn_pipeline_release(p);
   hn_pipeline_release(in);
 }
@@ -630,46 +662,51 @@ static void test_nested_refusals(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
   hn_error err;
-  expect_error(try_nest(p, "sub", in, "a=nope", "", "", &err), &err, HN_EINVAL,
-               "nested node 'sub': input mapping names 'nope'");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "a=nope", "", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "nested node 'sub': input mapping names 'nope'");
   assert_string_equal(err.node, "sub");
-  expect_error(try_nest(p, "sub", in, "a=y", "", "", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "a=y", "", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL,
                "'y', which is not an input of the inner pipeline 'inner' (it is produced inside)");
-  expect_error(try_nest(p, "sub", in, "", "nope=o", "", &err), &err, HN_EINVAL,
-               "nested node 'sub': output mapping names 'nope'");
-  expect_error(try_nest(p, "sub", in, "xs=x", "", "x", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "", "nope=o", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "nested node 'sub': output mapping names 'nope'");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "xs=x", "", "x", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL,
                "nested node 'sub': map_over names 'x', which is not one of its inputs (k, xs)");
-  expect_error(try_nest(p, "sub", in, "k=x", "", "", &err), &err, HN_EINVAL,
-               "node 'sub' has two inputs named 'k'");
-  expect_error(try_nest(p, "sub", in, "", "y=z", "", &err), &err, HN_EINVAL,
-               "node 'sub' has two outputs named 'z'");
-  expect_error(try_nest(p, "sub", in, "", "y=k", "", &err), &err, HN_EINVAL,
-               "node 'sub' consumes its own output 'k'");
-  expect_error(try_nest(p, "sub", p, "", "", "", &err), &err, HN_EINVAL, "cannot contain itself");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "k=x", "", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "node 'sub' has two inputs named 'k'");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "", "y=z,z=z", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "node 'sub' has two outputs named 'z'");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "", "y=k", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "node 'sub' consumes its own output 'k'");
+  expect_error(hn_pipeline_add_nested(p, "sub", p, "", "", "", HN_MAP_ZIP, &err), &err, HN_EINVAL,
+               "cannot contain itself");
   hn_pipeline *empty = make("empty");
-  expect_error(try_nest(p, "sub", empty, "", "", "", &err), &err, HN_EINVAL, "no outputs");
+  expect_error(hn_pipeline_add_nested(p, "sub", empty, "", "", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "no outputs");
   hn_pipeline_release(empty);
 
   /* Build-time graph errors apply to nested nodes too. */
-  add(p, "a", "q", "x");
-  add(p, "b", "", "y");
-  expect_error(try_nest(p, "sub", in, "", "", "", &err), &err, HN_EINVAL,
+  HN_CHECK(hn_pipeline_add(p, "a", "q", "x: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "b", "", "y: int64", row_fn, &err), &err);
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "", "", "", HN_MAP_ZIP, &err), &err, HN_EINVAL,
                "output 'y' is produced by both 'b' and 'sub'");
-  expect_error(try_nest(p, "a", in, "", "y=y2", "", &err), &err, HN_EINVAL,
-               "a node named 'a' already exists");
-  expect_error(try_nest(p, "sub", in, "", "y=q", "", &err), &err, HN_EINVAL,
-               "cycle: a -> sub -> a");
+  expect_error(hn_pipeline_add_nested(p, "a", in, "", "y=y2", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "a node named 'a' already exists");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "", "y=q", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "cycle: a -> sub -> a");
   assert_int_equal(hn_pipeline_num_nodes(p), 2);
   assert_int_equal(atomic_load(&in->n_parents), 0);
 
   /* Once nested, the inner pipeline is frozen; released with its parent. */
-  nest(p, "sub", in, "", "y=y2", "");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "", "y=y2", "", HN_MAP_ZIP, &err), &err);
   assert_int_equal(atomic_load(&in->n_parents), 1);
-  expect_error(try_add(in, "n3", "z", "w", &err), &err, HN_EINVAL,
+  expect_error(hn_pipeline_add(in, "n3", "z", "w: int64", row_fn, &err), &err, HN_EINVAL,
                "pipeline 'inner' is nested in another pipeline");
   hn_array *v = int64_array(NULL, 1);
   expect_error(hn_pipeline_bind(in, "k", v, 0, &err), &err, HN_EINVAL, "can no longer change");
-  expect_error(try_nest(in, "back", p, "", "", "", &err), &err, HN_EINVAL, "nested in another");
+  expect_error(hn_pipeline_add_nested(in, "back", p, "", "", "", HN_MAP_ZIP, &err), &err, HN_EINVAL,
+               "nested in another");
   hn_pipeline_release(p);
   assert_int_equal(atomic_load(&in->n_parents), 0);
   HN_CHECK(hn_pipeline_bind(in, "k", v, 0, &err), &err);
@@ -684,9 +721,9 @@ static void test_nested_inner_bound_stays_inside(void **state) {
   hn_error err;
   hn_array *v = int64_array(NULL, 1);
   HN_CHECK(hn_pipeline_bind(in, "k", v, 0, &err), &err);
-  expect_error(try_nest(p, "sub", in, "kk=k", "", "", &err), &err, HN_EINVAL,
-               "(it is bound inside)");
-  nest(p, "sub", in, "", "", "");
+  expect_error(hn_pipeline_add_nested(p, "sub", in, "kk=k", "", "", HN_MAP_ZIP, &err), &err,
+               HN_EINVAL, "(it is bound inside)");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "", "", "", HN_MAP_ZIP, &err), &err);
   assert_string_equal(roots_of(p, buf, sizeof buf), "x");
   /* The inner plan takes k from the inner pipeline's bound values. */
   const hn_plan *plan = get_plan(p, "x", "z");
@@ -706,9 +743,9 @@ static void test_nested_plan_requests_only_needed(void **state) {
   (void)state;
   hn_pipeline *in = inner_pipeline(), *p = make("outer");
   char buf[256];
-  nest(p, "sub", in, "xs=x", "z=zz", "");
-  add(p, "post", "zz", "out");
-  add(p, "other", "y", "o2");
+  HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "xs=x", "y=y,z=zz", "", HN_MAP_ZIP, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "post", "zz", "out: int64", row_fn, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "other", "y", "o2: int64", row_fn, NULL), NULL);
 
   const hn_plan *plan = get_plan(p, "xs,k", "out");
   assert_string_equal(step_names(plan, buf, sizeof buf), "sub,post");
@@ -752,10 +789,11 @@ static void test_two_levels(void **state) {
   hn_pipeline *in = make("in"), *mid = make("mid"), *p = make("outer");
   hn_error err;
   char buf[256], t[128];
-  HN_CHECK(try_add_typed(in, "f", "x", "y", hn_type_int64(), NULL, &err), &err);
-  nest(mid, "l1", in, "", "", "x");
-  add(mid, "count", "y", "n");
-  nest(p, "l2", mid, "xss=x", "y=ys", "xss");
+  HN_CHECK(hn_pipeline_add(in, "f", "x: int64", "y: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(mid, "l1", in, "", "", "x", HN_MAP_ZIP, &err), &err);
+  HN_CHECK(hn_pipeline_add(mid, "count", "y", "n: int64", row_fn, &err), &err);
+  HN_CHECK(hn_pipeline_add_nested(p, "l2", mid, "xss=x", "y=ys,n=n", "xss", HN_MAP_ZIP, &err),
+           &err);
   assert_string_equal(roots_of(p, buf, sizeof buf), "xss");
   assert_string_equal(outputs_of(p, buf, sizeof buf), "ys,n");
   assert_string_equal(type_str(hn_pipeline_output_type(p, "ys"), t, sizeof t), "list<list<int64>>");
@@ -828,6 +866,7 @@ static void test_plan_get_from_threads(void **state) {
 static hn_status alloc_scenario(const hn_allocator *a, hn_error *err) {
   hn_pipeline *in = NULL, *p = NULL;
   hn_array *v = NULL;
+  hn_builder *b = NULL;
   const hn_plan *plan = NULL;
   const char *ins[2] = {"x", "k"}, *outs[2] = {"y", "z"}, *prov[1] = {"xs"};
   const char *in_outer[1] = {"xs"}, *in_inner[1] = {"x"}, *map_over[1] = {"xs"};
@@ -854,7 +893,11 @@ static hn_status alloc_scenario(const hn_allocator *a, hn_error *err) {
   hn_status st = hn_pipeline_create(a, "inner", &in, err);
   if (st == HN_OK) st = hn_pipeline_add_node(in, &d, err);
   if (st == HN_OK) st = hn_pipeline_create(a, "outer", &p, err);
-  v = int64_array(NULL, 1); /* not under test: libc */
+  /* k is declared utf8 by n1: bind a utf8 value (not under test: libc). */
+  if (hn_builder_create(NULL, hn_type_utf8(), &b, NULL) != HN_OK ||
+      hn_builder_append_str(b, "k", 1) != HN_OK || hn_builder_finish(b, &v, NULL) != HN_OK)
+    fail();
+  hn_builder_destroy(b);
   nd.inner = in;
   if (st == HN_OK) st = hn_pipeline_bind(in, "k", v, 0, err);
   if (st == HN_OK) st = hn_pipeline_add_pipeline(p, &nd, err);
@@ -907,13 +950,13 @@ static void test_alloc_failure_add_node(void **state) {
     hn_test_alloc_init(&ta, 0);
     hn_pipeline *p = NULL;
     HN_CHECK(hn_pipeline_create(&ta.alloc, "p", &p, NULL), NULL);
-    add(p, "a", "x", "a");
-    add(p, "c", "a,y", "c");
+    HN_CHECK(hn_pipeline_add(p, "a", "x", "a: int64", row_fn, NULL), NULL);
+    HN_CHECK(hn_pipeline_add(p, "c", "a,y", "c: int64", row_fn, NULL), NULL);
     (void)get_plan(p, "x,y", "c");
     int64_t live = ta.live;
     ta.fail_at = ta.n_allocs + k;
     hn_error err;
-    hn_status st = try_add(p, "b", "a,x", "b,b2", &err);
+    hn_status st = hn_pipeline_add(p, "b", "a,x", "b: int64, b2: int64", row_fn, &err);
     char buf[256];
     if (st == HN_OK) {
       assert_int_equal(ta.failures, 0);
@@ -942,10 +985,10 @@ static void test_alloc_failure_plan(void **state) {
     hn_pipeline *in = NULL, *p = NULL;
     HN_CHECK(hn_pipeline_create(&ta.alloc, "in", &in, NULL), NULL);
     HN_CHECK(hn_pipeline_create(&ta.alloc, "p", &p, NULL), NULL);
-    add(in, "f", "x,k", "y,y2");
-    add(in, "g", "y", "z");
-    nest(p, "sub", in, "xs=x", "", "xs");
-    add(p, "post", "z", "w");
+    HN_CHECK(hn_pipeline_add(in, "f", "x,k", "y: int64, y2: int64", row_fn, NULL), NULL);
+    HN_CHECK(hn_pipeline_add(in, "g", "y", "z: int64", row_fn, NULL), NULL);
+    HN_CHECK(hn_pipeline_add_nested(p, "sub", in, "xs=x", "", "xs", HN_MAP_ZIP, NULL), NULL);
+    HN_CHECK(hn_pipeline_add(p, "post", "z", "w: int64", row_fn, NULL), NULL);
     int64_t live = ta.live;
     ta.fail_at = ta.n_allocs + k;
     hn_error err;
@@ -985,7 +1028,9 @@ int main(void) {
       cmocka_unit_test(test_plan_cache),
       cmocka_unit_test(test_plan_missing_inputs),
       cmocka_unit_test(test_plan_bad_requests),
+      cmocka_unit_test(test_plan_overrides),
       cmocka_unit_test(test_nested_names_and_types),
+      cmocka_unit_test(test_nested_output_mapping_hides),
       cmocka_unit_test(test_nested_refusals),
       cmocka_unit_test(test_nested_inner_bound_stays_inside),
       cmocka_unit_test(test_nested_plan_requests_only_needed),

@@ -53,29 +53,6 @@ static hn_array *iota(int64_t n) {
   return out;
 }
 
-static void add_node(hn_pipeline *p, const char *name, int64_t n_in, const char *const *ins,
-                     const char *out, const hn_type *type, hn_row_fn row, void *ud) {
-  const hn_type *types[1] = {type};
-  const char *outs[1] = {out};
-  hn_node_def d = {.size = sizeof d};
-  d.name = name;
-  d.n_inputs = n_in;
-  d.inputs = ins;
-  d.n_outputs = 1;
-  d.outputs = outs;
-  d.output_types = types;
-  d.row = row;
-  d.user_data = ud;
-  hn_error err;
-  HN_CHECK(hn_pipeline_add_node(p, &d, &err), &err);
-}
-
-static void add1(hn_pipeline *p, const char *name, const char *in, const char *out, hn_row_fn row,
-                 void *ud) {
-  const char *ins[1] = {in};
-  add_node(p, name, 1, ins, out, I64T, row, ud);
-}
-
 static hn_pipeline *pipeline_new(const char *name) {
   hn_pipeline *p = NULL;
   hn_error err;
@@ -222,8 +199,8 @@ static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragmen
   hn_pipeline *p = pipeline_new("crash");
   crash_mode *m = shared_new(sizeof *m);
   *m = mode;
-  add1(p, "crashy", "x", "y", f_crashy, m);
-  add1(p, "inc", "y", "z", f_add1, NULL);
+  HN_CHECK(hn_pipeline_add_ex(p, "crashy", "x", "y: int64", f_crashy, NULL, m, NULL, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "y", "z: int64", f_add1, NULL), NULL);
   hn_inputs *in = inputs_with_column("x", 100);
   hn_run_options o = map_opts(policy);
   hn_result *r = NULL;
@@ -250,7 +227,7 @@ static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragmen
     if (!strstr(buf, fragment)) fail_msg("message \"%s\" lacks \"%s\"", buf, fragment);
     assert_true(path.v.str.size == 2 && memcmp(path.v.str.data, "37", 2) == 0);
     assert_true(node.v.str.size == 6 && memcmp(node.v.str.data, "crashy", 6) == 0);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_int_equal(s.n_items, 100);
     assert_int_equal(s.n_failed, 1);
   } else {
@@ -327,7 +304,7 @@ static void fork_allowed(crash_mode mode) {
   hn_pipeline *p = pipeline_new("fork_ok");
   crash_mode *m = shared_new(sizeof *m);
   *m = mode;
-  add1(p, "crashy", "x", "y", f_crashy, m);
+  HN_CHECK(hn_pipeline_add_ex(p, "crashy", "x", "y: int64", f_crashy, NULL, m, NULL, NULL), NULL);
   hn_inputs *in = inputs_with_column("x", 100);
   hn_run_options o = map_opts(HN_ERRORS_RAISE);
   hn_result *r = NULL;
@@ -389,8 +366,7 @@ static void test_resources_per_process(void **state) {
   int fds = count_fds();
   hn_engine *e = engine_new(3, 0, 0);
   hn_pipeline *p = pipeline_new("res");
-  const char *ins[2] = {"model", "x"};
-  add_node(p, "scale", 2, ins, "y", I64T, f_scale, NULL);
+  HN_CHECK(hn_pipeline_add(p, "scale", "model, x", "y: int64", f_scale, NULL), NULL);
   res_counts *rc = shared_new(sizeof *rc);
   hn_inputs *in = inputs_with_column("x", 200);
   hn_resource_def d = {.size = sizeof d};
@@ -407,7 +383,7 @@ static void test_resources_per_process(void **state) {
     int64_t y[200];
     result_values(r, "y", 200, y);
     for (int64_t i = 0; i < 200; i++) assert_int_equal(y[i], 10 * i);
-    hn_result_stats s = hn_result_get_stats(r);
+    hn_result_stats s = hn_test_stats(r);
     assert_true(s.workers >= 1 && s.workers <= 3);
     assert_int_equal(s.resource_inits, s.workers);
     assert_int_equal(s.resource_destroys, s.resource_inits);
@@ -459,7 +435,7 @@ static void test_object_input_refused(void **state) {
   HN_CHECK(hn_inputs_set_column(in, "blobs", col, &err), &err);
   hn_array_release(col);
   hn_pipeline *p = pipeline_new("objects");
-  add1(p, "len", "blobs", "n", f_len, NULL);
+  HN_CHECK(hn_pipeline_add(p, "len", "blobs", "n: int64", f_len, &err), &err);
   hn_engine *e = engine_new(2, 0, 0);
   static const char *const over[1] = {"blobs"};
   hn_run_options o = {.size = sizeof o};
@@ -483,7 +459,7 @@ static void test_object_input_refused(void **state) {
 static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
   int fds = count_fds();
   hn_pipeline *p = pipeline_new("order");
-  add1(p, "work", "x", "y", fn, NULL);
+  HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", fn, NULL), NULL);
   hn_inputs *in = inputs_with_column("x", n);
   hn_run_options o = map_opts(HN_ERRORS_RAISE);
   hn_result *r = NULL;
@@ -494,7 +470,7 @@ static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
   result_values(r, "y", n, y);
   for (int64_t i = 0; i < n; i++) assert_int_equal(y[i], 3 * i);
   free(y);
-  hn_result_stats s = hn_result_get_stats(r);
+  hn_result_stats s = hn_test_stats(r);
   assert_int_equal(s.n_items, n);
   assert_true(s.workers >= 1 && s.workers <= hn_engine_workers(e));
   hn_result_destroy(r);
@@ -548,8 +524,8 @@ static void test_run(void **state) {
   int fds = count_fds();
   hn_engine *e = engine_new(2, 0, 0);
   hn_pipeline *p = pipeline_new("run");
-  add1(p, "work", "x", "y", f_triple, NULL);
-  add1(p, "inc", "y", "z", f_add1, NULL);
+  HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", f_triple, NULL), NULL);
+  HN_CHECK(hn_pipeline_add(p, "inc", "y", "z: int64", f_add1, NULL), NULL);
   hn_inputs *in = NULL;
   hn_error err;
   HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
@@ -559,7 +535,7 @@ static void test_run(void **state) {
   int64_t z;
   result_values(r, "z", 1, &z);
   assert_int_equal(z, 16);
-  assert_int_equal(hn_result_get_stats(r).workers, 1);
+  assert_int_equal(hn_test_stats(r).workers, 1);
   hn_result_destroy(r);
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
@@ -621,7 +597,7 @@ static void test_events_on_calling_thread(void **state) {
   (void)state;
   hn_engine *e = engine_new(3, 4, 0);
   hn_pipeline *p = pipeline_new("events");
-  add1(p, "work", "x", "y", f_triple, NULL);
+  HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", f_triple, NULL), NULL);
   hn_inputs *in = inputs_with_column("x", 64);
   ev_counts c;
   memset(&c, 0, sizeof c);
@@ -660,7 +636,7 @@ static void test_no_leak_through_allocator(void **state) {
   hn_pipeline *p = NULL;
   hn_error err;
   HN_CHECK(hn_pipeline_create(&ta->alloc, "counted", &p, &err), &err);
-  add1(p, "work", "x", "y", f_triple, NULL);
+  HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", f_triple, &err), &err);
   hn_inputs *in = inputs_with_column("x", 77);
   hn_run_options o = map_opts(HN_ERRORS_RAISE);
   hn_result *r = NULL;

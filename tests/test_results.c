@@ -125,6 +125,22 @@ static void test_inputs_setters(void **state) {
   assert_int_equal(d.v.i64, 30);
   assert_ptr_equal(find(in, "v")->values, c->values); /* retained, not copied */
 
+  /* A column of C strings: copied, NULL entries are null rows. */
+  const char *strs[3] = {"alpha", NULL, ""};
+  HN_CHECK(hn_inputs_set_strings(in, "strs", 3, strs, &err), &err);
+  HN_CHECK(hn_inputs_set_strings(in, "none", 0, NULL, &err), &err);
+  const hn_input *sc = find(in, "strs");
+  assert_int_equal(sc->kind, HN_INPUT_COLUMN);
+  assert_int_equal(hn_type_id_of(hn_array_type(sc->values)), HN_TYPE_UTF8);
+  assert_int_equal(hn_array_length(sc->values), 3);
+  d = hn_array_get(sc->values, 0);
+  assert_int_equal(d.v.str.size, 5);
+  assert_memory_equal(d.v.str.data, "alpha", 5);
+  assert_ptr_not_equal(d.v.str.data, strs[0]);
+  assert_true(hn_array_is_null(sc->values, 1));
+  assert_false(hn_array_is_null(sc->values, 2));
+  assert_int_equal(hn_array_length(find(in, "none")->values), 0);
+
   hn_inputs_destroy(in);
   hn_inputs_destroy(NULL);
   assert_int_equal(ta.live, 0);
@@ -207,6 +223,11 @@ static void test_inputs_errors(void **state) {
   assert_int_equal(hn_inputs_set_int64(in, NULL, 1, &err), HN_EINVAL);
   assert_int_equal(hn_inputs_set_int64(NULL, "x", 1, &err), HN_EINVAL);
   assert_int_equal(hn_inputs_set_str(in, "s", NULL, 3, &err), HN_EINVAL);
+  assert_int_equal(hn_inputs_set_strings(in, "ss", 2, NULL, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "input 'ss': bad list of 2 strings"));
+  assert_int_equal(hn_inputs_set_strings(in, "ss", -1, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn_inputs_set_strings(in, "", 0, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn__inputs_find(in, "ss"), -1);
 
   counting_config cfg = {0, 0};
   hn_resource_def def = resource_def("model", &cfg);
@@ -256,7 +277,7 @@ static void test_resource_lifetime(void **state) {
   assert_ptr_equal(r->def.destroy, res_destroy);
   assert_ptr_equal(r->def.config, &cfg);
   assert_int_equal(r->def.size, sizeof(hn_resource_def));
-  assert_int_equal(hn_type_get_id(r->type), HN_TYPE_OBJECT);
+  assert_int_equal(hn_type_id_of(r->type), HN_TYPE_OBJECT);
   char spelled[64];
   hn_type_to_string(r->type, spelled, sizeof spelled);
   assert_non_null(strstr(spelled, "tokenizer"));
@@ -361,11 +382,19 @@ static void test_result_make(void **state) {
   const hn_type *schema = NULL;
   HN_CHECK(hn__error_table_schema(NULL, &schema, NULL), NULL);
   assert_true(hn_type_equals(hn_table_schema(errors), schema));
-  hn_result_stats got = hn_result_get_stats(r);
+  hn_result_stats got = hn_test_stats(r);
   assert_int_equal(got.n_items, 4);
   assert_int_equal(got.resource_inits, 2);
   assert_int_equal(got.resource_destroys, 2);
   assert_int_equal(got.workers, 1);
+  /* A caller built with a smaller hn_result_stats gets its own members only. */
+  hn_result_stats old = {-1, -1, -1, -1, -1};
+  hn_result_get_stats(r, &old, offsetof(hn_result_stats, resource_inits));
+  assert_int_equal(old.n_items, 4);
+  assert_int_equal(old.n_failed, 0);
+  assert_int_equal(old.resource_inits, -1);
+  assert_int_equal(old.workers, -1);
+  hn_result_get_stats(r, NULL, sizeof old); /* no-op */
   hn_result_destroy(r);
   assert_int_equal(ta.live, 0);
 
@@ -377,7 +406,7 @@ static void test_result_make(void **state) {
   assert_true(hn_type_equals(hn_table_schema(hn_result_errors(r)), schema));
   hn_datum msg = hn_array_get(hn_table_column_by_name(hn_result_errors(r), "message"), 0);
   assert_memory_equal(msg.v.str.data, "bad number", 10);
-  assert_int_equal(hn_result_get_stats(r).n_items, 0);
+  assert_int_equal(hn_test_stats(r).n_items, 0);
   hn_result_destroy(r);
   hn_type_release(schema);
   assert_int_equal(ta.live, 0);
@@ -392,7 +421,7 @@ static void test_result_make(void **state) {
   hn_result_destroy(NULL);
   assert_null(hn_result_table(NULL));
   assert_null(hn_result_errors(NULL));
-  assert_int_equal(hn_result_get_stats(NULL).n_items, 0);
+  assert_int_equal(hn_test_stats(NULL).n_items, 0);
 }
 
 static void test_result_make_allocation_failure(void **state) {
@@ -752,6 +781,8 @@ static hn_status inputs_scenario(const hn_allocator *a, counting_config *cfg) {
   if (st == HN_OK) st = hn_inputs_set_float64(in, "f", 1.5, NULL);
   if (st == HN_OK) st = hn_inputs_set_bool(in, "b", false, NULL);
   if (st == HN_OK) st = hn_inputs_set_str(in, "s", "text", -1, NULL);
+  const char *strs[2] = {"one", "two"};
+  if (st == HN_OK) st = hn_inputs_set_strings(in, "ss", 2, strs, NULL);
   if (st == HN_OK) {
     hn_builder *b = NULL;
     st = hn_builder_create(a, hn_type_int64(), &b, NULL);
@@ -777,7 +808,7 @@ static hn_status inputs_scenario(const hn_allocator *a, counting_config *cfg) {
     if (st != HN_OK) assert_int_equal(cfg->frees, 0);
   }
   if (st == HN_OK) {
-    assert_int_equal(in->n, 17);
+    assert_int_equal(in->n, 18);
     assert_int_equal(input_value(in, "i").type, HN_TYPE_UTF8);
     assert_int_equal(find(in, "c")->kind, HN_INPUT_RESOURCE);
   }

@@ -29,6 +29,13 @@ void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at);
 /* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []], built with `a`. */
 hn_array *hn_test_list_list_utf8(const hn_allocator *a);
 
+/* A result's statistics as a value (hn_result_get_stats copies them out). */
+static inline hn_result_stats hn_test_stats(const hn_result *result) {
+  hn_result_stats s;
+  hn_result_get_stats(result, &s, sizeof s);
+  return s;
+}
+
 /* The error's message, or "" when err is NULL. */
 static inline const char *hn_test_message(const hn_error *err) {
   return err ? err->message : "";

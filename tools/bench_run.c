@@ -159,7 +159,8 @@ static hn_status hash_batches(const bench_scenario *s, struct ArrowSchema *schem
   int64_t rows = 0, at = 0;
   for (int64_t i = 0; i < b->n; i++) rows += b->items[i].length;
   bench_checksum_init(cs, s, rows);
-  hn_import_options io = hn_import_options_default();
+  hn_import_options io;
+  hn_import_options_init(&io, sizeof io);
   for (int64_t i = 0; i < b->n; i++) {
     hn_table *t = NULL;
     hn_status st = hn_table_import(NULL, schema, &b->items[i], &io, &t, err); /* consumes it */

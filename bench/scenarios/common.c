@@ -1,13 +1,16 @@
-/* Checksums, node helpers and the text nodes shared by the bench scenarios. */
+/* Checksums, input helpers and the text nodes shared by the bench scenarios. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scenario.h"
 
-const bench_scenario *const bench_scenarios[] = {&bench_scenario_text,     &bench_scenario_stateful,
-                                                 &bench_scenario_numeric,  &bench_scenario_nested,
-                                                 &bench_scenario_overhead, &bench_scenario_cpu,
+const bench_scenario *const bench_scenarios[] = {&bench_scenario_text,
+                                                 &bench_scenario_stateful,
+                                                 &bench_scenario_numeric,
+                                                 &bench_scenario_nested,
+                                                 &bench_scenario_overhead,
+                                                 &bench_scenario_cpu,
                                                  NULL};
 
 void *bench_xmalloc(size_t size) {
@@ -134,23 +137,7 @@ bool bench_checksum_compare(const bench_checksum *want, const bench_checksum *go
   return same;
 }
 
-/* ---- pipeline helpers ----------------------------------------------------- */
-
-hn_status bench_add_node(hn_pipeline *p, const char *name, int n_in, const char *const *in,
-                         const char *out, const hn_type *type, hn_row_fn row, hn_batch_fn batch,
-                         void *user_data, hn_error *err) {
-  hn_node_def def = {.size = sizeof def};
-  def.name = name;
-  def.n_inputs = n_in;
-  def.inputs = in;
-  def.n_outputs = 1;
-  def.outputs = &out;
-  def.output_types = &type;
-  def.row = row;
-  def.batch = batch;
-  def.user_data = user_data;
-  return hn_pipeline_add_node(p, &def, err);
-}
+/* ---- inputs --------------------------------------------------------------- */
 
 hn_status bench_strings(int64_t n, const char *fmt, hn_array **out, hn_error *err) {
   hn_builder *b = NULL;

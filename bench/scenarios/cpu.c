@@ -44,10 +44,9 @@ static hn_status heavy_row(void *ud, const hn_datum *in, hn_builder *const *out,
 static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_status st;
   hn_pipeline *p = NULL;
-  const char *in[] = {"x"};
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "cpu_faulty" : "cpu", &p, err));
-  BENCH_TRY(bench_add_node(p, "heavy", 1, in, "y", hn_type_float64(), heavy_row, NULL,
-                           faulty ? &k_fault_marker : NULL, err));
+  BENCH_TRY(hn_pipeline_add_ex(p, "heavy", "x", "y: float64", heavy_row, NULL,
+                               faulty ? &k_fault_marker : NULL, NULL, err));
   *out = p;
   return HN_OK;
 fail:

@@ -89,47 +89,32 @@ static hn_status vocabulary_node(void *ud, const hn_datum *in, hn_builder *const
 
 static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_status st;
-  const hn_type *tokens_type = NULL;
   hn_pipeline *inner = NULL, *p = NULL;
-  const char *in_text[] = {"text"}, *in_cleaned[] = {"cleaned"}, *in_tokens[] = {"tokens"},
-             *in_lengths[] = {"lengths"};
-  BENCH_TRY(hn_type_list_create(NULL, hn_type_utf8(), &tokens_type, err));
+  static const hn_node_spec sentence[] = {
+      HN_NODE("clean", "text", "cleaned: utf8", bench_node_clean),
+      HN_NODE("tokenize", "cleaned", "tokens: list<utf8>", bench_node_tokenize),
+      HN_NODE("length", "tokens", "n_tokens: int64", bench_node_count),
+  };
+  const hn_node_spec document[] = {
+      {.name = "average",
+       .inputs = "lengths",
+       .outputs = "avg_length: float64",
+       .row = average_node,
+       .user_data = faulty ? &k_fault_marker : NULL},
+      HN_NODE("vocabulary", "tokens", "vocabulary: list<utf8>", vocabulary_node),
+  };
   BENCH_TRY(hn_pipeline_create(NULL, "sentence", &inner, err));
-  BENCH_TRY(bench_add_node(inner, "clean", 1, in_text, "cleaned", hn_type_utf8(), bench_node_clean,
-                           NULL, NULL, err));
-  BENCH_TRY(bench_add_node(inner, "tokenize", 1, in_cleaned, "tokens", tokens_type,
-                           bench_node_tokenize, NULL, NULL, err));
-  BENCH_TRY(bench_add_node(inner, "length", 1, in_tokens, "n_tokens", hn_type_int64(),
-                           bench_node_count, NULL, NULL, err));
-
+  BENCH_TRY(hn_pipeline_add_nodes(inner, HN_NODE_SPECS(sentence), err));
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "nested_faulty" : "nested", &p, err));
-  const char *in_outer[] = {"sentences"}, *in_inner[] = {"text"};
-  const char *out_inner[] = {"tokens", "n_tokens"}, *out_outer[] = {"tokens", "lengths"};
-  hn_nested_def def = {.size = sizeof def};
-  def.name = "per_sentence";
-  def.inner = inner;
-  def.n_input_mapping = 1;
-  def.input_outer = in_outer;
-  def.input_inner = in_inner;
-  def.n_output_mapping = 2;
-  def.output_inner = out_inner;
-  def.output_outer = out_outer;
-  def.n_map_over = 1;
-  def.map_over = in_outer;
-  def.map_mode = HN_MAP_ZIP;
-  BENCH_TRY(hn_pipeline_add_pipeline(p, &def, err));
-  BENCH_TRY(bench_add_node(p, "average", 1, in_lengths, "avg_length", hn_type_float64(),
-                           average_node, NULL, faulty ? &k_fault_marker : NULL, err));
-  BENCH_TRY(bench_add_node(p, "vocabulary", 1, in_tokens, "vocabulary", tokens_type,
-                           vocabulary_node, NULL, NULL, err));
+  BENCH_TRY(hn_pipeline_add_nested(p, "per_sentence", inner, "sentences=text",
+                                   "tokens, n_tokens=lengths", "sentences", HN_MAP_ZIP, err));
+  BENCH_TRY(hn_pipeline_add_nodes(p, HN_NODE_SPECS(document), err));
   hn_pipeline_release(inner);
-  hn_type_release(tokens_type);
   *out = p;
   return HN_OK;
 fail:
   hn_pipeline_release(p);
   hn_pipeline_release(inner);
-  hn_type_release(tokens_type);
   return st;
 }
 

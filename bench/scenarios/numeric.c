@@ -85,10 +85,9 @@ static hn_status normalize_batch(void *ud, const hn_batch_arg *in, int64_t n_row
 static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_status st;
   hn_pipeline *p = NULL;
-  const char *in[] = {"x", "mean", "std"};
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "numeric_faulty" : "numeric", &p, err));
-  BENCH_TRY(bench_add_node(p, "normalize", 3, in, "z", hn_type_float64(), normalize_row,
-                           normalize_batch, faulty ? &k_fault_marker : NULL, err));
+  BENCH_TRY(hn_pipeline_add_ex(p, "normalize", "x, mean, std", "z: float64", normalize_row,
+                               normalize_batch, faulty ? &k_fault_marker : NULL, NULL, err));
   *out = p;
   return HN_OK;
 fail:

@@ -40,20 +40,18 @@ static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_pipeline *p = NULL;
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "overhead_faulty" : "overhead", &p, err));
   for (int k = 1; k <= K; k++) {
-    char name[16], in[16], outn[16];
+    char name[16], in[16], outs[32];
     snprintf(name, sizeof name, "add%d", k);
     if (k == 1)
       snprintf(in, sizeof in, "x");
     else
       snprintf(in, sizeof in, "s%d", k - 1);
     if (k == K)
-      snprintf(outn, sizeof outn, "y");
+      snprintf(outs, sizeof outs, "y: int64");
     else
-      snprintf(outn, sizeof outn, "s%d", k);
-    const char *ins[] = {in};
+      snprintf(outs, sizeof outs, "s%d: int64", k);
     int64_t (*fn)(int64_t) = faulty && k == K ? add1_faulty : add1;
-    BENCH_TRY(
-        bench_add_node(p, name, 1, ins, outn, hn_type_int64(), add_node, NULL, (void *)fn, err));
+    BENCH_TRY(hn_pipeline_add_ex(p, name, in, outs, add_node, NULL, (void *)fn, NULL, err));
   }
   *out = p;
   return HN_OK;

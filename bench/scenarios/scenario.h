@@ -91,10 +91,6 @@ uint64_t bench_hash_datum(hn_datum d);
 void *bench_xmalloc(size_t size);
 void *bench_xrealloc(void *p, size_t size);
 
-/* A row and/or batch node with n_in inputs and one output. */
-hn_status bench_add_node(hn_pipeline *p, const char *name, int n_in, const char *const *in,
-                         const char *out, const hn_type *type, hn_row_fn row, hn_batch_fn batch,
-                         void *user_data, hn_error *err);
 /* A utf8 column of n strings, row i formatted by `fmt` with i (a "%lld"). */
 hn_status bench_strings(int64_t n, const char *fmt, hn_array **out, hn_error *err);
 /* Bytes and offsets of a utf8 array (offsets from logical row 0). */

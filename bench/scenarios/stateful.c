@@ -85,18 +85,13 @@ static int k_fault_marker;
 
 static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_status st;
-  const hn_type *vec_type = NULL;
   hn_pipeline *p = NULL;
-  const char *in[] = {"text", "encoder"};
-  BENCH_TRY(hn_type_list_create(NULL, hn_type_float32(), &vec_type, err));
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "stateful_faulty" : "stateful", &p, err));
-  BENCH_TRY(bench_add_node(p, "encode", 2, in, "embedding", vec_type, encode_node, NULL,
-                           faulty ? &k_fault_marker : NULL, err));
-  hn_type_release(vec_type);
+  BENCH_TRY(hn_pipeline_add_ex(p, "encode", "text, encoder", "embedding: list<float32>",
+                               encode_node, NULL, faulty ? &k_fault_marker : NULL, NULL, err));
   *out = p;
   return HN_OK;
 fail:
-  hn_type_release(vec_type);
   hn_pipeline_release(p);
   return st;
 }

@@ -38,22 +38,17 @@ static hn_status count_faulty(void *ud, const hn_datum *in, hn_builder *const *o
 
 static hn_status build(bool faulty, hn_pipeline **out, hn_error *err) {
   hn_status st;
-  const hn_type *tokens_type = NULL;
   hn_pipeline *p = NULL;
-  const char *in_text[] = {"text"}, *in_cleaned[] = {"cleaned"}, *in_tokens[] = {"tokens"};
-  BENCH_TRY(hn_type_list_create(NULL, hn_type_utf8(), &tokens_type, err));
+  const hn_node_spec nodes[] = {
+      HN_NODE("clean", "text", "cleaned: utf8", bench_node_clean),
+      HN_NODE("tokenize", "cleaned", "tokens: list<utf8>", bench_node_tokenize),
+      HN_NODE("count", "tokens", "n_tokens: int64", faulty ? count_faulty : bench_node_count),
+  };
   BENCH_TRY(hn_pipeline_create(NULL, faulty ? "text_faulty" : "text", &p, err));
-  BENCH_TRY(bench_add_node(p, "clean", 1, in_text, "cleaned", hn_type_utf8(), bench_node_clean,
-                           NULL, NULL, err));
-  BENCH_TRY(bench_add_node(p, "tokenize", 1, in_cleaned, "tokens", tokens_type, bench_node_tokenize,
-                           NULL, NULL, err));
-  BENCH_TRY(bench_add_node(p, "count", 1, in_tokens, "n_tokens", hn_type_int64(),
-                           faulty ? count_faulty : bench_node_count, NULL, NULL, err));
-  hn_type_release(tokens_type);
+  BENCH_TRY(hn_pipeline_add_nodes(p, HN_NODE_SPECS(nodes), err));
   *out = p;
   return HN_OK;
 fail:
-  hn_type_release(tokens_type);
   hn_pipeline_release(p);
   return st;
 }

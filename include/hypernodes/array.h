@@ -64,15 +64,18 @@ typedef struct hn_datum {
   } v;
 } hn_datum;
 
+/** Add a reference; returns `array`. Thread-safe. NULL is allowed. */
 HN_API hn_array *hn_array_retain(hn_array *array);
 /** Drop a reference; frees at zero (buffers live on while shared). NULL is a no-op. */
 HN_API void hn_array_release(hn_array *array);
 
 /** Type of the array (borrowed). */
 HN_API const hn_type *hn_array_type(const hn_array *array);
+/** Number of rows (logical: from the offset). */
 HN_API int64_t hn_array_length(const hn_array *array);
 /** Logical start in the buffers (see the file comment). */
 HN_API int64_t hn_array_offset(const hn_array *array);
+/** Number of null rows among the array's `length` rows. */
 HN_API int64_t hn_array_null_count(const hn_array *array);
 /** Validity bitmap (bit offset + i) or NULL when there are no nulls. */
 HN_API const uint8_t *hn_array_validity(const hn_array *array);
@@ -88,7 +91,9 @@ HN_API const hn_array *hn_array_child(const hn_array *array, int64_t i);
 
 /** Values of an int64 array from logical row 0, or NULL for another type. */
 HN_API const int64_t *hn_array_int64_values(const hn_array *array);
+/** Values of a float64 array from logical row 0 (borrowed), or NULL for another type. */
 HN_API const double *hn_array_float64_values(const hn_array *array);
+/** Values of a float32 array from logical row 0 (borrowed), or NULL for another type. */
 HN_API const float *hn_array_float32_values(const hn_array *array);
 /** Offsets (length + 1 entries) from logical row 0 of utf8/binary/list, else NULL. */
 HN_API const int32_t *hn_array_offsets(const hn_array *array);

@@ -31,13 +31,24 @@
 extern "C" {
 #endif
 
-/** Options for import. Initialise with hn_import_options_default(). */
+/**
+ * Options for import. Initialise with
+ * `hn_import_options opts; hn_import_options_init(&opts, sizeof opts);`,
+ * then change what differs from the defaults. More members may be added.
+ */
 typedef struct hn_import_options {
   size_t size;        /**< sizeof(hn_import_options), for ABI growth */
   bool validate_utf8; /**< check utf8 columns are valid UTF-8 (default true) */
 } hn_import_options;
 
-HN_API hn_import_options hn_import_options_default(void);
+/**
+ * Fill the first `size` bytes of *options with the defaults (validate_utf8
+ * true) and set options->size = size: pass sizeof *options, so that a
+ * program built against older headers, with a smaller struct, gets only
+ * its own members. NULL options, or a size too small for the size member,
+ * is a no-op. Thread-safe.
+ */
+HN_API void hn_import_options_init(hn_import_options *options, size_t size);
 
 /**
  * Export a type as an ArrowSchema named `name` (may be NULL). *out is filled

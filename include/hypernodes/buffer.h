@@ -50,6 +50,7 @@ HN_API HN_NODISCARD hn_status hn_buffer_wrap(const hn_allocator *alloc, const vo
 HN_API HN_NODISCARD hn_status hn_buffer_view(hn_buffer *parent, int64_t offset, int64_t size,
                                              hn_buffer **out, hn_error *err);
 
+/** Add a reference; returns `buffer`. Thread-safe. NULL is allowed. */
 HN_API hn_buffer *hn_buffer_retain(hn_buffer *buffer);
 /** Drop a reference; frees at zero. Thread-safe. NULL is a no-op. */
 HN_API void hn_buffer_release(hn_buffer *buffer);
@@ -60,6 +61,7 @@ HN_API const uint8_t *hn_buffer_data(const hn_buffer *buffer);
  * (for example right after hn_buffer_create); NULL otherwise.
  */
 HN_API uint8_t *hn_buffer_mutable_data(hn_buffer *buffer);
+/** Size of the bytes in use (0 for NULL). */
 HN_API int64_t hn_buffer_size(const hn_buffer *buffer);
 
 #ifdef __cplusplus

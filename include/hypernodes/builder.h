@@ -64,9 +64,13 @@ HN_API HN_NODISCARD hn_status hn_builder_append_null(hn_builder *builder);
  * immediately), or HN_ENOMEM when the room for `n` rows cannot be allocated.
  */
 HN_API HN_NODISCARD hn_status hn_builder_append_nulls(hn_builder *builder, int64_t n);
+/** Append a value to a bool builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_bool(hn_builder *builder, bool value);
+/** Append a value to an int64 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_int64(hn_builder *builder, int64_t value);
+/** Append a value to a float32 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_float32(hn_builder *builder, float value);
+/** Append a value to a float64 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_float64(hn_builder *builder, double value);
 /**
  * Append `n` valid values of the builder's fixed-width type (int64, float32,

@@ -50,11 +50,8 @@ extern "C" {
 #define HN_NODISCARD
 #endif
 
-#define HN_VERSION_MAJOR 0
-#define HN_VERSION_MINOR 1
-#define HN_VERSION_PATCH 0
-#define HN_VERSION_NUMBER (HN_VERSION_MAJOR * 10000 + HN_VERSION_MINOR * 100 + HN_VERSION_PATCH)
-#define HN_VERSION_STRING "0.1.0"
+/* HN_VERSION_MAJOR, _MINOR, _PATCH, _NUMBER and _STRING, generated from the build. */
+#include "hypernodes/version.h"
 
 /** Library version as MAJOR*10000 + MINOR*100 + PATCH, for run-time checks. */
 HN_API int hn_version(void);

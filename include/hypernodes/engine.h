@@ -8,6 +8,12 @@
  * node by node over the pool), `processes` (batches of items in forked worker
  * processes: a crash fails only its item; docs/pipelines.md) and `mpi`
  * (chunks of items over MPI ranks; docs/distributed.md).
+ *
+ * Thread safety: inputs are not thread-safe (build them on one thread; a
+ * run or map only reads them). An engine serves one run or map at a time.
+ * Results and rows are read-only once returned and may be read from any
+ * thread. After a failed call, the objects it was given (pipeline, inputs,
+ * engine) are unchanged and usable, unless a function says otherwise.
  */
 #ifndef HYPERNODES_ENGINE_H
 #define HYPERNODES_ENGINE_H
@@ -39,6 +45,13 @@ typedef struct hn_resource_def {
   void (*config_free)(void *config); /**< called when the last holder goes, or NULL */
 } hn_resource_def;
 
+/**
+ * Create an empty set of named inputs. `alloc` may be NULL (libc); it is
+ * used for what the inputs make (scalar arrays, names). On success *out
+ * is owned by the caller (hn_inputs_destroy). The same inputs may be given
+ * to any number of runs and maps. Returns HN_OK, HN_EINVAL (NULL out) or
+ * HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_inputs_create(const hn_allocator *alloc, hn_inputs **out,
                                                hn_error *err);
 /** Free the inputs and release what they hold. NULL is a no-op. */
@@ -46,28 +59,57 @@ HN_API void hn_inputs_destroy(hn_inputs *inputs);
 /**
  * Set `name` to a column of values (retained): each row is one value. Used
  * by map for the inputs named in map_over; an unmapped column is passed to
- * every item as one list<T> value. Setting a name again replaces it.
+ * every item as one list<T> value. Setting a name again replaces it (for
+ * every setter below). `name` is copied.
+ *
+ * The setters return HN_OK, HN_EINVAL (NULL inputs, NULL or empty name,
+ * NULL values, a row out of range: HN_ERANGE) or HN_ENOMEM; on failure the
+ * inputs are unchanged. Names no node consumes are accepted and ignored by
+ * run and map; a name a node produces overrides that node (pipeline.h).
  */
 HN_API HN_NODISCARD hn_status hn_inputs_set_column(hn_inputs *inputs, const char *name,
                                                    hn_array *column, hn_error *err);
-/** Set `name` to one value: row `row` of `values` (retained). */
+/** Set `name` to one value: row `row` of `values` (retained; HN_ERANGE for a bad row). */
 HN_API HN_NODISCARD hn_status hn_inputs_set_value(hn_inputs *inputs, const char *name,
                                                   hn_array *values, int64_t row, hn_error *err);
-/** Convenience scalar setters (the value is copied into a one-row array). */
+/** Set `name` to one int64 value (copied into a one-row array). */
 HN_API HN_NODISCARD hn_status hn_inputs_set_int64(hn_inputs *inputs, const char *name,
                                                   int64_t value, hn_error *err);
+/** Set `name` to one float64 value (copied into a one-row array). */
 HN_API HN_NODISCARD hn_status hn_inputs_set_float64(hn_inputs *inputs, const char *name,
                                                     double value, hn_error *err);
+/** Set `name` to one bool value (copied into a one-row array). */
 HN_API HN_NODISCARD hn_status hn_inputs_set_bool(hn_inputs *inputs, const char *name,
                                                  bool value, hn_error *err);
+/**
+ * Set `name` to one utf8 value: the `size` bytes at `value`, copied. A
+ * negative `size` means strlen(value). `value` may be NULL only when size
+ * is 0 (the empty string). UTF-8 is not checked.
+ */
 HN_API HN_NODISCARD hn_status hn_inputs_set_str(hn_inputs *inputs, const char *name,
                                                 const char *value, int64_t size, hn_error *err);
-/** Bind `name` to a resource (the definition is copied; config ownership moves on success). */
+/**
+ * Set `name` to a utf8 column of `n` C strings (copied; a NULL entry is a
+ * null row), as hn_inputs_set_column would with an array built from them.
+ * `values` may be NULL when n is 0. Returns HN_OK, HN_EINVAL (NULL inputs or
+ * name, n < 0, NULL values), HN_ERANGE (more than INT32_MAX bytes) or
+ * HN_ENOMEM; on failure the inputs are unchanged.
+ */
+HN_API HN_NODISCARD hn_status hn_inputs_set_strings(hn_inputs *inputs, const char *name, int64_t n,
+                                                    const char *const *values, hn_error *err);
+/**
+ * Bind `name` to a resource. The definition is copied; on success the
+ * inputs own `def->config` (config_free runs when the last holder goes),
+ * on failure the caller still owns it (config_free is not called). Returns
+ * HN_OK, HN_EINVAL (NULL or empty name, bad definition: missing name, init
+ * or destroy, size too small) or HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_inputs_set_resource(hn_inputs *inputs, const char *name,
                                                      const hn_resource_def *def, hn_error *err);
 
 /* ---- engines ------------------------------------------------------------ */
 
+/** The engines (docs/pipelines.md). */
 typedef enum hn_engine_kind {
   HN_ENGINE_SEQUENTIAL = 0,
   HN_ENGINE_THREADS = 1,
@@ -76,6 +118,7 @@ typedef enum hn_engine_kind {
   HN_ENGINE_MPI = 4
 } hn_engine_kind;
 
+/** Engine options. Initialise with `{.size = sizeof opts}`; more fields may be added. */
 typedef struct hn_engine_options {
   size_t size;          /**< sizeof(hn_engine_options) */
   hn_engine_kind kind;
@@ -94,18 +137,37 @@ typedef struct hn_engine_options {
 /** Exit code of an mpi job aborted by chunk_timeout (MPI_Abort's error code). */
 #define HN_MPI_ABORT_TIMEOUT 124
 
+/** An engine: its workers (threads, processes or ranks) and per-worker state, reused across calls. */
 typedef struct hn_engine hn_engine;
 
-/** Engine names as accepted by hn_engine_kind_from_name: "sequential", "threads", ... */
+/**
+ * Static name of an engine kind ("sequential", "threads", "columnar",
+ * "processes", "mpi"; "unknown" for a value out of range), as accepted by
+ * hn_engine_kind_from_name. Never NULL. Thread-safe.
+ */
 HN_API const char *hn_engine_kind_name(hn_engine_kind kind);
+/**
+ * The engine kind named `name` (as hn_engine_kind_name spells it) into
+ * *out. Returns HN_OK or HN_EINVAL (NULL argument, unknown name: the
+ * message lists the names); *out is unchanged on failure. Thread-safe.
+ */
 HN_API HN_NODISCARD hn_status hn_engine_kind_from_name(const char *name, hn_engine_kind *out,
                                                        hn_error *err);
 /**
- * Create an engine; `options` may be NULL (sequential). Returns HN_OK,
- * HN_EINVAL, HN_EUNSUPPORTED (an engine kind this build lacks) or HN_ENOMEM.
+ * Create an engine; `options` may be NULL (sequential). `alloc` may be NULL
+ * (libc). On success *out is owned by the caller (hn_engine_destroy).
+ * Returns HN_OK, HN_EINVAL (bad options: size, kind, workers,
+ * chunk_size, timeouts), HN_EUNSUPPORTED (an engine kind this build lacks,
+ * such as mpi without its plugin: the message says what is missing) or
+ * HN_ENOMEM.
+ *
  * An engine serves one run/map at a time: a call made while another is in
  * progress on the same engine returns HN_EINVAL. Use one engine per thread
- * that maps concurrently.
+ * that maps concurrently. A run or map that fails leaves the engine usable.
+ *
+ * On mpi, creation is collective: every rank of MPI_COMM_WORLD must create
+ * its engine (they agree on the ranks, and MPI is initialised here unless
+ * the application did it), and later calls on it are collective too.
  */
 HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
                                                const hn_engine_options *options,
@@ -116,7 +178,13 @@ HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
  * process exit when the engine initialised it).
  */
 HN_API void hn_engine_destroy(hn_engine *engine);
-HN_API hn_engine_kind hn_engine_get_kind(const hn_engine *engine);
+/** The engine's kind; HN_ENGINE_SEQUENTIAL for NULL. Thread-safe. */
+HN_API hn_engine_kind hn_engine_kind_of(const hn_engine *engine);
+/**
+ * Workers the engine runs items on: threads (threads, columnar), worker
+ * processes (processes), worker threads per rank (mpi), 1 for sequential
+ * and for NULL. Thread-safe.
+ */
 HN_API int hn_engine_workers(const hn_engine *engine);
 /**
  * This process's rank and the number of ranks: 0 and 1 except on the mpi
@@ -125,6 +193,7 @@ HN_API int hn_engine_workers(const hn_engine *engine);
  * ranks serve the items and get a result with no rows (same status).
  */
 HN_API int hn_engine_rank(const hn_engine *engine);
+/** The number of ranks (see hn_engine_rank): 1 except on the mpi engine. Thread-safe. */
 HN_API int hn_engine_ranks(const hn_engine *engine);
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -143,6 +212,7 @@ typedef struct hn_event {
   int worker;            /**< worker index running the call */
 } hn_event;
 
+/** An observer: `user_data` is hn_callbacks.user_data; `event` is borrowed for the call. */
 typedef void (*hn_callback)(void *user_data, const hn_event *event);
 
 /**
@@ -163,31 +233,57 @@ typedef struct hn_callbacks {
 
 /* ---- run and map ---------------------------------------------------------- */
 
+/** What a map does when a node fails on an item. */
 typedef enum hn_error_policy {
   HN_ERRORS_RAISE = 0,   /**< the first failing item stops the map and is reported */
   HN_ERRORS_CONTINUE = 1 /**< a failed node gives nulls (and so do the nodes downstream of it)
                               for that item, plus an error record; independent outputs are kept */
 } hn_error_policy;
 
+/**
+ * Options of a run or map. Initialise with `{.size = sizeof opts}`; more
+ * fields may be added. Everything it points to is read during the call only.
+ */
 typedef struct hn_run_options {
   size_t size;                    /**< sizeof(hn_run_options) */
-  int64_t n_outputs;              /**< requested outputs; 0 = every node output */
+  int64_t n_outputs;              /**< requested outputs; 0 = every node output not given */
   const char *const *outputs;
-  int64_t n_map_over;             /**< map only: inputs to map over */
+  int64_t n_map_over;             /**< map only: inputs to map over (columns), in this order */
   const char *const *map_over;
-  hn_map_mode map_mode;
+  hn_map_mode map_mode;           /**< product: the input last in map_over varies fastest */
   hn_error_policy error_policy;
   const hn_callbacks *callbacks;  /**< NULL: none */
+  /**
+   * Short forms of `outputs` and `map_over`: names separated by commas
+   * ("n_tokens, tokens"; read during the call only). NULL: unused. Setting
+   * a short form and its list both is HN_EINVAL; a malformed one is
+   * HN_EINVAL pointing at the offending character.
+   */
+  const char *outputs_spec;
+  const char *map_over_spec;
 } hn_run_options;
 
+/** The outputs of a run or map, with error records and statistics. Read-only once returned. */
 typedef struct hn_result hn_result;
 
 /**
- * Run the pipeline once. `engine` may be NULL (sequential). `options` may be
- * NULL (every output, raise). On success *out holds a one-row result.
- * Errors: HN_EINVAL (missing inputs, unknown outputs: the message lists them),
- * HN_ETYPE (an input of the wrong type), HN_ENODE (a node failed: err names
- * node and message), HN_ENOMEM.
+ * Run the pipeline once. `engine` may be NULL (sequential). `inputs` may be
+ * NULL when the pipeline needs none (bound defaults); inputs nothing needs
+ * are accepted and ignored, and an input named like a node's output
+ * overrides that node (docs/pipelines.md). A column given to run is one
+ * list<T> value. `options` may be NULL (every output not given, raise).
+ * On success *out holds a one-row result owned by the caller
+ * (hn_result_destroy); on failure *out is NULL.
+ *
+ * Errors: HN_EINVAL (missing inputs, unknown or given outputs, bad options:
+ * the message lists them; an engine busy with another call), HN_ETYPE (an
+ * input of the wrong type, or an object value on an engine that cannot move
+ * it: processes, mpi), HN_ERANGE (outputs that could never fit in memory),
+ * HN_ENODE (a node failed: err names the node and carries its message),
+ * HN_ENOMEM.
+ *
+ * The pipeline may be run from several threads at once, each with its own
+ * engine. On mpi, run is collective (hn_engine_rank).
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *engine,
                                               const hn_inputs *inputs,
@@ -195,11 +291,19 @@ HN_API HN_NODISCARD hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *
                                               hn_error *err);
 /**
  * Map the pipeline over items: the inputs named in options->map_over are
- * columns, one row per item (zip) or combined (product); the rest are
- * broadcast. Results keep item order. Under HN_ERRORS_CONTINUE a failing node
- * gives nulls for that item in its outputs and in every output downstream of
- * it (those nodes are skipped), outputs that do not depend on it keep their
- * values, an error record is added, and the call returns HN_OK.
+ * columns, one row per item (zip: equal lengths) or combined (product: every
+ * combination, the input last in map_over varying fastest); the rest are
+ * broadcast (a value to every item; an unmapped column as one list<T>
+ * value). Results keep item order. Inputs, options, ownership and errors as
+ * for hn_pipeline_run (HN_EINVAL also for an empty or unknown map_over or
+ * zip lengths that differ).
+ *
+ * Under HN_ERRORS_RAISE the first failing item stops the map (the lowest
+ * item index among failures, whatever the timing) and is reported with its
+ * item path. Under HN_ERRORS_CONTINUE a failing node gives nulls for that
+ * item in its outputs and in every output downstream of it (those nodes
+ * are skipped), outputs that do not depend on it keep their values, an
+ * error record is added, and the call returns HN_OK.
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine,
                                               const hn_inputs *inputs,
@@ -208,33 +312,53 @@ HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *
 
 /* ---- results ------------------------------------------------------------ */
 
+/** Statistics of a run or map (hn_result_get_stats). More members may be added at the end. */
 typedef struct hn_result_stats {
-  int64_t n_items;
-  int64_t n_failed;
+  int64_t n_items;            /**< items mapped (1 for a run; 0 on serving mpi ranks) */
+  int64_t n_failed;           /**< items with an error record (HN_ERRORS_CONTINUE) */
   int64_t resource_inits;     /**< resource instances built (once per worker using one) */
   int64_t resource_destroys;  /**< instances destroyed; equals inits after the call */
   int workers;                /**< workers that ran items */
 } hn_result_stats;
 
+/**
+ * Free a result and drop its references (tables, chunks and arrays live on
+ * while the caller, rows or an exported stream still hold them). NULL is a
+ * no-op.
+ */
 HN_API void hn_result_destroy(hn_result *result);
 /**
- * Requested outputs, one row per item, in item order (borrowed). When the
- * engine produced the result in chunks (columnar: one per morsel), the first
- * call joins them (a copy; thread-safe) and returns NULL if that runs out of
- * memory; read the chunks or the stream instead to avoid the copy.
+ * Requested outputs, one row per item, in item order (borrowed: valid until
+ * hn_result_destroy; retain it to keep it). When the engine produced the
+ * result in chunks (columnar: one per morsel), the first call joins them (a
+ * copy; thread-safe) and returns NULL if that runs out of memory; read the
+ * chunks or the stream instead to avoid the copy. NULL for a NULL result.
  */
 HN_API hn_table *hn_result_table(const hn_result *result);
-/** Number of record batches the result holds, in item order (1 unless chunked). */
+/** Number of record batches the result holds, in item order (1 unless chunked; 0 for NULL). */
 HN_API int64_t hn_result_num_chunks(const hn_result *result);
-/** Record batch i (borrowed; no copy), or NULL when out of range. */
+/** Record batch i (borrowed, as hn_result_table; no copy), or NULL when out of range. */
 HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
 /**
- * Error records under HN_ERRORS_CONTINUE (borrowed): columns item (int64),
- * item_path (utf8), node (utf8), message (utf8); zero rows when none failed.
+ * Error records under HN_ERRORS_CONTINUE (borrowed, as hn_result_table):
+ * columns item (int64), item_path (utf8), node (utf8), message (utf8), in
+ * item order; zero rows when none failed. NULL for a NULL result.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
-HN_API hn_result_stats hn_result_get_stats(const hn_result *result);
-/** Export the result as an Arrow stream of its record batches (no copy, no join). */
+/**
+ * Copy the result's statistics into the first `size` bytes of *stats:
+ * pass sizeof *stats (`hn_result_get_stats(r, &s, sizeof s)`), so that a
+ * program built against older headers, with a smaller struct, gets only its
+ * own members. All zero for a NULL result; NULL stats is a no-op.
+ * Thread-safe.
+ */
+HN_API void hn_result_get_stats(const hn_result *result, hn_result_stats *stats, size_t size);
+/**
+ * Export the result as an Arrow stream of its record batches (no copy, no
+ * join). The stream holds its own references: it outlives the result, and
+ * the caller must call its release. Returns HN_OK, HN_EINVAL (NULL
+ * argument; *out is left released) or HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_result_export_stream(const hn_result *result,
                                                       struct ArrowArrayStream *out,
                                                       hn_error *err);
@@ -255,13 +379,26 @@ typedef enum hn_materialize {
  */
 typedef struct hn_rows hn_rows;
 
+/**
+ * Materialise the result as rows with `strategy`. On success *out is owned
+ * by the caller (hn_rows_destroy) and stays valid after the result is
+ * destroyed. Returns HN_OK, HN_EINVAL (NULL argument, unknown strategy) or
+ * HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_result_rows(const hn_result *result, hn_materialize strategy,
                                              hn_rows **out, hn_error *err);
+/** Free the rows and drop the arrays they hold. NULL is a no-op. */
 HN_API void hn_rows_destroy(hn_rows *rows);
+/** Number of rows (items); 0 for NULL. */
 HN_API int64_t hn_rows_num_rows(const hn_rows *rows);
+/** Number of columns (requested outputs); 0 for NULL. */
 HN_API int64_t hn_rows_num_columns(const hn_rows *rows);
+/** Name of a column (borrowed, valid while the rows live), or NULL when out of range. */
 HN_API const char *hn_rows_column_name(const hn_rows *rows, int64_t column);
-/** Value at (row, column); a borrowed view into the rows' own memory. */
+/**
+ * Value at (row, column); a borrowed view into the rows' own memory. Out of
+ * range: a null datum.
+ */
 HN_API hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column);
 /** The strategy actually used (AUTO resolved). */
 HN_API hn_materialize hn_rows_strategy(const hn_rows *rows);

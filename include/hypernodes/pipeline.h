@@ -12,7 +12,13 @@
  *
  * Thread safety: building (add, bind, unbind) needs exclusive access. Once
  * built, a pipeline may be run or mapped from several threads at once (plan
- * compilation and caching are internally locked).
+ * compilation and caching are internally locked); the introspection
+ * functions may be called from several threads while nothing builds.
+ * A refused build call leaves the pipeline as it was, and usable.
+ *
+ * Running with a value for a name that a node produces overrides that
+ * node: it and the ancestors nothing else needs are pruned
+ * (docs/pipelines.md, "Overriding an intermediate").
  */
 #ifndef HYPERNODES_PIPELINE_H
 #define HYPERNODES_PIPELINE_H
@@ -70,9 +76,10 @@ typedef struct hn_node_def {
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
 } hn_node_def;
 
+/** How the mapped inputs of a map or a nested node combine into items. */
 typedef enum hn_map_mode {
   HN_MAP_ZIP = 0,    /**< item i takes row i of every mapped input (equal lengths) */
-  HN_MAP_PRODUCT = 1 /**< every combination; the last mapped input varies fastest */
+  HN_MAP_PRODUCT = 1 /**< every combination; the input last in map_over varies fastest */
 } hn_map_mode;
 
 /** A pipeline used as one node. Initialise with `hn_nested_def def = {.size = sizeof def};` then fill. */
@@ -83,7 +90,9 @@ typedef struct hn_nested_def {
   int64_t n_input_mapping;   /**< renames outer -> inner; unnamed inputs keep their name */
   const char *const *input_outer;
   const char *const *input_inner;
-  int64_t n_output_mapping;  /**< renames inner -> outer; unnamed outputs keep their name */
+  int64_t n_output_mapping;  /**< renames inner -> outer; when > 0 only the outputs it
+                                  names are visible outside, else every inner output is,
+                                  under its inner name */
   const char *const *output_inner;
   const char *const *output_outer;
   int64_t n_map_over;        /**< outer input names that are lists to map over (0: not mapped) */
@@ -91,11 +100,20 @@ typedef struct hn_nested_def {
   hn_map_mode map_mode;
 } hn_nested_def;
 
-/** Create an empty pipeline named `name` (copied; may be NULL). */
+/**
+ * Create an empty pipeline named `name` (copied; NULL: unnamed, ""). `alloc`
+ * may be NULL (libc); nodes, plans and the types read from spec strings use it.
+ * On success *out holds one reference (hn_pipeline_release). Returns HN_OK,
+ * HN_EINVAL (NULL out) or HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_pipeline_create(const hn_allocator *alloc, const char *name,
                                                  hn_pipeline **out, hn_error *err);
+/** Add a reference; returns `pipeline`. Thread-safe. NULL is allowed. */
 HN_API hn_pipeline *hn_pipeline_retain(hn_pipeline *pipeline);
-/** Drop a reference; frees the nodes (calling user_data_free) at zero. NULL is a no-op. */
+/**
+ * Drop a reference; frees the nodes (calling user_data_free) at zero. NULL
+ * is a no-op. Thread-safe (the last reference must not be in use).
+ */
 HN_API void hn_pipeline_release(hn_pipeline *pipeline);
 
 /**
@@ -114,32 +132,152 @@ HN_API HN_NODISCARD hn_status hn_pipeline_add_node(hn_pipeline *pipeline, const 
 HN_API HN_NODISCARD hn_status hn_pipeline_add_pipeline(hn_pipeline *pipeline,
                                                        const hn_nested_def *def, hn_error *err);
 
+/* ---- one-call forms ------------------------------------------------------ */
+
 /**
- * Bind a default value for input `name`: row `row` of `values` (retained).
- * Explicit inputs given to run/map override it. HN_ERANGE for a bad row.
+ * Add a row node in one call, its inputs and outputs written as spec
+ * strings:
+ *
+ *     hn_pipeline_add(p, "tokenize", "cleaned", "tokens: list<utf8>", tokenize, &err);
+ *
+ * `inputs` lists the input names separated by commas, each optionally
+ * followed by ": type" to declare its type ("a, b: int64"); NULL or "" for
+ * none. `outputs` lists every output with its type ("q: int64, r: int64").
+ * Types are type strings (hn_type_parse; object types need hn_node_def);
+ * names are bare or quoted as in type strings. The strings are only read
+ * during the call.
+ *
+ * This builds an hn_node_def and calls hn_pipeline_add_node: same checks,
+ * same returns, plus HN_EINVAL for a malformed spec (the message gives the
+ * offset and shows the spec with a caret under the offending character;
+ * err->node is the node's name). On failure nothing is added.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add(hn_pipeline *pipeline, const char *name,
+                                              const char *inputs, const char *outputs,
+                                              hn_row_fn row, hn_error *err);
+/**
+ * hn_pipeline_add with a batch function (`row` and `batch` may each be NULL,
+ * not both) and user data passed to both. On success the pipeline owns
+ * `user_data` and calls `user_data_free` (may be NULL) once when the node
+ * goes; on failure nothing is added, `user_data_free` is not called and the
+ * caller still owns `user_data`. Same returns as hn_pipeline_add.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_ex(hn_pipeline *pipeline, const char *name,
+                                                 const char *inputs, const char *outputs,
+                                                 hn_row_fn row, hn_batch_fn batch, void *user_data,
+                                                 void (*user_data_free)(void *user_data),
+                                                 hn_error *err);
+
+/**
+ * One entry of a node table (hn_pipeline_add_nodes): the arguments of
+ * hn_pipeline_add_ex, plus a version. Write entries with HN_NODE (row
+ * nodes) or designated initializers, which leave the other members zero:
+ *
+ *     static const hn_node_spec nodes[] = {
+ *         HN_NODE("clean", "text", "cleaned: utf8", clean),
+ *         HN_NODE("tokenize", "cleaned", "tokens: list<utf8>", tokenize),
+ *         {.name = "embed", .inputs = "tokens, model", .outputs = "v: list<float32>",
+ *          .batch = embed_batch, .version = "2"},
+ *     };
+ *
+ * (Positional initializers that leave members out draw
+ * -Wmissing-field-initializers under -Wextra.) More members may be added at
+ * the end; tables pass their entry size (HN_NODE_SPECS), so older tables
+ * keep working.
+ */
+typedef struct hn_node_spec {
+  const char *name;    /**< unique within the pipeline; required */
+  const char *inputs;  /**< "a, b: int64" (types optional), NULL or "" for none */
+  const char *outputs; /**< "n: int64, s: utf8" (types required) */
+  hn_row_fn row;       /**< row function, or NULL */
+  hn_batch_fn batch;   /**< batch function, or NULL (not both NULL) */
+  void *user_data;     /**< passed to the functions */
+  void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
+  const char *version; /**< code identity for caching, or NULL */
+} hn_node_spec;
+
+/** A node table entry for a row node (the other members zero). */
+#define HN_NODE(name_, inputs_, outputs_, row_) \
+  { .name = (name_), .inputs = (inputs_), .outputs = (outputs_), .row = (row_) }
+
+/** The arguments `specs, n_specs, spec_size` of hn_pipeline_add_nodes for an array. */
+#define HN_NODE_SPECS(array) \
+  (array), (int64_t)(sizeof(array) / sizeof((array)[0])), sizeof((array)[0])
+
+/**
+ * Add a table of nodes in one call, all or none:
+ * `hn_pipeline_add_nodes(p, HN_NODE_SPECS(nodes), &err)`. `spec_size` is
+ * sizeof(hn_node_spec) as the caller compiled it. Entries are checked and
+ * added in order; on failure the pipeline is left as it was (no node of the
+ * table is added, no user_data_free is called) and the message starts with
+ * "node spec K of N: ". Same returns as hn_pipeline_add.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_nodes(hn_pipeline *pipeline,
+                                                    const hn_node_spec *specs, int64_t n_specs,
+                                                    size_t spec_size, hn_error *err);
+
+/**
+ * Add a nested pipeline in one call (see hn_nested_def):
+ *
+ *     hn_pipeline_add_nested(doc, "per_sentence", sentence, "sentences=text",
+ *                            "n_tokens=lengths", "sentences", HN_MAP_ZIP, &err);
+ *
+ * `input_mapping` lists "outer=inner" renames, `output_mapping`
+ * "inner=outer" renames (data flows left to right in both; a name alone
+ * keeps its name: "y" is "y=y"); an output mapping exposes only the outputs
+ * it lists. `map_over` lists outer input names to map over ("" or NULL: not
+ * mapped). Same returns as hn_pipeline_add_pipeline, plus HN_EINVAL for a
+ * malformed string (offset and caret in the message).
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_add_nested(hn_pipeline *pipeline, const char *name,
+                                                     hn_pipeline *inner, const char *input_mapping,
+                                                     const char *output_mapping,
+                                                     const char *map_over, hn_map_mode map_mode,
+                                                     hn_error *err);
+
+/**
+ * Bind a default value for input `name` (copied): row `row` of `values`
+ * (retained). Explicit inputs given to run/map override it; binding a name
+ * again replaces the value. Its type is checked against the consumers'
+ * declared types when a run or map is planned. Returns HN_OK, HN_EINVAL
+ * (NULL or empty argument, a name a node produces, a nested (frozen)
+ * pipeline), HN_ERANGE (a bad row) or HN_ENOMEM.
  */
 HN_API HN_NODISCARD hn_status hn_pipeline_bind(hn_pipeline *pipeline, const char *name,
                                                hn_array *values, int64_t row, hn_error *err);
-/** Remove a bound value; HN_ENOTFOUND when none is bound under that name. */
+/**
+ * Remove a bound value. Returns HN_OK, HN_ENOTFOUND (none is bound under
+ * that name), HN_EINVAL (NULL argument, a nested (frozen) pipeline) or
+ * HN_ENOMEM.
+ */
 HN_API HN_NODISCARD hn_status hn_pipeline_unbind(hn_pipeline *pipeline, const char *name,
                                                  hn_error *err);
 
+/** The pipeline's name (borrowed; "" when unnamed), or NULL for NULL. */
 HN_API const char *hn_pipeline_name(const hn_pipeline *pipeline);
+/** Number of nodes, nested ones included (0 for NULL). */
 HN_API int64_t hn_pipeline_num_nodes(const hn_pipeline *pipeline);
 /**
  * Inputs that no node produces and nothing is bound to, sorted by name.
  * Borrowed; valid until the pipeline changes.
  */
 HN_API int64_t hn_pipeline_num_root_inputs(const hn_pipeline *pipeline);
+/** Root input i (borrowed, see above), or NULL when out of range. */
 HN_API const char *hn_pipeline_root_input(const hn_pipeline *pipeline, int64_t i);
-/** Every output a node produces, in execution order then declaration order. */
+/**
+ * Every output a node produces (visible outside: a nested node exposes
+ * what its output mapping lists), in execution order then declaration
+ * order. 0 for NULL.
+ */
 HN_API int64_t hn_pipeline_num_outputs(const hn_pipeline *pipeline);
+/** Output i (borrowed; valid until the pipeline changes), or NULL when out of range. */
 HN_API const char *hn_pipeline_output(const hn_pipeline *pipeline, int64_t i);
-/** Type of a produced output, or NULL when no node produces `name`. */
+/** Type of a produced output (borrowed, held by the pipeline), or NULL when no node produces `name`. */
 HN_API const hn_type *hn_pipeline_output_type(const hn_pipeline *pipeline, const char *name);
 /**
- * Node names in execution order: topological, ties broken by node name, so
- * the order never depends on insertion order.
+ * Name of node i in execution order (borrowed; valid until the pipeline
+ * changes), or NULL when out of range: topological, ties broken by node
+ * name, so the order never depends on insertion order.
  */
 HN_API const char *hn_pipeline_execution_order(const hn_pipeline *pipeline, int64_t i);
 
@@ -154,9 +292,13 @@ HN_API hn_status hn_ctx_fail(hn_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/** Scratch arena of the current worker, reset after every item (row) or batch. */
+/**
+ * Scratch arena of the current worker, reset after every item (row) or
+ * batch: memory from it is valid until the node function returns. Never
+ * NULL inside a node function. Only for the calling worker's thread.
+ */
 HN_API hn_arena *hn_ctx_arena(hn_ctx *ctx);
-/** Index of the worker running the call (0 .. workers - 1). */
+/** Index of the worker running the call (0 .. hn_engine_workers - 1). */
 HN_API int hn_ctx_worker(const hn_ctx *ctx);
 
 #ifdef __cplusplus

@@ -27,11 +27,14 @@ HN_API HN_NODISCARD hn_status hn_table_create(const hn_allocator *alloc, int64_t
 HN_API HN_NODISCARD hn_status hn_table_create_empty(const hn_allocator *alloc,
                                                     const hn_type *schema, hn_table **out,
                                                     hn_error *err);
+/** Add a reference; returns `table`. Thread-safe. NULL is allowed. */
 HN_API hn_table *hn_table_retain(hn_table *table);
-/** Drop a reference; frees at zero. NULL is a no-op. */
+/** Drop a reference; frees at zero (columns live on while shared). Thread-safe. NULL is a no-op. */
 HN_API void hn_table_release(hn_table *table);
 
+/** Number of rows (every column has that length). */
 HN_API int64_t hn_table_num_rows(const hn_table *table);
+/** Number of columns (the schema's field count). */
 HN_API int64_t hn_table_num_columns(const hn_table *table);
 /** Column i (borrowed) or NULL when out of range. */
 HN_API hn_array *hn_table_column(const hn_table *table, int64_t i);

@@ -43,12 +43,17 @@ typedef struct hn_object_vtable {
   void *ctx;
 } hn_object_vtable;
 
-/** Static singletons for the primitive types. Never NULL, never freed. */
+/** The bool type: a static singleton (never NULL, never freed; retain/release are no-ops). */
 HN_API const hn_type *hn_type_bool(void);
+/** The int64 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_int64(void);
+/** The float32 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_float32(void);
+/** The float64 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_float64(void);
+/** The utf8 type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_utf8(void);
+/** The binary type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_binary(void);
 
 /**
@@ -80,7 +85,8 @@ HN_API const hn_type *hn_type_retain(const hn_type *type);
 /** Drop a reference; frees at zero. Thread-safe. NULL is a no-op. */
 HN_API void hn_type_release(const hn_type *type);
 
-HN_API hn_type_id hn_type_get_id(const hn_type *type);
+/** The type's id (HN_TYPE_INT64, HN_TYPE_LIST, ...). Thread-safe. */
+HN_API hn_type_id hn_type_id_of(const hn_type *type);
 /** Item type of a list (borrowed), or NULL for other types. */
 HN_API const hn_type *hn_type_list_item(const hn_type *type);
 /** Number of fields of a struct; 0 for other types. */
@@ -98,11 +104,51 @@ HN_API bool hn_type_equals(const hn_type *a, const hn_type *b);
 /** True when the type or any type nested in it is `object`. */
 HN_API bool hn_type_has_object(const hn_type *type);
 /**
- * Write a readable spelling ("list<struct<a: int64, b: utf8>>") into buf,
- * always NUL-terminated when cap > 0; a NULL type is spelt "(null)".
- * Returns the length it needed.
+ * Write the type string of `type` ("list<struct<a: int64, b: utf8>>") into
+ * `buf`, always NUL-terminated when cap > 0 (`buf` may be NULL when cap is
+ * 0). Returns the length the whole string needs, without the NUL, as
+ * snprintf does. Struct field names and object type names are written bare
+ * when they are only letters, digits, '_', '.', '-', '$' or non-ASCII bytes,
+ * else between double quotes (`"a b"`, with `\"`, `\\` and `\xHH` escapes), so that
+ * hn_type_parse_ex reads every string back into an equal type. A NULL type
+ * is written "(null)". Thread-safe.
  */
 HN_API size_t hn_type_to_string(const hn_type *type, char *buf, size_t cap);
+
+/** Options of hn_type_parse_ex. Initialise with `{.size = sizeof opts}`; more fields may be added. */
+typedef struct hn_type_parse_options {
+  size_t size;                /**< sizeof(hn_type_parse_options) */
+  const hn_allocator *alloc;  /**< for the list and struct types made; NULL: libc */
+  int64_t n_object_types;     /**< object types "object<name>" may name, matched by name */
+  const hn_type *const *object_types;
+} hn_type_parse_options;
+
+/**
+ * Parse a type string: exactly what hn_type_to_string writes, blanks
+ * between tokens allowed (`list<utf8>`, `struct<a: int64, "b c": list<bool>>`,
+ * `struct<>`). Object types cannot be made from text (they carry
+ * functions): "object<name>" is resolved among options->object_types.
+ *
+ * With `end` NULL the whole text must be one type. With `end` non-NULL,
+ * parsing stops after the first complete type and *end receives the offset
+ * just past it; on failure *end receives the offset of the offending
+ * character. On success *out holds one reference (release it with
+ * hn_type_release; primitive types are the singletons). `options` may be
+ * NULL (libc, no object types).
+ *
+ * Returns HN_OK, HN_EINVAL (malformed text: the message gives the offset and
+ * shows the text with a caret under the offending character) or HN_ENOMEM.
+ * Thread-safe.
+ */
+HN_API HN_NODISCARD hn_status hn_type_parse_ex(const char *text,
+                                               const hn_type_parse_options *options,
+                                               const hn_type **out, size_t *end, hn_error *err);
+/**
+ * hn_type_parse_ex over the whole text with no object types:
+ * `hn_type_parse(NULL, "list<utf8>", &t, &err)`. Same returns.
+ */
+HN_API HN_NODISCARD hn_status hn_type_parse(const hn_allocator *alloc, const char *text,
+                                            const hn_type **out, hn_error *err);
 /** Static name of a type id ("int64", "list", ...). */
 HN_API const char *hn_type_id_name(hn_type_id id);
 

@@ -58,12 +58,13 @@ static bool option_validate_utf8(const hn_import_options *o) {
   return o->validate_utf8;
 }
 
-hn_import_options hn_import_options_default(void) {
+void hn_import_options_init(hn_import_options *options, size_t size) {
+  if (!options || size < sizeof options->size) return;
   hn_import_options o;
   memset(&o, 0, sizeof o);
-  o.size = sizeof o;
   o.validate_utf8 = true;
-  return o;
+  o.size = size < sizeof o ? size : sizeof o;
+  memcpy(options, &o, o.size); /* an older, smaller struct gets its own members only */
 }
 
 /* Re-label an error filled by a lower layer with the column path (code kept). */

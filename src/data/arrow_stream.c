@@ -179,7 +179,7 @@ hn_status hn_stream_reader_create(const hn_allocator *alloc, struct ArrowArraySt
   }
   r->alloc = a;
   r->stream = moved;
-  r->options = hn_import_options_default();
+  hn_import_options_init(&r->options, sizeof r->options);
   if (options && options->size >= offsetof(hn_import_options, validate_utf8) + sizeof(bool))
     r->options.validate_utf8 = options->validate_utf8;
   hn_status st = reader_read_schema(r, err);

@@ -226,9 +226,7 @@ void hn_type_release(const hn_type *type) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) == 1) type_free(t);
 }
 
-hn_type_id hn_type_get_id(const hn_type *type) {
-  return type ? type->id : (hn_type_id)0;
-}
+hn_type_id hn_type_id_of(const hn_type *type) { return type ? type->id : (hn_type_id)0; }
 const hn_type *hn_type_list_item(const hn_type *type) {
   return type && type->id == HN_TYPE_LIST ? type->item : NULL;
 }
@@ -279,53 +277,4 @@ bool hn_type_has_object(const hn_type *type) {
   for (int64_t i = 0; i < hn_type_num_fields(type); i++)
     if (hn_type_has_object(type->fields[i])) return true;
   return false;
-}
-
-/* Appends to buf at *len, counting what would have been written beyond cap. */
-static void put(char *buf, size_t cap, size_t *len, const char *s) {
-  size_t n = strlen(s);
-  if (*len < cap) {
-    size_t room = cap - *len - 1;
-    memcpy(buf + *len, s, n < room ? n : room);
-    buf[*len + (n < room ? n : room)] = '\0';
-  }
-  *len += n;
-}
-
-static void type_spell(const hn_type *t, char *buf, size_t cap, size_t *len) {
-  switch (t->id) {
-    case HN_TYPE_LIST:
-      put(buf, cap, len, "list<");
-      type_spell(t->item, buf, cap, len);
-      put(buf, cap, len, ">");
-      return;
-    case HN_TYPE_STRUCT:
-      put(buf, cap, len, "struct<");
-      for (int64_t i = 0; i < t->n_fields; i++) {
-        if (i) put(buf, cap, len, ", ");
-        put(buf, cap, len, t->names[i]);
-        put(buf, cap, len, ": ");
-        type_spell(t->fields[i], buf, cap, len);
-      }
-      put(buf, cap, len, ">");
-      return;
-    case HN_TYPE_OBJECT:
-      put(buf, cap, len, "object<");
-      put(buf, cap, len, t->object_name);
-      put(buf, cap, len, ">");
-      return;
-    default:
-      put(buf, cap, len, hn_type_id_name(t->id));
-  }
-}
-
-size_t hn_type_to_string(const hn_type *type, char *buf, size_t cap) {
-  size_t len = 0;
-  if (cap > 0) buf[0] = '\0';
-  if (!type) {
-    put(buf, cap, &len, "(null)");
-    return len;
-  }
-  type_spell(type, buf, cap, &len);
-  return len;
 }

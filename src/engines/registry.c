@@ -43,7 +43,7 @@ hn_status hn_engine_kind_from_name(const char *name, hn_engine_kind *out, hn_err
   return hn__error(err, HN_EINVAL, "unknown engine '%s' (expected %s)", name, names.buf);
 }
 
-hn_engine_kind hn_engine_get_kind(const hn_engine *engine) {
+hn_engine_kind hn_engine_kind_of(const hn_engine *engine) {
   return engine ? engine->kind : HN_ENGINE_SEQUENTIAL;
 }
 

@@ -27,6 +27,8 @@ typedef struct prep {
   int64_t *over_input;
   int64_t *over_stride;
   hn__call x; /* the prepared call */
+  /* Names parsed from options->outputs_spec and options->map_over_spec. */
+  hn__spec outputs_spec, map_over_spec;
 } prep;
 
 static void prep_free(prep *c) {
@@ -34,9 +36,35 @@ static void prep_free(prep *c) {
   hn__sources_free(a, &c->sources);
   hn__free(a, c->over_input);
   hn__free(a, c->over_stride);
+  hn__spec_free(a, &c->outputs_spec);
+  hn__spec_free(a, &c->map_over_spec);
 }
 
 /* ---- options ---------------------------------------------------------------- */
+
+/* A names spec ("a, b") standing for a count and an array of the options. */
+static hn_status read_spec(prep *c, const char *field, const char *text, hn__spec *spec,
+                           int64_t *n, const char *const **names, hn_error *err) {
+  if (!text) return HN_OK;
+  if (*n != 0)
+    return hn__error(err, HN_EINVAL, "options set both %s and the list it stands for", field);
+  char what[64];
+  snprintf(what, sizeof what, "options->%s", field);
+  hn_status st = hn__spec_parse(&c->alloc, text, HN__SPEC_NAMES, what, spec, err);
+  if (st != HN_OK) return st;
+  *n = spec->n;
+  *names = (const char *const *)spec->names;
+  return HN_OK;
+}
+
+static hn_status read_specs(prep *c, hn_error *err) {
+  hn_run_options *o = &c->o;
+  hn_status st = read_spec(c, "outputs_spec", o->outputs_spec, &c->outputs_spec, &o->n_outputs,
+                           &o->outputs, err);
+  if (st != HN_OK) return st;
+  return read_spec(c, "map_over_spec", o->map_over_spec, &c->map_over_spec, &o->n_map_over,
+                   &o->map_over, err);
+}
 
 static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err) {
   memset(&c->o, 0, sizeof c->o);
@@ -49,6 +77,8 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
     memcpy(&c->o, opt, opt->size < sizeof c->o ? opt->size : sizeof c->o);
   }
   hn_run_options *o = &c->o;
+  hn_status st = read_specs(c, err);
+  if (st != HN_OK) return st;
   if (o->n_outputs < 0 || (o->n_outputs > 0 && !o->outputs))
     return hn__error(err, HN_EINVAL, "bad requested outputs (n_outputs %lld)",
                      (long long)o->n_outputs);
@@ -118,16 +148,14 @@ static hn_status resolve_map_over(prep *c, hn_error *err) {
 
 /* ---- planning ------------------------------------------------------------------ */
 
+/* The plan for the names given (inputs not given are fed by their bound defaults). */
 static hn_status get_plan(prep *c, hn_error *err) {
   const hn_allocator *a = &c->alloc;
   int64_t n_in = c->inputs ? c->inputs->n : 0;
-  const char **names = hn__calloc(a, (size_t)(n_in + c->p->n_bound + 1), sizeof *names);
+  const char **names = hn__calloc(a, (size_t)(n_in + 1), sizeof *names);
   if (!names) return hn__error_nomem(err, "planning");
-  int64_t n = 0;
-  for (int64_t i = 0; i < n_in; i++) names[n++] = c->inputs->items[i].name;
-  for (int64_t b = 0; b < c->p->n_bound; b++)
-    if (hn__inputs_find(c->inputs, c->p->bound_names[b]) < 0) names[n++] = c->p->bound_names[b];
-  hn_status st = hn__plan_get(c->p, n, names, c->o.n_outputs, c->o.outputs, &c->plan, err);
+  for (int64_t i = 0; i < n_in; i++) names[i] = c->inputs->items[i].name;
+  hn_status st = hn__plan_get(c->p, n_in, names, c->o.n_outputs, c->o.outputs, &c->plan, err);
   hn__free(a, (void *)names);
   return st;
 }

@@ -246,6 +246,28 @@ hn_status hn_inputs_set_str(hn_inputs *inputs, const char *name, const char *val
   return set_scalar(inputs, name, hn_type_utf8(), &s, "hn_inputs_set_str", err);
 }
 
+hn_status hn_inputs_set_strings(hn_inputs *inputs, const char *name, int64_t n,
+                                const char *const *values, hn_error *err) {
+  hn_status st = check_args(inputs, name, "hn_inputs_set_strings", err);
+  if (st == HN_OK && (n < 0 || (n > 0 && !values)))
+    st = hn__error(err, HN_EINVAL, "input '%s': bad list of %lld strings", name, (long long)n);
+  if (st != HN_OK) return st;
+  hn_builder *b = NULL;
+  hn_array *column = NULL;
+  st = hn_builder_create(&inputs->alloc, hn_type_utf8(), &b, err);
+  for (int64_t i = 0; i < n && st == HN_OK; i++) {
+    st = values[i] ? hn_builder_append_str(b, values[i], -1) : hn_builder_append_null(b);
+    if (st != HN_OK)
+      hn__error(err, st, "input '%s', string %lld: %s", name, (long long)i,
+                hn_builder_last_error(b));
+  }
+  if (st == HN_OK) st = hn_builder_finish(b, &column, err);
+  hn_builder_destroy(b);
+  if (st == HN_OK) st = set_array(inputs, name, HN_INPUT_COLUMN, column, 0, err);
+  hn_array_release(column);
+  return st;
+}
+
 hn_status hn_inputs_set_resource(hn_inputs *inputs, const char *name, const hn_resource_def *def,
                                  hn_error *err) {
   hn_status st = check_args(inputs, name, "hn_inputs_set_resource", err);

@@ -119,9 +119,11 @@ hn_table *hn_result_errors(const hn_result *result) {
   return result ? result->errors : NULL;
 }
 
-hn_result_stats hn_result_get_stats(const hn_result *result) {
-  hn_result_stats none = {0};
-  return result ? result->stats : none;
+void hn_result_get_stats(const hn_result *result, hn_result_stats *stats, size_t size) {
+  if (!stats) return;
+  hn_result_stats s = {0};
+  if (result) s = result->stats;
+  memcpy(stats, &s, size < sizeof s ? size : sizeof s); /* older callers: their members only */
 }
 
 hn_status hn_result_export_stream(const hn_result *result, struct ArrowArrayStream *out,

@@ -1,8 +1,8 @@
 /*
  * Where every plan input of a call gets its value: an explicit input (one
  * value, a mapped column, a column passed whole as one list value, or a
- * resource) or the pipeline's bound default; each checked against the type
- * its consumers declare.
+ * resource) or the bound default the plan names (type-checked when the plan
+ * was compiled); each checked against the type its consumers declare.
  */
 #include <stdio.h>
 
@@ -63,11 +63,12 @@ static hn_status resolve_input(const hn__sources_in *in, int64_t q, hn__sources 
   const char *name = plan->input_names[q];
   const hn_type *expected = plan->slot_types[q];
   hn__src *src = &s->srcs[q];
-  int64_t i = hn__inputs_find(in->inputs, name);
-  if (i < 0) {
-    int64_t b = hn__pipeline_bound_index(in->pipeline, name);
-    if (b < 0) return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
-    const_source(src, in->pipeline->bound_values[b], in->pipeline->bound_rows[b]);
+  int64_t row = 0, i = hn__inputs_find(in->inputs, name);
+  hn_array *bound = hn__plan_input_bound(plan, q, &row);
+  if (bound) {
+    const_source(src, bound, row);
+  } else if (i < 0) {
+    return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
   } else {
     const hn_input *value = &in->inputs->items[i];
     int64_t m = map_over_index(in->options, name);

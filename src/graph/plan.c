@@ -3,14 +3,16 @@
  * outputs, check that the inputs they need are given or bound, give every
  * name a slot, compile nested pipelines recursively, and cache the result on
  * the pipeline.
+ *
+ * A given name that a node produces overrides that node's output: it is an
+ * input of the plan, and the producer (with every ancestor nothing else
+ * needs) is pruned. An input the caller does not give is fed by its bound
+ * default, recorded in the plan and type-checked here.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "graph_internal.h"
-
-/* Called by pipeline.c whenever the pipeline changes or dies. */
-void hn__pipeline_plans_clear(hn_pipeline *pipeline);
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -41,12 +43,15 @@ static int64_t sorted_index(const char *const *names, int64_t n, const char *nam
   return hit ? (int64_t)(hit - names) : -1;
 }
 
-
 /* ", "-separated list of names after `m`'s text. */
 static void msg_list(hn__msg *m, int64_t n, const char *const *names) {
   for (int64_t i = 0; i < n; i++) hn__msg_add(m, "%s%s", i ? ", " : "", names[i]);
   if (n == 0) hn__msg_add(m, "(none)");
 }
+
+static hn_status plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
+                          int64_t n_requested, const char *const *requested, const char *nested,
+                          const hn_plan **out, hn_error *err);
 
 /* ---- plans -------------------------------------------------------------- */
 
@@ -70,6 +75,8 @@ static void plan_free(const hn_allocator *a, hn_plan *plan) {
   hn__free(a, (void *)plan->requested_names);
   hn__free(a, plan->key_provided);
   hn__free(a, plan->key_requested);
+  hn__free(a, plan->input_bound);
+  hn__free(a, plan->input_bound_row);
   hn__free(a, plan);
 }
 
@@ -98,6 +105,9 @@ typedef struct compiler {
   int64_t n_req;
   const char **req;   /* the resolved requested outputs */
   int64_t n_required; /* required inputs: plan->input_names */
+  int64_t n_provided;
+  const char *const *provided; /* sorted, distinct: what the caller gives */
+  const char *nested;          /* inner plan of this nested node (messages), or NULL */
 } compiler;
 
 static void compiler_free(compiler *c) {
@@ -109,9 +119,13 @@ static void compiler_free(compiler *c) {
   hn__free(c->a, (void *)c->req);
 }
 
-static hn_status compiler_init(compiler *c, hn_pipeline *p, hn_error *err) {
+static hn_status compiler_init(compiler *c, hn_pipeline *p, int64_t n_provided,
+                               const char *const *provided, const char *nested, hn_error *err) {
   int64_t n = p->n_nodes;
   *c = (compiler){.p = p, .a = &p->alloc, .n_prods = p->n_outputs};
+  c->n_provided = n_provided;
+  c->provided = provided;
+  c->nested = nested;
   c->prods = hn__malloc(c->a, sizeof *c->prods * (size_t)c->n_prods);
   c->out_base = hn__malloc(c->a, sizeof *c->out_base * (size_t)n);
   c->need = hn__calloc(c->a, (size_t)c->n_prods, sizeof *c->need);
@@ -132,6 +146,11 @@ static hn_status compiler_init(compiler *c, hn_pipeline *p, hn_error *err) {
   return HN_OK;
 }
 
+/* The caller gives `name` (for a produced name: an override). */
+static bool is_provided(const compiler *c, const char *name) {
+  return sorted_index(c->provided, c->n_provided, name) >= 0;
+}
+
 static hn_status unknown_outputs_error(const compiler *c, int64_t n, const char *const *req,
                                        hn_error *err) {
   hn__msg m = {{0}, 0, false};
@@ -146,44 +165,49 @@ static hn_status unknown_outputs_error(const compiler *c, int64_t n, const char 
   return hn__error(err, HN_EINVAL, "%s", m.buf);
 }
 
-/* Resolve the requested outputs (none: every output) and mark them needed. */
+/*
+ * Resolve the requested outputs and mark them needed. None requested: every
+ * output the caller does not give. A given output is not computed, so it
+ * cannot be requested.
+ */
 static hn_status resolve_requested(compiler *c, int64_t n, const char *const *req, hn_error *err) {
-  if (n == 0) {
+  bool every = n == 0;
+  if (every) {
     n = c->p->n_outputs;
     req = (const char *const *)c->p->outputs;
   }
   c->req = hn__malloc(c->a, sizeof *c->req * (size_t)n);
   if (!c->req) return hn__error_nomem(err, "compiling a plan");
+  c->n_req = 0;
   for (int64_t i = 0; i < n; i++) {
     const name_ref *r = ref_find(c->prods, c->n_prods, req[i]);
     if (!r) return unknown_outputs_error(c, n, req, err);
+    if (is_provided(c, r->name)) {
+      if (every) continue;
+      return hn__error(err, HN_EINVAL,
+                       "output '%s' is requested but also given as an input (overriding node "
+                       "'%s'): request what is computed from it",
+                       req[i], c->p->nodes[r->node]->name);
+    }
     int64_t flat = c->out_base[r->node] + r->index;
     if (c->need[flat]) return hn__error(err, HN_EINVAL, "output '%s' is requested twice", req[i]);
     c->need[flat] = true;
     c->kept[r->node] = true;
-    c->req[i] = r->name;
+    c->req[c->n_req++] = r->name;
   }
-  c->n_req = n;
-  return HN_OK;
-}
-
-static hn_status check_provided(const compiler *c, int64_t n, const char *const *provided,
-                                hn_error *err) {
-  for (int64_t i = 0; i < n; i++) {
-    const name_ref *r = ref_find(c->prods, c->n_prods, provided[i]);
-    if (r)
-      return hn__error(err, HN_EINVAL,
-                       "'%s' is produced by node '%s' and cannot be given as an input", provided[i],
-                       c->p->nodes[r->node]->name);
-  }
+  if (c->n_req == 0 && n > 0)
+    return hn__error(err, HN_EINVAL,
+                     "nothing to compute: every output of pipeline '%s' is given as an input",
+                     c->p->name);
   return HN_OK;
 }
 
 /*
  * Keep the ancestors of what is needed. Walking the execution order
  * backwards, every consumer of a node is settled before the node itself.
- * A kept nested node needs all of its outer inputs (its inner plan then
- * uses only those the requested inner outputs depend on).
+ * A given name cuts the walk: its producer is not needed for it. A kept
+ * nested node needs all of its outer inputs (its inner plan then uses only
+ * those the requested inner outputs depend on).
  */
 static void prune(compiler *c) {
   const hn_pipeline *p = c->p;
@@ -192,21 +216,19 @@ static void prune(compiler *c) {
     if (!c->kept[p->order[k]]) continue;
     for (int64_t i = 0; i < g->n_inputs; i++) {
       const name_ref *r = ref_find(c->prods, c->n_prods, g->inputs[i]);
-      if (!r) continue;
+      if (!r || is_provided(c, r->name)) continue;
       c->kept[r->node] = true;
       c->need[c->out_base[r->node] + r->index] = true;
     }
   }
 }
 
-static hn_status missing_inputs_error(const compiler *c, int64_t n_provided,
-                                      const char *const *provided, hn_error *err) {
+static hn_status missing_inputs_error(const compiler *c, hn_error *err) {
   const char *const *required = c->plan->slot_names;
   hn__msg m = {{0}, 0, false};
   hn__msg_add(&m, "missing inputs: ");
   for (int64_t i = 0, k = 0; i < c->n_required; i++)
-    if (sorted_index(provided, n_provided, required[i]) < 0 &&
-        hn__pipeline_bound_index(c->p, required[i]) < 0)
+    if (!is_provided(c, required[i]) && hn__pipeline_bound_index(c->p, required[i]) < 0)
       hn__msg_add(&m, "%s%s", k++ ? ", " : "", required[i]);
   hn__msg_add(&m, "; required: ");
   msg_list(&m, c->n_required, required);
@@ -214,46 +236,21 @@ static hn_status missing_inputs_error(const compiler *c, int64_t n_provided,
 }
 
 /*
- * Required inputs (consumed by kept nodes, produced by none), sorted, become
- * slots [0, n_required). Each must be provided or bound. Then the slots of
- * the kept nodes' outputs follow, in execution order.
+ * Declared types of the required inputs: an override has the type of the
+ * output it replaces; the consumers' declarations must agree.
  */
-static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const *provided,
-                              hn_error *err) {
+static hn_status input_types(compiler *c, hn_error *err) {
   const hn_pipeline *p = c->p;
   hn_plan *plan = c->plan;
-  int64_t n_in = 0, n_out = 0;
-  for (int64_t k = 0; k < p->n_nodes; k++)
-    if (c->kept[k]) {
-      n_in += p->nodes[k]->n_inputs;
-      n_out += p->nodes[k]->n_outputs;
-    }
-  plan->slot_names = hn__malloc(c->a, sizeof *plan->slot_names * (size_t)(n_in + n_out));
-  plan->slot_types = hn__calloc(c->a, (size_t)(n_in + n_out), sizeof *plan->slot_types);
-  if (!plan->slot_names || !plan->slot_types) return hn__error_nomem(err, "compiling a plan");
   const char **names = plan->slot_names;
-  int64_t n = 0;
-  for (int64_t k = 0; k < p->n_nodes; k++)
-    for (int64_t i = 0; c->kept[k] && i < p->nodes[k]->n_inputs; i++)
-      if (!ref_find(c->prods, c->n_prods, p->nodes[k]->inputs[i]))
-        names[n++] = p->nodes[k]->inputs[i];
-  qsort(names, (size_t)n, sizeof *names, cmp_str);
-  c->n_required = 0;
-  for (int64_t i = 0; i < n; i++)
-    if (c->n_required == 0 || strcmp(names[c->n_required - 1], names[i]) != 0)
-      names[c->n_required++] = names[i];
-  for (int64_t i = 0; i < c->n_required; i++)
-    if (sorted_index(provided, n_provided, names[i]) < 0 &&
-        hn__pipeline_bound_index(p, names[i]) < 0)
-      return missing_inputs_error(c, n_provided, provided, err);
-  plan->n_inputs = c->n_required;
-  plan->input_names = names;
-  int64_t slot = c->n_required;
+  for (int64_t s = 0; s < c->n_required; s++) {
+    const name_ref *r = ref_find(c->prods, c->n_prods, names[s]);
+    if (r) plan->slot_types[s] = p->nodes[r->node]->output_types[r->index];
+  }
   for (int64_t k = 0; k < p->n_nodes; k++) {
     int64_t node = p->order[k];
     const hn_gnode *g = p->nodes[node];
-    if (!c->kept[node]) continue;
-    for (int64_t i = 0; i < g->n_inputs; i++) {
+    for (int64_t i = 0; c->kept[node] && i < g->n_inputs; i++) {
       int64_t s = sorted_index(names, c->n_required, g->inputs[i]);
       const hn_type *t = g->input_types[i];
       if (s < 0 || !t) continue;
@@ -269,6 +266,51 @@ static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const
                          g->inputs[i], t1, t2, g->name);
       }
     }
+  }
+  return HN_OK;
+}
+
+/*
+ * Required inputs (consumed by kept nodes, and produced by none or given),
+ * sorted, become slots [0, n_required). Each must be provided or bound.
+ * Then the slots of the kept nodes' outputs follow, in execution order.
+ */
+static hn_status assign_slots(compiler *c, hn_error *err) {
+  const hn_pipeline *p = c->p;
+  hn_plan *plan = c->plan;
+  int64_t n_in = 0, n_out = 0;
+  for (int64_t k = 0; k < p->n_nodes; k++)
+    if (c->kept[k]) {
+      n_in += p->nodes[k]->n_inputs;
+      n_out += p->nodes[k]->n_outputs;
+    }
+  plan->slot_names = hn__malloc(c->a, sizeof *plan->slot_names * (size_t)(n_in + n_out));
+  plan->slot_types = hn__calloc(c->a, (size_t)(n_in + n_out), sizeof *plan->slot_types);
+  if (!plan->slot_names || !plan->slot_types) return hn__error_nomem(err, "compiling a plan");
+  const char **names = plan->slot_names;
+  int64_t n = 0;
+  for (int64_t k = 0; k < p->n_nodes; k++)
+    for (int64_t i = 0; c->kept[k] && i < p->nodes[k]->n_inputs; i++) {
+      const char *name = p->nodes[k]->inputs[i];
+      if (!ref_find(c->prods, c->n_prods, name) || is_provided(c, name)) names[n++] = name;
+    }
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  c->n_required = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (c->n_required == 0 || strcmp(names[c->n_required - 1], names[i]) != 0)
+      names[c->n_required++] = names[i];
+  for (int64_t i = 0; i < c->n_required; i++)
+    if (!is_provided(c, names[i]) && hn__pipeline_bound_index(p, names[i]) < 0)
+      return missing_inputs_error(c, err);
+  plan->n_inputs = c->n_required;
+  plan->input_names = names;
+  hn_status st = input_types(c, err);
+  if (st != HN_OK) return st;
+  int64_t slot = c->n_required;
+  for (int64_t k = 0; k < p->n_nodes; k++) {
+    int64_t node = p->order[k];
+    const hn_gnode *g = p->nodes[node];
+    if (!c->kept[node]) continue;
     c->slot_base[node] = slot;
     for (int64_t j = 0; j < g->n_outputs; j++, slot++) {
       names[slot] = g->outputs[j];
@@ -279,10 +321,47 @@ static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const
   return HN_OK;
 }
 
+/* The slot a name is read from: an input (given, bound or an override) or a kept node's output. */
 static int64_t slot_of(const compiler *c, const char *name) {
+  int64_t s = sorted_index(c->plan->input_names, c->n_required, name);
+  if (s >= 0) return s;
   const name_ref *r = ref_find(c->prods, c->n_prods, name);
-  if (r) return c->slot_base[r->node] + r->index;
-  return sorted_index(c->plan->input_names, c->n_required, name);
+  return r ? c->slot_base[r->node] + r->index : -1;
+}
+
+/*
+ * The bound defaults feeding the inputs the caller does not give, checked
+ * against the declared types (nested: the inner plan's own bound values).
+ */
+static hn_status bind_defaults(compiler *c, hn_error *err) {
+  hn_plan *plan = c->plan;
+  int64_t n = plan->n_inputs ? plan->n_inputs : 1;
+  plan->input_bound = hn__calloc(c->a, (size_t)n, sizeof *plan->input_bound);
+  plan->input_bound_row = hn__calloc(c->a, (size_t)n, sizeof *plan->input_bound_row);
+  if (!plan->input_bound || !plan->input_bound_row) return hn__error_nomem(err, "compiling a plan");
+  for (int64_t q = 0; q < plan->n_inputs; q++) {
+    const char *name = plan->input_names[q];
+    if (is_provided(c, name)) continue;
+    int64_t b = hn__pipeline_bound_index(c->p, name);
+    if (b < 0) return hn__error(err, HN_EINTERNAL, "input '%s' has no value", name);
+    hn_array *values = c->p->bound_values[b];
+    const hn_type *want = plan->slot_types[q];
+    if (want && !hn_type_equals(want, values->type)) {
+      char t1[128], t2[128];
+      hn_type_to_string(values->type, t1, sizeof t1);
+      hn_type_to_string(want, t2, sizeof t2);
+      if (!c->nested)
+        return hn__error(err, HN_ETYPE, "input '%s' has type %s, expected %s", name, t1, t2);
+      hn__error(err, HN_ETYPE,
+                "nested node '%s': inner input '%s' is bound to a value of type %s, expected %s",
+                c->nested, name, t1, t2);
+      hn__error_set_node(err, c->nested);
+      return HN_ETYPE;
+    }
+    plan->input_bound[q] = values;
+    plan->input_bound_row[q] = c->p->bound_rows[b];
+  }
+  return HN_OK;
 }
 
 /*
@@ -305,8 +384,8 @@ static hn_status compile_inner(compiler *c, int64_t node, hn_plan_step *step, hn
     if (needed) req[n_req++] = g->inner_outputs[j];
   }
   const hn_plan *inner = NULL;
-  hn_status st = hn__plan_get(g->inner, g->n_inputs, (const char *const *)g->inner_inputs, n_req,
-                              req, &inner, err);
+  hn_status st = plan_get(g->inner, g->n_inputs, (const char *const *)g->inner_inputs, n_req, req,
+                          g->name, &inner, err);
   hn__free(c->a, (void *)req);
   if (st != HN_OK) {
     if (err && !err->node[0]) hn__error_set_node(err, g->name);
@@ -365,9 +444,10 @@ static hn_status build_steps(compiler *c, hn_error *err) {
   return HN_OK;
 }
 
-static hn_status set_requested_and_key(compiler *c, int64_t n_provided, const char *const *provided,
-                                       int64_t n_requested, const char *const *requested,
-                                       hn_error *err) {
+static hn_status set_requested_and_key(compiler *c, int64_t n_requested,
+                                       const char *const *requested, hn_error *err) {
+  int64_t n_provided = c->n_provided;
+  const char *const *provided = c->provided;
   hn_plan *plan = c->plan;
   plan->requested_slots = hn__malloc(c->a, sizeof *plan->requested_slots * (size_t)c->n_req);
   plan->requested_names = hn__malloc(c->a, sizeof *plan->requested_names * (size_t)c->n_req);
@@ -394,19 +474,18 @@ static hn_status set_requested_and_key(compiler *c, int64_t n_provided, const ch
 
 /* Compile a plan; `provided` is sorted and distinct. The caller holds the lock. */
 static hn_status compile(hn_pipeline *p, int64_t n_provided, const char *const *provided,
-                         int64_t n_requested, const char *const *requested, hn_plan **out,
-                         hn_error *err) {
+                         int64_t n_requested, const char *const *requested, const char *nested,
+                         hn_plan **out, hn_error *err) {
   compiler c;
-  hn_status st = compiler_init(&c, p, err);
+  hn_status st = compiler_init(&c, p, n_provided, provided, nested, err);
   if (st == HN_OK) st = resolve_requested(&c, n_requested, requested, err);
-  if (st == HN_OK) st = check_provided(&c, n_provided, provided, err);
   if (st == HN_OK) {
     prune(&c);
-    st = assign_slots(&c, n_provided, provided, err);
+    st = assign_slots(&c, err);
   }
+  if (st == HN_OK) st = bind_defaults(&c, err);
   if (st == HN_OK) st = build_steps(&c, err);
-  if (st == HN_OK)
-    st = set_requested_and_key(&c, n_provided, provided, n_requested, requested, err);
+  if (st == HN_OK) st = set_requested_and_key(&c, n_requested, requested, err);
   if (st == HN_OK)
     *out = c.plan;
   else
@@ -439,14 +518,14 @@ static hn_status check_names(const char *what, int64_t n, const char *const *nam
 /* Look up or compile, under the lock. `provided` is sorted and distinct. */
 static hn_status plan_get_locked(hn_pipeline *p, int64_t n_provided, const char *const *provided,
                                  int64_t n_requested, const char *const *requested,
-                                 const hn_plan **out, hn_error *err) {
+                                 const char *nested, const hn_plan **out, hn_error *err) {
   for (int64_t i = 0; i < p->n_plans; i++)
     if (key_matches(p->plans[i], n_provided, provided, n_requested, requested)) {
       *out = p->plans[i];
       return HN_OK;
     }
   hn_plan *plan = NULL;
-  hn_status st = compile(p, n_provided, provided, n_requested, requested, &plan, err);
+  hn_status st = compile(p, n_provided, provided, n_requested, requested, nested, &plan, err);
   if (st != HN_OK) return st;
   hn_plan **plans = hn__realloc(&p->alloc, p->plans, sizeof *plans * (size_t)(p->n_plans + 1));
   if (!plans) {
@@ -459,9 +538,10 @@ static hn_status plan_get_locked(hn_pipeline *p, int64_t n_provided, const char 
   return HN_OK;
 }
 
-hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
-                       int64_t n_requested, const char *const *requested, const hn_plan **out,
-                       hn_error *err) {
+/* hn__plan_get; `nested` names the nested node asking for this inner plan (messages), or NULL. */
+static hn_status plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
+                          int64_t n_requested, const char *const *requested, const char *nested,
+                          const hn_plan **out, hn_error *err) {
   if (!pipeline || !out) return hn__error(err, HN_EINVAL, "hn__plan_get: NULL argument");
   hn_status st = check_names("provided", n_provided, provided, err);
   if (st == HN_OK) st = check_names("requested", n_requested, requested, err);
@@ -475,8 +555,14 @@ hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *co
   for (int64_t i = 0; i < n_provided; i++)
     if (n == 0 || strcmp(sorted[n - 1], sorted[i]) != 0) sorted[n++] = sorted[i];
   pthread_mutex_lock(&pipeline->lock);
-  st = plan_get_locked(pipeline, n, sorted, n_requested, requested, out, err);
+  st = plan_get_locked(pipeline, n, sorted, n_requested, requested, nested, out, err);
   pthread_mutex_unlock(&pipeline->lock);
   hn__free(a, (void *)sorted);
   return st;
+}
+
+hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *const *provided,
+                       int64_t n_requested, const char *const *requested, const hn_plan **out,
+                       hn_error *err) {
+  return plan_get(pipeline, n_provided, provided, n_requested, requested, NULL, out, err);
 }

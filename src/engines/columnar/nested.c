@@ -195,28 +195,16 @@ static hn_status nest_layout(nest *n) {
   return st;
 }
 
-/* An inner input bound inside the inner pipeline: a scalar. */
+/* An inner input bound inside the inner pipeline (type-checked by the plan): a scalar. */
 static hn_status bound_input(nest *n, int64_t q, cval *v) {
-  const hn_pipeline *inner = n->ip->pipeline;
   cworker *w = n->w;
-  const char *name = n->ip->input_names[q];
-  int64_t b = hn__pipeline_bound_index(inner, name);
-  if (b < 0)
+  int64_t row = 0;
+  hn_array *bound = hn__plan_input_bound(n->ip, q, &row);
+  if (!bound)
     return hn__error(&w->ferr, HN_EINTERNAL, "nested node '%s': inner input '%s' has no source",
-                     n->g->name, name);
-  const hn_type *want = n->ip->slot_types[q];
-  if (want && !hn_type_equals(want, inner->bound_values[b]->type)) {
-    char t1[128], t2[128];
-    hn_type_to_string(inner->bound_values[b]->type, t1, sizeof t1);
-    hn_type_to_string(want, t2, sizeof t2);
-    hn__error(&w->ferr, HN_ETYPE,
-              "nested node '%s': inner input '%s' is bound to a value of type %s, expected %s",
-              n->g->name, name, t1, t2);
-    hn__error_set_node(&w->ferr, n->g->name);
-    return HN_ETYPE;
-  }
+                     n->g->name, n->ip->input_names[q]);
   v->scalar = true;
-  hn_status st = hn_array_slice(inner->bound_values[b], inner->bound_rows[b], 1, &v->arr, &w->ferr);
+  hn_status st = hn_array_slice(bound, row, 1, &v->arr, &w->ferr);
   return st == HN_OK ? st : hn__col_fatal(w, st);
 }
 

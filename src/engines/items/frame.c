@@ -47,28 +47,17 @@ void hn__it_frame_destroy(const hn_allocator *a, frame *f) {
 }
 
 /* The nested part of a step: feeds, mapped inputs and the child frame. */
-/* Inner input q fed by nothing outside: the inner pipeline's bound value, type-checked. */
+/* Inner input q fed by nothing outside: the inner pipeline's bound value (type-checked by the plan). */
 static hn_status bound_inner_input(worker *w, xstep *x, int64_t q, const hn_type **type) {
   const hn_plan *ip = x->ps->inner;
-  const hn_pipeline *inner = ip->pipeline;
-  const char *node = x->node->name, *name = ip->input_names[q];
-  int64_t b = hn__pipeline_bound_index(inner, name);
-  if (b < 0)
-    return hn__it_fatal(w, HN_EINTERNAL, "nested node '%s': inner input '%s' has no source", node,
-                        name);
-  x->bound[q] = hn_array_get(inner->bound_values[b], inner->bound_rows[b]);
-  *type = inner->bound_values[b]->type;
-  const hn_type *want = ip->slot_types[q];
-  if (!want || hn_type_equals(want, *type)) return HN_OK;
-  char t1[128], t2[128];
-  hn_type_to_string(*type, t1, sizeof t1);
-  hn_type_to_string(want, t2, sizeof t2);
-  hn_status st = hn__it_fatal(w, HN_ETYPE,
-                              "nested node '%s': inner input '%s' is bound to a value of type %s, "
-                              "expected %s",
-                              node, name, t1, t2);
-  hn__error_set_node(&w->ferr, node);
-  return st;
+  int64_t row = 0;
+  const hn_array *bound = hn__plan_input_bound(ip, q, &row);
+  if (!bound)
+    return hn__it_fatal(w, HN_EINTERNAL, "nested node '%s': inner input '%s' has no source",
+                        x->node->name, ip->input_names[q]);
+  x->bound[q] = hn_array_get(bound, row);
+  *type = bound->type;
+  return HN_OK;
 }
 
 static hn_status nested_init(worker *w, frame *f, xstep *x) {
