@@ -20,13 +20,13 @@
 
 #include "hypernodes/hypernodes.h"
 
-#define CHECK(call)                                                                    \
-  do {                                                                                 \
-    hn_status st_ = (call);                                                            \
-    if (st_ != HN_OK) {                                                                \
-      fprintf(stderr, "%s: %s: %s\n", #call, hn_status_str(st_), err.message);         \
-      exit(1);                                                                         \
-    }                                                                                  \
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    hn_status st_ = (call);                                                    \
+    if (st_ != HN_OK) {                                                        \
+      fprintf(stderr, "%s: %s: %s\n", #call, hn_status_str(st_), err.message); \
+      exit(1);                                                                 \
+    }                                                                          \
   } while (0)
 
 static double now_s(void) {
@@ -40,8 +40,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static hn_status normalize_row(void *ud, const hn_datum *in, hn_builder *const *out,
-                               hn_ctx *ctx) {
+static hn_status normalize_row(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ud;
   (void)ctx;
   if (in[0].is_null) return hn_builder_append_null(out[0]);
@@ -159,8 +158,10 @@ static void bench_numeric(int64_t n, int repeats) {
     double *z = NULL;
     double t = native(hn_array_float64_values(v), n, &z);
     if (r >= 0) t_native[r] = t;
-    if (ref) free(z);
-    else ref = z;
+    if (ref)
+      free(z);
+    else
+      ref = z;
     for (int k = 0; k < K; k++) {
       hn_engine *e = engine(kinds[k], workers[k]);
       hn_result *res = NULL;
@@ -224,19 +225,24 @@ static void bench_memory(int64_t n) {
   }
   double data_mb = 2.0 * (double)n * 8 / 1e6; /* input v + output z */
   double peak_mb = (double)(kb[1] - kb[0]) * 1024 / 1e6;
-  printf("memory: one columnar map of %lld float64 rows in a fresh process (result read as\n"
-         "  its record batches, the way the Arrow stream hands it out)\n", (long long)n);
-  printf("  input + requested output: %.1f MB; peak RSS growth during the map: %.1f MB "
-         "(%.2fx); process peak RSS %.1f MB\n",
-         data_mb, peak_mb, peak_mb / data_mb, (double)kb[1] * 1024 / 1e6);
+  printf(
+      "memory: one columnar map of %lld float64 rows in a fresh process (result read as\n"
+      "  its record batches, the way the Arrow stream hands it out)\n",
+      (long long)n);
+  printf(
+      "  input + requested output: %.1f MB; peak RSS growth during the map: %.1f MB "
+      "(%.2fx); process peak RSS %.1f MB\n",
+      data_mb, peak_mb, peak_mb / data_mb, (double)kb[1] * 1024 / 1e6);
 }
 
 int main(int argc, char **argv) {
   int64_t n = 10 * 1000 * 1000;
   int repeats = 5;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--items") == 0 && i + 1 < argc) n = atoll(argv[++i]);
-    else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
+    if (strcmp(argv[i], "--items") == 0 && i + 1 < argc)
+      n = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
+      repeats = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: %s [--items N] [--repeats R]\n", argv[0]);
       return 2;

@@ -98,8 +98,10 @@ static double time_append_int64(const int64_t *v, int64_t n, int mode, hn_array 
   hn_array *arr = finish(b);
   double t = now_s() - t0;
   hn_builder_destroy(b);
-  if (keep && !*keep) *keep = arr;
-  else hn_array_release(arr);
+  if (keep && !*keep)
+    *keep = arr;
+  else
+    hn_array_release(arr);
   return t;
 }
 
@@ -114,8 +116,10 @@ static double time_append_utf8(const strings *s, hn_array **keep) {
   hn_array *arr = finish(b);
   double t = now_s() - t0;
   hn_builder_destroy(b);
-  if (keep && !*keep) *keep = arr;
-  else hn_array_release(arr);
+  if (keep && !*keep)
+    *keep = arr;
+  else
+    hn_array_release(arr);
   return t;
 }
 
@@ -156,8 +160,10 @@ int main(int argc, char **argv) {
   int64_t rows = 10 * 1000 * 1000;
   int repeats = 5;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) rows = atoll(argv[++i]);
-    else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
+    if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc)
+      rows = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
+      repeats = atoi(argv[++i]);
     else {
       fprintf(stderr, "usage: %s [--rows N] [--repeats R]\n", argv[0]);
       return 2;
@@ -199,20 +205,21 @@ int main(int argc, char **argv) {
   double m_smc = median(smc, repeats), m_sap = median(sap, repeats);
   double m_ii = median(imp_i, repeats), m_is = median(imp_s, repeats);
   double m_isn = median(imp_sn, repeats);
-  printf("hypernodes %s data-layer benchmark: %lld int64 rows, %lld utf8 rows (%.1f MB), "
-         "median of %d\n\n", hn_version_string(), (long long)rows, (long long)s.n,
-         str_bytes / 1e6, repeats);
+  printf(
+      "hypernodes %s data-layer benchmark: %lld int64 rows, %lld utf8 rows (%.1f MB), "
+      "median of %d\n\n",
+      hn_version_string(), (long long)rows, (long long)s.n, str_bytes / 1e6, repeats);
   printf("%-38s %12s %12s %10s\n", "measure", "time", "throughput", "ratio");
   printf("%-38s %10.2f ms %9.2f GB/s %10s\n", "int64: memcpy (baseline)", m_mc * 1e3,
          int_bytes / m_mc / 1e9, "1.00x");
   printf("%-38s %10.2f ms %9.2f GB/s %9.2fx\n", "int64: hn_builder_append_int64 loop", m_ap * 1e3,
          int_bytes / m_ap / 1e9, m_ap / m_mc);
-  printf("%-38s %10.2f ms %9.2f GB/s %9.2fx\n", "int64: reserve + append_int64 loop",
-         m_res * 1e3, int_bytes / m_res / 1e9, m_res / m_mc);
+  printf("%-38s %10.2f ms %9.2f GB/s %9.2fx\n", "int64: reserve + append_int64 loop", m_res * 1e3,
+         int_bytes / m_res / 1e9, m_res / m_mc);
   printf("%-38s %10.2f ms %9.2f GB/s %9.2fx\n", "int64: hn_builder_append_values bulk",
          m_bulk * 1e3, int_bytes / m_bulk / 1e9, m_bulk / m_mc);
-  printf("%-38s %10.2f ms %9.2f GB/s %10s\n", "utf8: memcpy bytes+offsets (baseline)",
-         m_smc * 1e3, str_bytes / m_smc / 1e9, "1.00x");
+  printf("%-38s %10.2f ms %9.2f GB/s %10s\n", "utf8: memcpy bytes+offsets (baseline)", m_smc * 1e3,
+         str_bytes / m_smc / 1e9, "1.00x");
   printf("%-38s %10.2f ms %9.2f GB/s %9.2fx\n", "utf8: hn_builder_append_str loop", m_sap * 1e3,
          str_bytes / m_sap / 1e9, m_sap / m_smc);
   printf("%-38s %10.2f ms %9.2f GB/s\n", "import int64, 10% nulls (validated)", m_ii * 1e3,

@@ -83,9 +83,12 @@ int main(int argc, char **argv) {
   int64_t n = 1000000;
   int repeats = 5, workers = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--items") == 0) n = atoll(argv[i + 1]);
-    else if (strcmp(argv[i], "--repeats") == 0) repeats = atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "--workers") == 0) workers = atoi(argv[i + 1]);
+    if (strcmp(argv[i], "--items") == 0)
+      n = atoll(argv[i + 1]);
+    else if (strcmp(argv[i], "--repeats") == 0)
+      repeats = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--workers") == 0)
+      workers = atoi(argv[i + 1]);
   }
   if (n < 1 || repeats < 1 || repeats > 64 || workers < 0) {
     fprintf(stderr, "usage: hn_bench_remote [--items N] [--repeats R<=64] [--workers W]\n");
@@ -118,17 +121,18 @@ int main(int argc, char **argv) {
   static const int64_t sizes[] = {64, 256, 1024, 4096, 16384, 65536};
   bool root = true;
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-    hn_engine_options eo = {.size = sizeof eo, .kind = kind, .workers = workers,
-                            .chunk_size = sizes[k]};
+    hn_engine_options eo = {
+        .size = sizeof eo, .kind = kind, .workers = workers, .chunk_size = sizes[k]};
     hn_engine *e = NULL;
     CHECK(hn_engine_create(NULL, &eo, &e, &err));
     root = hn_engine_rank(e) == 0;
     if (k == 0 && root)
-      printf("hn_bench_remote: %s engine, %d rank(s), %d worker(s) per rank/engine, %lld items, "
-             "median of %d; sequential: %.1f ns/item\n"
-             "%10s %12s %16s\n",
-             hn_engine_kind_name(kind), hn_engine_ranks(e), hn_engine_workers(e), (long long)n,
-             repeats, t_seq * 1e9 / (double)n, "batch", "ns/item", "above sequential");
+      printf(
+          "hn_bench_remote: %s engine, %d rank(s), %d worker(s) per rank/engine, %lld items, "
+          "median of %d; sequential: %.1f ns/item\n"
+          "%10s %12s %16s\n",
+          hn_engine_kind_name(kind), hn_engine_ranks(e), hn_engine_workers(e), (long long)n,
+          repeats, t_seq * 1e9 / (double)n, "batch", "ns/item", "above sequential");
     double t = time_map(p, e, in, repeats, hn_result_table(ref), root);
     if (root)
       printf("%10lld %12.1f %16.1f\n", (long long)sizes[k], t * 1e9 / (double)n,

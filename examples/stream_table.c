@@ -8,13 +8,13 @@
 
 #include "hypernodes/hypernodes.h"
 
-#define CHECK(call)                                                                 \
-  do {                                                                              \
-    hn_status st_ = (call);                                                         \
-    if (st_ != HN_OK) {                                                             \
-      fprintf(stderr, "%s: %s: %s\n", #call, hn_status_str(st_), err.message);      \
-      return 1;                                                                     \
-    }                                                                               \
+#define CHECK(call)                                                            \
+  do {                                                                         \
+    hn_status st_ = (call);                                                    \
+    if (st_ != HN_OK) {                                                        \
+      fprintf(stderr, "%s: %s: %s\n", #call, hn_status_str(st_), err.message); \
+      return 1;                                                                \
+    }                                                                          \
   } while (0)
 
 /* Batch `b` of `rows` rows: ids, "Hello World {i}" and its tokens. */
@@ -94,7 +94,7 @@ int main(void) {
   }
   schema.release(&schema);
   stream.release(&stream);
-  printf("read %lld rows in %lld batches, %lld tokens\n", (long long)total_rows,
-         (long long)batches, (long long)token_count);
+  printf("read %lld rows in %lld batches, %lld tokens\n", (long long)total_rows, (long long)batches,
+         (long long)token_count);
   return total_rows == BATCHES * ROWS && token_count == 3 * BATCHES * ROWS ? 0 : 1;
 }

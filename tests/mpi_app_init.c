@@ -16,12 +16,12 @@ static hn_status add1(void *ud, const hn_datum *in, hn_builder *const *out, hn_c
   return hn_builder_append_int64(out[0], in[0].v.i64 + 1);
 }
 
-#define CHECK(cond, what)                                                   \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define CHECK(cond, what)                                                  \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
       fprintf(stderr, "mpi_app_init: %s failed: %s\n", what, err.message); \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                         \
-    }                                                                       \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                        \
+    }                                                                      \
   } while (0)
 
 int main(int argc, char **argv) {
@@ -56,8 +56,7 @@ int main(int argc, char **argv) {
     CHECK(hn_pipeline_map(p, e, in, &o, &res, &err) == HN_OK, "map");
     hn_table *t = hn_result_table(res);
     if (rank == 0)
-      CHECK(hn_table_num_rows(t) == 100 &&
-                hn_array_get(hn_table_column(t, 0), 99).v.i64 == 100,
+      CHECK(hn_table_num_rows(t) == 100 && hn_array_get(hn_table_column(t, 0), 99).v.i64 == 100,
             "result");
     hn_result_destroy(res);
     hn_engine_destroy(e);

@@ -44,8 +44,11 @@ int main(int argc, char **argv) {
   g_mode_hang = argc > 1 && strcmp(argv[1], "hang") == 0;
   hn_error err;
   hn_error_reset(&err);
-  hn_engine_options eo = {.size = sizeof eo, .kind = HN_ENGINE_MPI, .workers = 1,
-                          .chunk_size = 4, .chunk_timeout = 1.0};
+  hn_engine_options eo = {.size = sizeof eo,
+                          .kind = HN_ENGINE_MPI,
+                          .workers = 1,
+                          .chunk_size = 4,
+                          .chunk_timeout = 1.0};
   hn_engine *e = NULL;
   CHECK(hn_engine_create(NULL, &eo, &e, &err));
   if (argc > 1 && strcmp(argv[1], "create") == 0) {

@@ -18,10 +18,18 @@ static hn_status build_column(const hn_allocator *a, const hn_type *type, int ki
       continue;
     }
     switch (kind) {
-      case 0: st = hn_builder_append_int64(b, i); break;
-      case 1: st = hn_builder_append_float64(b, i * 0.5); break;
-      case 2: st = hn_builder_append_bool(b, i & 1); break;
-      case 3: st = hn_builder_append_str(b, "some words here", 4 + i % 10); break;
+      case 0:
+        st = hn_builder_append_int64(b, i);
+        break;
+      case 1:
+        st = hn_builder_append_float64(b, i * 0.5);
+        break;
+      case 2:
+        st = hn_builder_append_bool(b, i & 1);
+        break;
+      case 3:
+        st = hn_builder_append_str(b, "some words here", 4 + i % 10);
+        break;
       case 4: { /* list<utf8> */
         hn_builder *items = hn_builder_child(b, 0);
         for (int j = 0; st == HN_OK && j < i % 4; j++) st = hn_builder_append_str(items, "tok", 3);
@@ -52,8 +60,8 @@ static hn_status scenario(const hn_allocator *a, hn_error *err) {
   const char *fnames[] = {"x", "name"};
   const hn_type *ftypes[] = {hn_type_float32(), hn_type_binary()};
   if (st == HN_OK) st = hn_type_struct_create(a, 2, fnames, ftypes, &strct, err);
-  const hn_type *types[6] = {hn_type_int64(), hn_type_float64(), hn_type_bool(),
-                             hn_type_utf8(), list, strct};
+  const hn_type *types[6] = {
+      hn_type_int64(), hn_type_float64(), hn_type_bool(), hn_type_utf8(), list, strct};
   for (int c = 0; st == HN_OK && c < 6; c++) st = build_column(a, types[c], c, &cols[c]);
   const char *names[6] = {"i", "f", "b", "s", "tokens", "rec"};
   if (st == HN_OK) st = hn_table_create(a, 6, names, cols, &table, err);
@@ -99,7 +107,8 @@ static void test_every_allocation_can_fail(void **state) {
                     hn_status_str(st), err.message);
       assert_int_equal(st, HN_ENOMEM);
     }
-    if (ta.live != 0) print_error("allocation %lld: %lld blocks leaked\n", (long long)k, (long long)ta.live);
+    if (ta.live != 0)
+      print_error("allocation %lld: %lld blocks leaked\n", (long long)k, (long long)ta.live);
     assert_int_equal(ta.live, 0);
   }
   print_message("allocation failure injected at each of %lld allocations\n", (long long)total);

@@ -29,8 +29,10 @@ static hn_array *finish(hn_builder *b) {
 static hn_array *build_bool(const hn_allocator *a) {
   hn_builder *b = new_builder(a, hn_type_bool());
   for (int i = 0; i < 70; i++) {
-    if (i % 9 == 4) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_bool(b, i % 3 == 0), NULL);
+    if (i % 9 == 4)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_bool(b, i % 3 == 0), NULL);
   }
   return finish(b);
 }
@@ -38,8 +40,10 @@ static hn_array *build_bool(const hn_allocator *a) {
 static hn_array *build_int64(const hn_allocator *a, int64_t n, int null_every) {
   hn_builder *b = new_builder(a, hn_type_int64());
   for (int64_t i = 0; i < n; i++) {
-    if (null_every && i % null_every == 1) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_int64(b, i * 10 - 7), NULL);
+    if (null_every && i % null_every == 1)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_int64(b, i * 10 - 7), NULL);
   }
   return finish(b);
 }
@@ -47,8 +51,10 @@ static hn_array *build_int64(const hn_allocator *a, int64_t n, int null_every) {
 static hn_array *build_float32(const hn_allocator *a) {
   hn_builder *b = new_builder(a, hn_type_float32());
   for (int i = 0; i < 33; i++) {
-    if (i == 3) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_float32(b, (float)i / 3.0f), NULL);
+    if (i == 3)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_float32(b, (float)i / 3.0f), NULL);
   }
   return finish(b);
 }
@@ -62,15 +68,22 @@ static hn_array *build_float64(const hn_allocator *a) {
   return finish(b);
 }
 
-static const char *const utf8_values[] = {
-    "hello", NULL, "", "h\xc3\xa9llo w\xc3\xb6rld", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
-    "\xf0\x9f\x99\x82", "a fairly long ascii string to use the fast path", "\xf4\x8f\xbf\xbf"};
+static const char *const utf8_values[] = {"hello",
+                                          NULL,
+                                          "",
+                                          "h\xc3\xa9llo w\xc3\xb6rld",
+                                          "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+                                          "\xf0\x9f\x99\x82",
+                                          "a fairly long ascii string to use the fast path",
+                                          "\xf4\x8f\xbf\xbf"};
 
 static hn_array *build_utf8(const hn_allocator *a) {
   hn_builder *b = new_builder(a, hn_type_utf8());
   for (size_t i = 0; i < sizeof utf8_values / sizeof utf8_values[0]; i++) {
-    if (utf8_values[i]) HN_CHECK(hn_builder_append_str(b, utf8_values[i], -1), NULL);
-    else HN_CHECK(hn_builder_append_null(b), NULL);
+    if (utf8_values[i])
+      HN_CHECK(hn_builder_append_str(b, utf8_values[i], -1), NULL);
+    else
+      HN_CHECK(hn_builder_append_null(b), NULL);
   }
   return finish(b);
 }
@@ -107,7 +120,6 @@ static hn_array *build_list_int64(const hn_allocator *a) {
   return finish(b);
 }
 
-
 /* struct<a: int64, b: utf8, c: list<int64>> with null fields and null rows. */
 static const hn_type *struct_type(const hn_allocator *a) {
   const hn_type *list = NULL, *t = NULL;
@@ -129,10 +141,14 @@ static hn_array *build_struct(const hn_allocator *a) {
       HN_CHECK(hn_builder_append_null(b), NULL);
       continue;
     }
-    if (i % 3 == 0) HN_CHECK(hn_builder_append_null(fa), NULL);
-    else HN_CHECK(hn_builder_append_int64(fa, i), NULL);
-    if (i % 5 == 2) HN_CHECK(hn_builder_append_null(fb), NULL);
-    else HN_CHECK(hn_builder_append_str(fb, "row", -1), NULL);
+    if (i % 3 == 0)
+      HN_CHECK(hn_builder_append_null(fa), NULL);
+    else
+      HN_CHECK(hn_builder_append_int64(fa, i), NULL);
+    if (i % 5 == 2)
+      HN_CHECK(hn_builder_append_null(fb), NULL);
+    else
+      HN_CHECK(hn_builder_append_str(fb, "row", -1), NULL);
     if (i % 6 == 3) {
       HN_CHECK(hn_builder_append_null(fc), NULL);
     } else {
@@ -149,8 +165,10 @@ static hn_table *build_table(const hn_allocator *a, int64_t rows, int64_t seed) 
   hn_builder *bi = new_builder(a, hn_type_int64()), *bs = new_builder(a, hn_type_utf8());
   for (int64_t i = 0; i < rows; i++) {
     HN_CHECK(hn_builder_append_int64(bi, seed + i), NULL);
-    if (i % 3 == 2) HN_CHECK(hn_builder_append_null(bs), NULL);
-    else HN_CHECK(hn_builder_append_str(bs, "tok\xc3\xa9n", -1), NULL);
+    if (i % 3 == 2)
+      HN_CHECK(hn_builder_append_null(bs), NULL);
+    else
+      HN_CHECK(hn_builder_append_str(bs, "tok\xc3\xa9n", -1), NULL);
   }
   hn_array *cols[2] = {finish(bi), finish(bs)};
   const char *names[] = {"id", "text"};
@@ -226,9 +244,14 @@ static void test_roundtrip_empty(void **state) {
   (void)state;
   const hn_type *list = NULL, *st = struct_type(NULL);
   HN_CHECK(hn_type_list_create(NULL, hn_type_utf8(), &list, NULL), NULL);
-  const hn_type *types[] = {hn_type_bool(),  hn_type_int64(),  hn_type_float32(),
-                            hn_type_float64(), hn_type_utf8(), hn_type_binary(),
-                            list,            st};
+  const hn_type *types[] = {hn_type_bool(),
+                            hn_type_int64(),
+                            hn_type_float32(),
+                            hn_type_float64(),
+                            hn_type_utf8(),
+                            hn_type_binary(),
+                            list,
+                            st};
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     hn_array *arr = finish(new_builder(NULL, types[i]));
     assert_int_equal(hn_array_length(arr), 0);
@@ -297,8 +320,8 @@ static void test_export_schema_shape(void **state) {
   hn_array_release(arr);
 
   /* hn_type_export and the primitive formats. */
-  const hn_type *prims[] = {hn_type_bool(), hn_type_int64(), hn_type_float32(),
-                            hn_type_float64(), hn_type_utf8(), hn_type_binary()};
+  const hn_type *prims[] = {hn_type_bool(),    hn_type_int64(), hn_type_float32(),
+                            hn_type_float64(), hn_type_utf8(),  hn_type_binary()};
   const char *pf[] = {"b", "l", "f", "g", "u", "z"};
   for (int i = 0; i < 6; i++) {
     HN_CHECK(hn_type_export(prims[i], "x", &s, &err), &err);
@@ -558,8 +581,8 @@ static void test_export_allocation_failure(void **state) {
       struct ArrowSchema s;
       struct ArrowArray a;
       hn_error err;
-      hn_status st = which == 0 ? hn_array_export(arr, &s, &a, &err)
-                                : hn_table_export(t, &s, &a, &err);
+      hn_status st =
+          which == 0 ? hn_array_export(arr, &s, &a, &err) : hn_table_export(t, &s, &a, &err);
       ta.fail_at = 0;
       if (st == HN_OK) {
         s.release(&s);
@@ -898,8 +921,10 @@ static void test_stream_allocation_failure(void **state) {
 static hn_status validate_strings(const char *const *v, const int *sizes, int n, hn_error *err) {
   hn_builder *b = new_builder(NULL, hn_type_utf8());
   for (int i = 0; i < n; i++) {
-    if (v[i]) HN_CHECK(hn_builder_append_str(b, v[i], sizes ? sizes[i] : -1), NULL);
-    else HN_CHECK(hn_builder_append_null(b), NULL);
+    if (v[i])
+      HN_CHECK(hn_builder_append_str(b, v[i], sizes ? sizes[i] : -1), NULL);
+    else
+      HN_CHECK(hn_builder_append_null(b), NULL);
   }
   hn_array *arr = finish(b);
   hn_status st = hn_array_validate(arr, true, err);
@@ -910,10 +935,18 @@ static hn_status validate_strings(const char *const *v, const int *sizes, int n,
 
 static void test_utf8_validator(void **state) {
   (void)state;
-  const char *valid[] = {
-      "", "plain ascii", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
-      "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "0123456789abcdef\xc3\xa9xyz",
-      "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac twelve+ bytes"};
+  const char *valid[] = {"",
+                         "plain ascii",
+                         "\xc2\x80",
+                         "\xdf\xbf",
+                         "\xe0\xa0\x80",
+                         "\xed\x9f\xbf",
+                         "\xee\x80\x80",
+                         "\xef\xbf\xbf",
+                         "\xf0\x90\x80\x80",
+                         "\xf4\x8f\xbf\xbf",
+                         "0123456789abcdef\xc3\xa9xyz",
+                         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac twelve+ bytes"};
   for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
     hn_error err;
     hn_status st = validate_strings(&valid[i], NULL, 1, &err);
@@ -921,21 +954,21 @@ static void test_utf8_validator(void **state) {
     assert_int_equal(st, HN_OK);
   }
   const char *invalid[] = {
-      "\x80",                      /* stray continuation */
-      "\xc0\xaf",                  /* overlong '/' */
-      "\xc1\xbf",                  /* overlong */
-      "\xe0\x80\xaf",              /* overlong 3-byte */
-      "\xf0\x80\x80\xaf",          /* overlong 4-byte */
-      "\xed\xa0\x80",              /* surrogate U+D800 */
-      "\xed\xbf\xbf",              /* surrogate U+DFFF */
-      "\xf4\x90\x80\x80",          /* U+110000 */
-      "\xf5\x80\x80\x80",          /* lead byte F5 */
-      "\xff",                      /* never valid */
-      "\xc3",                      /* truncated 2-byte */
-      "\xe2\x82",                  /* truncated 3-byte */
-      "\xf0\x9f\x99",              /* truncated 4-byte */
+      "\x80",                         /* stray continuation */
+      "\xc0\xaf",                     /* overlong '/' */
+      "\xc1\xbf",                     /* overlong */
+      "\xe0\x80\xaf",                 /* overlong 3-byte */
+      "\xf0\x80\x80\xaf",             /* overlong 4-byte */
+      "\xed\xa0\x80",                 /* surrogate U+D800 */
+      "\xed\xbf\xbf",                 /* surrogate U+DFFF */
+      "\xf4\x90\x80\x80",             /* U+110000 */
+      "\xf5\x80\x80\x80",             /* lead byte F5 */
+      "\xff",                         /* never valid */
+      "\xc3",                         /* truncated 2-byte */
+      "\xe2\x82",                     /* truncated 3-byte */
+      "\xf0\x9f\x99",                 /* truncated 4-byte */
       "abcdefghijklmnop\xe2\x28\xa1", /* bad continuation after the fast path */
-      "\xc3\x28",                  /* bad continuation */
+      "\xc3\x28",                     /* bad continuation */
   };
   for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
     hn_error err;
@@ -973,7 +1006,8 @@ static void test_validate_messages(void **state) {
   hn_table_release(t);
 }
 
-/* Defaults through an out-parameter; a caller with an older, smaller struct gets its members only. */
+/* Defaults through an out-parameter; a caller with an older, smaller struct gets its members only.
+ */
 static void test_import_options_init(void **state) {
   (void)state;
   hn_import_options o;

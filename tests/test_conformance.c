@@ -172,7 +172,7 @@ static bool parse_value(hn_builder *b, const hn_type *t, const char **s) {
       if (end == *s) return false;
       *s = end;
       return hn_type_id_of(t) == HN_TYPE_FLOAT64 ? hn_builder_append_float64(b, v) == HN_OK
-                                                  : hn_builder_append_float32(b, (float)v) == HN_OK;
+                                                 : hn_builder_append_float32(b, (float)v) == HN_OK;
     }
     case HN_TYPE_BOOL:
       if (strncmp(*s, "true", 4) == 0) {

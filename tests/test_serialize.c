@@ -13,8 +13,8 @@
 /* ---- fixtures ------------------------------------------------------------ */
 
 enum { N_COLS = 9 };
-static const char *const k_names[N_COLS] = {"flag", "i",   "f32", "f64", "s",
-                                            "bin",  "li",  "lls", "st"};
+static const char *const k_names[N_COLS] = {"flag", "i",  "f32", "f64", "s",
+                                            "bin",  "li", "lls", "st"};
 
 /* Column types; the nested ones are created with the fixture's allocator. */
 typedef struct fixture_types {
@@ -29,9 +29,15 @@ static void types_init(fixture_types *ft, const hn_allocator *a) {
   const char *names[] = {"a", "b"};
   const hn_type *fields[] = {hn_type_int64(), hn_type_utf8()};
   HN_CHECK(hn_type_struct_create(a, 2, names, fields, &ft->st, NULL), NULL);
-  const hn_type *cols[N_COLS] = {hn_type_bool(), hn_type_int64(), hn_type_float32(),
-                                 hn_type_float64(), hn_type_utf8(), hn_type_binary(),
-                                 ft->li, ft->lls, ft->st};
+  const hn_type *cols[N_COLS] = {hn_type_bool(),
+                                 hn_type_int64(),
+                                 hn_type_float32(),
+                                 hn_type_float64(),
+                                 hn_type_utf8(),
+                                 hn_type_binary(),
+                                 ft->li,
+                                 ft->lls,
+                                 ft->st};
   memcpy(ft->col, cols, sizeof cols);
 }
 
@@ -59,15 +65,19 @@ static void append_list_of_lists(hn_builder *b, int64_t i) {
 static void append_struct(hn_builder *b, int64_t i) {
   char text[32];
   snprintf(text, sizeof text, "b%lld", (long long)i);
-  if (i % 4 == 0) HN_CHECK(hn_builder_append_null(hn_builder_child(b, 0)), NULL);
-  else HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i), NULL);
+  if (i % 4 == 0)
+    HN_CHECK(hn_builder_append_null(hn_builder_child(b, 0)), NULL);
+  else
+    HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i), NULL);
   HN_CHECK(hn_builder_append_str(hn_builder_child(b, 1), text, -1), NULL);
   HN_CHECK(hn_builder_finish_element(b), NULL);
 }
 
 /* Row i of column `col`: a deterministic mix of values and nulls. */
 static void append_row(hn_builder *b, int col, int64_t i) {
-  static const char *const strs[] = {"", "a", "h\xc3\xa9llo", "\xc3\xbcn\xc3\xaf" "c",
+  static const char *const strs[] = {"", "a", "h\xc3\xa9llo",
+                                     "\xc3\xbcn\xc3\xaf"
+                                     "c",
                                      "xyzzy-long"};
   static const char bin[] = {0, 1, 0, 2};
   static const int null_mod[N_COLS] = {3, 5, 4, 7, 6, 5, 4, 5, 6};
@@ -77,21 +87,39 @@ static void append_row(hn_builder *b, int col, int64_t i) {
     return;
   }
   switch (col) {
-    case 0: HN_CHECK(hn_builder_append_bool(b, i % 2 == 0), NULL); break;
-    case 1: HN_CHECK(hn_builder_append_int64(b, i * 1000003 - 7), NULL); break;
-    case 2: HN_CHECK(hn_builder_append_float32(b, (float)i * 0.5f), NULL); break;
-    case 3: HN_CHECK(hn_builder_append_float64(b, (double)i * 1.25), NULL); break;
-    case 4: HN_CHECK(hn_builder_append_str(b, strs[i % 5], -1), NULL); break;
-    case 5: HN_CHECK(hn_builder_append_str(b, bin, i % 4), NULL); break;
+    case 0:
+      HN_CHECK(hn_builder_append_bool(b, i % 2 == 0), NULL);
+      break;
+    case 1:
+      HN_CHECK(hn_builder_append_int64(b, i * 1000003 - 7), NULL);
+      break;
+    case 2:
+      HN_CHECK(hn_builder_append_float32(b, (float)i * 0.5f), NULL);
+      break;
+    case 3:
+      HN_CHECK(hn_builder_append_float64(b, (double)i * 1.25), NULL);
+      break;
+    case 4:
+      HN_CHECK(hn_builder_append_str(b, strs[i % 5], -1), NULL);
+      break;
+    case 5:
+      HN_CHECK(hn_builder_append_str(b, bin, i % 4), NULL);
+      break;
     case 6:
       for (int64_t k = 0; k < i % 4; k++) {
-        if (k == 1 && i % 2) HN_CHECK(hn_builder_append_null(hn_builder_child(b, 0)), NULL);
-        else HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i * 10 + k), NULL);
+        if (k == 1 && i % 2)
+          HN_CHECK(hn_builder_append_null(hn_builder_child(b, 0)), NULL);
+        else
+          HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i * 10 + k), NULL);
       }
       HN_CHECK(hn_builder_finish_element(b), NULL);
       break;
-    case 7: append_list_of_lists(b, i); break;
-    default: append_struct(b, i); break;
+    case 7:
+      append_list_of_lists(b, i);
+      break;
+    default:
+      append_struct(b, i);
+      break;
   }
 }
 
@@ -174,8 +202,8 @@ static hn_status load_edited(const hn_buffer *blob, int64_t at, uint64_t value, 
 }
 
 /* A blob with a hand-written metadata section and `data` zero bytes of buffers. */
-static hn_buffer *craft_blob(const uint8_t *meta, int64_t meta_size, uint64_t rows,
-                             uint64_t cols, int64_t data) {
+static hn_buffer *craft_blob(const uint8_t *meta, int64_t meta_size, uint64_t rows, uint64_t cols,
+                             int64_t data) {
   int64_t data_offset = (64 + meta_size + 63) / 64 * 64;
   int64_t total = data_offset + data + 8;
   hn_buffer *b = NULL;
@@ -306,8 +334,10 @@ static hn_array *int64_range(int64_t n, int64_t slice_at) {
   hn_array *full = NULL, *out = NULL;
   HN_CHECK(hn_builder_create(NULL, hn_type_int64(), &b, NULL), NULL);
   for (int64_t i = 0; i < n; i++) {
-    if (i % 7 == 3) HN_CHECK(hn_builder_append_null(b), NULL);
-    else HN_CHECK(hn_builder_append_int64(b, i), NULL);
+    if (i % 7 == 3)
+      HN_CHECK(hn_builder_append_null(b), NULL);
+    else
+      HN_CHECK(hn_builder_append_int64(b, i), NULL);
   }
   HN_CHECK(hn_builder_finish(b, &full, NULL), NULL);
   hn_builder_destroy(b);
@@ -496,7 +526,7 @@ static void test_malicious_rejected(void **state) {
   hn_error err;
   assert_int_equal(load_edited(blob, 192 + 12, 100, 4, &err), HN_ECORRUPT); /* last offset */
   assert_non_null(strstr(err.message, "'s'"));
-  assert_int_equal(load_edited(blob, 192 + 4, 7, 4, &err), HN_ECORRUPT); /* not monotonic */
+  assert_int_equal(load_edited(blob, 192 + 4, 7, 4, &err), HN_ECORRUPT);       /* not monotonic */
   assert_int_equal(load_edited(blob, 192, 0x80000000u, 4, &err), HN_ECORRUPT); /* negative */
   assert_int_equal(load_edited(blob, 70, 4, 8, &err), HN_ECORRUPT);    /* length > offsets */
   assert_int_equal(load_edited(blob, 70, 2, 8, &err), HN_ECORRUPT);    /* length != rows */
@@ -513,19 +543,19 @@ static void test_malicious_rejected(void **state) {
   assert_int_equal(load_edited(blob, 118, 320, 8, &err), HN_ECORRUPT); /* the checksum */
   assert_int_equal(load_edited(blob, 64, 2, 4, &err), HN_ECORRUPT);    /* name length */
   assert_int_equal(load_edited(blob, 64, UINT32_MAX, 4, &err), HN_ECORRUPT);
-  assert_int_equal(load_edited(blob, 68, 0, 1, &err), HN_ECORRUPT);    /* NUL in a name */
+  assert_int_equal(load_edited(blob, 68, 0, 1, &err), HN_ECORRUPT); /* NUL in a name */
   assert_int_equal(load_edited(blob, 69, HN_TYPE_OBJECT, 1, &err), HN_ECORRUPT);
   assert_int_equal(load_edited(blob, 69, 42, 1, &err), HN_ECORRUPT);
   assert_int_equal(load_edited(blob, 69, HN_TYPE_INT64, 1, &err), HN_ECORRUPT);
-  assert_int_equal(load_edited(blob, 24, 4, 8, &err), HN_ECORRUPT);    /* rows */
-  assert_int_equal(load_edited(blob, 32, 2, 8, &err), HN_ECORRUPT);    /* columns */
+  assert_int_equal(load_edited(blob, 24, 4, 8, &err), HN_ECORRUPT); /* rows */
+  assert_int_equal(load_edited(blob, 32, 2, 8, &err), HN_ECORRUPT); /* columns */
   assert_int_equal(load_edited(blob, 32, UINT64_MAX, 8, &err), HN_ECORRUPT);
   assert_int_equal(load_edited(blob, 32, 0, 8, &err), HN_ECORRUPT);
-  assert_int_equal(load_edited(blob, 40, 69, 8, &err), HN_ECORRUPT);   /* metadata size */
-  assert_int_equal(load_edited(blob, 48, 256, 8, &err), HN_ECORRUPT);  /* buffer region */
-  assert_int_equal(load_edited(blob, 12, 1, 1, &err), HN_ECORRUPT);    /* reserved */
-  assert_int_equal(load_edited(blob, 8, 7, 1, &err), HN_ECORRUPT);     /* byte order */
-  assert_int_equal(load_edited(blob, 4, 1, 2, &err), HN_OK); /* control: same version */
+  assert_int_equal(load_edited(blob, 40, 69, 8, &err), HN_ECORRUPT);  /* metadata size */
+  assert_int_equal(load_edited(blob, 48, 256, 8, &err), HN_ECORRUPT); /* buffer region */
+  assert_int_equal(load_edited(blob, 12, 1, 1, &err), HN_ECORRUPT);   /* reserved */
+  assert_int_equal(load_edited(blob, 8, 7, 1, &err), HN_ECORRUPT);    /* byte order */
+  assert_int_equal(load_edited(blob, 4, 1, 2, &err), HN_OK);          /* control: same version */
   hn_buffer_release(blob);
 }
 
@@ -563,7 +593,7 @@ static void test_malicious_list_rejected(void **state) {
   assert_int_equal(load_edited(blob, 119, 2, 8, &err), HN_ECORRUPT); /* fewer items */
   assert_int_equal(load_edited(blob, 119, 4, 8, &err), HN_ECORRUPT); /* values too short */
   assert_int_equal(load_edited(blob, 70, HN_TYPE_LIST, 1, &err), HN_ECORRUPT); /* item type */
-  assert_int_equal(load_edited(blob, 4, 1, 2, &err), HN_OK); /* control */
+  assert_int_equal(load_edited(blob, 4, 1, 2, &err), HN_OK);                   /* control */
   hn_buffer_release(blob);
 }
 
@@ -584,15 +614,19 @@ static void test_crafted_metadata_rejected(void **state) {
   assert_int_equal(load(b, &err), HN_ECORRUPT);
   hn_buffer_release(b);
   /* struct<x: bool, x: bool>: duplicate field names */
-  memcpy(meta + 5, (const uint8_t[]){HN_TYPE_STRUCT, 2, 0, 0, 0, 1, 0, 0, 0, 'x', 1, 1, 0, 0, 0,
-                                     'x', 1},
-         17);
+  memcpy(meta + 5,
+         (const uint8_t[]){HN_TYPE_STRUCT, 2, 0, 0, 0, 1, 0, 0, 0, 'x', 1, 1, 0, 0, 0, 'x', 1}, 17);
   b = craft_blob(meta, 22, 0, 1, 0);
   assert_int_equal(load(b, &err), HN_ECORRUPT);
   hn_buffer_release(b);
   /* struct<> column of 2^62 rows: length beyond the limit */
-  uint8_t node[] = {1, 0, 0, 0, 'x', HN_TYPE_STRUCT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40,
-                    0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  uint8_t node[] = {1, 0, 0,   0, 'x', HN_TYPE_STRUCT,
+                    0, 0, 0,   0, 0,   0,
+                    0, 0, 0,   0, 0,   0x40,
+                    0, 0, 0,   0, 0,   0,
+                    0, 0, 128, 0, 0,   0,
+                    0, 0, 0,   0, 0,   0,
+                    0, 0, 0,   0, 0,   0};
   b = craft_blob(node, sizeof node, 0, 1, 0);
   assert_int_equal(load(b, &err), HN_ECORRUPT);
   hn_buffer_release(b);

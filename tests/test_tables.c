@@ -18,7 +18,8 @@ static hn_array *strs(const hn_allocator *a, int64_t n) {
   hn_builder *b = NULL;
   hn_array *arr = NULL;
   HN_CHECK(hn_builder_create(a, hn_type_utf8(), &b, NULL), NULL);
-  for (int64_t i = 0; i < n; i++) HN_CHECK(hn_builder_append_str(b, i % 2 ? "odd" : "even", -1), NULL);
+  for (int64_t i = 0; i < n; i++)
+    HN_CHECK(hn_builder_append_str(b, i % 2 ? "odd" : "even", -1), NULL);
   HN_CHECK(hn_builder_finish(b, &arr, NULL), NULL);
   hn_builder_destroy(b);
   return arr;

@@ -4,7 +4,10 @@
 
 #include "test_support.h"
 
-static void obj_free(void *ctx, void *o) { (void)ctx; (void)o; }
+static void obj_free(void *ctx, void *o) {
+  (void)ctx;
+  (void)o;
+}
 
 static void test_primitives(void **state) {
   (void)state;
@@ -132,8 +135,8 @@ static void round_trip(const hn_type *t, int64_t n_objects, const hn_type *const
   char buf[4096];
   size_t n = hn_type_to_string(t, buf, sizeof buf);
   assert_true(n < sizeof buf);
-  hn_type_parse_options o = {.size = sizeof o, .n_object_types = n_objects,
-                             .object_types = objects};
+  hn_type_parse_options o = {
+      .size = sizeof o, .n_object_types = n_objects, .object_types = objects};
   const hn_type *back = NULL;
   hn_error err;
   size_t end = 0;
@@ -154,19 +157,26 @@ static uint64_t rnd(void) {
 }
 
 static const hn_type *random_type(int depth, const hn_type *object) {
-  static const char *const names[] = {"a", "b_2", "x.y", "with space", "quote\"d", "back\\slash",
-                                      "comma,colon:", "<angle>", "tab\tnl\n", "caf\xc3\xa9",
-                                      "-1", "$v"};
+  static const char *const names[] = {"a",         "b_2",         "x.y",          "with space",
+                                      "quote\"d",  "back\\slash", "comma,colon:", "<angle>",
+                                      "tab\tnl\n", "caf\xc3\xa9", "-1",           "$v"};
   int k = (int)(rnd() % (depth > 0 ? 9u : 7u));
   const hn_type *t = NULL;
   switch (k) {
-    case 0: return hn_type_bool();
-    case 1: return hn_type_int64();
-    case 2: return hn_type_float32();
-    case 3: return hn_type_float64();
-    case 4: return hn_type_utf8();
-    case 5: return hn_type_binary();
-    case 6: return hn_type_retain(object);
+    case 0:
+      return hn_type_bool();
+    case 1:
+      return hn_type_int64();
+    case 2:
+      return hn_type_float32();
+    case 3:
+      return hn_type_float64();
+    case 4:
+      return hn_type_utf8();
+    case 5:
+      return hn_type_binary();
+    case 6:
+      return hn_type_retain(object);
     case 7: {
       const hn_type *item = random_type(depth - 1, object);
       HN_CHECK(hn_type_list_create(NULL, item, &t, NULL), NULL);
@@ -274,8 +284,10 @@ static void parse_fails(const char *text, size_t offset, const char *fragment) {
     assert_memory_equal(line + 2, text, strlen(text) - (strchr(text, '\n') ? 1 : 0));
   }
   /* With `end`, the same failure also gives the offset. */
-  if (hn_type_parse_ex(text, &o, &t, &end, &err) != HN_OK) assert_int_equal(end, offset);
-  else hn_type_release(t);
+  if (hn_type_parse_ex(text, &o, &t, &end, &err) != HN_OK)
+    assert_int_equal(end, offset);
+  else
+    hn_type_release(t);
 }
 
 static void test_type_strings_errors(void **state) {
@@ -345,8 +357,11 @@ static void test_type_strings_allocation_failure(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_primitives),   cmocka_unit_test(test_nested_and_spelling),
-      cmocka_unit_test(test_struct_errors), cmocka_unit_test(test_many_fields), cmocka_unit_test(test_object_type),
+      cmocka_unit_test(test_primitives),
+      cmocka_unit_test(test_nested_and_spelling),
+      cmocka_unit_test(test_struct_errors),
+      cmocka_unit_test(test_many_fields),
+      cmocka_unit_test(test_object_type),
       cmocka_unit_test(test_type_allocation_failure),
       cmocka_unit_test(test_type_strings_round_trip),
       cmocka_unit_test(test_type_strings_blanks_and_prefix),

@@ -117,8 +117,8 @@ HN_API HN_NODISCARD hn_status hn_array_slice(hn_array *array, int64_t offset, in
  * The field `field` of a struct array as an array of the same length as the
  * struct (a zero-copy slice of the child). Returns HN_ETYPE for non-structs.
  */
-HN_API HN_NODISCARD hn_status hn_array_struct_field(hn_array *array, int64_t field,
-                                                    hn_array **out, hn_error *err);
+HN_API HN_NODISCARD hn_status hn_array_struct_field(hn_array *array, int64_t field, hn_array **out,
+                                                    hn_error *err);
 
 /**
  * Make an array of a fixed-width type (bool, int64, float32, float64) from

@@ -37,11 +37,11 @@ typedef struct hn_inputs hn_inputs;
  * Nodes receive it as an object datum whose pointer is the state.
  */
 typedef struct hn_resource_def {
-  size_t size;       /**< sizeof(hn_resource_def) */
-  const char *name;  /**< used in messages; required */
+  size_t size;                                                  /**< sizeof(hn_resource_def) */
+  const char *name;                                             /**< used in messages; required */
   hn_status (*init)(void *config, void **state, hn_error *err); /**< required */
   void (*destroy)(void *config, void *state);                   /**< required */
-  void *config;      /**< passed to init and destroy */
+  void *config;                                                 /**< passed to init and destroy */
   void (*config_free)(void *config); /**< called when the last holder goes, or NULL */
 } hn_resource_def;
 
@@ -79,8 +79,8 @@ HN_API HN_NODISCARD hn_status hn_inputs_set_int64(hn_inputs *inputs, const char 
 HN_API HN_NODISCARD hn_status hn_inputs_set_float64(hn_inputs *inputs, const char *name,
                                                     double value, hn_error *err);
 /** Set `name` to one bool value (copied into a one-row array). */
-HN_API HN_NODISCARD hn_status hn_inputs_set_bool(hn_inputs *inputs, const char *name,
-                                                 bool value, hn_error *err);
+HN_API HN_NODISCARD hn_status hn_inputs_set_bool(hn_inputs *inputs, const char *name, bool value,
+                                                 hn_error *err);
 /**
  * Set `name` to one utf8 value: the `size` bytes at `value`, copied. A
  * negative `size` means strlen(value). `value` may be NULL only when size
@@ -120,7 +120,7 @@ typedef enum hn_engine_kind {
 
 /** Engine options. Initialise with `{.size = sizeof opts}`; more fields may be added. */
 typedef struct hn_engine_options {
-  size_t size;          /**< sizeof(hn_engine_options) */
+  size_t size; /**< sizeof(hn_engine_options) */
   hn_engine_kind kind;
   int workers;          /**< threads, columnar, processes: 0 = one per core */
   int64_t chunk_size;   /**< items per chunk; 0 = automatic (aims at 10-100 us per chunk).
@@ -137,7 +137,8 @@ typedef struct hn_engine_options {
 /** Exit code of an mpi job aborted by chunk_timeout (MPI_Abort's error code). */
 #define HN_MPI_ABORT_TIMEOUT 124
 
-/** An engine: its workers (threads, processes or ranks) and per-worker state, reused across calls. */
+/** An engine: its workers (threads, processes or ranks) and per-worker state, reused across calls.
+ */
 typedef struct hn_engine hn_engine;
 
 /**
@@ -170,8 +171,8 @@ HN_API HN_NODISCARD hn_status hn_engine_kind_from_name(const char *name, hn_engi
  * the application did it), and later calls on it are collective too.
  */
 HN_API HN_NODISCARD hn_status hn_engine_create(const hn_allocator *alloc,
-                                               const hn_engine_options *options,
-                                               hn_engine **out, hn_error *err);
+                                               const hn_engine_options *options, hn_engine **out,
+                                               hn_error *err);
 /**
  * Stop the workers and free the engine. NULL is a no-op. On mpi it is
  * collective: every rank destroys its engine (MPI itself is finalised at
@@ -245,14 +246,14 @@ typedef enum hn_error_policy {
  * fields may be added. Everything it points to is read during the call only.
  */
 typedef struct hn_run_options {
-  size_t size;                    /**< sizeof(hn_run_options) */
-  int64_t n_outputs;              /**< requested outputs; 0 = every node output not given */
+  size_t size;       /**< sizeof(hn_run_options) */
+  int64_t n_outputs; /**< requested outputs; 0 = every node output not given */
   const char *const *outputs;
-  int64_t n_map_over;             /**< map only: inputs to map over (columns), in this order */
+  int64_t n_map_over; /**< map only: inputs to map over (columns), in this order */
   const char *const *map_over;
-  hn_map_mode map_mode;           /**< product: the input last in map_over varies fastest */
+  hn_map_mode map_mode; /**< product: the input last in map_over varies fastest */
   hn_error_policy error_policy;
-  const hn_callbacks *callbacks;  /**< NULL: none */
+  const hn_callbacks *callbacks; /**< NULL: none */
   /**
    * Short forms of `outputs` and `map_over`: names separated by commas
    * ("n_tokens, tokens"; read during the call only). NULL: unused. Setting
@@ -314,11 +315,11 @@ HN_API HN_NODISCARD hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *
 
 /** Statistics of a run or map (hn_result_get_stats). More members may be added at the end. */
 typedef struct hn_result_stats {
-  int64_t n_items;            /**< items mapped (1 for a run; 0 on serving mpi ranks) */
-  int64_t n_failed;           /**< items with an error record (HN_ERRORS_CONTINUE) */
-  int64_t resource_inits;     /**< resource instances built (once per worker using one) */
-  int64_t resource_destroys;  /**< instances destroyed; equals inits after the call */
-  int workers;                /**< workers that ran items */
+  int64_t n_items;           /**< items mapped (1 for a run; 0 on serving mpi ranks) */
+  int64_t n_failed;          /**< items with an error record (HN_ERRORS_CONTINUE) */
+  int64_t resource_inits;    /**< resource instances built (once per worker using one) */
+  int64_t resource_destroys; /**< instances destroyed; equals inits after the call */
+  int workers;               /**< workers that ran items */
 } hn_result_stats;
 
 /**
@@ -360,15 +361,14 @@ HN_API void hn_result_get_stats(const hn_result *result, hn_result_stats *stats,
  * argument; *out is left released) or HN_ENOMEM.
  */
 HN_API HN_NODISCARD hn_status hn_result_export_stream(const hn_result *result,
-                                                      struct ArrowArrayStream *out,
-                                                      hn_error *err);
+                                                      struct ArrowArrayStream *out, hn_error *err);
 
 /** How rows are materialised from the columns. */
 typedef enum hn_materialize {
-  HN_MATERIALIZE_AUTO = 0,   /**< column-major when any column is fixed width (bool, int64,
-                                  float32, float64), else row-major (the two cost the same) */
-  HN_MATERIALIZE_ROW = 1,    /**< row by row, every column per row */
-  HN_MATERIALIZE_COLUMN = 2  /**< column by column, every row per column */
+  HN_MATERIALIZE_AUTO = 0,  /**< column-major when any column is fixed width (bool, int64,
+                                 float32, float64), else row-major (the two cost the same) */
+  HN_MATERIALIZE_ROW = 1,   /**< row by row, every column per row */
+  HN_MATERIALIZE_COLUMN = 2 /**< column by column, every row per column */
 } hn_materialize;
 
 /**

@@ -61,18 +61,18 @@ typedef hn_status (*hn_batch_fn)(void *user_data, const hn_batch_arg *in, int64_
 
 /** A node's definition. Initialise with `hn_node_def def = {.size = sizeof def};` then fill. */
 typedef struct hn_node_def {
-  size_t size;                      /**< sizeof(hn_node_def) */
-  const char *name;                 /**< unique within the pipeline; required */
+  size_t size;      /**< sizeof(hn_node_def) */
+  const char *name; /**< unique within the pipeline; required */
   int64_t n_inputs;
-  const char *const *inputs;        /**< input names */
-  const hn_type *const *input_types; /**< NULL, or per input a type or NULL (any) */
-  int64_t n_outputs;                /**< at least 1 */
-  const char *const *outputs;       /**< output names */
-  const hn_type *const *output_types; /**< required, one per output */
-  hn_row_fn row;                    /**< row function, or NULL */
-  hn_batch_fn batch;                /**< batch function, or NULL (not both NULL) */
-  const char *version;              /**< code identity for caching, or NULL */
-  void *user_data;                  /**< passed to the functions */
+  const char *const *inputs;               /**< input names */
+  const hn_type *const *input_types;       /**< NULL, or per input a type or NULL (any) */
+  int64_t n_outputs;                       /**< at least 1 */
+  const char *const *outputs;              /**< output names */
+  const hn_type *const *output_types;      /**< required, one per output */
+  hn_row_fn row;                           /**< row function, or NULL */
+  hn_batch_fn batch;                       /**< batch function, or NULL (not both NULL) */
+  const char *version;                     /**< code identity for caching, or NULL */
+  void *user_data;                         /**< passed to the functions */
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
 } hn_node_def;
 
@@ -82,20 +82,21 @@ typedef enum hn_map_mode {
   HN_MAP_PRODUCT = 1 /**< every combination; the input last in map_over varies fastest */
 } hn_map_mode;
 
-/** A pipeline used as one node. Initialise with `hn_nested_def def = {.size = sizeof def};` then fill. */
+/** A pipeline used as one node. Initialise with `hn_nested_def def = {.size = sizeof def};` then
+ * fill. */
 typedef struct hn_nested_def {
   size_t size;
-  const char *name;          /**< node name in the outer pipeline; required */
-  hn_pipeline *inner;        /**< retained by the outer pipeline */
-  int64_t n_input_mapping;   /**< renames outer -> inner; unnamed inputs keep their name */
+  const char *name;        /**< node name in the outer pipeline; required */
+  hn_pipeline *inner;      /**< retained by the outer pipeline */
+  int64_t n_input_mapping; /**< renames outer -> inner; unnamed inputs keep their name */
   const char *const *input_outer;
   const char *const *input_inner;
-  int64_t n_output_mapping;  /**< renames inner -> outer; when > 0 only the outputs it
-                                  names are visible outside, else every inner output is,
-                                  under its inner name */
+  int64_t n_output_mapping; /**< renames inner -> outer; when > 0 only the outputs it
+                                 names are visible outside, else every inner output is,
+                                 under its inner name */
   const char *const *output_inner;
   const char *const *output_outer;
-  int64_t n_map_over;        /**< outer input names that are lists to map over (0: not mapped) */
+  int64_t n_map_over; /**< outer input names that are lists to map over (0: not mapped) */
   const char *const *map_over;
   hn_map_mode map_mode;
 } hn_nested_def;
@@ -193,7 +194,7 @@ typedef struct hn_node_spec {
   hn_batch_fn batch;   /**< batch function, or NULL (not both NULL) */
   void *user_data;     /**< passed to the functions */
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
-  const char *version; /**< code identity for caching, or NULL */
+  const char *version;                     /**< code identity for caching, or NULL */
 } hn_node_spec;
 
 /** A node table entry for a row node (the other members zero). */
@@ -272,7 +273,8 @@ HN_API const char *hn_pipeline_root_input(const hn_pipeline *pipeline, int64_t i
 HN_API int64_t hn_pipeline_num_outputs(const hn_pipeline *pipeline);
 /** Output i (borrowed; valid until the pipeline changes), or NULL when out of range. */
 HN_API const char *hn_pipeline_output(const hn_pipeline *pipeline, int64_t i);
-/** Type of a produced output (borrowed, held by the pipeline), or NULL when no node produces `name`. */
+/** Type of a produced output (borrowed, held by the pipeline), or NULL when no node produces
+ * `name`. */
 HN_API const hn_type *hn_pipeline_output_type(const hn_pipeline *pipeline, const char *name);
 /**
  * Name of node i in execution order (borrowed; valid until the pipeline

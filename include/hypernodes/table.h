@@ -20,9 +20,8 @@ typedef struct hn_table hn_table;
  * Returns HN_OK, HN_EINVAL (names, lengths, NULLs) or HN_ENOMEM.
  */
 HN_API HN_NODISCARD hn_status hn_table_create(const hn_allocator *alloc, int64_t n_columns,
-                                              const char *const *names,
-                                              hn_array *const *columns, hn_table **out,
-                                              hn_error *err);
+                                              const char *const *names, hn_array *const *columns,
+                                              hn_table **out, hn_error *err);
 /** An empty (0-row) table whose schema is the struct type `schema`. */
 HN_API HN_NODISCARD hn_status hn_table_create_empty(const hn_allocator *alloc,
                                                     const hn_type *schema, hn_table **out,

@@ -115,11 +115,12 @@ HN_API bool hn_type_has_object(const hn_type *type);
  */
 HN_API size_t hn_type_to_string(const hn_type *type, char *buf, size_t cap);
 
-/** Options of hn_type_parse_ex. Initialise with `{.size = sizeof opts}`; more fields may be added. */
+/** Options of hn_type_parse_ex. Initialise with `{.size = sizeof opts}`; more fields may be added.
+ */
 typedef struct hn_type_parse_options {
-  size_t size;                /**< sizeof(hn_type_parse_options) */
-  const hn_allocator *alloc;  /**< for the list and struct types made; NULL: libc */
-  int64_t n_object_types;     /**< object types "object<name>" may name, matched by name */
+  size_t size;               /**< sizeof(hn_type_parse_options) */
+  const hn_allocator *alloc; /**< for the list and struct types made; NULL: libc */
+  int64_t n_object_types;    /**< object types "object<name>" may name, matched by name */
   const hn_type *const *object_types;
 } hn_type_parse_options;
 

@@ -577,8 +577,8 @@ static bool closed_rec(const hn_builder *b, const char **names, int *depth, int6
   for (int64_t i = 0; i < b->n_children; i++) {
     const hn_builder *c = b->children[i];
     int64_t want = b->id == HN_TYPE_STRUCT ? b->length
-                   : b->values                ? ((const int32_t *)b->values->data)[b->length]
-                                              : 0;
+                   : b->values             ? ((const int32_t *)b->values->data)[b->length]
+                                           : 0;
     *depth = at + 1;
     bool ok = c->length == want;
     if (!ok) {

@@ -226,7 +226,9 @@ void hn_type_release(const hn_type *type) {
   if (atomic_fetch_sub_explicit(&t->refcount, 1, memory_order_acq_rel) == 1) type_free(t);
 }
 
-hn_type_id hn_type_id_of(const hn_type *type) { return type ? type->id : (hn_type_id)0; }
+hn_type_id hn_type_id_of(const hn_type *type) {
+  return type ? type->id : (hn_type_id)0;
+}
 const hn_type *hn_type_list_item(const hn_type *type) {
   return type && type->id == HN_TYPE_LIST ? type->item : NULL;
 }

@@ -43,8 +43,8 @@ static void prep_free(prep *c) {
 /* ---- options ---------------------------------------------------------------- */
 
 /* A names spec ("a, b") standing for a count and an array of the options. */
-static hn_status read_spec(prep *c, const char *field, const char *text, hn__spec *spec,
-                           int64_t *n, const char *const **names, hn_error *err) {
+static hn_status read_spec(prep *c, const char *field, const char *text, hn__spec *spec, int64_t *n,
+                           const char *const **names, hn_error *err) {
   if (!text) return HN_OK;
   if (*n != 0)
     return hn__error(err, HN_EINVAL, "options set both %s and the list it stands for", field);

@@ -261,8 +261,7 @@ static hn_status input_types(compiler *c, hn_error *err) {
         char t1[128], t2[128];
         hn_type_to_string(plan->slot_types[s], t1, sizeof t1);
         hn_type_to_string(t, t2, sizeof t2);
-        return hn__error(err, HN_ETYPE,
-                         "input '%s' is declared %s by one node and %s by node '%s'",
+        return hn__error(err, HN_ETYPE, "input '%s' is declared %s by one node and %s by node '%s'",
                          g->inputs[i], t1, t2, g->name);
       }
     }

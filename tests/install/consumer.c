@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
     if (hn_builder_append_int64(b, i)) return 1;
   if (hn_builder_finish(b, &x, &err) || hn_pipeline_create(NULL, "consumer", &p, &err) ||
       hn_pipeline_add_nodes(p, HN_NODE_SPECS(nodes), &err) || hn_inputs_create(NULL, &in, &err) ||
-      hn_inputs_set_column(in, "x", x, &err) || hn_inputs_set_strings(in, "unused", N, texts, &err) ||
+      hn_inputs_set_column(in, "x", x, &err) ||
+      hn_inputs_set_strings(in, "unused", N, texts, &err) ||
       hn_engine_kind_from_name(argc > 1 ? argv[1] : "sequential", &eo.kind, &err) ||
       hn_engine_create(NULL, &eo, &engine, &err) || hn_pipeline_map(p, engine, in, &map, &r, &err))
     fprintf(stderr, "consumer: %s\n", err.message);

@@ -47,7 +47,8 @@ void hn__it_frame_destroy(const hn_allocator *a, frame *f) {
 }
 
 /* The nested part of a step: feeds, mapped inputs and the child frame. */
-/* Inner input q fed by nothing outside: the inner pipeline's bound value (type-checked by the plan). */
+/* Inner input q fed by nothing outside: the inner pipeline's bound value (type-checked by the
+ * plan). */
 static hn_status bound_inner_input(worker *w, xstep *x, int64_t q, const hn_type **type) {
   const hn_plan *ip = x->ps->inner;
   int64_t row = 0;
