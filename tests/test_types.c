@@ -185,8 +185,8 @@ static const hn_type *random_type(int depth, const hn_type *object) {
     }
     default: {
       int n = (int)(rnd() % 4u);
-      const char *fnames[4];
-      const hn_type *ftypes[4];
+      const char *fnames[4] = {NULL, NULL, NULL, NULL};
+      const hn_type *ftypes[4] = {NULL, NULL, NULL, NULL};
       int start = (int)(rnd() % 12u);
       for (int i = 0; i < n; i++) {
         fnames[i] = names[(start + i) % 12];
