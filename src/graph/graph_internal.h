@@ -121,4 +121,7 @@ hn_status hn__plan_get(hn_pipeline *pipeline, int64_t n_provided, const char *co
 /* Index of a bound value by name, or -1. */
 int64_t hn__pipeline_bound_index(const hn_pipeline *pipeline, const char *name);
 
+/* Drop the cached plans (plan.c): pipeline.c calls it whenever the pipeline changes or dies. */
+void hn__pipeline_plans_clear(hn_pipeline *pipeline);
+
 #endif /* HN_GRAPH_INTERNAL_H */

@@ -8,9 +8,6 @@
 
 #include "graph_internal.h"
 
-/* Defined in plan.c (graph_internal.h holds only the engines' contract). */
-void hn__pipeline_plans_clear(hn_pipeline *pipeline);
-
 /* ---- names -------------------------------------------------------------- */
 
 /* A name and where it occurs: node index and input or output index. */
@@ -44,7 +41,6 @@ static const name_ref *ref_find(const name_ref *refs, int64_t n, const char *nam
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
-
 
 /* ---- nodes -------------------------------------------------------------- */
 
@@ -568,8 +564,8 @@ static const hn_type *declared_type(const hn_pipeline *p, const char *name) {
 
 static hn_status map_over_error(const hn_gnode *g, const char *q, hn_error *err) {
   hn__msg m = {{0}, 0, false};
-  hn__msg_add(&m, "nested node '%s': map_over names '%s', which is not one of its inputs (", g->name,
-          q);
+  hn__msg_add(&m, "nested node '%s': map_over names '%s', which is not one of its inputs (",
+              g->name, q);
   for (int64_t i = 0; i < g->n_inputs; i++) hn__msg_add(&m, "%s%s", i ? ", " : "", g->inputs[i]);
   hn__msg_add(&m, "%s)", g->n_inputs ? "" : "none");
   return hn__error(err, HN_EINVAL, "%s", m.buf);

@@ -9,9 +9,6 @@
 
 #include "graph_internal.h"
 
-/* Called by pipeline.c whenever the pipeline changes or dies. */
-void hn__pipeline_plans_clear(hn_pipeline *pipeline);
-
 /* ---- names -------------------------------------------------------------- */
 
 /* An output name and its producer: node index and output index. */
@@ -40,7 +37,6 @@ static int64_t sorted_index(const char *const *names, int64_t n, const char *nam
   const char *const *hit = bsearch(&name, names, (size_t)n, sizeof *names, cmp_str);
   return hit ? (int64_t)(hit - names) : -1;
 }
-
 
 /* ", "-separated list of names after `m`'s text. */
 static void msg_list(hn__msg *m, int64_t n, const char *const *names) {
@@ -264,8 +260,7 @@ static hn_status assign_slots(compiler *c, int64_t n_provided, const char *const
         char t1[128], t2[128];
         hn_type_to_string(plan->slot_types[s], t1, sizeof t1);
         hn_type_to_string(t, t2, sizeof t2);
-        return hn__error(err, HN_ETYPE,
-                         "input '%s' is declared %s by one node and %s by node '%s'",
+        return hn__error(err, HN_ETYPE, "input '%s' is declared %s by one node and %s by node '%s'",
                          g->inputs[i], t1, t2, g->name);
       }
     }
