@@ -536,6 +536,28 @@ static void test_allocation_failure(void **state) {
   ta.fail_at = 0;
   hn_array_release(a);
   assert_int_equal(ta.live, 0);
+  /* A list datum of more than 16 items hashes them into scratch from its array's allocator. */
+  const hn_type *li = NULL;
+  HN_CHECK(hn_type_list_create(NULL, hn_type_int64(), &li, NULL), NULL);
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(&ta.alloc, li, &b, NULL), NULL);
+  for (int64_t i = 0; i < 40; i++)
+    HN_CHECK(hn_builder_append_int64(hn_builder_child(b, 0), i), NULL);
+  HN_CHECK(hn_builder_finish_element(b), NULL);
+  hn_array *lists = NULL;
+  HN_CHECK(hn_builder_finish(b, &lists, NULL), NULL);
+  hn_builder_destroy(b);
+  base = ta.live;
+  ta.n_allocs = 0;
+  ta.fail_at = 1;
+  hn_error err;
+  assert_int_equal(hn__datum_hash(hn_array_get(lists, 0), &h[0], &err), HN_ENOMEM);
+  assert_int_equal(ta.live, base);
+  ta.fail_at = 0;
+  assert_true(hn__hash128_eq(datum_hash(hn_array_get(lists, 0)), row_hash(lists, 0)));
+  hn_array_release(lists);
+  hn_type_release(li);
+  assert_int_equal(ta.live, 0);
 }
 
 int main(void) {

@@ -245,21 +245,18 @@ hn_status hn__array_hash_rows(const hn_array *array, int64_t offset, int64_t n, 
 
 static hn_status datum_hash(const hn_datum *d, hn__hash128 *out, int depth, hn_error *err);
 
+/* A list datum: its items hashed by the array path (a list view is a range of an array). */
 static hn_status datum_list(const hn_list_view *view, hn__hash128 *out, int depth, hn_error *err) {
-  /* Streaming over the item hashes gives what one call over them all gives (the array path). */
-  XXH3_state_t state;
-  /* xxHash 0.8.1's reset compares the seed with the state's before setting it: zero it first. */
-  memset(&state, 0, sizeof state);
-  XXH3_128bits_reset_withSeed(&state, value_seed(HN_TYPE_LIST));
-  for (int64_t k = 0; k < view->length; k++) {
-    hn_datum item = hn_list_view_get(*view, k);
-    hn__hash128 h;
-    hn_status st = datum_hash(&item, &h, depth + 1, err);
-    if (st != HN_OK) return st;
-    XXH3_128bits_update(&state, &h, sizeof h);
+  hn__hash128 small[16], *items = small;
+  int64_t n = view->values ? view->length : 0;
+  if (n > (int64_t)(sizeof small / sizeof small[0])) {
+    items = hn__malloc(&view->values->alloc, (size_t)n * sizeof *items);
+    if (!items) return hn__error_nomem(err, "hashing list items");
   }
-  *out = from_xxh(XXH3_128bits_digest(&state));
-  return HN_OK;
+  hn_status st = n > 0 ? hash_rows(view->values, view->start, n, items, depth + 1, err) : HN_OK;
+  if (st == HN_OK) *out = h128(items, (size_t)n * sizeof *items, value_seed(HN_TYPE_LIST));
+  if (items != small) hn__free(&view->values->alloc, items);
+  return st;
 }
 
 static hn_status datum_struct(const hn_struct_view *view, hn__hash128 *out, int depth,
