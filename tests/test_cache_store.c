@@ -344,6 +344,61 @@ static void test_truncated_value_dropped(void **state) {
   fx_rmdir(dir);
 }
 
+/* Write `size` bytes (NULL: delete) under `key` of database `db`, behind the store's back. */
+static void poke(hn__cache *c, int db, const void *key, size_t ksize, const void *data,
+                 size_t size) {
+  MDB_txn *txn = NULL;
+  assert_int_equal(hn__cache_txn_begin(c->env, true, &txn), 0);
+  MDB_val k = {ksize, (void *)key}, v = {size, (void *)data};
+  int rc =
+      data ? mdb_put(txn, c->env->dbi[db], &k, &v, 0) : mdb_del(txn, c->env->dbi[db], &k, NULL);
+  assert_int_equal(hn__cache_txn_end(c->env, txn, true, rc), 0);
+}
+
+/* hn__cache_verify, which the crash tests lean on, does see broken invariants. */
+static void test_verify_detects(void **state) {
+  (void)state;
+  char dir[64];
+  fx_tmpdir(dir);
+  hn__cache *c = NULL;
+  hn_error err;
+  HN_CHECK(hn__cache_open(NULL, dir, 0, &c, &err), &err);
+  for (int64_t id = 1; id <= 2; id++) HN_CHECK(fx_put(c, TAG, id, 5, 0, NULL, &err), &err);
+  fx_verify(c);
+  state_rec s = {1, 99}; /* a total the chunks do not sum to */
+  poke(c, HN__DB_META, HN__STATE_KEY, sizeof HN__STATE_KEY - 1, &s, sizeof s);
+  assert_int_equal(hn__cache_verify(c, &err), HN_ECORRUPT);
+  assert_non_null(strstr(err.message, "total"));
+  hn__hash128 k1 = fx_key(TAG, 1);
+  poke(c, HN__DB_CHUNKS, &k1, sizeof k1, NULL, 0); /* a chunk's value gone */
+  assert_int_equal(hn__cache_verify(c, &err), HN_ECORRUPT);
+  assert_non_null(strstr(err.message, "without its chunk"));
+  hn__cache_close(c);
+  fx_rmdir(dir);
+}
+
+/* Reads past TOUCH_FLUSH_AT write their access times without waiting for a put or close. */
+static void test_many_reads_write_access_times(void **state) {
+  (void)state;
+  char dir[64];
+  fx_tmpdir(dir);
+  hn__cache *c = NULL, *other = NULL;
+  hn_error err;
+  hn__cache_put_info info;
+  HN_CHECK(hn__cache_open(NULL, dir, 0, &c, &err), &err);
+  for (int64_t id = 0; id < 2; id++) HN_CHECK(fx_put(c, TAG, id, 5, 0, &info, &err), &err);
+  for (int i = 0; i < 1030; i++) assert_int_equal(fx_check(c, TAG, 0, 5, 0), HN_OK);
+  /* Another handle, bounded to two chunks, puts a third: the oldest access is chunk 1's. */
+  HN_CHECK(hn__cache_open(NULL, dir, info.bytes * 2, &other, &err), &err);
+  HN_CHECK(fx_put(other, TAG, 2, 5, 0, &info, &err), &err);
+  assert_int_equal(info.evicted_chunks, 1);
+  assert_int_equal(fx_check(other, TAG, 1, 5, 0), HN_ENOTFOUND);
+  assert_int_equal(fx_check(other, TAG, 0, 5, 0), HN_OK);
+  hn__cache_close(other);
+  hn__cache_close(c);
+  fx_rmdir(dir);
+}
+
 /* ---- stats, clear, errors ---------------------------------------------------------- */
 
 static void test_stats_and_clear(void **state) {
@@ -416,6 +471,19 @@ static void test_errors(void **state) {
   rmdir(path);
   snprintf(path, sizeof path, "%s/file", dir);
   unlink(path);
+  /* A data.mdb that is not LMDB's. */
+  snprintf(path, sizeof path, "%s/bad", dir);
+  mkdir(path, 0777);
+  char file[160], junk[8192];
+  snprintf(file, sizeof file, "%s/data.mdb", path);
+  memset(junk, 'x', sizeof junk);
+  f = fopen(file, "wb");
+  assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+  fclose(f);
+  assert_int_equal(hn__cache_open(NULL, path, 0, &c, &err), HN_ECORRUPT);
+  assert_non_null(strstr(err.message, path));
+  print_message("not LMDB: %s\n", err.message);
+  fx_rmdir(path);
   /* Bad arguments. */
   assert_int_equal(hn__cache_open(NULL, "", 0, &c, &err), HN_EINVAL);
   assert_int_equal(hn__cache_open(NULL, dir, -1, &c, &err), HN_EINVAL);
@@ -512,6 +580,8 @@ int main(void) {
       cmocka_unit_test(test_map_grows),
       cmocka_unit_test(test_flipped_byte_dropped),
       cmocka_unit_test(test_truncated_value_dropped),
+      cmocka_unit_test(test_verify_detects),
+      cmocka_unit_test(test_many_reads_write_access_times),
       cmocka_unit_test(test_stats_and_clear),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_allocation_failure),
