@@ -471,19 +471,6 @@ static void test_errors(void **state) {
   rmdir(path);
   snprintf(path, sizeof path, "%s/file", dir);
   unlink(path);
-  /* A data.mdb that is not LMDB's. */
-  snprintf(path, sizeof path, "%s/bad", dir);
-  mkdir(path, 0777);
-  char file[160], junk[8192];
-  snprintf(file, sizeof file, "%s/data.mdb", path);
-  memset(junk, 'x', sizeof junk);
-  f = fopen(file, "wb");
-  assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
-  fclose(f);
-  assert_int_equal(hn__cache_open(NULL, path, 0, &c, &err), HN_ECORRUPT);
-  assert_non_null(strstr(err.message, path));
-  print_message("not LMDB: %s\n", err.message);
-  fx_rmdir(path);
   /* Bad arguments. */
   assert_int_equal(hn__cache_open(NULL, "", 0, &c, &err), HN_EINVAL);
   assert_int_equal(hn__cache_open(NULL, dir, -1, &c, &err), HN_EINVAL);
@@ -518,6 +505,25 @@ static void test_errors(void **state) {
   hn_type_release(ot);
   hn__cache_close(c);
   hn__cache_close(NULL);
+  fx_rmdir(dir);
+}
+
+/* A data.mdb that is not LMDB's: HN_ECORRUPT naming the directory. */
+static void test_not_lmdb(void **state) {
+  (void)state;
+  char dir[64], file[160], junk[8192];
+  fx_tmpdir(dir);
+  snprintf(file, sizeof file, "%s/data.mdb", dir);
+  memset(junk, 'x', sizeof junk);
+  FILE *f = fopen(file, "wb");
+  assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+  fclose(f);
+  hn__cache *c = NULL;
+  hn_error err;
+  assert_int_equal(hn__cache_open(NULL, dir, 0, &c, &err), HN_ECORRUPT);
+  assert_null(c);
+  assert_non_null(strstr(err.message, dir));
+  print_message("not LMDB: %s\n", err.message);
   fx_rmdir(dir);
 }
 
@@ -584,6 +590,7 @@ int main(void) {
       cmocka_unit_test(test_many_reads_write_access_times),
       cmocka_unit_test(test_stats_and_clear),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_not_lmdb),
       cmocka_unit_test(test_allocation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
