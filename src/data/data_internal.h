@@ -224,8 +224,8 @@ static inline bool hn__hash128_is_zero(hn__hash128 h) {
  * type, hn__type_hash, says them). The item type of an empty or null list
  * is not part of a row's hash either: key a column by its type too.
  * Equal values give equal hashes whatever their arrays' offsets and
- * buffers. Fixed-width rows are hashed in place; nested types allocate two
- * scratch arrays per call and level with the array's allocator.
+ * buffers. Fixed-width rows are hashed in place; a list or struct column
+ * allocates one scratch array per nesting level with the array's allocator.
  * Returns HN_OK, HN_EINVAL (NULL array, or NULL out with n > 0), HN_ERANGE
  * (rows outside the array), HN_EUNSUPPORTED (the type is or holds an
  * object: objects are never cached; or it nests deeper than 64 levels) or
@@ -235,9 +235,11 @@ hn_status hn__array_hash_rows(const hn_array *array, int64_t offset, int64_t n, 
                               hn_error *err);
 /*
  * The hash of one datum, equal to hn__array_hash_rows of the row it was
- * read from (and what a row function's scalar output is keyed by). Returns
- * HN_OK, HN_EINVAL (NULL out, an unknown type id, a negative string size)
- * or HN_EUNSUPPORTED (an object, also inside a list or struct).
+ * read from (and what a row function's scalar output is keyed by). A list
+ * datum of more than 16 items takes scratch from its array's allocator.
+ * Returns HN_OK, HN_EINVAL (NULL out, an unknown type id, a negative
+ * string size), HN_EUNSUPPORTED (an object, also inside a list or struct)
+ * or HN_ENOMEM.
  */
 hn_status hn__datum_hash(hn_datum d, hn__hash128 *out, hn_error *err);
 /* The hash every null of type id `id` has. */
