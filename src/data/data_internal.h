@@ -196,4 +196,63 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
  */
 void hn__builder_rollback(hn_builder *builder, int64_t len);
 
+/* ---- row hashing for the cache (hash_rows.c) ---------------------------------- */
+
+/*
+ * A 128-bit hash (XXH3-128): the two halves, compared as a pair. The value
+ * {0, 0} is reserved by the cache as "no key" (do not cache this row).
+ */
+typedef struct hn__hash128 {
+  uint64_t lo, hi;
+} hn__hash128;
+
+static inline bool hn__hash128_eq(hn__hash128 a, hn__hash128 b) {
+  return a.lo == b.lo && a.hi == b.hi;
+}
+static inline bool hn__hash128_is_zero(hn__hash128 h) {
+  return (h.lo | h.hi) == 0;
+}
+
+/*
+ * XXH3-128 of rows [offset, offset + n) of `array` (from its logical row
+ * 0), one hash per row into out[0, n). Type-aware: a value's hash is seeded
+ * by its type id (int64 1, float64 1.0, utf8 "1" and binary "1" differ); a
+ * null is a per-type-id constant (hn__hash_null); bool hashes its value,
+ * floats their bits (-0.0 differs from 0.0, NaNs by payload); utf8 and
+ * binary their bytes and length; a list its items' hashes in order; a struct
+ * its fields' hashes in order (field names are not hashed: the column's
+ * type, hn__type_hash, says them). The item type of an empty or null list
+ * is not part of a row's hash either: key a column by its type too.
+ * Equal values give equal hashes whatever their arrays' offsets and
+ * buffers. Fixed-width rows are hashed in place; a list or struct column
+ * allocates one scratch array per nesting level with the array's allocator.
+ * Returns HN_OK, HN_EINVAL (NULL array, or NULL out with n > 0), HN_ERANGE
+ * (rows outside the array), HN_EUNSUPPORTED (the type is or holds an
+ * object: objects are never cached; or it nests deeper than 64 levels) or
+ * HN_ENOMEM. Reads only: arrays may be hashed by several threads at once.
+ */
+hn_status hn__array_hash_rows(const hn_array *array, int64_t offset, int64_t n, hn__hash128 *out,
+                              hn_error *err);
+/*
+ * The hash of one datum, equal to hn__array_hash_rows of the row it was
+ * read from (and what a row function's scalar output is keyed by). A list
+ * datum of more than 16 items takes scratch from its array's allocator.
+ * Returns HN_OK, HN_EINVAL (NULL out, an unknown type id, a negative
+ * string size), HN_EUNSUPPORTED (an object, also inside a list or struct)
+ * or HN_ENOMEM.
+ */
+hn_status hn__datum_hash(hn_datum d, hn__hash128 *out, hn_error *err);
+/* The hash every null of type id `id` has. */
+hn__hash128 hn__hash_null(hn_type_id id);
+/*
+ * Structural hash of a type: ids, list item types, struct field names and
+ * types in order, object type names. Equal types (hn_type_equals, but for
+ * object vtables) hash equally. NULL hashes as a type of id 0.
+ */
+hn__hash128 hn__type_hash(const hn_type *type);
+/* XXH3-128 of `size` bytes (`data` may be NULL when size is 0) with `seed`. */
+hn__hash128 hn__hash128_bytes(const void *data, size_t size, uint64_t seed);
+/* Order-dependent combination: combine(a, b) != combine(b, a) but by chance. */
+hn__hash128 hn__hash128_combine(hn__hash128 a, hn__hash128 b);
+
 #endif /* HN_DATA_INTERNAL_H */
