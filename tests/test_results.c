@@ -372,7 +372,7 @@ static void test_result_make(void **state) {
 
   /* Without errors: an empty error table with the error schema. */
   hn_table *t = one_column_table(&ta.alloc, 4);
-  hn_result_stats stats = {4, 0, 2, 2, 1};
+  hn_result_stats stats = {.n_items = 4, .resource_inits = 2, .resource_destroys = 2, .workers = 1};
   hn_result *r = NULL;
   HN_CHECK(hn__result_make(&ta.alloc, t, NULL, &stats, &r, &err), &err);
   assert_ptr_equal(hn_result_table(r), t);
@@ -388,7 +388,8 @@ static void test_result_make(void **state) {
   assert_int_equal(got.resource_destroys, 2);
   assert_int_equal(got.workers, 1);
   /* A caller built with a smaller hn_result_stats gets its own members only. */
-  hn_result_stats old = {-1, -1, -1, -1, -1};
+  hn_result_stats old;
+  memset(&old, 0xff, sizeof old); /* every member -1 */
   hn_result_get_stats(r, &old, offsetof(hn_result_stats, resource_inits));
   assert_int_equal(old.n_items, 4);
   assert_int_equal(old.n_failed, 0);

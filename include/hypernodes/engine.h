@@ -19,6 +19,7 @@
 #define HYPERNODES_ENGINE_H
 
 #include "arrow_abi.h"
+#include "cache.h"
 #include "pipeline.h"
 #include "table.h"
 
@@ -43,6 +44,13 @@ typedef struct hn_resource_def {
   void (*destroy)(void *config, void *state);                   /**< required */
   void *config;                                                 /**< passed to init and destroy */
   void (*config_free)(void *config); /**< called when the last holder goes, or NULL */
+  /**
+   * The identity of what init builds from config (copied), or NULL. With a
+   * cache, a node reading a resource is cached only when the resource has a
+   * version: it stands for the resource in the node's key (change it when the
+   * config or the code changes). A definition of an older size: NULL.
+   */
+  const char *version;
 } hn_resource_def;
 
 /**
@@ -230,6 +238,15 @@ typedef struct hn_callbacks {
   hn_callback on_item_start, on_item_end;
   hn_callback on_node_start, on_node_end;
   hn_callback on_error;
+  /**
+   * With a cache (hn_run_options.cache), on the calling thread: for each node,
+   * the items whose result was found (on_cache_hit), had to be computed
+   * (on_cache_miss; also when a stored value was found corrupt and dropped,
+   * or when the node cannot be cached, with `message` saying why) and was
+   * written (on_cache_write). `node` names the node, `n_rows` counts items,
+   * `item` is -1.
+   */
+  hn_callback on_cache_hit, on_cache_miss, on_cache_write;
 } hn_callbacks;
 
 /* ---- run and map ---------------------------------------------------------- */
@@ -262,6 +279,15 @@ typedef struct hn_run_options {
    */
   const char *outputs_spec;
   const char *map_over_spec;
+  /**
+   * A cache of node results (cache.h; borrowed for the call), or NULL. The
+   * call computes only what it does not find there and writes what it
+   * computes (failed items are never written). Results, error records and
+   * item order are those of the same call without a cache.
+   */
+  hn_cache *cache;
+  hn_cache_mode cache_mode;   /**< use (default), recompute or read-only */
+  hn_cache_nodes cache_nodes; /**< which nodes: all (default) or only those marked */
 } hn_run_options;
 
 /** The outputs of a run or map, with error records and statistics. Read-only once returned. */
@@ -320,6 +346,10 @@ typedef struct hn_result_stats {
   int64_t resource_inits;    /**< resource instances built (once per worker using one) */
   int64_t resource_destroys; /**< instances destroyed; equals inits after the call */
   int workers;               /**< workers that ran items */
+  /* With a cache: (node, item) results found and computed among the cached
+   * nodes the call needed, and bytes read from and written to the cache. */
+  int64_t cache_hits, cache_misses;
+  int64_t cache_bytes_read, cache_bytes_written;
 } hn_result_stats;
 
 /**

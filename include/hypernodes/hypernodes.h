@@ -37,6 +37,7 @@
 #include "arrow_abi.h"
 #include "arrow.h"
 #include "serialize.h"
+#include "cache.h"
 #include "pipeline.h"
 #include "engine.h"
 #include "observe.h"

@@ -59,6 +59,13 @@ typedef struct hn_batch_arg {
 typedef hn_status (*hn_batch_fn)(void *user_data, const hn_batch_arg *in, int64_t n_rows,
                                  hn_array **out, hn_ctx *ctx);
 
+/** Whether a node's results are cached, when the call has a cache (hn_run_options.cache). */
+typedef enum hn_node_cache {
+  HN_NODE_CACHE_DEFAULT = 0, /**< as the call says (hn_run_options.cache_nodes) */
+  HN_NODE_CACHE_ON = 1,      /**< cached (unless its outputs hold objects: never cached) */
+  HN_NODE_CACHE_OFF = 2      /**< never cached: it runs every time it is needed */
+} hn_node_cache;
+
 /** A node's definition. Initialise with `hn_node_def def = {.size = sizeof def};` then fill. */
 typedef struct hn_node_def {
   size_t size;      /**< sizeof(hn_node_def) */
@@ -74,6 +81,9 @@ typedef struct hn_node_def {
   const char *version;                     /**< code identity for caching, or NULL */
   void *user_data;                         /**< passed to the functions */
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
+  /** Cache policy (a definition of an older, smaller size: DEFAULT). With a cache, `version`
+   * is the node's identity: change it when the code changes (NULL counts as ""). */
+  hn_node_cache cache;
 } hn_node_def;
 
 /** How the mapped inputs of a map or a nested node combine into items. */
@@ -195,6 +205,7 @@ typedef struct hn_node_spec {
   void *user_data;     /**< passed to the functions */
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
   const char *version;                     /**< code identity for caching, or NULL */
+  hn_node_cache cache;                     /**< cache policy (hn_node_def.cache) */
 } hn_node_spec;
 
 /** A node table entry for a row node (the other members zero). */

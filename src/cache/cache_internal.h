@@ -181,4 +181,14 @@ hn_status hn__cache_clear(const hn_allocator *alloc, const char *dir, hn_error *
  */
 hn_status hn__cache_verify(hn__cache *cache, hn_error *err);
 
+/* ---- the public handle (cache.c) ------------------------------------------------ */
+
+typedef struct hn_cache hn_cache;
+/*
+ * Claim the handle's store for one call: NULL with *st HN_EINVAL (err
+ * filled) when it already serves one. Release it with hn__cache_store_release.
+ */
+hn__cache *hn__cache_store_claim(hn_cache *cache, hn_error *err, hn_status *st);
+void hn__cache_store_release(hn_cache *cache);
+
 #endif /* HN_CACHE_INTERNAL_H */

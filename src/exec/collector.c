@@ -140,7 +140,7 @@ hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *nod
                                  const char *message, hn_error *err) {
   const hn__call *x = c->x;
   char path[32] = "";
-  if (x->is_map) snprintf(path, sizeof path, "%lld", (long long)item);
+  if (x->is_map) snprintf(path, sizeof path, "%lld", (long long)hn__call_item(x, item));
   if (x->policy != HN_ERRORS_CONTINUE) {
     hn_error e;
     hn_error_reset(&e);
@@ -152,7 +152,8 @@ hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *nod
   hn_status st = null_row(c, &cols, err);
   if (st == HN_OK) st = hn__collector_add_chunk(c, item, 1, cols, err);
   if (st == HN_OK)
-    st = hn__collector_add_record(c, x->is_map ? item : 0, path, node ? node : "", message, err);
+    st = hn__collector_add_record(c, x->is_map ? hn__call_item(x, item) : 0, path,
+                                  node ? node : "", message, err);
   return st;
 }
 

@@ -30,6 +30,7 @@ typedef struct hn_resource {
   hn_allocator alloc;
   hn_resource_def def; /* name points at `name` below */
   char *name;
+  char *version;       /* the definition's version (owned copy), or NULL */
   const hn_type *type; /* object type of the value nodes see (vtable.free is a no-op) */
 } hn_resource;
 
@@ -154,12 +155,26 @@ typedef struct hn__call {
   bool zip;    /* mapped rows: zip (row = item) or product */
   hn_error_policy policy;
   const hn_callbacks *cb; /* NULL when no callback is set */
+  /*
+   * How the call's items are numbered where the caller sees them (item
+   * paths, events, error records): item i of the call is item
+   * hn__call_item(x, i) of the map the caller asked for (a cached call runs
+   * a subset of the items, a stream map a batch of them). Outputs stay in
+   * call order (chunks, coverage). item_index NULL: item_base + i.
+   */
+  int64_t item_base;
+  const int64_t *item_index;
   /* Set by an engine whose rank only served the call (mpi, rank > 0): the
    * result has the outputs' schema and no rows; callbacks did not fire. */
   bool served_only;
   /* Where the engine puts its outputs, failure records and counts. */
   hn__collector *col;
 } hn__call;
+
+/* The index the caller knows item i of call x by (see hn__call.item_index). */
+static inline int64_t hn__call_item(const hn__call *x, int64_t i) {
+  return x->item_index ? x->item_index[i] : x->item_base + i;
+}
 
 /* ---- the engine interface ------------------------------------------------------- */
 
@@ -305,6 +320,15 @@ hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn
  */
 hn_status hn__node_error(hn_error *err, hn_status code, const char *node, const char *path,
                          const char *message);
+
+/*
+ * An item path of call x ("5/2": the call's item 5, nested item 2) as the
+ * caller knows it ("1005/2" when the call is items 1000... of a map) into
+ * buf; returns what snprintf returns. Run paths (not a map) are unchanged.
+ */
+size_t hn__path_rebase(const hn__call *x, const char *path, char *buf, size_t cap);
+/* The node's own message inside an error hn__node_error filled (else the whole message). */
+const char *hn__node_error_cause(const hn_error *e);
 
 /* ---- events (events.c) ----------------------------------------------------------- */
 

@@ -21,12 +21,13 @@ void hn__resource_release(hn_resource *resource) {
   hn_type_release(resource->type);
   hn_allocator a = resource->alloc;
   hn__free(&a, resource->name);
+  hn__free(&a, resource->version);
   hn__free(&a, resource);
 }
 
 static hn_status resource_check_def(const hn_resource_def *def, hn_error *err) {
   if (!def) return hn__error(err, HN_EINVAL, "hn_inputs_set_resource: NULL definition");
-  if (def->size < sizeof(hn_resource_def))
+  if (def->size < offsetof(hn_resource_def, version)) /* older callers lack version */
     return hn__error(err, HN_EINVAL,
                      "hn_inputs_set_resource: def->size is %zu, expected sizeof(hn_resource_def) "
                      "(%zu)",
@@ -59,8 +60,18 @@ static hn_status resource_create(const hn_allocator *alloc, const hn_resource_de
   }
   atomic_init(&r->refcount, 1);
   r->alloc = *alloc;
-  r->def = *def; /* the known prefix only: def->size may be larger */
+  size_t n = def->size < sizeof r->def ? def->size : sizeof r->def;
+  memcpy(&r->def, def, n); /* the known prefix only: def->size may be larger or smaller */
   r->def.size = sizeof r->def;
+  r->def.version = NULL;
+  if (def->size >= sizeof r->def && def->version &&
+      !(r->version = hn__strdup(alloc, def->version))) {
+    hn_type_release(type);
+    hn__free(alloc, name);
+    hn__free(alloc, r);
+    return hn__error_nomem(err, "for a resource");
+  }
+  r->def.version = r->version;
   r->def.name = name;
   r->name = name;
   r->type = type;

@@ -127,3 +127,22 @@ hn_status hn__node_error(hn_error *err, hn_status code, const char *node, const 
   }
   return code;
 }
+
+size_t hn__path_rebase(const hn__call *x, const char *path, char *buf, size_t cap) {
+  if (!path) path = "";
+  const char *rest = path;
+  long long local = 0;
+  while (*rest >= '0' && *rest <= '9') local = local * 10 + (*rest++ - '0');
+  if (rest == path || !x->is_map) return (size_t)snprintf(buf, cap, "%s", path);
+  return (size_t)snprintf(buf, cap, "%lld%s", (long long)hn__call_item(x, local), rest);
+}
+
+const char *hn__node_error_cause(const hn_error *e) {
+  char prefix[HN_ERROR_NODE_MAX + HN_ERROR_PATH_MAX + 48];
+  if (e->item_path[0])
+    snprintf(prefix, sizeof prefix, "node '%s' failed on item %s: ", e->node, e->item_path);
+  else
+    snprintf(prefix, sizeof prefix, "node '%s' failed: ", e->node);
+  size_t n = strlen(prefix);
+  return e->node[0] && strncmp(e->message, prefix, n) == 0 ? e->message + n : e->message;
+}

@@ -51,7 +51,8 @@ static hn_status parse_node(const hn_allocator *a, const hn_node_spec *spec, par
                        .batch = spec->batch,
                        .version = spec->version,
                        .user_data = spec->user_data,
-                       .user_data_free = spec->user_data_free};
+                       .user_data_free = spec->user_data_free,
+                       .cache = spec->cache};
   return HN_OK;
 }
 
@@ -59,7 +60,8 @@ hn_status hn_pipeline_add_ex(hn_pipeline *pipeline, const char *name, const char
                              const char *outputs, hn_row_fn row, hn_batch_fn batch, void *user_data,
                              void (*user_data_free)(void *user_data), hn_error *err) {
   if (!pipeline) return hn__error(err, HN_EINVAL, "hn_pipeline_add: NULL pipeline");
-  hn_node_spec spec = {name, inputs, outputs, row, batch, user_data, user_data_free, NULL};
+  hn_node_spec spec = {
+      name, inputs, outputs, row, batch, user_data, user_data_free, NULL, HN_NODE_CACHE_DEFAULT};
   parsed_node pn;
   hn_node_def def;
   hn_status st = parse_node(&pipeline->alloc, &spec, &pn, &def, err);

@@ -23,6 +23,7 @@ typedef struct hn_gnode {
   hn_row_fn row;
   hn_batch_fn batch;
   char *version; /* NULL when none */
+  hn_node_cache cache; /* cache policy (hn_node_def.cache) */
   void *user_data;
   void (*user_data_free)(void *user_data);
   /* Nested pipelines only (else NULL / 0): */

@@ -50,13 +50,19 @@ bool hn__gnode_alloc_arrays(const hn_allocator *a, hn_gnode *g) {
   return g->inputs && g->input_types && g->outputs && g->output_types;
 }
 
+/* The smallest definition accepted: before `cache`, which older callers lack (read as DEFAULT). */
+#define HN__NODE_DEF_MIN offsetof(hn_node_def, cache)
+
 static hn_status check_def(const hn_node_def *def, hn_error *err) {
   if (!def) return hn__error(err, HN_EINVAL, "hn_pipeline_add_node: NULL definition");
-  if (def->size < sizeof *def)
+  if (def->size < HN__NODE_DEF_MIN)
     return hn__error(err, HN_EINVAL,
                      "hn_pipeline_add_node: def->size is %zu, expected %zu (initialise the "
                      "definition with {sizeof def})",
                      def->size, sizeof *def);
+  if (def->size >= sizeof *def && (unsigned)def->cache > (unsigned)HN_NODE_CACHE_OFF)
+    return hn__error(err, HN_EINVAL, "node '%s': unknown cache policy %d",
+                     def->name ? def->name : "", (int)def->cache);
   const char *name = def->name;
   if (!name || !name[0]) return hn__error(err, HN_EINVAL, "a node needs a non-empty name");
   if (def->n_inputs < 0 || (def->n_inputs > 0 && !def->inputs))
@@ -87,6 +93,7 @@ static hn_status node_from_def(const hn_allocator *a, const hn_node_def *def, hn
   g->n_outputs = def->n_outputs;
   bool ok = hn__gnode_alloc_arrays(a, g) && (g->name = hn__strdup(a, def->name)) != NULL;
   if (ok && def->version) ok = (g->version = hn__strdup(a, def->version)) != NULL;
+  if (def->size >= sizeof *def) g->cache = def->cache;
   for (int64_t i = 0; ok && i < g->n_inputs; i++) {
     ok = (g->inputs[i] = hn__strdup(a, def->inputs[i])) != NULL;
     if (def->input_types) g->input_types[i] = hn_type_retain(def->input_types[i]);

@@ -183,8 +183,9 @@ static hn_status assemble(cjob *j, hn_error *err) {
     morsel *mo = &j->morsels[k];
     st = hn__collector_add_chunk(col, mo->start, mo->count, mo->cols, err);
     mo->cols = NULL; /* taken */
-    if (st == HN_OK)
-      st = hn__collector_add_records(col, &mo->fails, j->x->is_map ? mo->start : 0, err);
+    for (int64_t r = 0; r < mo->fails.n; r++) /* a morsel's row -> the caller's item index */
+      mo->fails.v[r].item = j->x->is_map ? hn__call_item(j->x, mo->start + mo->fails.v[r].item) : 0;
+    if (st == HN_OK) st = hn__collector_add_records(col, &mo->fails, 0, err);
   }
   return st;
 }

@@ -15,7 +15,7 @@ static size_t path_of(const cjob *j, const lvl *L, int64_t r, char *buf, size_t 
   size_t n = 0;
   if (!L->parent) {
     if (j->x->is_map)
-      n = (size_t)snprintf(buf, cap, "%lld", (long long)(L->base + r));
+      n = (size_t)snprintf(buf, cap, "%lld", (long long)hn__call_item(j->x, L->base + r));
     else
       buf[0] = '\0';
     return n < cap ? n : cap - 1;
@@ -31,7 +31,7 @@ static size_t path_of(const cjob *j, const lvl *L, int64_t r, char *buf, size_t 
 
 /* The item index events report for row r of L. */
 static int64_t item_of(const cjob *j, const lvl *L, int64_t r) {
-  if (!L->parent) return j->x->is_map ? L->base + r : -1;
+  if (!L->parent) return j->x->is_map ? hn__call_item(j->x, L->base + r) : -1;
   if (L->local) return L->local[r];
   return item_of(j, L->parent, L->prow[r]);
 }

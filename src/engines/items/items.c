@@ -131,7 +131,7 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
   }
   for (int64_t k = 0; k < c->count; k++) {
     int64_t row_item = c->start + k;
-    int64_t item = j->o->item_base + row_item;
+    int64_t item = hn__call_item(j->x, j->o->item_base + row_item);
     if (j->threads &&
         HN__UNLIKELY(atomic_load_explicit(&j->fail_chunk, memory_order_relaxed) < c->index)) {
       *aborted = true;

@@ -78,9 +78,12 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
       v[i] = scratch + at;
       at += n[i] + 1;
     }
+    char path[HN_ERROR_PATH_MAX];
+    if (v[2]) hn__path_rebase(x, v[2], path, sizeof path); /* the call's item -> the caller's */
     ev.pipeline = v[0];
     ev.node = v[1];
-    ev.item_path = v[2];
+    ev.item_path = v[2] ? path : NULL;
+    if (depth == 0 && x->is_map && ev.item >= 0) ev.item = hn__call_item(x, ev.item);
     ev.message = v[3];
     ev.depth = depth;
     ev.status = (hn_status)status;
@@ -154,9 +157,11 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
                      (long long)k);
       break;
     }
-    char path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
-    st = hn__collector_add_record(col, d[0].v.i64, view_str(d[1], path, sizeof path),
-                                  view_str(d[2], node, sizeof node),
+    char local[HN_ERROR_PATH_MAX], path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX],
+        msg[HN_ERROR_MESSAGE_MAX];
+    hn__path_rebase(x, view_str(d[1], local, sizeof local), path, sizeof path);
+    int64_t item = x->is_map ? hn__call_item(x, d[0].v.i64) : d[0].v.i64;
+    st = hn__collector_add_record(col, item, path, view_str(d[2], node, sizeof node),
                                   view_str(d[3], msg, sizeof msg), err);
   }
   hn_table_release(t);
@@ -200,6 +205,12 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
     memcpy(e.message, h.message, sizeof e.message);
     memcpy(e.node, h.node, sizeof e.node);
     memcpy(e.item_path, h.item_path, sizeof e.item_path);
+    if (e.node[0]) { /* a node's failure: worded again with the caller's item path */
+      char path[HN_ERROR_PATH_MAX], cause[HN_ERROR_MESSAGE_MAX];
+      snprintf(cause, sizeof cause, "%s", hn__node_error_cause(&e));
+      hn__path_rebase(x, h.item_path, path, sizeof path);
+      hn__node_error(&e, (hn_status)h.status, h.node, path, cause);
+    }
     hn__collector_fail(col, h.fail_item, (hn_status)h.status, &e);
   } else {
     st = take_outputs(col, x, &h, outputs, err);

@@ -289,6 +289,8 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   x2.srcs = bw->srcs;
   x2.n_items = count;
   x2.zip = true;
+  x2.item_base = 0; /* the worker numbers items within the call; the parent maps them */
+  x2.item_index = NULL;
   x2.cb = bw->any_want || bw->announce ? &bw->rec : NULL;
   hn__items_opts o = {.pool = bw->pool,
                       .item_base = first,
