@@ -1,6 +1,6 @@
 /*
  * Fixtures of the cache store's tests (test_cache_store.c,
- * test_cache_processes.c): scratch directories, deterministic chunk tables
+ * test_cache_store_shared.c): scratch directories, deterministic chunk tables
  * and keys, and checks that a chunk reads back as written.
  */
 #ifndef HN_CACHE_FIXTURES_H

@@ -4,7 +4,7 @@
  * eviction under a bound (accounted bytes and the file), map growth, a
  * flipped byte and a truncated value detected, dropped and reported, stats
  * and clear, errors naming the directory, allocation failures. Several
- * processes and threads: test_cache_processes.c.
+ * processes and threads: test_cache_store_shared.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
@@ -171,6 +171,61 @@ static void test_eviction_keeps_recent(void **state) {
   assert_int_equal(fx_check(c, TAG, 99, EV_ROWS * 6, EV_PAD), HN_ENOTFOUND);
   assert_int_equal(fx_usage(c).chunks, 5);
   free(out);
+  hn__cache_close(c);
+  fx_rmdir(dir);
+}
+
+/* Several chunks in one transaction: as put one by one, the bound holding at the end. */
+static void test_put_chunks_batch(void **state) {
+  (void)state;
+  char dir[64];
+  fx_tmpdir(dir);
+  hn__cache *c = NULL;
+  hn_error err;
+  HN_CHECK(hn__cache_open(NULL, dir, 0, &c, &err), &err);
+  hn__cache_put_info one;
+  HN_CHECK(fx_put(c, TAG, 0, EV_ROWS, EV_PAD, &one, &err), &err);
+  hn__cache_close(c);
+  /* Room for three chunks; chunk 0 is there; a batch of five (1..5) leaves 3, 4, 5. */
+  HN_CHECK(hn__cache_open(NULL, dir, one.bytes * 7 / 2, &c, &err), &err);
+  enum { N = 5 };
+  hn__cache_chunk chunks[N];
+  hn_table *tables[N];
+  hn__hash128 *keys[N];
+  for (int k = 0; k < N; k++) {
+    tables[k] = fx_table(k + 1, EV_ROWS, EV_PAD);
+    keys[k] = fx_item_keys(TAG, k + 1, EV_ROWS);
+    chunks[k] = (hn__cache_chunk){fx_key(TAG, k + 1), tables[k], EV_ROWS, keys[k]};
+  }
+  hn__cache_put_info info[N];
+  HN_CHECK(hn__cache_put_chunks(c, N, chunks, info, &err), &err);
+  for (int k = 0; k < N; k++) assert_true(info[k].stored);
+  assert_int_equal(info[N - 1].evicted_chunks, 3); /* chunk 0, then 1 and 2 of the batch */
+  for (int64_t id = 0; id < 3; id++)
+    assert_int_equal(fx_check(c, TAG, id, EV_ROWS, EV_PAD), HN_ENOTFOUND);
+  for (int64_t id = 3; id <= N; id++) {
+    assert_int_equal(fx_check(c, TAG, id, EV_ROWS, EV_PAD), HN_OK);
+    hn__cache_item out[EV_ROWS];
+    int64_t found = 0;
+    HN_CHECK(hn__cache_get_items(c, EV_ROWS, keys[id - 1], out, &found, &err), &err);
+    assert_int_equal(found, EV_ROWS);
+    assert_int_equal(out[7].row, 7);
+  }
+  hn__cache_item out[EV_ROWS];
+  int64_t found = -1;
+  HN_CHECK(hn__cache_get_items(c, EV_ROWS, keys[0], out, &found, &err), &err);
+  assert_int_equal(found, 0); /* the evicted ones' entries went with them */
+  assert_int_equal(fx_usage(c).items, 3 * EV_ROWS);
+  fx_verify(c);
+  /* A zero chunk key anywhere: nothing of the batch is written. */
+  chunks[1].key = (hn__hash128){0, 0};
+  assert_int_equal(hn__cache_put_chunks(c, N, chunks, NULL, &err), HN_EINVAL);
+  assert_int_equal(hn__cache_put_chunks(c, -1, chunks, NULL, &err), HN_EINVAL);
+  HN_CHECK(hn__cache_put_chunks(c, 0, NULL, NULL, &err), &err);
+  for (int k = 0; k < N; k++) {
+    hn_table_release(tables[k]);
+    free(keys[k]);
+  }
   hn__cache_close(c);
   fx_rmdir(dir);
 }
@@ -581,6 +636,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_items),
       cmocka_unit_test(test_eviction_keeps_recent),
+      cmocka_unit_test(test_put_chunks_batch),
       cmocka_unit_test(test_access_order_persists),
       cmocka_unit_test(test_file_stays_bounded),
       cmocka_unit_test(test_map_grows),

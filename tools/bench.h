@@ -15,7 +15,7 @@
 
 #define BENCH_MAX_ENGINES 8
 #define BENCH_MAX_FORMATS 5 /* table, arrow, rows/auto, rows/row, rows/column */
-#define BENCH_MAX_METRICS (2 + BENCH_MAX_ENGINES * BENCH_MAX_FORMATS)
+#define BENCH_MAX_METRICS (2 + BENCH_MAX_ENGINES * (BENCH_MAX_FORMATS + 2)) /* + cache rows */
 #define BENCH_NATIVE (-1) /* engines[] entry meaning the native baselines */
 
 typedef enum bench_format { BENCH_TABLE = 0, BENCH_ARROW = 1, BENCH_ROWS = 2 } bench_format;
@@ -32,6 +32,7 @@ typedef struct bench_options {
   int threads;           /* 0: one per core */
   const char *json_path; /* or NULL */
   const char *chart_path;
+  const char *cache_dir; /* --cache: cold and warm rows per engine, or NULL */
   bool skip_native;
   bool formats[3];    /* indexed by bench_format */
   bool strategies[3]; /* indexed by hn_materialize */

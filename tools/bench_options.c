@@ -41,6 +41,10 @@ void bench_print_help(FILE *out) {
           "  --repeats R          timed runs per engine; the median is reported (3)\n"
           "  --warmup W           untimed runs before them (1)\n"
           "  --threads N          workers of the threads and columnar engines (0: one per core)\n"
+          "  --cache DIR          also time each engine with a cache in DIR (created when\n"
+          "                       missing; emptied before each cold run): a cold row (empty\n"
+          "                       cache) and a warm row (everything found), checked like\n"
+          "                       the others (docs/cache.md)\n"
           "  --json FILE          write the results as JSON (see docs/benchmarks.md)\n"
           "  --chart FILE.svg     write a bar chart of the ratios to native\n"
           "  --skip-native        do not time the native baselines (they still give the\n"
@@ -245,10 +249,10 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
       o->skip_native = true;
       continue;
     }
-    static const char *const known[] = {"--scale",          "--items",       "--scenarios",
-                                        "--engines",        "--repeats",     "--warmup",
-                                        "--threads",        "--json",        "--chart",
-                                        "--return-formats", "--materialize", "--fault-inject"};
+    static const char *const known[] = {
+        "--scale",       "--items",        "--scenarios", "--engines", "--repeats",
+        "--warmup",      "--threads",      "--json",      "--chart",   "--return-formats",
+        "--materialize", "--fault-inject", "--cache"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       if (strcmp(option, known[k]) == 0) is_known = true;
@@ -293,6 +297,9 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
     } else if (strcmp(option, "--json") == 0) {
       if (!*value) return usage_error(err, option, "empty file name%s", "");
       o->json_path = value;
+    } else if (strcmp(option, "--cache") == 0) {
+      if (!*value) return usage_error(err, option, "empty directory name%s", "");
+      o->cache_dir = value;
     } else if (strcmp(option, "--chart") == 0) {
       if (!*value) return usage_error(err, option, "empty file name%s", "");
       o->chart_path = value;

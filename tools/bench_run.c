@@ -175,11 +175,14 @@ static hn_status hash_batches(const bench_scenario *s, struct ArrowSchema *schem
   return HN_OK;
 }
 
-/* Run p on e once; time the run and the hand-back of the result; hash the outputs into cs. */
+/*
+ * Run p on e once (with `cache` when not NULL); time the run and the
+ * hand-back of the result; hash the outputs into cs.
+ */
 static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p, hn_engine *e,
-                          bench_format fmt, hn_materialize strategy, double *secs,
+                          hn_cache *cache, bench_format fmt, hn_materialize strategy, double *secs,
                           bench_checksum *cs, hn_error *err) {
-  hn_run_options ro = {.size = sizeof ro};
+  hn_run_options ro = {.size = sizeof ro, .cache = cache};
   ro.n_outputs = s->n_outputs;
   ro.outputs = s->outputs;
   if (s->map) {
@@ -280,8 +283,8 @@ static int time_engine(const bench_options *o, const bench_scenario *s, bench_ca
         bench_checksum cs;
         memset(&cs, 0, sizeof cs);
         double t = 0;
-        hn_status st =
-            run_once(s, c, p, slot->engine, (bench_format)f, (hn_materialize)k, &t, &cs, &err);
+        hn_status st = run_once(s, c, p, slot->engine, NULL, (bench_format)f, (hn_materialize)k, &t,
+                                &cs, &err);
         if (st == HN_EUNSUPPORTED) {
           metric_unavailable(m, err.message, false);
           break;
@@ -301,6 +304,57 @@ static int time_engine(const bench_options *o, const bench_scenario *s, bench_ca
       metric_summarise(m);
       if (m->available && !m->matches && !g_serving) bad = 1;
     }
+  }
+  return bad;
+}
+
+/*
+ * With --cache: the engine's cold row (the cache emptied before each run,
+ * untimed) and warm row (after a cold run, every result found). Table
+ * format; checked against native like every row.
+ */
+static int time_cached(const bench_options *o, const bench_scenario *s, bench_case *c,
+                       const bench_checksum *ref, const engine_slot *slot, hn_cache *cache,
+                       bench_scenario_result *sr) {
+  int bad = 0;
+  for (int warm = 0; warm < 2; warm++) {
+    char key[48];
+    snprintf(key, sizeof key, "%s/cache-%s", engine_name(slot->code), warm ? "warm" : "cold");
+    bench_metric *m = metric_add(sr, key, o->repeats);
+    if (!slot->engine || !cache) {
+      metric_unavailable(m, slot->engine ? "the cache could not be opened" : slot->reason, false);
+      continue;
+    }
+    for (int r = -o->warmup - warm; r < o->repeats; r++) {
+      hn_error err;
+      hn_error_reset(&err);
+      hn_status st = HN_OK;
+      if (!warm || r == -o->warmup - 1) st = hn_cache_clear(NULL, hn_cache_dir(cache), &err);
+      if (st == HN_ENOTFOUND) st = HN_OK; /* nothing written yet */
+      bench_checksum cs;
+      memset(&cs, 0, sizeof cs);
+      double t = 0;
+      if (st == HN_OK)
+        st = run_once(s, c, c->pipeline, slot->engine, cache, BENCH_TABLE, HN_MATERIALIZE_AUTO, &t,
+                      &cs, &err);
+      if (st == HN_EUNSUPPORTED) {
+        metric_unavailable(m, err.message, false);
+        break;
+      }
+      if (st != HN_OK) {
+        char why[sizeof m->reason];
+        snprintf(why, sizeof why, "%s: %s", hn_status_str(st), err.message);
+        metric_unavailable(m, why, true);
+        fprintf(stderr, "hypernodes bench: %s: %s: %s\n", s->name, key, why);
+        bad = 1;
+        break;
+      }
+      if (r >= 0) m->durations[m->n++] = t;
+      if (!g_serving) metric_check(m, s->name, ref, &cs);
+      bench_checksum_free(&cs);
+    }
+    metric_summarise(m);
+    if (m->available && !m->matches && !g_serving) bad = 1;
   }
   return bad;
 }
@@ -326,7 +380,7 @@ static void add_ratios(const bench_scenario *s, bench_scenario_result *sr) {
 }
 
 static int run_scenario(const bench_options *o, const bench_scenario *s, const engine_slot *slots,
-                        int n_slots, bench_scenario_result *sr) {
+                        int n_slots, hn_cache *cache, bench_scenario_result *sr) {
   int64_t n = o->items;
   if (s->max_items > 0 && n > s->max_items) n = s->max_items;
   memset(sr, 0, sizeof *sr);
@@ -356,6 +410,7 @@ static int run_scenario(const bench_options *o, const bench_scenario *s, const e
       if (!o->skip_native) time_natives(o, s, c, &ref, sr);
     } else {
       bad |= time_engine(o, s, c, &ref, &slots[i], sr);
+      if (o->cache_dir) bad |= time_cached(o, s, c, &ref, &slots[i], cache, sr);
     }
   }
   for (int i = 0; i < sr->n_metrics; i++)
@@ -405,12 +460,21 @@ int bench_run(const bench_options *o, bench_report *r) {
     }
 
   int bad = 0;
+  hn_cache *cache = NULL;
+  if (o->cache_dir && !g_serving) {
+    hn_error err;
+    if (hn_cache_open(NULL, o->cache_dir, NULL, &cache, &err) != HN_OK) {
+      fprintf(stderr, "hypernodes bench: --cache: %s\n", err.message);
+      bad = 1;
+    }
+  }
   for (int i = 0; i < o->n_scenarios; i++) {
     bench_scenario_result *sr = &r->results[r->n_results++];
-    bad |= run_scenario(o, o->scenarios[i], slots, n_slots, sr);
+    bad |= run_scenario(o, o->scenarios[i], slots, n_slots, cache, sr);
     if (!g_serving) bench_print_scenario(sr, r, stdout);
     fflush(stdout);
   }
+  hn_cache_close(cache);
   for (int i = 0; i < n_slots; i++) hn_engine_destroy(slots[i].engine);
   return bad;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "cache_cmd.h"
 #include "viz.h"
 
 static void usage(FILE *out) {
@@ -12,6 +13,8 @@ static void usage(FILE *out) {
           "commands:\n"
           "  bench      time every engine against hand-written C baselines\n"
           "             (hypernodes bench --help)\n"
+          "  cache      statistics of a cache directory, or clear it\n"
+          "             (hypernodes cache --help)\n"
           "  viz        draw a pipeline as a graph: DOT, or SVG/PNG through Graphviz\n"
           "             (hypernodes viz --help)\n"
           "\n"
@@ -42,6 +45,7 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+  if (strcmp(cmd, "cache") == 0) return cache_main(argc - 2, argv + 2);
   if (strcmp(cmd, "viz") == 0) return viz_main(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     usage(stdout);

@@ -81,8 +81,7 @@ typedef struct hn_cache_usage {
  * created), HN_EINVAL, HN_EIO, HN_ECORRUPT or HN_ENOMEM.
  */
 HN_API HN_NODISCARD hn_status hn_cache_usage_of(const hn_allocator *alloc, const char *dir,
-                                                hn_cache_usage *out, size_t size,
-                                                hn_error *err);
+                                                hn_cache_usage *out, size_t size, hn_error *err);
 /**
  * Delete every result stored in the cache in `dir` (safe while other
  * processes use it). Returns HN_OK, HN_ENOTFOUND (no cache in `dir`),

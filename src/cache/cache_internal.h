@@ -119,6 +119,24 @@ hn_status hn__cache_put_chunk(hn__cache *cache, hn__hash128 chunk_key, const hn_
                               int64_t n_rows, const hn__hash128 *item_keys,
                               hn__cache_put_info *info, hn_error *err);
 
+/* One chunk of hn__cache_put_chunks: the arguments of hn__cache_put_chunk. */
+typedef struct hn__cache_chunk {
+  hn__hash128 key;
+  const hn_table *table;
+  int64_t n_rows;
+  const hn__hash128 *item_keys;
+} hn__cache_chunk;
+
+/*
+ * Put n chunks in one write transaction, each as hn__cache_put_chunk does,
+ * in order (a chunk's eviction may evict earlier chunks of the same call,
+ * never itself). One transaction writes each B-tree page it touches once:
+ * much cheaper than n puts when the item keys are many. info (may be NULL)
+ * receives n entries. Same returns; on failure nothing is written.
+ */
+hn_status hn__cache_put_chunks(hn__cache *cache, int64_t n, const hn__cache_chunk *chunks,
+                               hn__cache_put_info *info, hn_error *err);
+
 /*
  * Read the chunk stored under `chunk_key` into *out, a table the caller owns
  * (release it with hn_table_release). Its buffers are views into one copy of

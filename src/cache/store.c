@@ -153,12 +153,11 @@ typedef struct put_ctx {
   size_t size;
   int64_t n_rows, n_items; /* rows; rows with a non-zero item key */
   const hn__hash128 *item_keys;
-  const uint64_t *order; /* rows in key order (hn__cache_key_order), or NULL */
   uint64_t accounted;
   hn__cache_put_info info;
 } put_ctx;
 
-/* The chunk's value, its refs, its item entries, its meta and lru entries. */
+/* The chunk's value, its refs, its meta and lru entries (its item entries: store_items). */
 static int store_chunk(hn__cache *c, MDB_txn *txn, put_ctx *p, state_rec *s) {
   MDB_dbi *dbi = c->env->dbi;
   MDB_val k = val(&p->key, sizeof p->key), v = val(NULL, p->size);
@@ -173,16 +172,6 @@ static int store_chunk(hn__cache *c, MDB_txn *txn, put_ctx *p, state_rec *s) {
   for (int64_t i = 0, j = 0; i < p->n_rows; i++)
     if (!hn__hash128_is_zero(p->item_keys[i]))
       memcpy(refs + sizeof(hn__hash128) * (size_t)j++, &p->item_keys[i], sizeof(hn__hash128));
-  uint8_t rec[HN__ITEM_REC_SIZE];
-  memcpy(rec, &p->key, sizeof p->key);
-  for (int64_t j = 0; j < p->n_rows && rc == 0; j++) {
-    uint32_t row = p->order ? (uint32_t)p->order[j] : (uint32_t)j;
-    if (hn__hash128_is_zero(p->item_keys[row])) continue;
-    memcpy(rec + sizeof p->key, &row, sizeof row);
-    MDB_val ik = val(&p->item_keys[row], sizeof p->item_keys[row]), iv = val(rec, sizeof rec);
-    rc = mdb_put(txn, dbi[HN__DB_ITEMS], &ik, &iv, 0);
-  }
-  if (rc != 0) return rc;
   meta_rec m = {0, p->accounted};
   rc = stamp(c, txn, &p->key, m, s, false);
   s->total += p->accounted;
@@ -217,61 +206,155 @@ static int evict(write_op *op, MDB_txn *txn, state_rec *s, const hn__hash128 *ke
   return ok_if_missing(rc);
 }
 
+/*
+ * The puts of one write transaction, and every item entry they make in key
+ * order (see key_order.c): keys[j] is row rows[j] of chunk chunk_of[j]; order
+ * lists j in key order (NULL: as they come).
+ */
+typedef struct put_batch {
+  put_ctx *puts;
+  int64_t n;
+  hn__hash128 *keys;
+  uint32_t *chunk_of, *rows;
+  uint64_t *order;
+  int64_t n_keys;
+} put_batch;
+
+/* The item entries of the chunks stored, in key order, through one cursor. */
+static int store_items(hn__cache *c, MDB_txn *txn, const put_batch *b) {
+  MDB_cursor *cur = NULL;
+  int rc = mdb_cursor_open(txn, c->env->dbi[HN__DB_ITEMS], &cur);
+  uint8_t rec[HN__ITEM_REC_SIZE];
+  for (int64_t q = 0; q < b->n_keys && rc == 0; q++) {
+    uint64_t j = b->order ? (uint32_t)b->order[q] : (uint64_t)q;
+    const put_ctx *p = &b->puts[b->chunk_of[j]];
+    if (!p->info.stored) continue;
+    memcpy(rec, &p->key, sizeof p->key);
+    memcpy(rec + sizeof p->key, &b->rows[j], sizeof b->rows[j]);
+    MDB_val ik = val(&b->keys[j], sizeof b->keys[j]), iv = val(rec, sizeof rec);
+    rc = mdb_cursor_put(cur, &ik, &iv, 0);
+  }
+  if (cur) mdb_cursor_close(cur);
+  return rc;
+}
+
 static int put_body(write_op *op, MDB_txn *txn) {
   hn__cache *c = op->c;
-  put_ctx *p = op->ctx;
-  memset(&p->info, 0, sizeof p->info);
-  p->info.bytes = (int64_t)p->accounted;
+  put_batch *b = op->ctx;
   state_rec s;
-  uint64_t replaced = 0;
   int rc = hn__cache_read_state(c->env, txn, &s);
   if (rc == 0) rc = apply_touches(c, txn, &s);
-  if (rc == 0) rc = remove_chunk(op, txn, &p->key, &s, &replaced);
-  if (rc != 0) return rc;
-  if (c->max_bytes == 0 || p->accounted <= (uint64_t)c->max_bytes) {
+  put_ctx *last = NULL;
+  for (int64_t k = 0; k < b->n && rc == 0; k++) {
+    put_ctx *p = &b->puts[k];
+    memset(&p->info, 0, sizeof p->info);
+    p->info.bytes = (int64_t)p->accounted;
+    uint64_t replaced = 0;
+    rc = remove_chunk(op, txn, &p->key, &s, &replaced);
+    if (rc != 0 || (c->max_bytes > 0 && p->accounted > (uint64_t)c->max_bytes)) continue;
     rc = store_chunk(c, txn, p, &s);
-    if (rc == 0) rc = evict(op, txn, &s, &p->key, &p->info);
     p->info.stored = true;
     p->info.items = p->n_items;
+    last = p;
   }
+  if (rc == 0) rc = store_items(c, txn, b);
+  /* Then the bound: the oldest chunks go, earlier ones of this batch included, never the last. */
+  if (rc == 0 && last) rc = evict(op, txn, &s, &last->key, &last->info);
   return rc == 0 ? write_state(c, txn, &s) : rc;
+}
+
+/* Every item entry of the batch, and their key order. */
+static hn_status batch_keys(hn__cache *c, put_batch *b, hn_error *err) {
+  for (int64_t k = 0; k < b->n; k++) b->n_keys += b->puts[k].n_items;
+  if (b->n_keys > (int64_t)UINT32_MAX)
+    return hn__error(err, HN_ERANGE, "cache %s: put: more than 2^32 items at once", c->dir);
+  size_t m = (size_t)(b->n_keys ? b->n_keys : 1);
+  b->keys = hn__malloc(&c->alloc, m * sizeof *b->keys);
+  b->chunk_of = hn__malloc(&c->alloc, m * sizeof *b->chunk_of);
+  b->rows = hn__malloc(&c->alloc, m * sizeof *b->rows);
+  if (!b->keys || !b->chunk_of || !b->rows) return hn__error_nomem(err, "for a cache put");
+  int64_t j = 0;
+  for (int64_t k = 0; k < b->n; k++)
+    for (int64_t i = 0; i < b->puts[k].n_rows; i++) {
+      if (hn__hash128_is_zero(b->puts[k].item_keys[i])) continue;
+      b->keys[j] = b->puts[k].item_keys[i];
+      b->chunk_of[j] = (uint32_t)k;
+      b->rows[j++] = (uint32_t)i;
+    }
+  /* In key order when scratch is at hand; the result is the same either way. */
+  b->order = b->n_keys >= 64 ? hn__cache_key_order(&c->alloc, b->keys, (uint32_t)b->n_keys) : NULL;
+  return HN_OK;
+}
+
+/* Serialise chunk `in` into p (p->bytes owned by *buf). */
+static hn_status put_prepare(hn__cache *c, const hn__cache_chunk *in, put_ctx *p, hn_buffer **buf,
+                             hn_error *err) {
+  memset(p, 0, sizeof *p);
+  if (!in->table || (in->n_rows > 0 && !in->item_keys))
+    return hn__error(err, HN_EINVAL, "hn__cache_put_chunks: NULL argument");
+  if (hn__hash128_is_zero(in->key))
+    return hn__error(err, HN_EINVAL, "cache %s: put: the chunk key is zero", c->dir);
+  if (in->n_rows != hn_table_num_rows(in->table) || in->n_rows > (int64_t)UINT32_MAX)
+    return hn__error(err, HN_EINVAL, "cache %s: put: %lld item keys for a table of %lld rows",
+                     c->dir, (long long)in->n_rows, (long long)hn_table_num_rows(in->table));
+  hn_status st = hn_table_serialize(in->table, &c->alloc, buf, err);
+  if (st != HN_OK) return st;
+  p->key = in->key;
+  p->bytes = hn_buffer_data(*buf);
+  p->size = (size_t)hn_buffer_size(*buf);
+  p->n_rows = in->n_rows;
+  p->item_keys = in->item_keys;
+  for (int64_t i = 0; i < in->n_rows; i++) p->n_items += !hn__hash128_is_zero(in->item_keys[i]);
+  p->accounted =
+      p->size + HN__CACHE_CHUNK_OVERHEAD + (uint64_t)p->n_items * HN__CACHE_ITEM_OVERHEAD;
+  return HN_OK;
+}
+
+hn_status hn__cache_put_chunks(hn__cache *c, int64_t n, const hn__cache_chunk *chunks,
+                               hn__cache_put_info *info, hn_error *err) {
+  if (info) memset(info, 0, sizeof *info * (size_t)(n > 0 ? n : 0));
+  if (!c || n < 0 || (n > 0 && !chunks))
+    return hn__error(err, HN_EINVAL, "hn__cache_put_chunks: NULL argument or negative count");
+  if (n == 0) return HN_OK;
+  put_batch b;
+  memset(&b, 0, sizeof b);
+  b.n = n;
+  b.puts = hn__calloc(&c->alloc, (size_t)n, sizeof *b.puts);
+  hn_buffer **bufs = hn__calloc(&c->alloc, (size_t)n, sizeof *bufs);
+  hn_status st = b.puts && bufs ? HN_OK : hn__error_nomem(err, "for a cache put");
+  size_t need = 0;
+  for (int64_t k = 0; k < n && st == HN_OK; k++) {
+    st = put_prepare(c, &chunks[k], &b.puts[k], &bufs[k], err);
+    need += st == HN_OK ? (size_t)b.puts[k].accounted : 0;
+  }
+  if (st == HN_OK) st = batch_keys(c, &b, err);
+  if (st == HN_OK) {
+    write_op op = {c, put_body, &b, need, HN_OK, err};
+    st = run_write(&op, "put");
+  }
+  if (st == HN_OK) c->n_touched = 0;
+  for (int64_t k = 0; k < n; k++) {
+    if (st == HN_OK && info) info[k] = b.puts[k].info;
+    if (bufs) hn_buffer_release(bufs[k]);
+  }
+  hn__free(&c->alloc, b.puts);
+  hn__free(&c->alloc, bufs);
+  hn__free(&c->alloc, b.keys);
+  hn__free(&c->alloc, b.chunk_of);
+  hn__free(&c->alloc, b.rows);
+  hn__free(&c->alloc, b.order);
+  return st;
 }
 
 hn_status hn__cache_put_chunk(hn__cache *c, hn__hash128 chunk_key, const hn_table *table,
                               int64_t n_rows, const hn__hash128 *item_keys,
                               hn__cache_put_info *info, hn_error *err) {
-  if (info) memset(info, 0, sizeof *info);
-  if (!c || !table || (n_rows > 0 && !item_keys))
+  if (!c || !table || (n_rows > 0 && !item_keys)) {
+    if (info) memset(info, 0, sizeof *info);
     return hn__error(err, HN_EINVAL, "hn__cache_put_chunk: NULL argument");
-  if (hn__hash128_is_zero(chunk_key))
-    return hn__error(err, HN_EINVAL, "cache %s: put: the chunk key is zero", c->dir);
-  if (n_rows != hn_table_num_rows(table) || n_rows > (int64_t)UINT32_MAX)
-    return hn__error(err, HN_EINVAL, "cache %s: put: %lld item keys for a table of %lld rows",
-                     c->dir, (long long)n_rows, (long long)hn_table_num_rows(table));
-  hn_buffer *bytes = NULL;
-  hn_status st = hn_table_serialize(table, &c->alloc, &bytes, err);
-  if (st != HN_OK) return st;
-  put_ctx p;
-  memset(&p, 0, sizeof p);
-  p.key = chunk_key;
-  p.bytes = hn_buffer_data(bytes);
-  p.size = (size_t)hn_buffer_size(bytes);
-  p.n_rows = n_rows;
-  p.item_keys = item_keys;
-  for (int64_t i = 0; i < n_rows; i++) p.n_items += hn__hash128_is_zero(item_keys[i]) ? 0 : 1;
-  p.accounted = p.size + HN__CACHE_CHUNK_OVERHEAD + (uint64_t)p.n_items * HN__CACHE_ITEM_OVERHEAD;
-  /* Inserted in key order when scratch is at hand (see key_order.c); the result is the same. */
-  uint64_t *order =
-      n_rows >= 64 ? hn__cache_key_order(&c->alloc, item_keys, (uint32_t)n_rows) : NULL;
-  p.order = order;
-  write_op op = {c, put_body, &p, p.accounted, HN_OK, err};
-  st = run_write(&op, "put");
-  hn__free(&c->alloc, order);
-  hn_buffer_release(bytes);
-  if (st != HN_OK) return st;
-  c->n_touched = 0;
-  if (info) *info = p.info;
-  return HN_OK;
+  }
+  hn__cache_chunk one = {chunk_key, table, n_rows, item_keys};
+  return hn__cache_put_chunks(c, 1, &one, info, err);
 }
 
 /* ---- accesses, flush ------------------------------------------------------------ */

@@ -144,6 +144,8 @@ static inline const uint8_t *hn__array_bytes(const hn_array *array, int i) {
 }
 /* Bytes held by the array's buffers and its children's, recursively (an estimate of its size). */
 int64_t hn__array_nbytes(const hn_array *array);
+/* The bytes of every column of the table (hn__array_nbytes summed). */
+int64_t hn__table_bytes(const hn_table *table);
 
 /*
  * A new array of n rows of `type`: row i is null when nul[i] (nul may be

@@ -107,3 +107,9 @@ int64_t hn__array_nbytes(const hn_array *array) {
   for (int64_t c = 0; c < array->n_children; c++) bytes += hn__array_nbytes(array->children[c]);
   return bytes;
 }
+
+int64_t hn__table_bytes(const hn_table *table) {
+  int64_t bytes = 0;
+  for (int64_t c = 0; c < table->n_columns; c++) bytes += hn__array_nbytes(table->columns[c]);
+  return bytes;
+}

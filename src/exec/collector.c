@@ -28,6 +28,7 @@ struct hn__collector {
   hn_error fail_err;
   int64_t inits, destroys;
   int workers;
+  int64_t cache_hits, cache_misses, cache_read, cache_written;
 };
 
 hn_status hn__collector_create(const hn__call *x, hn__collector **out, hn_error *err) {
@@ -74,6 +75,14 @@ void hn__collector_add_counts(hn__collector *c, int64_t inits, int64_t destroys,
   c->inits += inits;
   c->destroys += destroys;
   c->workers += workers;
+}
+
+void hn__collector_add_cache(hn__collector *c, int64_t hits, int64_t misses, int64_t bytes_read,
+                             int64_t bytes_written) {
+  c->cache_hits += hits;
+  c->cache_misses += misses;
+  c->cache_read += bytes_read;
+  c->cache_written += bytes_written;
 }
 
 void hn__collector_counts(const hn__collector *c, int64_t *inits, int64_t *destroys) {
@@ -152,8 +161,8 @@ hn_status hn__collector_add_lost(hn__collector *c, int64_t item, const char *nod
   hn_status st = null_row(c, &cols, err);
   if (st == HN_OK) st = hn__collector_add_chunk(c, item, 1, cols, err);
   if (st == HN_OK)
-    st = hn__collector_add_record(c, x->is_map ? hn__call_item(x, item) : 0, path,
-                                  node ? node : "", message, err);
+    st = hn__collector_add_record(c, x->is_map ? hn__call_item(x, item) : 0, path, node ? node : "",
+                                  message, err);
   return st;
 }
 
@@ -257,6 +266,10 @@ hn_status hn__collector_finish(hn__collector *c, hn_result **out, hn_error *err)
   stats.resource_inits = c->inits;
   stats.resource_destroys = c->destroys;
   stats.workers = c->workers;
+  stats.cache_hits = c->cache_hits;
+  stats.cache_misses = c->cache_misses;
+  stats.cache_bytes_read = c->cache_read;
+  stats.cache_bytes_written = c->cache_written;
   bool keep = c->n_chunks > 1 && x->n_items / c->n_chunks >= c->keep_min_rows;
   if (st != HN_OK) {
     hn_type_release(schema);

@@ -377,6 +377,9 @@ int64_t hn__collector_failed_item(const hn__collector *c);
 hn_status hn__collector_failure(const hn__collector *c, hn_error *err);
 /* Resource instances built and destroyed, and workers that ran items. */
 void hn__collector_add_counts(hn__collector *c, int64_t inits, int64_t destroys, int workers);
+/* With a cache: (node, item) results found and computed, bytes read and written. */
+void hn__collector_add_cache(hn__collector *c, int64_t hits, int64_t misses, int64_t bytes_read,
+                             int64_t bytes_written);
 /* The resource counts added so far. */
 void hn__collector_counts(const hn__collector *c, int64_t *inits, int64_t *destroys);
 /*

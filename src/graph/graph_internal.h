@@ -22,7 +22,7 @@ typedef struct hn_gnode {
   const hn_type **output_types; /* retained; for a mapped nested node: list<inner type> */
   hn_row_fn row;
   hn_batch_fn batch;
-  char *version; /* NULL when none */
+  char *version;       /* NULL when none */
   hn_node_cache cache; /* cache policy (hn_node_def.cache) */
   void *user_data;
   void (*user_data_free)(void *user_data);

@@ -182,7 +182,7 @@ static hn_status assemble(cjob *j, hn_error *err) {
   for (int64_t k = 0; k < j->n_morsels && st == HN_OK; k++) {
     morsel *mo = &j->morsels[k];
     st = hn__collector_add_chunk(col, mo->start, mo->count, mo->cols, err);
-    mo->cols = NULL; /* taken */
+    mo->cols = NULL;                          /* taken */
     for (int64_t r = 0; r < mo->fails.n; r++) /* a morsel's row -> the caller's item index */
       mo->fails.v[r].item = j->x->is_map ? hn__call_item(j->x, mo->start + mo->fails.v[r].item) : 0;
     if (st == HN_OK) st = hn__collector_add_records(col, &mo->fails, 0, err);
