@@ -410,8 +410,9 @@ typedef enum hn_materialize {
 typedef struct hn_rows hn_rows;
 
 /**
- * Materialise the result as rows with `strategy`. On success *out is owned
- * by the caller (hn_rows_destroy) and stays valid after the result is
+ * Materialise the result as rows with `strategy`. A chunked result is
+ * converted chunk by chunk (its chunks are not joined). On success *out is
+ * owned by the caller (hn_rows_destroy) and stays valid after the result is
  * destroyed. Returns HN_OK, HN_EINVAL (NULL argument, unknown strategy) or
  * HN_ENOMEM.
  */

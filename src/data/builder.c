@@ -3,22 +3,6 @@
 
 #include "data_internal.h"
 
-struct hn_builder {
-  hn_allocator alloc;
-  const hn_type *type;
-  hn_type_id id;
-  int64_t length;
-  int64_t null_count;
-  hn_buffer *validity; /* NULL until the first null */
-  hn_buffer *values;   /* values, bits, object pointers or int32 offsets */
-  hn_buffer *data;     /* utf8/binary bytes */
-  int64_t n_children;
-  hn_builder **children;
-  hn_array **view_children; /* children's live views, for `view` */
-  hn_array view;            /* live read-only view of the rows appended so far */
-  char last_error[256];
-};
-
 static hn_status fail(hn_builder *b, hn_status st, const char *fmt, const char *arg) {
   snprintf(b->last_error, sizeof b->last_error, fmt, arg);
   return st;
@@ -550,19 +534,37 @@ hn_status hn_builder_finish(hn_builder *b, hn_array **out, hn_error *err) {
   return finish_rec(b, out, err);
 }
 
-const hn_array *hn__builder_view(hn_builder *b) {
-  hn_array *v = &b->view;
-  v->type = b->type;
-  v->length = b->length;
-  v->offset = 0;
-  v->null_count = b->null_count;
-  v->buffers[0] = b->validity;
-  v->buffers[1] = b->values;
-  v->buffers[2] = b->data;
-  v->n_children = b->n_children;
-  v->children = b->view_children;
-  for (int64_t i = 0; i < b->n_children; i++) hn__builder_view(b->children[i]);
-  return v;
+/* Bytes of buffer i of `a`'s rows (its offset applied for offsets and bytes). */
+static int64_t used_bytes(const hn_array *a, int i) {
+  const hn_buffer *buf = a->buffers[i];
+  if (!buf) return 0;
+  if (i == 2 && a->buffers[1]) { /* bytes: from the offsets of its rows */
+    const int32_t *off = (const int32_t *)a->buffers[1]->data + a->offset;
+    return off[a->length] - off[0];
+  }
+  return buf->size;
+}
+
+void hn__builder_reserve_like(hn_builder *b, const hn_array *like, double scale) {
+  if (!b || !like || like->type->id != b->id || scale <= 0) return;
+  double rows = (double)like->length * scale;
+  if (rows > INT32_MAX - (double)b->length) return;
+  if (reserve_rows(b, (int64_t)rows) != HN_OK) return;
+  if (b->data) {
+    double bytes = (double)b->data->size + (double)used_bytes(like, 2) * scale;
+    if (bytes < INT32_MAX && hn__buffer_reserve(b->data, (int64_t)bytes) != HN_OK) return;
+  }
+  for (int64_t i = 0; i < b->n_children && i < like->n_children; i++) {
+    const hn_array *c = like->children[i];
+    /* A list's items: as many per row as the rows `like` holds had. */
+    double per =
+        b->id == HN_TYPE_LIST && c->length > 0 && like->length > 0
+            ? (double)(((const int32_t *)like->buffers[1]->data)[like->offset + like->length] -
+                       ((const int32_t *)like->buffers[1]->data)[like->offset]) /
+                  (double)c->length
+            : 1.0;
+    hn__builder_reserve_like(b->children[i], c, scale * per);
+  }
 }
 
 /*

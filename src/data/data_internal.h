@@ -111,13 +111,54 @@ hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64
                          hn_array **columns, hn_table **out, hn_error *err);
 
 /*
+ * A builder (builder.c). Its members are here so that the engines' hot path
+ * can read the rows just appended without a call (hn__builder_view); only
+ * builder.c writes them.
+ */
+struct hn_builder {
+  hn_allocator alloc;
+  const hn_type *type;
+  hn_type_id id;
+  int64_t length;
+  int64_t null_count;
+  hn_buffer *validity; /* NULL until the first null */
+  hn_buffer *values;   /* values, bits, object pointers or int32 offsets */
+  hn_buffer *data;     /* utf8/binary bytes */
+  int64_t n_children;
+  hn_builder **children;
+  hn_array **view_children; /* children's live views, for `view` */
+  hn_array view;            /* live read-only view of the rows appended so far */
+  char last_error[256];
+};
+
+/*
  * A read-only view of the rows appended to a builder so far, readable with
  * hn_array_get and friends (not retainable, never released). Valid until the
  * next append to this builder or its children, or finish/destroy.
  */
-const hn_array *hn__builder_view(hn_builder *builder);
+static inline const hn_array *hn__builder_view(hn_builder *b) {
+  hn_array *v = &b->view;
+  v->type = b->type;
+  v->length = b->length;
+  v->offset = 0;
+  v->null_count = b->null_count;
+  v->buffers[0] = b->validity;
+  v->buffers[1] = b->values;
+  v->buffers[2] = b->data;
+  v->n_children = b->n_children;
+  v->children = b->view_children;
+  for (int64_t i = 0; i < b->n_children; i++) (void)hn__builder_view(b->children[i]);
+  return v;
+}
 /* Drop rows [len, length) again, freeing objects in them (roll-back of a failed call). */
 void hn__builder_truncate(hn_builder *builder, int64_t len);
+/*
+ * Reserve room for `scale` times what `like` (an array of the builder's type,
+ * typically what it last finished) holds: its rows, string bytes and, for
+ * lists and structs, its children's, recursively. Capacity only; a failure
+ * to allocate is ignored (appends grow or report it).
+ */
+void hn__builder_reserve_like(hn_builder *builder, const hn_array *like, double scale);
 /*
  * True when a nested builder holds exactly what its closed elements account
  * for: a list's item builder has offsets[length] values, every struct field

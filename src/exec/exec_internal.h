@@ -416,5 +416,6 @@ static inline int64_t hn__map_row(hn_map_mode mode, int64_t item, int64_t stride
 
 /* Default rows per chunk kept as one record batch (columnar morsels; remote joins below it). */
 #define HN__MORSEL_DEFAULT 65536
+#define HN__MORSEL_MIN 512 /* the columnar engine's smallest automatic morsel */
 
 #endif /* HN_EXEC_INTERNAL_H */

@@ -1,8 +1,9 @@
 /*
  * The columnar executor: the plan runs node by node over morsels of rows.
  *
- * Map items are cut into morsels (engine chunk_size rows, HN__MORSEL_DEFAULT
- * by default) that the engine's workers claim in order. A morsel is a set of
+ * Map items are cut into morsels (engine chunk_size rows; by default
+ * HN__MORSEL_DEFAULT, fewer when a map is small: morsel_size) that the
+ * engine's workers claim in order. A morsel is a set of
  * column values, one per plan slot: a column of the morsel's rows, or a
  * scalar (a one-row array broadcast to every row: fixed inputs, resources,
  * outputs of nodes whose inputs are all scalars). A node with a batch
@@ -208,6 +209,18 @@ static void job_free(cjob *j) {
   hn__free(a, j->workers);
 }
 
+/*
+ * Rows per morsel when the engine sets none: HN__MORSEL_DEFAULT for large
+ * maps; a smaller map is cut into about four morsels per worker (at least
+ * HN__MORSEL_MIN rows each), so that every worker has work and heavy items
+ * balance, while a morsel's fixed cost stays small beside its rows'.
+ */
+static int64_t morsel_size(int64_t n_items, int n_workers) {
+  int64_t per = (n_items + 4 * (int64_t)n_workers - 1) / (4 * (int64_t)n_workers);
+  if (per > HN__MORSEL_DEFAULT) per = HN__MORSEL_DEFAULT;
+  return per < HN__MORSEL_MIN ? HN__MORSEL_MIN : per;
+}
+
 static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   hn__pool *pool = x->engine->state;
   int64_t chunk_size = x->engine->options.chunk_size;
@@ -218,9 +231,9 @@ static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   j->plan = plan;
   j->alloc = x->alloc;
   j->n_items = x->n_items;
-  j->morsel_size = chunk_size > 0 ? chunk_size : HN__MORSEL_DEFAULT;
-  j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
   j->n_workers = pool ? hn__pool_size(pool) : 1;
+  j->morsel_size = chunk_size > 0 ? chunk_size : morsel_size(j->n_items, j->n_workers);
+  j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
   atomic_init(&j->next, 0);
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);

@@ -106,9 +106,13 @@ static void worker_teardown(worker *w) {
 static hn_status chunk_collect(worker *w, chunk *c) {
   frame *f = w->top;
   const hn_plan *plan = f->plan;
+  bool more = w->job->threads && c->start + c->count < w->job->n_items;
   for (int64_t r = 0; r < plan->n_requested; r++) {
-    hn_status st = hn_builder_finish(f->builders[plan->requested_slots[r]], &c->cols[r], &w->ferr);
+    hn_builder *b = f->builders[plan->requested_slots[r]];
+    hn_status st = hn_builder_finish(b, &c->cols[r], &w->ferr);
     if (st != HN_OK) return hn__it_fatal_filled(w, st);
+    /* The next chunk is likely alike: its buffers sized now, not regrown by doubling. */
+    if (more) hn__builder_reserve_like(b, c->cols[r], 1.0);
   }
   for (int64_t k = 0; k < f->n_scratch; k++) hn__builder_truncate(f->builders[f->scratch[k]], 0);
   for (int64_t k = 0; k < f->n_bslots; k++) f->rows[f->bslots[k]] = 0;
@@ -367,6 +371,8 @@ hn_status hn__items_run(hn__call *x, const hn__items_opts *o, hn_error *err) {
     job_free(&j);
     return hn__error(err, HN_ENOMEM, "pthread_cond_init failed");
   }
+  /* Chunks of light items are large (HN__TARGET_CHUNK_NS): kept as record batches, not joined. */
+  if (j.threads) hn__collector_keep_chunks(x->col, HN__KEEP_CHUNK_ROWS);
   if (o->pool)
     hn__pool_run(o->pool, worker_main, &j);
   else

@@ -10,10 +10,11 @@
 
 #include "items.h"
 
-#define HN__RESET_EVERY 1024        /* items between truncations of scratch builders */
-#define HN__WINDOW_PER_WORKER 4     /* chunks in flight per worker */
-#define HN__FIRST_CHUNK 16          /* items in the timed first chunks (automatic size) */
-#define HN__TARGET_CHUNK_NS 50000.0 /* aim for 50 us of work per chunk */
+#define HN__RESET_EVERY 1024     /* items between truncations of scratch builders */
+#define HN__WINDOW_PER_WORKER 4  /* chunks in flight per worker */
+#define HN__FIRST_CHUNK 16       /* items in the timed first chunks (automatic size) */
+#define HN__TARGET_CHUNK_NS 1e6  /* aim for 1 ms of work per chunk */
+#define HN__KEEP_CHUNK_ROWS 1024 /* results stay chunked when chunks average this many rows */
 
 #define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
 
@@ -236,6 +237,28 @@ static inline void hn__it_put_row(frame *f, int64_t s, const hn_array *a, int64_
         (*p)->type = id;
         (*p)->is_null = nul;
         (*p)->v.b = v;
+      }
+      return;
+    }
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY: {
+      const int32_t *off = (const int32_t *)values + j;
+      const uint8_t *bytes = hn__array_bytes(a, 2);
+      hn_str v = {bytes ? (const char *)bytes + off[0] : "", off[1] - off[0]};
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.str = v;
+      }
+      return;
+    }
+    case HN_TYPE_LIST: {
+      const int32_t *off = (const int32_t *)values + j;
+      hn_list_view v = {a->children[0], off[0], off[1] - off[0]};
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.list = v;
       }
       return;
     }
