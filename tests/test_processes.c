@@ -4,8 +4,16 @@
  * on item 37 of 100, under both error policies), resource counts per
  * worker process, refusal of object-typed values, item order with skewed
  * costs and odd batch sizes, engine reuse, run, events replayed on the
- * calling thread, and after every call: no child process left (zombie or
- * not) and no file descriptor leaked.
+ * calling thread; the pool that outlives a call (the same workers serve a
+ * repeated map; a new pipeline, a changed one or new resources get new
+ * workers; broadcast values and input types travel with each call; another
+ * thread, a forked copy of the caller); no allocation per item.
+ *
+ * Leftovers: the workers live as long as the engine, so between calls the
+ * checks are "no exited child left unreaped, at most `workers` children,
+ * and exactly one more descriptor per child than before the engine forked"
+ * (pool_check), and after hn_engine_destroy "no child process at all and
+ * every descriptor closed".
  *
  * Node functions run in forked worker processes: they never call cmocka;
  * what they count lives in shared memory (mmap MAP_SHARED).
@@ -94,6 +102,56 @@ static void assert_no_children(void) {
   errno = 0;
   assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
   assert_int_equal(errno, ECHILD);
+}
+
+/* Child processes of this process (every thread's), from /proc; their pids into pids (cap). */
+static int children(pid_t *pids, int cap) {
+  DIR *d = opendir("/proc/self/task");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    long pid;
+    while (fscanf(f, "%ld", &pid) == 1) {
+      if (n < cap) pids[n] = (pid_t)pid;
+      n++;
+    }
+    fclose(f);
+  }
+  closedir(d);
+  return n;
+}
+
+/* An engine's pool as seen from outside: descriptors before it forked anything. */
+typedef struct pool_watch {
+  hn_engine *e;
+  int fds;
+} pool_watch;
+
+static pool_watch watch_new(hn_engine *e) {
+  assert_int_equal(children(NULL, 0), 0);
+  return (pool_watch){e, count_fds()};
+}
+
+/*
+ * Between calls: no exited child left unreaped, at most `workers` children
+ * (the pool), one socket each and nothing else leaked. Returns the children.
+ */
+static int pool_check(const pool_watch *w) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int rc = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+  assert_true(rc == 0 || errno == ECHILD);
+  if (rc == 0 && si.si_pid != 0) fail_msg("child %d exited and was not reaped", (int)si.si_pid);
+  int n = children(NULL, 0);
+  assert_true(n <= hn_engine_workers(w->e));
+  assert_int_equal(count_fds(), w->fds + n);
+  return n;
 }
 
 static void *shared_new(size_t size) {
@@ -191,11 +249,14 @@ static hn_status f_skewed(void *ud, const hn_datum *in, hn_builder *const *out, 
 
 /* ---- crash isolation --------------------------------------------------------------- */
 
-/* Map 100 items on `engine` (NULL: a fresh 3-worker engine) with a node misbehaving on 37. */
-static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragment,
+/*
+ * Map 100 items on the engine `watch` follows (NULL: a fresh 3-worker
+ * engine, destroyed after) with a node misbehaving on 37.
+ */
+static void crash_run_on(const pool_watch *watch, crash_mode mode, const char *fragment,
                          hn_error_policy policy) {
   int fds = count_fds();
-  hn_engine *e = engine ? engine : engine_new(3, 0, mode == CRASH_HANG ? 1.0 : 0);
+  hn_engine *e = watch ? watch->e : engine_new(3, 0, mode == CRASH_HANG ? 1.0 : 0);
   hn_pipeline *p = pipeline_new("crash");
   crash_mode *m = shared_new(sizeof *m);
   *m = mode;
@@ -242,7 +303,11 @@ static void crash_run_on(hn_engine *engine, crash_mode mode, const char *fragmen
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
   munmap(m, sizeof *m);
-  if (!engine) hn_engine_destroy(e);
+  if (watch) {
+    (void)pool_check(watch); /* the dead worker was reaped, and replaced or not */
+    return;
+  }
+  hn_engine_destroy(e);
   assert_no_children();
   assert_int_equal(count_fds(), fds);
 }
@@ -365,6 +430,7 @@ static void test_resources_per_process(void **state) {
   (void)state;
   int fds = count_fds();
   hn_engine *e = engine_new(3, 0, 0);
+  pool_watch watch = watch_new(e);
   hn_pipeline *p = pipeline_new("res");
   HN_CHECK(hn_pipeline_add(p, "scale", "model, x", "y: int64", f_scale, NULL), NULL);
   res_counts *rc = shared_new(sizeof *rc);
@@ -392,12 +458,13 @@ static void test_resources_per_process(void **state) {
     atomic_store(&rc->inits, 0);
     atomic_store(&rc->destroys, 0);
     hn_result_destroy(r);
-    assert_no_children();
+    (void)pool_check(&watch);
   }
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
   munmap(rc, sizeof *rc);
   hn_engine_destroy(e);
+  assert_no_children();
   assert_int_equal(count_fds(), fds);
 }
 
@@ -456,8 +523,8 @@ static void test_object_input_refused(void **state) {
 
 /* ---- batching and order ------------------------------------------------------------ */
 
-static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
-  int fds = count_fds();
+static void map_triple(const pool_watch *w, int64_t n, hn_row_fn fn) {
+  hn_engine *e = w->e;
   hn_pipeline *p = pipeline_new("order");
   HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", fn, NULL), NULL);
   hn_inputs *in = inputs_with_column("x", n);
@@ -476,47 +543,54 @@ static void map_triple(hn_engine *e, int64_t n, hn_row_fn fn) {
   hn_result_destroy(r);
   hn_inputs_destroy(in);
   hn_pipeline_release(p);
+  (void)pool_check(w);
+}
+
+/* Destroy the engine: no child process left, every descriptor closed. */
+static void engine_done(pool_watch *w) {
+  hn_engine_destroy(w->e);
   assert_no_children();
-  assert_int_equal(count_fds(), fds);
+  assert_int_equal(count_fds(), w->fds);
 }
 
 static void test_order_skewed(void **state) {
   (void)state;
-  hn_engine *e = engine_new(4, 3, 0);
-  map_triple(e, 200, f_skewed);
-  hn_engine_destroy(e);
+  pool_watch w = watch_new(engine_new(4, 3, 0));
+  map_triple(&w, 200, f_skewed);
+  engine_done(&w);
 }
 
 static void test_chunk_sizes(void **state) {
   (void)state;
-  hn_engine *one = engine_new(3, 1, 0);
-  map_triple(one, 50, f_triple);
-  hn_engine_destroy(one);
-  hn_engine *large = engine_new(3, 1000000, 0);
-  map_triple(large, 5000, f_triple);
-  hn_engine_destroy(large);
-  hn_engine *automatic = engine_new(2, 0, 0);
-  map_triple(automatic, 100000, f_triple);
-  hn_engine_destroy(automatic);
+  pool_watch one = watch_new(engine_new(3, 1, 0));
+  map_triple(&one, 50, f_triple);
+  engine_done(&one);
+  pool_watch large = watch_new(engine_new(3, 1000000, 0));
+  map_triple(&large, 5000, f_triple);
+  engine_done(&large);
+  pool_watch automatic = watch_new(engine_new(2, 0, 0));
+  map_triple(&automatic, 100000, f_triple);
+  map_triple(&automatic, 100000, f_triple); /* sized from the first call's measured cost */
+  engine_done(&automatic);
 }
 
 static void test_workers_exceed_items(void **state) {
   (void)state;
-  hn_engine *e = engine_new(8, 0, 0);
-  map_triple(e, 3, f_triple);
-  map_triple(e, 1, f_triple);
-  hn_engine_destroy(e);
+  pool_watch w = watch_new(engine_new(8, 0, 0));
+  map_triple(&w, 3, f_triple);
+  map_triple(&w, 1, f_triple);
+  engine_done(&w);
 }
 
 static void test_engine_reuse(void **state) {
   (void)state;
-  hn_engine *e = engine_new(2, 0, 0);
-  for (int k = 0; k < 4; k++) map_triple(e, 30 + k, f_triple);
+  pool_watch w = watch_new(engine_new(2, 0, 0));
+  for (int k = 0; k < 4; k++) map_triple(&w, 30 + k, f_triple);
   /* A crash in between leaves the engine usable. */
-  crash_run_on(e, CRASH_EXIT, "exited with status 3", HN_ERRORS_CONTINUE);
-  crash_run_on(e, CRASH_SEGV, "SIGSEGV", HN_ERRORS_RAISE);
-  map_triple(e, 10, f_triple);
-  hn_engine_destroy(e);
+  crash_run_on(&w, CRASH_EXIT, "exited with status 3", HN_ERRORS_CONTINUE);
+  crash_run_on(&w, CRASH_SEGV, "SIGSEGV", HN_ERRORS_RAISE);
+  map_triple(&w, 10, f_triple);
+  engine_done(&w);
 }
 
 static void test_run(void **state) {
@@ -552,9 +626,10 @@ static void test_sigchld_ignored(void **state) {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
-  hn_engine *e = engine_new(2, 0, 0);
-  map_triple(e, 40, f_triple);
-  hn_engine_destroy(e);
+  pool_watch w = watch_new(engine_new(2, 0, 0));
+  map_triple(&w, 40, f_triple);
+  map_triple(&w, 40, f_triple);
+  engine_done(&w);
   assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
 }
 

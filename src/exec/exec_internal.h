@@ -32,6 +32,7 @@ typedef struct hn_resource {
   char *name;
   char *version;       /* the definition's version (owned copy), or NULL */
   const hn_type *type; /* object type of the value nodes see (vtable.free is a no-op) */
+  uint64_t stamp;      /* creation stamp (hn__stamp_next), taken once built */
 } hn_resource;
 
 hn_resource *hn__resource_retain(hn_resource *resource);

@@ -75,6 +75,7 @@ static hn_status resource_create(const hn_allocator *alloc, const hn_resource_de
   r->def.name = name;
   r->name = name;
   r->type = type;
+  r->stamp = hn__stamp_next();
   *out = r;
   return HN_OK;
 }

@@ -113,7 +113,19 @@ struct hn_plan {
   char **key_provided; /* sorted copies */
   int64_t n_key_requested;
   char **key_requested; /* copies, in request order; 0 = "every output" */
+  /* Creation stamp (hn__stamp_next), taken once the plan is fully built. */
+  uint64_t stamp;
 };
+
+/*
+ * Creation stamps: a process-wide counter, thread-safe. A plan (and a
+ * resource, exec) takes hn__stamp_next() once it is fully built, so that
+ * "was it made before that moment?" is a comparison with hn__stamp_now()
+ * read then: a worker process of the processes engine can run a call only
+ * when every object the call needs existed when the worker was forked.
+ */
+uint64_t hn__stamp_next(void); /* a new stamp, greater than every earlier one */
+uint64_t hn__stamp_now(void);  /* the latest stamp given out so far (0: none yet) */
 
 /*
  * Compile (or fetch from the cache) the plan for the input names the caller

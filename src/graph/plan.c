@@ -14,6 +14,18 @@
 
 #include "graph_internal.h"
 
+/* ---- creation stamps ------------------------------------------------------ */
+
+static _Atomic uint64_t g_stamp;
+
+uint64_t hn__stamp_next(void) {
+  return atomic_fetch_add(&g_stamp, 1) + 1;
+}
+
+uint64_t hn__stamp_now(void) {
+  return atomic_load(&g_stamp);
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 /* An output name and its producer: node index and output index. */
@@ -485,10 +497,12 @@ static hn_status compile(hn_pipeline *p, int64_t n_provided, const char *const *
   if (st == HN_OK) st = bind_defaults(&c, err);
   if (st == HN_OK) st = build_steps(&c, err);
   if (st == HN_OK) st = set_requested_and_key(&c, n_requested, requested, err);
-  if (st == HN_OK)
+  if (st == HN_OK) {
+    c.plan->stamp = hn__stamp_next();
     *out = c.plan;
-  else
+  } else {
     plan_free(c.a, c.plan);
+  }
   compiler_free(&c);
   return st;
 }

@@ -70,7 +70,7 @@ void hn__proc_slot_read(const hn_plan *plan, announce_slot *s, int64_t *item, in
   }
 }
 
-/* Parent, worker idle: forget the previous batch's item. */
+/* Parent, no process in the slot: forget everything announced. */
 void hn__proc_slot_reset(announce_slot *s) {
   uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
   atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);

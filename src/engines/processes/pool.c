@@ -1,68 +1,189 @@
-/* The parent's side of the processes engine: spawning, dispatching, deaths and timeouts. */
+/*
+ * The worker processes' lives (processes.c's file comment has the design):
+ * forked when a call needs one, kept between calls, retired before a call
+ * they cannot serve, stopped when the engine goes, killed when a call fails
+ * in the parent. Every process forked here is reaped here, and every
+ * descriptor opened here is closed here, on every path.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "processes_internal.h"
 
-int64_t hn__proc_batch_size(const hn__call *x, int workers) {
-  if (x->engine->options.chunk_size > 0) return x->engine->options.chunk_size;
-  int64_t b = x->n_items / ((int64_t)workers * BATCHES_PER_WORKER);
-  return b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : b;
+/* The calling thread's kernel id: a worker's death signal follows the thread that forked it. */
+static pid_t this_thread(void) {
+  return (pid_t)syscall(SYS_gettid);
 }
 
-static bool has_work(const pool *p) {
-  int64_t limit = hn__collector_failed_item(p->col);
-  for (int64_t i = p->head_singles; i < p->n_singles; i++)
-    if (p->singles[i] < limit) return true;
-  return p->next_item < p->x->n_items && p->next_item < limit;
-}
-
-/* The next batch to dispatch, or false. Nothing past the lowest failing item. */
-static bool next_task(pool *p, int64_t *first, int64_t *count) {
-  int64_t limit = hn__collector_failed_item(p->col);
-  while (p->head_singles < p->n_singles) {
-    int64_t item = p->singles[p->head_singles++];
-    if (item < limit) {
-      *first = item;
-      *count = 1;
-      return true;
-    }
+static hn_status map_slots(pool *p, hn_error *err) {
+  long page = sysconf(_SC_PAGESIZE);
+  size_t bytes = sizeof(announce_slot) * (size_t)p->cap;
+  p->map_size = page > 0 ? (bytes + (size_t)page - 1) / (size_t)page * (size_t)page : bytes;
+  void *m = mmap(NULL, p->map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    p->slots = NULL;
+    return hn__error(err, HN_ENOMEM, "processes engine: mmap of %zu bytes failed: %s", p->map_size,
+                     strerror(errno));
   }
-  if (p->next_item >= p->x->n_items || p->next_item >= limit) return false;
-  *first = p->next_item;
-  int64_t left = p->x->n_items - p->next_item;
-  *count = p->batch < left ? p->batch : left;
-  p->next_item += *count;
-  return true;
-}
-
-static hn_status requeue_singles(pool *p, int64_t first, int64_t count, int64_t skip,
-                                 hn_error *err) {
-  if (p->head_singles == p->n_singles) p->head_singles = p->n_singles = 0;
-  if (p->n_singles + count > p->cap_singles) {
-    int64_t cap = p->cap_singles ? p->cap_singles : 16;
-    while (cap < p->n_singles + count) cap *= 2;
-    int64_t *s = hn__realloc(&p->alloc, p->singles, sizeof *s * (size_t)cap);
-    if (!s) return hn__error_nomem(err, "re-queueing the items of a lost batch");
-    p->singles = s;
-    p->cap_singles = cap;
+  p->slots = m;
+  for (int i = 0; i < p->cap; i++) {
+    atomic_init(&p->slots[i].seq, 0);
+    atomic_init(&p->slots[i].item, -1);
+    atomic_init(&p->slots[i].start_ns, 0);
+    atomic_init(&p->slots[i].node, NULL);
+    atomic_init(&p->slots[i].stray_item, -1);
+    atomic_init(&p->slots[i].stray_node, NULL);
+    p->slots[i].timed = p->item_timeout > 0;
   }
-  for (int64_t i = first; i < first + count; i++)
-    if (i != skip) p->singles[p->n_singles++] = i;
   return HN_OK;
 }
 
-static hn_status spawn(pool *p, int i, hn_error *err) {
+hn_status hn__proc_pool_init(pool *p, const hn_allocator *alloc, const hn_engine_options *o,
+                             hn_error *err) {
+  memset(p, 0, sizeof *p);
+  p->alloc = *alloc;
+  p->cap = o->workers > 0 ? o->workers : 1;
+  p->chunk_size = o->chunk_size;
+  p->item_timeout = o->item_timeout;
+  p->owner = getpid();
+  p->w = hn__calloc(&p->alloc, (size_t)p->cap, sizeof *p->w);
+  if (!p->w) return hn__error_nomem(err, "starting the processes engine");
+  for (int i = 0; i < p->cap; i++) p->w[i] = (pworker){.fd = -1};
+  return map_slots(p, err);
+}
+
+/* Empty slot i (the process is gone or not ours): close, drop queued and partial messages. */
+static void forget(pool *p, int i) {
+  pworker *w = &p->w[i];
+  if (w->fd >= 0) close(w->fd);
+  hn__proc_queue_clear(&w->out);
+  hn__proc_in_reset(&w->in);
+  *w = (pworker){.fd = -1};
+  if (p->slots) hn__proc_slot_reset(&p->slots[i]);
+}
+
+int hn__proc_reap(pool *p, int i) {
+  int status = -1;
+  pworker *w = &p->w[i];
+  if (w->pid > 0) {
+    pid_t r;
+    do r = waitpid(w->pid, &status, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) status = -1;
+  }
+  forget(p, i);
+  return status;
+}
+
+int hn__proc_kill(pool *p, int i) {
+  if (p->w[i].pid > 0) kill(p->w[i].pid, SIGKILL);
+  return hn__proc_reap(p, i);
+}
+
+void hn__proc_kill_all(pool *p) {
+  for (int i = 0; i < p->cap; i++)
+    if (p->w[i].pid > 0) kill(p->w[i].pid, SIGKILL);
+  for (int i = 0; i < p->cap; i++)
+    if (p->w[i].pid > 0 || p->w[i].fd >= 0) (void)hn__proc_reap(p, i);
+}
+
+/* Ask an idle worker to end (STOP, then end of stream) and reap it. */
+static void stop_worker(pool *p, int i) {
+  pworker *w = &p->w[i];
+  hn__proc_queue_clear(&w->out);
+  if (w->fd >= 0) {
+    /* Blocking: an idle worker reads at once, and a dead one makes this fail. */
+    int flags = fcntl(w->fd, F_GETFL);
+    if (flags >= 0) (void)fcntl(w->fd, F_SETFL, flags & ~O_NONBLOCK);
+    (void)hn__proc_send_msg(w->fd, MSG_STOP, 0, 0, 0, NULL, 0);
+  }
+  (void)hn__proc_reap(p, i);
+}
+
+void hn__proc_pool_free(pool *p) {
+  if (p->w) {
+    if (p->owner == getpid()) {
+      for (int i = 0; i < p->cap; i++)
+        if (p->w[i].pid > 0) stop_worker(p, i);
+    }
+    for (int i = 0; i < p->cap; i++) forget(p, i); /* a copy of the owner: close only */
+  }
+  if (p->slots) munmap(p->slots, p->map_size);
+  hn__free(&p->alloc, p->w);
+  p->w = NULL;
+  p->slots = NULL;
+}
+
+void hn__proc_describe_status(int status, char *buf, size_t cap) {
+  if (status == -1)
+    snprintf(buf, cap, "worker process ended (its exit status is unavailable)");
+  else if (WIFSIGNALED(status))
+    snprintf(buf, cap, "worker process killed by %s", hn__signal_name(WTERMSIG(status)));
+  else if (WIFEXITED(status))
+    snprintf(buf, cap, "worker process exited with status %d", WEXITSTATUS(status));
+  else
+    snprintf(buf, cap, "worker process ended (wait status %d)", status);
+}
+
+/*
+ * This process is a copy (fork) of the pool's owner: the workers and the
+ * announce mapping are the owner's. Close our copies of the sockets, never
+ * signal or wait for the owner's children, and take a mapping of our own.
+ */
+static hn_status adopt(pool *p, hn_error *err) {
+  for (int i = 0; i < p->cap; i++) {
+    p->w[i].pid = 0;
+    forget(p, i);
+  }
+  if (p->slots) munmap(p->slots, p->map_size);
+  p->slots = NULL;
+  p->owner = getpid();
+  p->est_stamp = 0;
+  return map_slots(p, err);
+}
+
+hn_status hn__proc_pool_prepare(pool *p, uint64_t stamp, hn_error *err) {
+  if (p->owner != getpid() || !p->slots) {
+    hn_status st = adopt(p, err);
+    if (st != HN_OK) return st;
+  }
+  pid_t me = this_thread();
+  for (int i = 0; i < p->cap; i++) {
+    pworker *w = &p->w[i];
+    if (w->pid <= 0) continue;
+    int status = 0;
+    pid_t r = waitpid(w->pid, &status, WNOHANG);
+    if (r == w->pid || (r < 0 && errno == ECHILD)) {
+      w->pid = 0; /* died while idle (killed, or its forking thread ended): reaped */
+      forget(p, i);
+    } else if (w->stamp < stamp || w->tid != me) {
+      stop_worker(p, i); /* the call needs what it has not got, or its thread may end */
+    }
+  }
+  return HN_OK;
+}
+
+hn_status hn__proc_spawn(pool *p, int i, hn_error *err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return hn__error(err, HN_EIO, "processes engine: socketpair failed: %s", strerror(errno));
+  if (fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0) {
+    int e = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return hn__error(err, HN_EIO, "processes engine: fcntl failed: %s", strerror(e));
+  }
   hn__proc_slot_reset(&p->slots[i]);
+  /* Read before the fork: whatever was stamped by now is in the child's memory. */
+  uint64_t stamp = hn__stamp_now();
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) {
@@ -76,259 +197,6 @@ static hn_status spawn(pool *p, int i, hn_error *err) {
     hn__proc_child_main(p, i, sv[1]);
   }
   close(sv[1]);
-  p->w[i] = (pworker){.pid = pid, .fd = sv[0]};
+  p->w[i] = (pworker){.pid = pid, .tid = this_thread(), .stamp = stamp, .fd = sv[0]};
   return HN_OK;
-}
-
-/* Wait for the worker of slot i to end; its status, or -1 when unknown (ECHILD). */
-static int reap(pool *p, int i) {
-  int status = -1;
-  pworker *w = &p->w[i];
-  if (w->pid > 0) {
-    pid_t r;
-    do r = waitpid(w->pid, &status, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) status = -1;
-  }
-  if (w->fd >= 0) close(w->fd);
-  if (w->replied) p->workers_ran++;
-  *w = (pworker){.pid = 0, .fd = -1};
-  return status;
-}
-
-static void describe_status(int status, char *buf, size_t cap) {
-  if (status == -1)
-    snprintf(buf, cap, "worker process ended (its exit status is unavailable)");
-  else if (WIFSIGNALED(status))
-    snprintf(buf, cap, "worker process killed by %s", hn__signal_name(WTERMSIG(status)));
-  else if (WIFEXITED(status))
-    snprintf(buf, cap, "worker process exited with status %d", WEXITSTATUS(status));
-  else
-    snprintf(buf, cap, "worker process ended (wait status %d)", status);
-}
-
-/* Kill and reap every worker (the call is failing). */
-void hn__proc_kill_all(pool *p) {
-  for (int i = 0; i < p->n; i++)
-    if (p->w[i].pid > 0) kill(p->w[i].pid, SIGKILL);
-  for (int i = 0; i < p->n; i++)
-    if (p->w[i].pid > 0 || p->w[i].fd >= 0) (void)reap(p, i);
-}
-
-/* Stop every idle worker: STOP, its BYE counts, reap. */
-void hn__proc_stop_all(pool *p) {
-  for (int i = 0; i < p->n; i++)
-    if (p->w[i].pid > 0) (void)hn__proc_send_msg(p->w[i].fd, MSG_STOP, 0, 0, 0, NULL, 0);
-  for (int i = 0; i < p->n; i++) {
-    if (p->w[i].pid <= 0) continue;
-    msg_header h;
-    /* BYE: first = instances built over the worker's life (already counted
-     * batch by batch), count = instances destroyed. */
-    if (hn__proc_recv_msg(p->w[i].fd, &p->alloc, &h, &p->in) == RECV_OK && h.type == MSG_BYE)
-      p->bye_destroys += h.count;
-    (void)reap(p, i);
-  }
-}
-
-/*
- * The worker of slot i is gone (status from reap). Its batch: several items
- * are re-queued one by one; a single item (or the item that timed out,
- * `timed_out` >= 0) is lost with `message`.
- */
-static hn_status batch_lost(pool *p, int i, int64_t timed_out, const char *message, hn_error *err) {
-  pworker *w = &p->w[i];
-  int64_t item, start;
-  char node[HN_ERROR_NODE_MAX];
-  hn__proc_slot_read(p->x->plan, &p->slots[i], &item, &start, node);
-  int64_t first = w->first, count = w->count;
-  hn_status st = HN_OK;
-  int64_t stray = atomic_load(&p->slots[i].stray_item);
-  if (timed_out < 0 && stray >= first && stray < first + count) {
-    /* A node forked and its child returned into the engine: that item is lost. */
-    const char *name = atomic_load(&p->slots[i].stray_node);
-    snprintf(node, sizeof node, "%s",
-             name && hn__proc_plan_node_name(p->x->plan, name) ? name : "");
-    char msg[HN_ERROR_MESSAGE_MAX];
-    snprintf(msg, sizeof msg,
-             "node '%s' forked a child process that returned from the node into the engine "
-             "(a node may fork only to exec or _exit in the child); the worker process was "
-             "replaced",
-             node);
-    st = hn__collector_add_lost(p->col, stray, node, msg, err);
-    if (st == HN_OK && count > 1) st = requeue_singles(p, first, count, stray, err);
-  } else if (timed_out >= 0) {
-    st = hn__collector_add_lost(p->col, timed_out, item == timed_out ? node : "", message, err);
-    if (st == HN_OK && count > 1) st = requeue_singles(p, first, count, timed_out, err);
-  } else if (count > 1) {
-    st = requeue_singles(p, first, count, -1, err);
-  } else {
-    st = hn__collector_add_lost(p->col, first, item == first ? node : "", message, err);
-  }
-  return st;
-}
-
-static hn_status on_death(pool *p, int i, int status, hn_error *err) {
-  char msg[HN_ERROR_MESSAGE_MAX];
-  describe_status(status, msg, sizeof msg);
-  bool busy = p->w[i].busy;
-  hn_status st = busy ? batch_lost(p, i, -1, msg, err) : HN_OK;
-  (void)reap(p, i);
-  return st;
-}
-
-/* A message from the worker of slot i. */
-static hn_status on_readable(pool *p, int i, hn_error *err) {
-  pworker *w = &p->w[i];
-  msg_header h;
-  int rc = hn__proc_recv_msg(w->fd, &p->alloc, &h, &p->in);
-  if (rc == RECV_NOMEM)
-    return hn__error(err, HN_ENOMEM,
-                     "processes engine: out of memory receiving a reply of %llu bytes",
-                     (unsigned long long)h.size);
-  if (rc != RECV_OK) {
-    /* End of stream or a torn message: the worker died (make sure, then reap it). */
-    kill(w->pid, SIGKILL);
-    pid_t pid = w->pid;
-    int status = -1;
-    pid_t r;
-    do r = waitpid(pid, &status, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) status = -1;
-    w->pid = 0; /* reaped */
-    return on_death(p, i, status, err);
-  }
-  if (h.type == MSG_REPLY && w->busy && h.first == w->first && h.count == w->count) {
-    w->busy = false;
-    w->replied = true;
-    return hn__reply_take(p->col, p->x, i, h.first, h.count, p->in.data, p->in.size, err);
-  }
-  if (h.type == MSG_FAIL) {
-    size_t n = p->in.size < 400 ? p->in.size : 400;
-    hn_status code = h.status > 0 && h.status <= HN_EINTERNAL ? (hn_status)h.status : HN_EINTERNAL;
-    return hn__error(err, code, "processes engine: worker process %d failed: %.*s", i, (int)n,
-                     (const char *)p->in.data);
-  }
-  return hn__error(err, HN_ECORRUPT, "processes engine: unexpected message %u from worker %d",
-                   h.type, i);
-}
-
-/* Worker i is busy and has announced an item of its batch: which, and since when. */
-static bool running_item(pool *p, int i, int64_t *item, int64_t *start) {
-  pworker *w = &p->w[i];
-  if (w->pid <= 0 || !w->busy) return false;
-  char node[HN_ERROR_NODE_MAX];
-  hn__proc_slot_read(p->x->plan, &p->slots[i], item, start, node);
-  return *item >= w->first && *item < w->first + w->count;
-}
-
-/* Busy workers whose announced item ran past the timeout are killed; their item is lost. */
-static hn_status check_timeouts(pool *p, int64_t now, hn_error *err) {
-  double limit = p->x->engine->options.item_timeout;
-  if (limit <= 0) return HN_OK;
-  for (int i = 0; i < p->n; i++) {
-    pworker *w = &p->w[i];
-    int64_t item, start;
-    if (!running_item(p, i, &item, &start)) continue;
-    if ((double)(now - start) < limit * 1e9) continue;
-    kill(w->pid, SIGKILL);
-    char msg[64];
-    snprintf(msg, sizeof msg, "timed out after %g s", limit);
-    hn_status st = batch_lost(p, i, item, msg, err);
-    (void)reap(p, i);
-    if (st != HN_OK) return st;
-  }
-  return HN_OK;
-}
-
-/* Busy workers that exited without closing their socket (a copy held elsewhere). */
-static hn_status check_exits(pool *p, hn_error *err) {
-  for (int i = 0; i < p->n; i++) {
-    pworker *w = &p->w[i];
-    if (w->pid <= 0 || !w->busy) continue;
-    int status = 0;
-    pid_t r = waitpid(w->pid, &status, WNOHANG);
-    if (r == 0 || (r < 0 && errno != ECHILD)) continue;
-    if (r < 0) status = -1;
-    w->pid = 0; /* reaped */
-    hn_status st = on_death(p, i, status, err);
-    if (st != HN_OK) return st;
-  }
-  return HN_OK;
-}
-
-/* Poll wait: up to the earliest item deadline (with timeouts), else POLL_IDLE_MS. */
-static int poll_wait_ms(pool *p, int64_t now) {
-  double limit = p->x->engine->options.item_timeout;
-  if (limit <= 0) return POLL_IDLE_MS;
-  int64_t wait = (int64_t)POLL_TIMEOUT_MAX_MS * 1000000;
-  for (int i = 0; i < p->n; i++) {
-    int64_t item, start;
-    if (!running_item(p, i, &item, &start)) continue;
-    int64_t left = start + (int64_t)(limit * 1e9) - now;
-    if (left < wait) wait = left;
-  }
-  return wait <= 0 ? 0 : (int)((wait + 999999) / 1000000);
-}
-
-/* Give every idle (or empty) slot a batch while work remains. */
-static hn_status dispatch(pool *p, hn_error *err) {
-  for (int i = 0; i < p->n; i++) {
-    pworker *w = &p->w[i];
-    if (w->busy || !has_work(p)) continue;
-    if (w->pid <= 0) {
-      hn_status st = spawn(p, i, err);
-      if (st != HN_OK) return st;
-    }
-    int64_t first, count;
-    if (!next_task(p, &first, &count)) break;
-    p->out.size = 0;
-    hn_status st = hn__batch_encode(p->x, first, count, &p->out, err);
-    if (st != HN_OK) return st;
-    hn__proc_slot_reset(&p->slots[i]);
-    w->busy = true;
-    w->first = first;
-    w->count = count;
-    if (!hn__proc_send_msg(w->fd, MSG_TASK, 0, first, count, p->out.data, p->out.size)) {
-      /* The worker is gone before its batch: handled as a death (the batch is lost). */
-      kill(w->pid, SIGKILL);
-      int status = -1;
-      pid_t r;
-      do r = waitpid(w->pid, &status, 0);
-      while (r < 0 && errno == EINTR);
-      if (r < 0) status = -1;
-      w->pid = 0;
-      st = on_death(p, i, status, err);
-      if (st != HN_OK) return st;
-    }
-  }
-  return HN_OK;
-}
-
-hn_status hn__proc_run_pool(pool *p, hn_error *err) {
-  struct pollfd *fds = hn__calloc(&p->alloc, (size_t)p->n, sizeof *fds);
-  int *idx = hn__calloc(&p->alloc, (size_t)p->n, sizeof *idx);
-  hn_status st = fds && idx ? HN_OK : hn__error_nomem(err, "running the processes engine");
-  while (st == HN_OK) {
-    st = dispatch(p, err);
-    if (st != HN_OK) break;
-    int n = 0;
-    for (int i = 0; i < p->n; i++)
-      if (p->w[i].pid > 0 && p->w[i].busy) {
-        fds[n] = (struct pollfd){.fd = p->w[i].fd, .events = POLLIN};
-        idx[n++] = i;
-      }
-    if (n == 0) break; /* nothing in flight and nothing left to dispatch */
-    int r = poll(fds, (nfds_t)n, poll_wait_ms(p, hn__proc_mono_ns()));
-    if (r < 0 && errno != EINTR) {
-      st = hn__error(err, HN_EIO, "processes engine: poll failed: %s", strerror(errno));
-      break;
-    }
-    for (int k = 0; r > 0 && k < n && st == HN_OK; k++)
-      if (fds[k].revents) st = on_readable(p, idx[k], err);
-    if (st == HN_OK) st = check_timeouts(p, hn__proc_mono_ns(), err);
-    if (st == HN_OK && r == 0) st = check_exits(p, err);
-  }
-  hn__free(&p->alloc, fds);
-  hn__free(&p->alloc, idx);
-  return st;
 }

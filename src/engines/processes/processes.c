@@ -3,38 +3,56 @@
  * node that crashes, hangs, leaks or is not thread-safe cannot take the
  * calling process down.
  *
- * Fork model. Workers are forked at the start of each run/map call on a
- * processes engine and reaped before the call returns; nothing outlives the
- * call. A worker is a copy of the calling process at that moment: it runs
- * the very same node code, and inherits the call's pipeline, plan, resource
- * definitions and broadcast values copy-on-write (no function or
- * definition is ever serialised). Mapped items travel as serialised batches
- * (hn__batch_encode) over one AF_UNIX SOCK_STREAM socketpair per worker, and
- * replies (outputs, error records, events) come back the same way. Only the
- * forking thread exists in a worker: a lock held by another thread of the
- * caller at fork time stays held forever there, so nodes must not use locks
- * or state owned by other threads. Other file descriptors of the caller are
- * inherited as they are (SOCK_CLOEXEC only matters for exec). Resources are
- * built in each worker process (once per process that needs them) and
- * destroyed when the worker stops; a worker that crashes destroys nothing,
- * and what it built in the batch that killed it is not counted.
+ * Pool lifetime. The engine keeps a pool of worker processes (at most its
+ * `workers`), forked when a call first needs one and kept between calls, so
+ * that a repeated map pays no fork. A worker is a copy of the calling
+ * process at the moment it was forked: it runs the very same node code and
+ * sees the pipelines, plans, nodes (functions, user_data) and resource
+ * definitions that existed then. Plans and resources carry a creation
+ * stamp (hn__stamp_next, taken once they are fully built; plans are
+ * immutable and are dropped, never changed, when their pipeline changes),
+ * and a worker records hn__stamp_now() when it is forked; a call needs
+ * stamp(plan) and the stamp of each resource it binds to be at most the
+ * worker's. Before each call the pool retires (STOP, reap) every worker
+ * that cannot serve it, and the workers that died while idle; new ones are
+ * forked as the call needs them. So a new pipeline, a changed pipeline (a
+ * node added, a value bound: a new plan), new resources or new inputs
+ * objects holding resources re-fork the pool; the same pipeline with new
+ * inputs, broadcast values or options does not. A worker is also retired
+ * before a call from another thread than the one that forked it: its death
+ * signal (PR_SET_PDEATHSIG) follows the forking thread, which may end.
+ * Consequence (documented in docs/pipelines.md): state a node reads from
+ * memory that the caller changes between calls (globals, what user_data
+ * points to) is seen as it was when the worker was forked.
  *
- * Workers: min(engine workers, number of batches), each one process running
- * one hn__batch_worker on a sequential engine, with at most one batch in
- * flight (the parent only writes to an idle worker, so neither side can
- * block the other). Batch size: the engine's chunk_size when set, else
- * n_items / (8 * workers) clamped to [1, 4096]: about eight batches per
- * worker balance skewed costs. Measured (debug build, 2 workers, 200,000
- * items of a one-node int64 pipeline): a batch costs about 60-80 us on top
- * of its items (encode, two socket transfers, the executor's setup, the
- * reply), so 16-item batches run at 5 us/item, 256-item ones at 0.5 us/item
- * and 4096-item ones at 0.26 us/item; larger batches gain nothing.
+ * What travels per call: a CALL message to each worker before its first
+ * batch of the call (the plan and resources as pointers, which the stamps
+ * make valid in the worker; each input's source kind; the policy; which
+ * events the caller records; the call's allocator; the broadcast inputs as
+ * a serialised table), then its batches: mapped items as serialised tables
+ * (hn__batch_encode_buffer: zip slices, product gathers). Replies carry
+ * outputs, error records, the event log and the time the batch ran.
  *
- * Messages: a fixed header (type, status, first, count, payload size) and
- * the payload. Parent to worker: TASK (a batch), STOP. Worker to parent:
- * REPLY (hn__batch_worker_run's reply), FAIL (the worker itself failed: its
- * status and message), BYE (resource instances built and destroyed over the
- * worker's life, after hn__batch_worker_destroy).
+ * Resources are built per call inside each worker that needs them (at the
+ * first batch of the call) and destroyed when the call ends: the parent
+ * sends END to every worker that got the call and waits for DONE with the
+ * counts, so resource_inits == resource_destroys after every call (a
+ * crashed worker destroys nothing, and what it built in the batch that
+ * killed it is not counted). Calls without resources pay no END round trip.
+ *
+ * Batches: the engine's chunk_size when set; else sized from the measured
+ * cost of an item (the workers time each batch; the estimate is kept for
+ * the next calls of the same plan): about TARGET_BATCH_NS of items, at most
+ * the rest spread over every worker's INFLIGHT batches (guided, so the tail
+ * balances) but not under MIN_BATCH_NS, at most BATCH_MAX_BYTES of mapped
+ * input; PROBE_ITEMS items while the cost is unknown. Each worker has up to
+ * INFLIGHT (two) batches in flight, so it starts the next batch while the
+ * parent takes the previous reply; the parent never blocks on a socket
+ * (messages.c), so neither side can block the other. Replies are received
+ * into 64-byte aligned buffers and read in place: no copy after the socket.
+ * Measured (debug build, 2 workers, 200,000 items of a one-node int64
+ * pipeline, before this design): a batch cost about 60-80 us on top of its
+ * items, hence batches of milliseconds.
  *
  * Announce: one shared anonymous page slot per worker, written by the
  * worker before each item (item index, start time) and each node call
@@ -42,92 +60,56 @@
  * and item a crash or timeout hit.
  *
  * Crash isolation: end of stream on a worker's socket (or its exit seen by
- * waitpid) loses its batch. A batch of several items is re-queued as
- * single-item batches ahead of the rest; a lost single-item batch loses
- * that item (hn__collector_add_lost with the announced node and "worker
- * process killed by SIGSEGV (segmentation fault)" or "exited with status
- * N"). A worker whose announced item runs longer than item_timeout is
- * killed (SIGKILL): that item is lost ("timed out after N s"), the rest of
- * its batch is re-queued as single items. A dead worker is replaced while
- * work remains. Under RAISE no batch past the lowest failing item is
- * dispatched; batches in flight drain, workers stop, the failure is
- * reported. Failures of the parent itself (no memory, fork, a FAIL message,
- * a corrupt reply) kill and reap every worker and end the call.
+ * waitpid) ends it; replies it sent before are taken; its oldest batch in
+ * flight is lost, younger ones never started and are re-queued whole. A
+ * lost batch of several items is re-queued as single-item batches ahead of
+ * the rest; a lost single-item batch loses that item
+ * (hn__collector_add_lost with the announced node and "worker process
+ * killed by SIGSEGV (segmentation fault)" or "exited with status N"). A
+ * worker whose announced item runs longer than item_timeout is killed
+ * (SIGKILL): that item is lost ("timed out after N s"), the rest of its
+ * batch is re-queued as single items. A dead worker is replaced while work
+ * remains. Under RAISE no batch past the lowest failing item is
+ * dispatched; batches in flight drain and the failure is reported; the
+ * workers stay. Failures of the parent itself (no memory, fork, a FAIL
+ * message, a corrupt reply) kill and reap every worker and end the call.
  *
- * Every forked process is reaped and every descriptor closed on every
- * path; when waitpid reports ECHILD (SIGCHLD ignored by the caller) the
- * child was reaped by the system and its status is unknown.
+ * No leftovers: every forked process is reaped and every descriptor closed
+ * by the engine: a replaced worker at once, the pool's workers when the
+ * engine is destroyed (STOP, then waitpid); between calls the pool holds
+ * one socket per live worker and no exited child. A copy of the calling
+ * process (a fork of it) that uses or destroys the engine never touches
+ * the original's workers: it closes its copies of their sockets. When
+ * waitpid reports ECHILD (SIGCHLD ignored by the caller) the child was
+ * reaped by the system and its status is unknown.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "processes_internal.h"
 
 static hn_status processes_execute(hn__call *x, hn_error *err) {
-  hn_status st = HN_OK;
-  pool p;
-  memset(&p, 0, sizeof p);
-  p.x = x;
-  p.alloc = x->alloc;
-  p.parent = getpid();
-  int workers = x->engine->workers > 0 ? x->engine->workers : 1;
-  p.batch = hn__proc_batch_size(x, workers);
-  int64_t n_batches = (x->n_items + p.batch - 1) / p.batch;
-  p.n = n_batches < workers ? (int)n_batches : workers;
-  p.col = x->col;
-  hn__collector_keep_chunks(p.col, HN__MORSEL_DEFAULT);
-  p.w = hn__calloc(&p.alloc, (size_t)p.n, sizeof *p.w);
-  if (!p.w) return hn__error_nomem(err, "starting the processes engine");
-  for (int i = 0; i < p.n; i++) p.w[i] = (pworker){.pid = 0, .fd = -1};
-  long page = sysconf(_SC_PAGESIZE);
-  size_t bytes = sizeof(announce_slot) * (size_t)p.n;
-  p.map_size = page > 0 ? (bytes + (size_t)page - 1) / (size_t)page * (size_t)page : bytes;
-  void *m = mmap(NULL, p.map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) {
-    st = hn__error(err, HN_ENOMEM, "processes engine: mmap of %zu bytes failed: %s", p.map_size,
-                   strerror(errno));
-  } else {
-    p.slots = m;
-    for (int i = 0; i < p.n; i++) {
-      atomic_init(&p.slots[i].seq, 0);
-      atomic_init(&p.slots[i].item, -1);
-      atomic_init(&p.slots[i].start_ns, 0);
-      atomic_init(&p.slots[i].node, NULL);
-      atomic_init(&p.slots[i].stray_item, -1);
-      atomic_init(&p.slots[i].stray_node, NULL);
-      p.slots[i].timed = x->engine->options.item_timeout > 0;
-    }
-    st = hn__proc_run_pool(&p, err);
-  }
-  if (st == HN_OK) {
-    hn__proc_stop_all(&p);
-  } else {
-    hn__proc_kill_all(&p);
-  }
-  if (st == HN_OK) {
-    /* Inits came with the replies (per batch); destroys happen after the last one. */
-    hn__collector_add_counts(p.col, 0, p.bye_destroys, p.workers_ran);
-  }
-  if (p.slots) munmap(p.slots, p.map_size);
-  hn__free(&p.alloc, p.w);
-  hn__free(&p.alloc, p.singles);
-  hn__bytes_free(&p.alloc, &p.out);
-  hn__bytes_free(&p.alloc, &p.in);
-  return st;
+  return hn__proc_run_call(x->engine->state, x, err);
 }
 
 static hn_status processes_start(hn_engine *e, const hn_engine_options *o, hn_error *err) {
-  (void)err;
   e->workers = o->workers;
-  return HN_OK;
+  pool *p = hn__calloc(&e->alloc, 1, sizeof *p);
+  if (!p) return hn__error_nomem(err, "starting the processes engine");
+  e->state = p;
+  return hn__proc_pool_init(p, &e->alloc, o, err);
+}
+
+static void processes_stop(hn_engine *e) {
+  pool *p = e->state;
+  if (!p) return;
+  hn__proc_pool_free(p);
+  hn__free(&e->alloc, p);
+  e->state = NULL;
 }
 
 const hn__engine_ops hn__processes_ops = {
     .name = "processes",
     .flags = HN__ENGINE_ACROSS_PROCESSES,
     .start = processes_start,
+    .stop = processes_stop,
     .execute = processes_execute,
 };

@@ -14,13 +14,21 @@ static hn_status gather(const hn_allocator *a, const hn__src *src, int64_t first
   return st;
 }
 
+/* Where a table goes: appended to `bytes`, or serialised into a new `*buffer`. */
+typedef struct sink {
+  hn__bytes *bytes;
+  hn_buffer **buffer;
+} sink;
+
 /* A table of the given plan inputs' columns (taken, also on failure), serialised into `out`. */
 static hn_status encode_columns(const hn__call *x, int64_t n, const char **names, hn_array **cols,
-                                hn__bytes *out, hn_error *err) {
+                                sink out, hn_error *err) {
   hn_table *t = NULL;
   hn_status st = hn_table_create(&x->alloc, n, names, cols, &t, err);
   for (int64_t i = 0; i < n; i++) hn_array_release(cols[i]);
-  if (st == HN_OK) st = hn__append_table(&x->alloc, t, out, err);
+  if (st == HN_OK)
+    st = out.bytes ? hn__append_table(&x->alloc, t, out.bytes, err)
+                   : hn_table_serialize(t, &x->alloc, out.buffer, err);
   hn_table_release(t);
   return st;
 }
@@ -31,7 +39,7 @@ static hn_status encode_columns(const hn__call *x, int64_t n, const char **names
  * one value of each.
  */
 static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t first, int64_t count,
-                                hn__bytes *out, hn_error *err) {
+                                sink out, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
   size_t n_in = (size_t)(plan->n_inputs ? plan->n_inputs : 1);
@@ -67,14 +75,26 @@ static hn_status encode_sources(const hn__call *x, hn__src_kind kind, int64_t fi
   return st;
 }
 
-hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__bytes *out,
-                           hn_error *err) {
+static hn_status check_range(const hn__call *x, int64_t first, int64_t count, hn_error *err) {
   if (first < 0 || count < 0 || first > x->n_items - count)
     return hn__error(err, HN_ERANGE, "batch [%lld, %lld) outside the %lld items", (long long)first,
                      (long long)(first + count), (long long)x->n_items);
-  return encode_sources(x, HN__SRC_MAPPED, first, count, out, err);
+  return HN_OK;
+}
+
+hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__bytes *out,
+                           hn_error *err) {
+  hn_status st = check_range(x, first, count, err);
+  return st != HN_OK ? st : encode_sources(x, HN__SRC_MAPPED, first, count, (sink){out, NULL}, err);
+}
+
+hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count,
+                                  hn_buffer **out, hn_error *err) {
+  *out = NULL;
+  hn_status st = check_range(x, first, count, err);
+  return st != HN_OK ? st : encode_sources(x, HN__SRC_MAPPED, first, count, (sink){NULL, out}, err);
 }
 
 hn_status hn__consts_encode(const hn__call *x, hn__bytes *out, hn_error *err) {
-  return encode_sources(x, HN__SRC_CONST, 0, 1, out, err);
+  return encode_sources(x, HN__SRC_CONST, 0, 1, (sink){out, NULL}, err);
 }

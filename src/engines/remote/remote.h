@@ -44,6 +44,13 @@ hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__
                            hn_error *err);
 
 /*
+ * The same table as hn__batch_encode, as a new buffer (*out, one reference,
+ * allocated with x->alloc; 64-byte aligned): no copy after serialising.
+ */
+hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count,
+                                  hn_buffer **out, hn_error *err);
+
+/*
  * Append to `out` the broadcast (CONST) inputs of x as one serialised
  * one-row table, one column per CONST plan input (mpi: sent once per map).
  */
@@ -57,18 +64,36 @@ typedef struct hn__batch_worker hn__batch_worker;
 typedef void (*hn__announce_fn)(void *user_data, int64_t item, const char *node);
 
 /*
+ * Which events a caller wants, as bits (one per kind a worker records):
+ * what a worker in another address space needs to know of x->cb.
+ */
+uint32_t hn__batch_events_mask(const hn_callbacks *cb);
+/* Callbacks set (to a no-op) exactly for the kinds in `mask`: a worker's x->cb. */
+void hn__batch_events_callbacks(uint32_t mask, hn_callbacks *out);
+
+/*
  * A worker's state across the batches of one map. `x` is the map as the
  * worker sees it (borrowed for the worker's life): plan, srcs (CONST values
  * and RESOURCE definitions are used; MAPPED sources are replaced by each
- * batch's columns), policy, is_map, zip, alloc, and cb: which events the
- * caller wants (they are recorded into the reply, not called here; NULL:
- * none). Batches run on `pool`'s threads (borrowed; resources are then per
- * worker thread), or on the calling thread when it is NULL. Resource
+ * batch's columns, checked against their type unless it is NULL), policy,
+ * is_map, zip, alloc (what each batch allocates, all of it freed before
+ * hn__batch_worker_run returns), and cb: which events the caller wants (they
+ * are recorded into the reply, not called here; NULL: none). x->engine is
+ * not used. Batches run on `pool`'s threads (borrowed; resources are then
+ * per worker thread), or on the calling thread when it is NULL. Resource
  * instances are built by the first batch that needs them and live until
- * destroy.
+ * destroy. The worker's own state (sources, resource tables, the event log,
+ * the broadcast table) is allocated with x->alloc.
  */
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
                                   hn_error *err);
+/*
+ * As hn__batch_worker_create, with the worker's own state allocated with
+ * `keep` (copied) instead: a worker process that outlives the caller's call
+ * keeps nothing of the caller's allocator between batches.
+ */
+hn_status hn__batch_worker_create_ex(const hn__call *x, hn__pool *pool, const hn_allocator *keep,
+                                     hn__batch_worker **out, hn_error *err);
 
 /* Replace the CONST sources by the columns of a hn__consts_encode table. */
 hn_status hn__batch_worker_set_consts(hn__batch_worker *bw, const void *data, size_t size,
@@ -86,6 +111,9 @@ void hn__batch_worker_set_announce(hn__batch_worker *bw, hn__announce_fn fn, voi
  */
 hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
                                size_t in_size, hn__bytes *reply, hn_error *err);
+
+/* Resource instances the worker built and destroyed so far (totals over its life). */
+void hn__batch_worker_counts(const hn__batch_worker *bw, int64_t *inits, int64_t *destroys);
 
 /*
  * Destroy the live resource instances (on the calling thread) and free the
@@ -105,5 +133,14 @@ void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *des
  */
 hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
                          int64_t count, const void *reply, size_t size, hn_error *err);
+
+/*
+ * As hn__reply_take, for a reply held in `reply` (borrowed; 64-byte
+ * aligned, as hn_buffer_create makes it): the outputs become zero-copy
+ * views retaining it. *run_ns (may be NULL) receives the nanoseconds the
+ * worker spent running the batch's items (0 when it failed).
+ */
+hn_status hn__reply_take_buffer(hn__collector *col, const hn__call *x, int worker, int64_t first,
+                                int64_t count, hn_buffer *reply, int64_t *run_ns, hn_error *err);
 
 #endif /* HN_ENGINES_REMOTE_H */

@@ -11,7 +11,7 @@
 #include "remote.h"
 
 #define REPLY_MAGIC 0x52424e48u /* "HNBR" read as a little-endian u32 */
-#define REPLY_VERSION 1u
+#define REPLY_VERSION 2u
 
 typedef struct reply_header {
   uint32_t magic, version;
@@ -20,6 +20,7 @@ typedef struct reply_header {
   int32_t reserved;
   int64_t fail_item;       /* the failing item, when status != HN_OK */
   int64_t inits, destroys; /* resource instances built / destroyed by this batch */
+  int64_t run_ns;          /* time spent running the batch's items (0 on failure) */
   uint64_t outputs_size, errors_size, events_size;
   char message[HN_ERROR_MESSAGE_MAX];
   char node[HN_ERROR_NODE_MAX];
@@ -42,10 +43,14 @@ enum {
 
 /* n rounded up to a multiple of 8. */
 size_t hn__pad8(size_t n);
+/* Where a reply's outputs section starts: the header rounded up to 64 bytes. */
+#define REPLY_BODY_AT ((sizeof(reply_header) + 63) & ~(size_t)63)
 /* Copy a NUL-terminated string (NULL: "") into dst, cut at cap. */
 void hn__copy_str(char *dst, size_t cap, const char *src);
 /* Append zero bytes up to the next multiple of 8. */
 hn_status hn__bytes_pad8(const hn_allocator *alloc, hn__bytes *b, hn_error *err);
+/* Append zero bytes up to the next multiple of `to` (at most 64). */
+hn_status hn__bytes_pad(const hn_allocator *alloc, hn__bytes *b, size_t to, hn_error *err);
 /* Serialise `t` and append its bytes to `out`. */
 hn_status hn__append_table(const hn_allocator *a, const hn_table *t, hn__bytes *out, hn_error *err);
 /* Deserialise bytes (borrowed when `copy` is false: the table must not outlive them). */

@@ -95,13 +95,24 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
   return st;
 }
 
-/* The outputs section: one chunk. */
+/*
+ * The outputs section (at `p`, or at byte `at` of `owner`: then read in
+ * place, the arrays retaining it): one chunk.
+ */
 static hn_status take_outputs(hn__collector *col, const hn__call *x, const reply_header *h,
-                              const uint8_t *p, hn_error *err) {
+                              const uint8_t *p, hn_buffer *owner, size_t at, hn_error *err) {
   const hn_plan *plan = x->plan;
   const hn_allocator *a = &x->alloc;
   hn_table *t = NULL;
-  hn_status st = hn__read_table(a, p, (size_t)h->outputs_size, true, &t, err);
+  hn_status st;
+  if (owner) {
+    hn_buffer *view = NULL;
+    st = hn_buffer_view(owner, (int64_t)at, (int64_t)h->outputs_size, &view, err);
+    if (st == HN_OK) st = hn_table_deserialize(a, view, &t, err);
+    hn_buffer_release(view);
+  } else {
+    st = hn__read_table(a, p, (size_t)h->outputs_size, true, &t, err);
+  }
   if (st != HN_OK) return st;
   hn_array **cols =
       hn__calloc(a, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
@@ -168,10 +179,13 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
   return st;
 }
 
-hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
-                         int64_t count, const void *reply, size_t size, hn_error *err) {
+/* hn__reply_take; `owner` (or NULL) holds the reply bytes and lets the outputs be read in place. */
+static hn_status take(hn__collector *col, const hn__call *x, int worker, int64_t first,
+                      int64_t count, const void *reply, size_t size, hn_buffer *owner,
+                      int64_t *run_ns, hn_error *err) {
   reply_header h;
-  if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
+  if (run_ns) *run_ns = 0;
+  if (size < REPLY_BODY_AT) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
   memcpy(&h, reply, sizeof h);
   if (h.magic != REPLY_MAGIC || h.version != REPLY_VERSION)
     return hn__error(err, HN_ECORRUPT, "corrupt reply: bad magic or version");
@@ -179,19 +193,19 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
     return hn__error(err, HN_ECORRUPT,
                      "corrupt reply: it is for items [%lld, +%lld), expected [%lld, +%lld)",
                      (long long)h.first, (long long)h.count, (long long)first, (long long)count);
-  size_t body = size - sizeof h;
+  size_t body = size - REPLY_BODY_AT;
   if (h.outputs_size > body || hn__pad8((size_t)h.outputs_size) > body ||
       h.errors_size > body - hn__pad8((size_t)h.outputs_size) ||
       hn__pad8((size_t)h.errors_size) > body - hn__pad8((size_t)h.outputs_size) ||
       h.events_size != body - hn__pad8((size_t)h.outputs_size) - hn__pad8((size_t)h.errors_size))
     return hn__error(err, HN_ECORRUPT, "corrupt reply: section sizes do not add up to %zu bytes",
                      size);
-  if (h.inits < 0 || h.destroys < 0)
-    return hn__error(err, HN_ECORRUPT, "corrupt reply: negative resource counts");
+  if (h.inits < 0 || h.destroys < 0 || h.run_ns < 0)
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: negative resource counts or time");
   h.message[sizeof h.message - 1] = '\0';
   h.node[sizeof h.node - 1] = '\0';
   h.item_path[sizeof h.item_path - 1] = '\0';
-  const uint8_t *p = (const uint8_t *)reply + sizeof h;
+  const uint8_t *p = (const uint8_t *)reply + REPLY_BODY_AT;
   const uint8_t *outputs = p, *records = p + hn__pad8((size_t)h.outputs_size);
   const uint8_t *events = records + hn__pad8((size_t)h.errors_size);
   hn_status st = HN_OK;
@@ -213,11 +227,23 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
     }
     hn__collector_fail(col, h.fail_item, (hn_status)h.status, &e);
   } else {
-    st = take_outputs(col, x, &h, outputs, err);
+    st = take_outputs(col, x, &h, outputs, owner, REPLY_BODY_AT, err);
     if (st == HN_OK && h.errors_size) st = take_records(col, x, &h, records, err);
+    if (run_ns) *run_ns = h.run_ns;
   }
   hn__collector_add_counts(col, h.inits, h.destroys, 0);
   if (st == HN_OK && h.events_size && x->cb)
     st = replay(x, worker, events, (size_t)h.events_size, err);
   return st;
+}
+
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
+                         int64_t count, const void *reply, size_t size, hn_error *err) {
+  return take(col, x, worker, first, count, reply, size, NULL, NULL, err);
+}
+
+hn_status hn__reply_take_buffer(hn__collector *col, const hn__call *x, int worker, int64_t first,
+                                int64_t count, hn_buffer *reply, int64_t *run_ns, hn_error *err) {
+  return take(col, x, worker, first, count, hn_buffer_data(reply), (size_t)hn_buffer_size(reply),
+              reply, run_ns, err);
 }

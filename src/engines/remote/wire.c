@@ -11,7 +11,11 @@
  * A reply is, in host byte order (the mpi engine checks that ranks agree on
  * it before any batch moves):
  *
- *   reply_header                      fixed size, see below
+ *   reply_header                      fixed size, see below, then zero
+ *                                     bytes up to a multiple of 64
+ *                                     (REPLY_BODY_AT), so that a reply
+ *                                     received into an aligned buffer is
+ *                                     read in place
  *   outputs table                     hn_table_serialize bytes, outputs_size
  *                                     (0 when status != HN_OK); one column
  *                                     per requested output, one row per item
@@ -29,7 +33,8 @@
  * Each section starts at a multiple of 8 bytes. The header carries the
  * status of the batch: HN_OK, or the failure that stopped it (a node
  * failure under RAISE, or an engine failure such as HN_ENOMEM) with the
- * hn_error fields and the failing item. Its resource counts are the
+ * hn_error fields and the failing item, and the time the worker spent
+ * running the items (the parent sizes batches from it). Its resource counts are the
  * instances built and destroyed while running this batch (deltas, never
  * totals, so that summing replies counts each instance once); instances
  * still live at the end are destroyed by hn__batch_worker_destroy, whose
@@ -79,8 +84,13 @@ void hn__bytes_free(const hn_allocator *alloc, hn__bytes *b) {
 
 /* Append zero bytes up to the next multiple of 8. */
 hn_status hn__bytes_pad8(const hn_allocator *alloc, hn__bytes *b, hn_error *err) {
-  static const uint8_t zeros[8];
-  return hn__bytes_append(alloc, b, zeros, hn__pad8(b->size) - b->size, err);
+  return hn__bytes_pad(alloc, b, 8, err);
+}
+
+hn_status hn__bytes_pad(const hn_allocator *alloc, hn__bytes *b, size_t to, hn_error *err) {
+  static const uint8_t zeros[64];
+  size_t n = (to - b->size % to) % to;
+  return hn__bytes_append(alloc, b, zeros, n, err);
 }
 
 /* Serialise `t` and append its bytes to `out`. */

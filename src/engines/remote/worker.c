@@ -3,12 +3,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "remote_internal.h"
 
 struct hn__batch_worker {
   const hn__call *x;
-  hn_allocator alloc;
+  hn_allocator alloc; /* the worker's own state and the reply (keep); batches use x->alloc */
   hn__pool *pool;                  /* NULL: batches run on the calling thread */
   int n_local;                     /* workers batches run on (threads of pool, or 1) */
   hn__src *srcs;                   /* per plan input: x->srcs with MAPPED/CONST replaced */
@@ -90,6 +91,28 @@ static void rec_pipeline_end(void *ud, const hn_event *ev) {
   record(ud, EV_PIPELINE_END, ev);
 }
 
+uint32_t hn__batch_events_mask(const hn_callbacks *cb) {
+  uint32_t mask = 0;
+  for (int k = 0; k < EV_KINDS; k++)
+    if (hn__event_callback(cb, k)) mask |= 1u << k;
+  return mask;
+}
+
+static void event_noop(void *ud, const hn_event *ev) {
+  (void)ud;
+  (void)ev;
+}
+
+void hn__batch_events_callbacks(uint32_t mask, hn_callbacks *out) {
+  memset(out, 0, sizeof *out);
+  out->size = sizeof *out;
+  hn_callback *slot[EV_KINDS] = {&out->on_item_start, &out->on_item_end, &out->on_node_start,
+                                 &out->on_node_end,   &out->on_error,    &out->on_pipeline_start,
+                                 &out->on_pipeline_end};
+  for (int k = 0; k < EV_KINDS; k++)
+    if (mask & (1u << k)) *slot[k] = event_noop;
+}
+
 /* The callbacks handed to the local executor: the recorded kinds, plus what announcing needs. */
 static void setup_recorder(hn__batch_worker *bw) {
   hn_callbacks *r = &bw->rec;
@@ -108,13 +131,18 @@ static void setup_recorder(hn__batch_worker *bw) {
 
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
                                   hn_error *err) {
-  const hn_allocator *a = &x->alloc;
+  return hn__batch_worker_create_ex(x, pool, &x->alloc, out, err);
+}
+
+hn_status hn__batch_worker_create_ex(const hn__call *x, hn__pool *pool, const hn_allocator *keep,
+                                     hn__batch_worker **out, hn_error *err) {
+  const hn_allocator *a = keep;
   const hn_plan *plan = x->plan;
   *out = NULL;
   hn__batch_worker *bw = hn__calloc(a, 1, sizeof *bw);
   if (!bw) return hn__error_nomem(err, "creating a batch worker");
   bw->x = x;
-  bw->alloc = x->alloc;
+  bw->alloc = *keep;
   bw->pool = pool;
   bw->n_local = pool ? hn__pool_size(pool) : 1;
   atomic_init(&bw->inits, 0);
@@ -151,8 +179,6 @@ void hn__batch_worker_set_announce(hn__batch_worker *bw, hn__announce_fn fn, voi
   bw->announce_ud = user_data;
   setup_recorder(bw);
 }
-
-/* Deserialise bytes (borrowed when `copy` is false: the table must not outlive them). */
 
 hn_status hn__batch_worker_set_consts(hn__batch_worker *bw, const void *data, size_t size,
                                       hn_error *err) {
@@ -212,15 +238,27 @@ static hn_status reply_failure(hn__batch_worker *bw, int64_t first, int64_t coun
   if (with_log) h.events_size = bw->log.size;
   reply->size = 0;
   hn_status st = hn__bytes_append(&bw->alloc, reply, &h, sizeof h, err);
+  if (st == HN_OK) st = hn__bytes_pad(&bw->alloc, reply, 64, err);
   if (st == HN_OK && with_log)
     st = hn__bytes_append(&bw->alloc, reply, bw->log.data, bw->log.size, err);
+  return st;
+}
+
+/* Serialise `t` (a temporary buffer of the batch's allocator) and append it to the reply. */
+static hn_status append_table(hn__batch_worker *bw, const hn_table *t, hn__bytes *reply,
+                              hn_error *err) {
+  hn_buffer *buf = NULL;
+  hn_status st = hn_table_serialize(t, &bw->x->alloc, &buf, err);
+  if (st != HN_OK) return st;
+  st = hn__bytes_append(&bw->alloc, reply, hn_buffer_data(buf), (size_t)hn_buffer_size(buf), err);
+  hn_buffer_release(buf);
   return st;
 }
 
 /* The reply of a batch that ran: outputs, error records, events. */
 static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t count,
                                const hn_result *res, int64_t inits, int64_t destroys,
-                               hn__bytes *reply, hn_error *err) {
+                               int64_t run_ns, hn__bytes *reply, hn_error *err) {
   const hn_allocator *a = &bw->alloc;
   reply_header h;
   memset(&h, 0, sizeof h);
@@ -231,19 +269,21 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   h.status = HN_OK;
   h.inits = inits;
   h.destroys = destroys;
+  h.run_ns = run_ns;
   reply->size = 0;
   hn_status st = hn__bytes_append(a, reply, &h, sizeof h, err);
+  if (st == HN_OK) st = hn__bytes_pad(a, reply, 64, err);
   hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
   if (st == HN_OK && !t) st = hn__error_nomem(err, "joining a batch's outputs");
   size_t at = reply->size;
-  if (st == HN_OK) st = hn__append_table(a, t, reply, err);
+  if (st == HN_OK) st = append_table(bw, t, reply, err);
   if (st == HN_OK) {
     h.outputs_size = reply->size - at;
     st = hn__bytes_pad8(a, reply, err);
   }
   at = reply->size;
   if (st == HN_OK && errors && hn_table_num_rows(errors) > 0) {
-    st = hn__append_table(a, errors, reply, err);
+    st = append_table(bw, errors, reply, err);
     if (st == HN_OK) h.errors_size = reply->size - at;
     if (st == HN_OK) st = hn__bytes_pad8(a, reply, err);
   }
@@ -255,11 +295,17 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   return st;
 }
 
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
                                size_t in_size, hn__bytes *reply, hn_error *err) {
   const hn__call *x = bw->x;
   const hn_plan *plan = x->plan;
-  const hn_allocator *a = &bw->alloc;
+  const hn_allocator *a = &x->alloc;
   reply->size = 0;
   if (first < 0 || count < 1 || first > INT64_MAX - count)
     return hn__error(err, HN_ERANGE, "batch of %lld items at %lld", (long long)count,
@@ -273,6 +319,7 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     hn_array *col = NULL;
     st = hn__find_column(t, plan->input_names[q], x->srcs[q].type, count, "batch", &col, err);
     src->column = col;
+    if (col) src->type = col->type;
     src->stride = 1;
     src->length = count;
   }
@@ -298,7 +345,9 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
                       .no_event_paths = !bw->any_want};
   hn_error e;
   hn_error_reset(&e);
+  int64_t t0 = mono_ns();
   hn_status run = hn__items_run(&x2, &o, &e);
+  int64_t run_ns = mono_ns() - t0;
   hn_table_release(t);
   for (int64_t q = 0; q < plan->n_inputs; q++)
     if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
@@ -314,7 +363,8 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   if (run == HN_OK) run = hn__collector_finish(x2.col, &res, &e);
   hn__collector_destroy(x2.col);
   hn_status rs =
-      run == HN_OK ? reply_success(bw, first, count, res, inits, destroys, reply, err) : HN_OK;
+      run == HN_OK ? reply_success(bw, first, count, res, inits, destroys, run_ns, reply, err)
+                   : HN_OK;
   hn_result_destroy(res);
   if (run == HN_OK && rs == HN_OK) return HN_OK;
   bool with_log = !bw->log_failed;
@@ -326,6 +376,11 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     with_log = false;
   }
   return reply_failure(bw, first, count, run, &e, inits, destroys, with_log, reply, err);
+}
+
+void hn__batch_worker_counts(const hn__batch_worker *bw, int64_t *inits, int64_t *destroys) {
+  *inits = atomic_load(&bw->inits);
+  *destroys = atomic_load(&bw->destroys);
 }
 
 void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *destroys) {
