@@ -246,9 +246,10 @@ static hn_status batch_lost(pool *p, int i, batch_ref b, int64_t timed_out, cons
   char node[HN_ERROR_NODE_MAX];
   hn__proc_slot_read(plan, &p->slots[i], &item, &start, node);
   int64_t stray = atomic_load(&p->slots[i].stray_item);
-  if (timed_out < 0 && stray >= b.first && stray < b.first + b.count) {
-    /* A node forked and its child returned into the engine: that item is lost. */
-    const char *name = atomic_load(&p->slots[i].stray_node);
+  const char *name = atomic_load(&p->slots[i].stray_node);
+  if (timed_out < 0 && stray >= b.first && stray < b.first + b.count && (name || b.count == 1)) {
+    /* A node forked and its child returned into the engine: that item is lost. (Node
+     * calls not announced: the batch is re-run item by item, which names the node.) */
     snprintf(node, sizeof node, "%s", name && hn__proc_plan_node_name(plan, name) ? name : "");
     char msg[HN_ERROR_MESSAGE_MAX];
     snprintf(msg, sizeof msg,
@@ -372,10 +373,14 @@ static hn_status send_batch(pool *p, int i, batch_ref b, hn_error *err) {
   hn_status st = hn__batch_encode_buffer(c->x, b.first, b.count, &task, err);
   if (st != HN_OK) return st;
   if (w->call_seq != c->seq) {
-    (void)hn__proc_queue_msg(&w->out, MSG_CALL, 0, 0, c->msg.data, c->msg.size, NULL);
+    (void)hn__proc_queue_msg(&w->out, MSG_CALL, 0, 0, 0, c->msg.data, c->msg.size, NULL);
     w->call_seq = c->seq;
   }
-  (void)hn__proc_queue_msg(&w->out, MSG_TASK, b.first, b.count, hn_buffer_data(task),
+  /* Node calls are announced only where a node must be named: the item that
+   * timed out, or the single item of a batch (a crash in a larger batch
+   * re-runs its items one by one, and a per-node announce costs). */
+  int32_t flags = p->item_timeout > 0 || b.count == 1 ? TASK_ANNOUNCE_NODES : 0;
+  (void)hn__proc_queue_msg(&w->out, MSG_TASK, flags, b.first, b.count, hn_buffer_data(task),
                            (size_t)hn_buffer_size(task), task);
   hn_buffer_release(task);
   w->fl[w->n_fl++] = b;
@@ -453,7 +458,7 @@ static hn_status end_call(pool *p, hn_error *err) {
   for (int i = 0; i < p->cap && st == HN_OK; i++) {
     pworker *w = &p->w[i];
     if (w->pid <= 0 || w->call_seq != p->c.seq) continue;
-    (void)hn__proc_queue_msg(&w->out, MSG_END, 0, 0, NULL, 0, NULL);
+    (void)hn__proc_queue_msg(&w->out, MSG_END, 0, 0, 0, NULL, 0, NULL);
     w->ending = true;
     st = flush_worker(p, i, err);
   }
@@ -474,7 +479,7 @@ static hn_status call_start(pool *p, hn__call *x, hn_error *err) {
     p->est_stamp = x->plan->stamp;
     p->est_ns_sum = p->est_items = 0;
   }
-  hn__collector_keep_chunks(c->col, HN__MORSEL_DEFAULT);
+  hn__collector_keep_chunks(c->col, KEEP_BATCH_ROWS);
   hn_status st = hn__proc_pool_prepare(p, c->stamp, err);
   for (int i = 0; i < p->cap; i++) {
     p->w[i].ran = p->w[i].ending = false;

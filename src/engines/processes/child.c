@@ -38,7 +38,7 @@ typedef struct child {
   int fd;
   const hn_allocator *keep; /* the engine's allocator */
   wcall call;
-  hn__bytes in, reply;
+  hn__bytes in;
 } child;
 
 static void child_fail(child *c, hn_status st, const hn_error *e) {
@@ -105,11 +105,15 @@ static bool serve(child *c, const msg_header *h, int *code) {
   if (h->type == MSG_CALL) {
     st = call_begin(c, c->in.data, c->in.size, &e);
   } else if (h->type == MSG_TASK && c->call.bw) {
-    st = hn__batch_worker_run(c->call.bw, h->first, h->count, c->in.data, c->in.size, &c->reply,
-                              &e);
+    hn__batch_worker_announce_nodes(c->call.bw, (h->status & TASK_ANNOUNCE_NODES) != 0);
+    const hn__reply_parts *r = NULL;
+    st = hn__batch_worker_run_parts(c->call.bw, h->first, h->count, c->in.data, c->in.size, &r,
+                                    &e);
     hn__proc_check_forks(c->s);
-    if (st == HN_OK &&
-        !hn__proc_send_msg(c->fd, MSG_REPLY, 0, h->first, h->count, c->reply.data, c->reply.size))
+    const void *data[HN__REPLY_SEGMENTS];
+    size_t size[HN__REPLY_SEGMENTS];
+    int n = st == HN_OK ? hn__reply_parts_segments(r, data, size) : 0;
+    if (st == HN_OK && !hn__proc_send_parts(c->fd, MSG_REPLY, h->first, h->count, n, data, size))
       return false; /* the parent is gone */
   } else if (h->type == MSG_END) {
     int64_t inits = 0, destroys = 0;
@@ -160,7 +164,6 @@ _Noreturn void hn__proc_child_main(pool *p, int slot, int fd) {
   }
   call_end(&c, NULL, NULL);
   hn__bytes_free(c.keep, &c.in);
-  hn__bytes_free(c.keep, &c.reply);
   close(fd);
   hn__proc_child_exit(code);
 }

@@ -66,6 +66,36 @@ bool hn__proc_send_msg(int fd, uint32_t type, int32_t status, int64_t first, int
   return send_all(fd, &h, sizeof h) && send_all(fd, payload, size);
 }
 
+bool hn__proc_send_parts(int fd, uint32_t type, int64_t first, int64_t count, int n,
+                         const void *const *data, const size_t *size) {
+  msg_header h = {type, 0, first, count, 0};
+  struct iovec iov[1 + HN__REPLY_SEGMENTS];
+  int k = 0;
+  iov[k++] = (struct iovec){&h, sizeof h};
+  for (int i = 0; i < n && i < HN__REPLY_SEGMENTS; i++) {
+    h.size += size[i];
+    if (size[i]) iov[k++] = (struct iovec){(void *)data[i], size[i]};
+  }
+  struct iovec *v = iov;
+  while (k > 0) {
+    struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)k};
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    size_t left = (size_t)w;
+    while (k > 0 && left >= v->iov_len) {
+      left -= v->iov_len;
+      v++;
+      k--;
+    }
+    if (k > 0) {
+      v->iov_base = (uint8_t *)v->iov_base + left;
+      v->iov_len -= left;
+    }
+  }
+  return true;
+}
+
 /* Read exactly n bytes; false on end of stream or error. */
 static bool recv_all(int fd, void *p, size_t n) {
   uint8_t *b = p;
@@ -91,11 +121,11 @@ int hn__proc_recv_msg(int fd, const hn_allocator *a, msg_header *h, hn__bytes *b
 
 /* ---- the parent's side: without blocking ------------------------------------------------ */
 
-bool hn__proc_queue_msg(out_queue *q, uint32_t type, int64_t first, int64_t count,
-                        const void *data, size_t size, hn_buffer *hold) {
+bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first,
+                        int64_t count, const void *data, size_t size, hn_buffer *hold) {
   if (q->n == OUTQ) return false;
   out_msg *m = &q->m[(q->head + q->n) % OUTQ];
-  *m = (out_msg){.h = {type, 0, first, count, size}, .data = data, .hold = hn_buffer_retain(hold)};
+  *m = (out_msg){.h = {type, flags, first, count, size}, .data = data, .hold = hn_buffer_retain(hold)};
   q->n++;
   return true;
 }

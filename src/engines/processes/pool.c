@@ -175,6 +175,11 @@ hn_status hn__proc_spawn(pool *p, int i, hn_error *err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return hn__error(err, HN_EIO, "processes engine: socketpair failed: %s", strerror(errno));
+  for (int k = 0; k < 2; k++) { /* room for a batch each way: fewer wake-ups (best effort) */
+    int size = SOCKET_BUFFER;
+    (void)setsockopt(sv[k], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    (void)setsockopt(sv[k], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
   if (fcntl(sv[0], F_SETFL, O_NONBLOCK) != 0) {
     int e = errno;
     close(sv[0]);

@@ -23,6 +23,10 @@
 #define POLL_IDLE_MS 250               /* poll wait without a deadline (also checks exits) */
 #define POLL_TIMEOUT_MAX_MS 50         /* poll wait with item timeouts: the check granularity */
 #define PAYLOAD_MAX ((uint64_t)1 << 40)
+#define SOCKET_BUFFER (4 << 20) /* SO_SNDBUF / SO_RCVBUF asked for (the system may cap it) */
+/* Results stay as the batches' record batches when these average this many rows (as the
+ * threads engine keeps its chunks); smaller ones are joined. */
+#define KEEP_BATCH_ROWS 1024
 
 /* ---- messages.c ---------------------------------------------------------------------- */
 
@@ -35,9 +39,12 @@
  */
 enum { MSG_CALL = 1, MSG_TASK, MSG_END, MSG_STOP, MSG_REPLY, MSG_DONE, MSG_FAIL };
 
+/* TASK flags (msg_header.status): announce node calls, not only items. */
+#define TASK_ANNOUNCE_NODES 1
+
 typedef struct msg_header {
   uint32_t type;
-  int32_t status;       /* FAIL: the worker's status */
+  int32_t status;       /* FAIL: the worker's status; TASK: TASK_* flags */
   int64_t first, count; /* TASK, REPLY: the items; DONE: resource inits, destroys */
   uint64_t size;        /* payload bytes that follow */
 } msg_header;
@@ -70,6 +77,9 @@ enum { RECV_OK = 0, RECV_GONE = 1, RECV_NOMEM = 2 };
 /* Worker side, blocking. Send header + payload; false when the peer is gone (no SIGPIPE). */
 bool hn__proc_send_msg(int fd, uint32_t type, int32_t status, int64_t first, int64_t count,
                        const void *payload, size_t size);
+/* Worker side, blocking. Send a message whose payload is n segments, without joining them. */
+bool hn__proc_send_parts(int fd, uint32_t type, int64_t first, int64_t count, int n,
+                         const void *const *data, const size_t *size);
 /* Worker side, blocking. One message: its header and payload into `buf` (resized). RECV_*. */
 int hn__proc_recv_msg(int fd, const hn_allocator *a, msg_header *h, hn__bytes *buf);
 
@@ -89,8 +99,8 @@ typedef struct out_queue {
 } out_queue;
 
 /* Queue a message (`hold` is retained); false when the queue is full (never, by construction). */
-bool hn__proc_queue_msg(out_queue *q, uint32_t type, int64_t first, int64_t count,
-                        const void *data, size_t size, hn_buffer *hold);
+bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first,
+                        int64_t count, const void *data, size_t size, hn_buffer *hold);
 /* Write what the socket takes now. RECV_OK (queue may be left non-empty) or RECV_GONE. */
 int hn__proc_flush(int fd, out_queue *q);
 /* Drop every queued message (releasing what they hold). */
@@ -122,7 +132,8 @@ void hn__proc_in_reset(in_msg *m);
  * the parent. A worker announces with a few stores per node call, no copy.
  */
 typedef struct announce_slot {
-  _Atomic uint64_t seq; /* odd while the worker writes */
+  /* A cache line each: two workers announcing side by side must not share one. */
+  _Alignas(64) _Atomic uint64_t seq; /* odd while the worker writes */
   _Atomic int64_t item; /* -1: none yet */
   _Atomic int64_t start_ns;
   _Atomic(const char *) node; /* NULL: none yet */

@@ -101,16 +101,47 @@ hn_status hn__batch_worker_set_consts(hn__batch_worker *bw, const void *data, si
 
 /* Install the announce hook (NULL: none); it runs on the thread running the item. */
 void hn__batch_worker_set_announce(hn__batch_worker *bw, hn__announce_fn fn, void *user_data);
+/*
+ * Whether the hook also hears each node call (the default), or items only:
+ * an item announce is one call per item, a node announce one per node call.
+ */
+void hn__batch_worker_announce_nodes(hn__batch_worker *bw, bool nodes);
 
 /*
  * Run the batch `in` (a hn__batch_encode table of items [first,
- * first+count)) and write the reply into `reply` (reset first). A node
+ * first+count)) and write the reply into `reply` (reset first; grown with
+ * the worker's keep allocator, x->alloc for hn__batch_worker_create). A node
  * failure under RAISE is not an error here: it travels in the reply. A
  * non-OK return is a failure of the worker itself (a corrupt batch, no
  * memory): err names it and no reply is written.
  */
 hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
                                size_t in_size, hn__bytes *reply, hn_error *err);
+
+/*
+ * A batch's reply in parts, so that a worker can send it without joining
+ * it first: the header (and its padding), the serialised outputs and error
+ * records (allocated with the worker's keep allocator), the event log.
+ */
+typedef struct hn__reply_parts {
+  hn__bytes head;
+  hn_buffer *outputs, *errors; /* NULL when absent */
+  const uint8_t *events;
+  size_t events_size;
+} hn__reply_parts;
+
+#define HN__REPLY_SEGMENTS 6
+
+/*
+ * As hn__batch_worker_run, the reply left in parts owned by the worker
+ * (*out; valid until its next batch or destroy). A non-OK return is a
+ * failure of the worker itself (no reply).
+ */
+hn_status hn__batch_worker_run_parts(hn__batch_worker *bw, int64_t first, int64_t count,
+                                     const void *in, size_t in_size,
+                                     const hn__reply_parts **out, hn_error *err);
+/* The reply's bytes, in order and padding included, as n <= HN__REPLY_SEGMENTS segments. */
+int hn__reply_parts_segments(const hn__reply_parts *r, const void **data, size_t *size);
 
 /* Resource instances the worker built and destroyed so far (totals over its life). */
 void hn__batch_worker_counts(const hn__batch_worker *bw, int64_t *inits, int64_t *destroys);

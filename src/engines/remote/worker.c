@@ -18,6 +18,7 @@ struct hn__batch_worker {
   _Atomic int64_t inits, destroys; /* totals over the worker's life */
   hn__announce_fn announce;
   void *announce_ud;
+  bool announce_nodes; /* node calls are announced too (else items only) */
   int64_t *cur_item; /* per local worker: the top-level item it runs */
   /* Event recording (thread-safe: a pool runs items on several threads). */
   hn_callbacks rec;
@@ -26,6 +27,7 @@ struct hn__batch_worker {
   pthread_mutex_t mu;
   hn__bytes log;
   bool log_failed;
+  hn__reply_parts parts; /* the last batch's reply (keep allocator) */
 };
 
 static void log_put(hn__batch_worker *bw, const void *p, size_t n) {
@@ -74,7 +76,7 @@ static void rec_item_end(void *ud, const hn_event *ev) {
 }
 static void rec_node_start(void *ud, const hn_event *ev) {
   hn__batch_worker *bw = ud;
-  if (bw->announce && ev->node)
+  if (bw->announce && bw->announce_nodes && ev->node)
     bw->announce(bw->announce_ud, bw->cur_item[local_worker(bw, ev)], ev->node);
   if (bw->want[EV_NODE_START]) record(bw, EV_NODE_START, ev);
 }
@@ -121,7 +123,7 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->user_data = bw;
   bool ann = bw->announce != NULL;
   r->on_item_start = bw->want[EV_ITEM_START] || ann ? rec_item_start : NULL;
-  r->on_node_start = bw->want[EV_NODE_START] || ann ? rec_node_start : NULL;
+  r->on_node_start = bw->want[EV_NODE_START] || (ann && bw->announce_nodes) ? rec_node_start : NULL;
   r->on_item_end = bw->want[EV_ITEM_END] ? rec_item_end : NULL;
   r->on_node_end = bw->want[EV_NODE_END] ? rec_node_end : NULL;
   r->on_error = bw->want[EV_ERROR] ? rec_error : NULL;
@@ -143,6 +145,7 @@ hn_status hn__batch_worker_create_ex(const hn__call *x, hn__pool *pool, const hn
   if (!bw) return hn__error_nomem(err, "creating a batch worker");
   bw->x = x;
   bw->alloc = *keep;
+  bw->announce_nodes = true;
   bw->pool = pool;
   bw->n_local = pool ? hn__pool_size(pool) : 1;
   atomic_init(&bw->inits, 0);
@@ -172,6 +175,12 @@ hn_status hn__batch_worker_create_ex(const hn__call *x, hn__pool *pool, const hn
   setup_recorder(bw);
   *out = bw;
   return HN_OK;
+}
+
+void hn__batch_worker_announce_nodes(hn__batch_worker *bw, bool nodes) {
+  if (bw->announce_nodes == nodes) return;
+  bw->announce_nodes = nodes;
+  setup_recorder(bw);
 }
 
 void hn__batch_worker_set_announce(hn__batch_worker *bw, hn__announce_fn fn, void *user_data) {
@@ -217,82 +226,102 @@ static int64_t path_item(const char *path, int64_t fallback) {
   return v < 0 ? fallback : (int64_t)v;
 }
 
-/* Write the reply of a failed batch (no outputs, no records). */
-static hn_status reply_failure(hn__batch_worker *bw, int64_t first, int64_t count, hn_status code,
-                               const hn_error *e, int64_t inits, int64_t destroys, bool with_log,
-                               hn__bytes *reply, hn_error *err) {
+/* A reply header for items [first, first+count) with `code` and the resource counts. */
+static reply_header reply_head(int64_t first, int64_t count, hn_status code, int64_t inits,
+                               int64_t destroys) {
   reply_header h;
   memset(&h, 0, sizeof h);
   h.magic = REPLY_MAGIC;
   h.version = REPLY_VERSION;
   h.first = first;
   h.count = count;
-  h.status = (int32_t)(code == HN_OK ? HN_EINTERNAL : code);
-  h.fail_item = bw->x->is_map ? path_item(e->item_path, first) : first;
-  if (h.fail_item < first || h.fail_item >= first + count) h.fail_item = first;
+  h.status = (int32_t)code;
   h.inits = inits;
   h.destroys = destroys;
+  return h;
+}
+
+/* Forget the previous reply's tables. */
+static void parts_reset(hn__reply_parts *r) {
+  hn_buffer_release(r->outputs);
+  hn_buffer_release(r->errors);
+  r->outputs = r->errors = NULL;
+  r->head.size = 0;
+  r->events = NULL;
+  r->events_size = 0;
+}
+
+/* Write the header (and its padding) into the parts. */
+static hn_status parts_head(hn__batch_worker *bw, const reply_header *h, hn_error *err) {
+  hn__reply_parts *r = &bw->parts;
+  r->head.size = 0;
+  hn_status st = hn__bytes_append(&bw->alloc, &r->head, h, sizeof *h, err);
+  return st == HN_OK ? hn__bytes_pad(&bw->alloc, &r->head, 64, err) : st;
+}
+
+/* The reply of a failed batch (no outputs, no records). */
+static hn_status reply_failure(hn__batch_worker *bw, int64_t first, int64_t count, hn_status code,
+                               const hn_error *e, int64_t inits, int64_t destroys, bool with_log,
+                               hn_error *err) {
+  reply_header h =
+      reply_head(first, count, code == HN_OK ? HN_EINTERNAL : code, inits, destroys);
+  h.fail_item = bw->x->is_map ? path_item(e->item_path, first) : first;
+  if (h.fail_item < first || h.fail_item >= first + count) h.fail_item = first;
   hn__copy_str(h.message, sizeof h.message, e->message);
   hn__copy_str(h.node, sizeof h.node, e->node);
   hn__copy_str(h.item_path, sizeof h.item_path, e->item_path);
-  if (with_log) h.events_size = bw->log.size;
-  reply->size = 0;
-  hn_status st = hn__bytes_append(&bw->alloc, reply, &h, sizeof h, err);
-  if (st == HN_OK) st = hn__bytes_pad(&bw->alloc, reply, 64, err);
-  if (st == HN_OK && with_log)
-    st = hn__bytes_append(&bw->alloc, reply, bw->log.data, bw->log.size, err);
-  return st;
+  parts_reset(&bw->parts);
+  if (with_log) {
+    h.events_size = bw->log.size;
+    bw->parts.events = bw->log.data;
+    bw->parts.events_size = bw->log.size;
+  }
+  return parts_head(bw, &h, err);
 }
 
-/* Serialise `t` (a temporary buffer of the batch's allocator) and append it to the reply. */
-static hn_status append_table(hn__batch_worker *bw, const hn_table *t, hn__bytes *reply,
-                              hn_error *err) {
-  hn_buffer *buf = NULL;
-  hn_status st = hn_table_serialize(t, &bw->x->alloc, &buf, err);
-  if (st != HN_OK) return st;
-  st = hn__bytes_append(&bw->alloc, reply, hn_buffer_data(buf), (size_t)hn_buffer_size(buf), err);
-  hn_buffer_release(buf);
-  return st;
-}
-
-/* The reply of a batch that ran: outputs, error records, events. */
+/* The reply of a batch that ran: outputs, error records, events (tables with keep). */
 static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t count,
                                const hn_result *res, int64_t inits, int64_t destroys,
-                               int64_t run_ns, hn__bytes *reply, hn_error *err) {
-  const hn_allocator *a = &bw->alloc;
-  reply_header h;
-  memset(&h, 0, sizeof h);
-  h.magic = REPLY_MAGIC;
-  h.version = REPLY_VERSION;
-  h.first = first;
-  h.count = count;
-  h.status = HN_OK;
-  h.inits = inits;
-  h.destroys = destroys;
+                               int64_t run_ns, hn_error *err) {
+  hn__reply_parts *r = &bw->parts;
+  parts_reset(r);
+  reply_header h = reply_head(first, count, HN_OK, inits, destroys);
   h.run_ns = run_ns;
-  reply->size = 0;
-  hn_status st = hn__bytes_append(a, reply, &h, sizeof h, err);
-  if (st == HN_OK) st = hn__bytes_pad(a, reply, 64, err);
   hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
-  if (st == HN_OK && !t) st = hn__error_nomem(err, "joining a batch's outputs");
-  size_t at = reply->size;
-  if (st == HN_OK) st = append_table(bw, t, reply, err);
-  if (st == HN_OK) {
-    h.outputs_size = reply->size - at;
-    st = hn__bytes_pad8(a, reply, err);
+  hn_status st = t ? hn_table_serialize(t, &bw->alloc, &r->outputs, err)
+                   : hn__error_nomem(err, "joining a batch's outputs");
+  if (st == HN_OK && errors && hn_table_num_rows(errors) > 0)
+    st = hn_table_serialize(errors, &bw->alloc, &r->errors, err);
+  if (st != HN_OK) return st;
+  h.outputs_size = (uint64_t)hn_buffer_size(r->outputs);
+  h.errors_size = r->errors ? (uint64_t)hn_buffer_size(r->errors) : 0;
+  h.events_size = bw->log.size;
+  r->events = bw->log.data;
+  r->events_size = bw->log.size;
+  return parts_head(bw, &h, err);
+}
+
+int hn__reply_parts_segments(const hn__reply_parts *r, const void **data, size_t *size) {
+  static const uint8_t zeros[8];
+  int n = 0;
+  data[n] = r->head.data;
+  size[n++] = r->head.size;
+  const hn_buffer *tables[2] = {r->outputs, r->errors};
+  for (int k = 0; k < 2; k++) {
+    size_t bytes = tables[k] ? (size_t)hn_buffer_size(tables[k]) : 0;
+    if (bytes == 0) continue;
+    data[n] = hn_buffer_data(tables[k]);
+    size[n++] = bytes;
+    if (hn__pad8(bytes) > bytes) {
+      data[n] = zeros;
+      size[n++] = hn__pad8(bytes) - bytes;
+    }
   }
-  at = reply->size;
-  if (st == HN_OK && errors && hn_table_num_rows(errors) > 0) {
-    st = append_table(bw, errors, reply, err);
-    if (st == HN_OK) h.errors_size = reply->size - at;
-    if (st == HN_OK) st = hn__bytes_pad8(a, reply, err);
+  if (r->events_size) {
+    data[n] = r->events;
+    size[n++] = r->events_size;
   }
-  if (st == HN_OK) {
-    h.events_size = bw->log.size;
-    st = hn__bytes_append(a, reply, bw->log.data, bw->log.size, err);
-  }
-  if (st == HN_OK) memcpy(reply->data, &h, sizeof h);
-  return st;
+  return n;
 }
 
 static int64_t mono_ns(void) {
@@ -301,18 +330,12 @@ static int64_t mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
-                               size_t in_size, hn__bytes *reply, hn_error *err) {
+/* Point the MAPPED sources at the columns of batch table t (count rows). */
+static hn_status bind_batch(hn__batch_worker *bw, const hn_table *t, int64_t count,
+                            hn_error *err) {
   const hn__call *x = bw->x;
   const hn_plan *plan = x->plan;
-  const hn_allocator *a = &x->alloc;
-  reply->size = 0;
-  if (first < 0 || count < 1 || first > INT64_MAX - count)
-    return hn__error(err, HN_ERANGE, "batch of %lld items at %lld", (long long)count,
-                     (long long)first);
-  hn_table *t = NULL;
-  hn_status st = hn__read_table(a, in, in_size, false, &t, err);
-  if (st != HN_OK) return st;
+  hn_status st = HN_OK;
   for (int64_t q = 0; q < plan->n_inputs && st == HN_OK; q++) {
     hn__src *src = &bw->srcs[q];
     if (src->kind != HN__SRC_MAPPED) continue;
@@ -323,13 +346,20 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     src->stride = 1;
     src->length = count;
   }
-  hn__call x2 = *x;
+  return st;
+}
+
+/*
+ * Run items [first, first+count) of table t into *res (under the batch's
+ * allocator); the node failure or the engine's in *e. Counts and time out.
+ */
+static hn_status run_items(hn__batch_worker *bw, int64_t first, int64_t count, hn_result **res,
+                           hn_error *e, int64_t *inits, int64_t *destroys, int64_t *run_ns,
+                           hn_error *err) {
+  hn__call x2 = *bw->x;
   x2.col = NULL;
-  if (st == HN_OK) st = hn__collector_create(&x2, &x2.col, err);
-  if (st != HN_OK) {
-    hn_table_release(t);
-    return st;
-  }
+  hn_status st = hn__collector_create(&x2, &x2.col, err);
+  if (st != HN_OK) return st;
   for (int w = 0; w < bw->n_local; w++) bw->cur_item[w] = first;
   bw->log.size = 0;
   bw->log_failed = false;
@@ -343,28 +373,44 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
                       .item_base = first,
                       .worker_res = (hn__res_instance *const *)bw->res,
                       .no_event_paths = !bw->any_want};
-  hn_error e;
-  hn_error_reset(&e);
   int64_t t0 = mono_ns();
-  hn_status run = hn__items_run(&x2, &o, &e);
-  int64_t run_ns = mono_ns() - t0;
-  hn_table_release(t);
-  for (int64_t q = 0; q < plan->n_inputs; q++)
-    if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
-  int64_t inits = 0, destroys = 0;
-  hn__collector_counts(x2.col, &inits, &destroys);
-  atomic_fetch_add(&bw->inits, inits);
-  atomic_fetch_add(&bw->destroys, destroys);
+  hn_status run = hn__items_run(&x2, &o, e);
+  *run_ns = mono_ns() - t0;
+  hn__collector_counts(x2.col, inits, destroys);
+  atomic_fetch_add(&bw->inits, *inits);
+  atomic_fetch_add(&bw->destroys, *destroys);
   if (run == HN_OK && bw->log_failed) {
-    run = hn__error(&e, HN_ENOMEM, "out of memory recording the events of items %lld..%lld",
+    run = hn__error(e, HN_ENOMEM, "out of memory recording the events of items %lld..%lld",
                     (long long)first, (long long)(first + count - 1));
   }
-  hn_result *res = NULL;
-  if (run == HN_OK) run = hn__collector_finish(x2.col, &res, &e);
+  if (run == HN_OK) run = hn__collector_finish(x2.col, res, e);
   hn__collector_destroy(x2.col);
+  return run;
+}
+
+hn_status hn__batch_worker_run_parts(hn__batch_worker *bw, int64_t first, int64_t count,
+                                     const void *in, size_t in_size,
+                                     const hn__reply_parts **out, hn_error *err) {
+  *out = &bw->parts;
+  parts_reset(&bw->parts);
+  if (first < 0 || count < 1 || first > INT64_MAX - count)
+    return hn__error(err, HN_ERANGE, "batch of %lld items at %lld", (long long)count,
+                     (long long)first);
+  hn_table *t = NULL;
+  hn_status st = hn__read_table(&bw->x->alloc, in, in_size, false, &t, err);
+  if (st == HN_OK) st = bind_batch(bw, t, count, err);
+  hn_error e;
+  hn_error_reset(&e);
+  hn_result *res = NULL;
+  int64_t inits = 0, destroys = 0, run_ns = 0;
+  hn_status run = st == HN_OK ? run_items(bw, first, count, &res, &e, &inits, &destroys, &run_ns, err)
+                              : HN_OK;
+  hn_table_release(t);
+  for (int64_t q = 0; q < bw->x->plan->n_inputs; q++)
+    if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
+  if (st != HN_OK) return st;
   hn_status rs =
-      run == HN_OK ? reply_success(bw, first, count, res, inits, destroys, run_ns, reply, err)
-                   : HN_OK;
+      run == HN_OK ? reply_success(bw, first, count, res, inits, destroys, run_ns, err) : HN_OK;
   hn_result_destroy(res);
   if (run == HN_OK && rs == HN_OK) return HN_OK;
   bool with_log = !bw->log_failed;
@@ -375,7 +421,21 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
     run = rs;
     with_log = false;
   }
-  return reply_failure(bw, first, count, run, &e, inits, destroys, with_log, reply, err);
+  return reply_failure(bw, first, count, run, &e, inits, destroys, with_log, err);
+}
+
+hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t count, const void *in,
+                               size_t in_size, hn__bytes *reply, hn_error *err) {
+  reply->size = 0;
+  const hn__reply_parts *r = NULL;
+  hn_status st = hn__batch_worker_run_parts(bw, first, count, in, in_size, &r, err);
+  const void *data[HN__REPLY_SEGMENTS];
+  size_t size[HN__REPLY_SEGMENTS];
+  int n = st == HN_OK ? hn__reply_parts_segments(r, data, size) : 0;
+  for (int k = 0; k < n && st == HN_OK; k++)
+    st = hn__bytes_append(&bw->alloc, reply, data[k], size[k], err);
+  parts_reset(&bw->parts); /* the tables are copied: free them now */
+  return st;
 }
 
 void hn__batch_worker_counts(const hn__batch_worker *bw, int64_t *inits, int64_t *destroys) {
@@ -403,6 +463,8 @@ void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *des
   hn__free(a, bw->cur_item);
   hn_table_release(bw->consts);
   hn__bytes_free(a, &bw->log);
+  parts_reset(&bw->parts);
+  hn__bytes_free(a, &bw->parts.head);
   pthread_mutex_destroy(&bw->mu);
   hn__free(a, bw);
 }
