@@ -186,7 +186,8 @@ static hn_status on_message(pool *p, int i, hn_error *err) {
   if (h->type == MSG_FAIL) {
     size_t n = w->in.body ? (size_t)hn_buffer_size(w->in.body) : 0;
     const char *m = w->in.body ? (const char *)hn_buffer_data(w->in.body) : "";
-    hn_status code = h->status > 0 && h->status <= HN_EINTERNAL ? (hn_status)h->status : HN_EINTERNAL;
+    hn_status code =
+        h->status > 0 && h->status <= HN_EINTERNAL ? (hn_status)h->status : HN_EINTERNAL;
     return hn__error(err, code, "processes engine: worker process %d failed: %.*s", i,
                      (int)(n < 400 ? n : 400), m);
   }
@@ -465,7 +466,8 @@ static hn_status end_call(pool *p, hn_error *err) {
   return st == HN_OK ? run_loop(p, err) : st;
 }
 
-/* ---- the entry -------------------------------------------------------------------------------- */
+/* ---- the entry --------------------------------------------------------------------------------
+ */
 
 static hn_status call_start(pool *p, hn__call *x, hn_error *err) {
   pcall *c = &p->c;

@@ -26,9 +26,9 @@ _Noreturn void hn__proc_child_exit(int code) {
 
 /* The worker's side of one call. */
 typedef struct wcall {
-  hn__call x;        /* the call as this worker runs it (x.srcs below) */
-  hn__src *srcs;     /* per plan input */
-  hn_callbacks cb;   /* set exactly for the kinds the caller records */
+  hn__call x;      /* the call as this worker runs it (x.srcs below) */
+  hn__src *srcs;   /* per plan input */
+  hn_callbacks cb; /* set exactly for the kinds the caller records */
   hn__batch_worker *bw;
 } wcall;
 
@@ -107,8 +107,7 @@ static bool serve(child *c, const msg_header *h, int *code) {
   } else if (h->type == MSG_TASK && c->call.bw) {
     hn__batch_worker_announce_nodes(c->call.bw, (h->status & TASK_ANNOUNCE_NODES) != 0);
     const hn__reply_parts *r = NULL;
-    st = hn__batch_worker_run_parts(c->call.bw, h->first, h->count, c->in.data, c->in.size, &r,
-                                    &e);
+    st = hn__batch_worker_run_parts(c->call.bw, h->first, h->count, c->in.data, c->in.size, &r, &e);
     hn__proc_check_forks(c->s);
     const void *data[HN__REPLY_SEGMENTS];
     size_t size[HN__REPLY_SEGMENTS];

@@ -121,11 +121,12 @@ int hn__proc_recv_msg(int fd, const hn_allocator *a, msg_header *h, hn__bytes *b
 
 /* ---- the parent's side: without blocking ------------------------------------------------ */
 
-bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first,
-                        int64_t count, const void *data, size_t size, hn_buffer *hold) {
+bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first, int64_t count,
+                        const void *data, size_t size, hn_buffer *hold) {
   if (q->n == OUTQ) return false;
   out_msg *m = &q->m[(q->head + q->n) % OUTQ];
-  *m = (out_msg){.h = {type, flags, first, count, size}, .data = data, .hold = hn_buffer_retain(hold)};
+  *m = (out_msg){
+      .h = {type, flags, first, count, size}, .data = data, .hold = hn_buffer_retain(hold)};
   q->n++;
   return true;
 }

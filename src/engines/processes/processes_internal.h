@@ -14,14 +14,14 @@
 
 #include "processes.h"
 
-#define INFLIGHT 2                     /* batches in flight per worker */
-#define TARGET_BATCH_NS 2000000.0      /* automatic batches: about 2 ms of items each */
-#define MIN_BATCH_NS 200000.0          /* ... and never under 0.2 ms while items remain */
-#define PROBE_ITEMS 64                 /* batch size while an item's cost is unknown */
-#define BATCH_MAX_ITEMS (1 << 20)      /* automatic batch size: upper bound */
-#define BATCH_MAX_BYTES (16 << 20)     /* automatic batch size: mapped input bytes */
-#define POLL_IDLE_MS 250               /* poll wait without a deadline (also checks exits) */
-#define POLL_TIMEOUT_MAX_MS 50         /* poll wait with item timeouts: the check granularity */
+#define INFLIGHT 2                 /* batches in flight per worker */
+#define TARGET_BATCH_NS 2000000.0  /* automatic batches: about 2 ms of items each */
+#define MIN_BATCH_NS 200000.0      /* ... and never under 0.2 ms while items remain */
+#define PROBE_ITEMS 64             /* batch size while an item's cost is unknown */
+#define BATCH_MAX_ITEMS (1 << 20)  /* automatic batch size: upper bound */
+#define BATCH_MAX_BYTES (16 << 20) /* automatic batch size: mapped input bytes */
+#define POLL_IDLE_MS 250           /* poll wait without a deadline (also checks exits) */
+#define POLL_TIMEOUT_MAX_MS 50     /* poll wait with item timeouts: the check granularity */
 #define PAYLOAD_MAX ((uint64_t)1 << 40)
 #define SOCKET_BUFFER (4 << 20) /* SO_SNDBUF / SO_RCVBUF asked for (the system may cap it) */
 /* Results stay as the batches' record batches when these average this many rows (as the
@@ -56,20 +56,20 @@ typedef struct msg_header {
  * after their objects were made (stamps, see pool.c).
  */
 typedef struct call_msg {
-  uint64_t seq;          /* the call's number on this engine */
-  const hn_plan *plan;   /* made before the worker was forked */
-  hn_allocator alloc;    /* the call's allocator (the pipeline's) */
-  int32_t policy;        /* hn_error_policy */
-  uint32_t events;       /* hn__batch_events_mask of the caller's callbacks */
+  uint64_t seq;        /* the call's number on this engine */
+  const hn_plan *plan; /* made before the worker was forked */
+  hn_allocator alloc;  /* the call's allocator (the pipeline's) */
+  int32_t policy;      /* hn_error_policy */
+  uint32_t events;     /* hn__batch_events_mask of the caller's callbacks */
   int32_t is_map;
   int32_t reserved;
-  int64_t n_inputs;      /* plan->n_inputs */
+  int64_t n_inputs; /* plan->n_inputs */
   uint64_t consts_size;
 } call_msg;
 
 typedef struct call_input {
-  int64_t kind;           /* hn__src_kind */
-  hn_resource *resource;  /* RESOURCE: made before the worker was forked */
+  int64_t kind;          /* hn__src_kind */
+  hn_resource *resource; /* RESOURCE: made before the worker was forked */
 } call_input;
 
 enum { RECV_OK = 0, RECV_GONE = 1, RECV_NOMEM = 2 };
@@ -99,8 +99,8 @@ typedef struct out_queue {
 } out_queue;
 
 /* Queue a message (`hold` is retained); false when the queue is full (never, by construction). */
-bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first,
-                        int64_t count, const void *data, size_t size, hn_buffer *hold);
+bool hn__proc_queue_msg(out_queue *q, uint32_t type, int32_t flags, int64_t first, int64_t count,
+                        const void *data, size_t size, hn_buffer *hold);
 /* Write what the socket takes now. RECV_OK (queue may be left non-empty) or RECV_GONE. */
 int hn__proc_flush(int fd, out_queue *q);
 /* Drop every queued message (releasing what they hold). */
@@ -134,7 +134,7 @@ void hn__proc_in_reset(in_msg *m);
 typedef struct announce_slot {
   /* A cache line each: two workers announcing side by side must not share one. */
   _Alignas(64) _Atomic uint64_t seq; /* odd while the worker writes */
-  _Atomic int64_t item; /* -1: none yet */
+  _Atomic int64_t item;              /* -1: none yet */
   _Atomic int64_t start_ns;
   _Atomic(const char *) node; /* NULL: none yet */
   bool timed;                 /* set before the fork: item_timeout > 0, so items are timed */
@@ -174,8 +174,8 @@ typedef struct pworker {
   out_queue out;
   in_msg in;
   /* The current call: */
-  uint64_t call_seq;       /* the call whose CALL it was sent (0: none) */
-  batch_ref fl[INFLIGHT];  /* batches in flight, oldest first */
+  uint64_t call_seq;      /* the call whose CALL it was sent (0: none) */
+  batch_ref fl[INFLIGHT]; /* batches in flight, oldest first */
   int n_fl;
   bool ran;    /* replied to a batch of this call */
   bool ending; /* END sent, DONE awaited */

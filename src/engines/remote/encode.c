@@ -88,8 +88,8 @@ hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__
   return st != HN_OK ? st : encode_sources(x, HN__SRC_MAPPED, first, count, (sink){out, NULL}, err);
 }
 
-hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count,
-                                  hn_buffer **out, hn_error *err) {
+hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count, hn_buffer **out,
+                                  hn_error *err) {
   *out = NULL;
   hn_status st = check_range(x, first, count, err);
   return st != HN_OK ? st : encode_sources(x, HN__SRC_MAPPED, first, count, (sink){NULL, out}, err);

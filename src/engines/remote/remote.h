@@ -47,8 +47,8 @@ hn_status hn__batch_encode(const hn__call *x, int64_t first, int64_t count, hn__
  * The same table as hn__batch_encode, as a new buffer (*out, one reference,
  * allocated with x->alloc; 64-byte aligned): no copy after serialising.
  */
-hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count,
-                                  hn_buffer **out, hn_error *err);
+hn_status hn__batch_encode_buffer(const hn__call *x, int64_t first, int64_t count, hn_buffer **out,
+                                  hn_error *err);
 
 /*
  * Append to `out` the broadcast (CONST) inputs of x as one serialised
@@ -138,8 +138,8 @@ typedef struct hn__reply_parts {
  * failure of the worker itself (no reply).
  */
 hn_status hn__batch_worker_run_parts(hn__batch_worker *bw, int64_t first, int64_t count,
-                                     const void *in, size_t in_size,
-                                     const hn__reply_parts **out, hn_error *err);
+                                     const void *in, size_t in_size, const hn__reply_parts **out,
+                                     hn_error *err);
 /* The reply's bytes, in order and padding included, as n <= HN__REPLY_SEGMENTS segments. */
 int hn__reply_parts_segments(const hn__reply_parts *r, const void **data, size_t *size);
 

@@ -9,17 +9,17 @@
 
 struct hn__batch_worker {
   const hn__call *x;
-  hn_allocator alloc; /* the worker's own state and the reply (keep); batches use x->alloc */
-  hn__pool *pool;                  /* NULL: batches run on the calling thread */
-  int n_local;                     /* workers batches run on (threads of pool, or 1) */
-  hn__src *srcs;                   /* per plan input: x->srcs with MAPPED/CONST replaced */
-  hn__res_instance **res;          /* per local worker: per plan input */
-  hn_table *consts;                /* hn__batch_worker_set_consts table, or NULL */
+  hn_allocator alloc;     /* the worker's own state and the reply (keep); batches use x->alloc */
+  hn__pool *pool;         /* NULL: batches run on the calling thread */
+  int n_local;            /* workers batches run on (threads of pool, or 1) */
+  hn__src *srcs;          /* per plan input: x->srcs with MAPPED/CONST replaced */
+  hn__res_instance **res; /* per local worker: per plan input */
+  hn_table *consts;       /* hn__batch_worker_set_consts table, or NULL */
   _Atomic int64_t inits, destroys; /* totals over the worker's life */
   hn__announce_fn announce;
   void *announce_ud;
   bool announce_nodes; /* node calls are announced too (else items only) */
-  int64_t *cur_item; /* per local worker: the top-level item it runs */
+  int64_t *cur_item;   /* per local worker: the top-level item it runs */
   /* Event recording (thread-safe: a pool runs items on several threads). */
   hn_callbacks rec;
   bool want[EV_KINDS]; /* the caller's callbacks: which kinds to record */
@@ -108,8 +108,8 @@ static void event_noop(void *ud, const hn_event *ev) {
 void hn__batch_events_callbacks(uint32_t mask, hn_callbacks *out) {
   memset(out, 0, sizeof *out);
   out->size = sizeof *out;
-  hn_callback *slot[EV_KINDS] = {&out->on_item_start, &out->on_item_end, &out->on_node_start,
-                                 &out->on_node_end,   &out->on_error,    &out->on_pipeline_start,
+  hn_callback *slot[EV_KINDS] = {&out->on_item_start,  &out->on_item_end, &out->on_node_start,
+                                 &out->on_node_end,    &out->on_error,    &out->on_pipeline_start,
                                  &out->on_pipeline_end};
   for (int k = 0; k < EV_KINDS; k++)
     if (mask & (1u << k)) *slot[k] = event_noop;
@@ -263,8 +263,7 @@ static hn_status parts_head(hn__batch_worker *bw, const reply_header *h, hn_erro
 static hn_status reply_failure(hn__batch_worker *bw, int64_t first, int64_t count, hn_status code,
                                const hn_error *e, int64_t inits, int64_t destroys, bool with_log,
                                hn_error *err) {
-  reply_header h =
-      reply_head(first, count, code == HN_OK ? HN_EINTERNAL : code, inits, destroys);
+  reply_header h = reply_head(first, count, code == HN_OK ? HN_EINTERNAL : code, inits, destroys);
   h.fail_item = bw->x->is_map ? path_item(e->item_path, first) : first;
   if (h.fail_item < first || h.fail_item >= first + count) h.fail_item = first;
   hn__copy_str(h.message, sizeof h.message, e->message);
@@ -331,8 +330,7 @@ static int64_t mono_ns(void) {
 }
 
 /* Point the MAPPED sources at the columns of batch table t (count rows). */
-static hn_status bind_batch(hn__batch_worker *bw, const hn_table *t, int64_t count,
-                            hn_error *err) {
+static hn_status bind_batch(hn__batch_worker *bw, const hn_table *t, int64_t count, hn_error *err) {
   const hn__call *x = bw->x;
   const hn_plan *plan = x->plan;
   hn_status st = HN_OK;
@@ -389,8 +387,8 @@ static hn_status run_items(hn__batch_worker *bw, int64_t first, int64_t count, h
 }
 
 hn_status hn__batch_worker_run_parts(hn__batch_worker *bw, int64_t first, int64_t count,
-                                     const void *in, size_t in_size,
-                                     const hn__reply_parts **out, hn_error *err) {
+                                     const void *in, size_t in_size, const hn__reply_parts **out,
+                                     hn_error *err) {
   *out = &bw->parts;
   parts_reset(&bw->parts);
   if (first < 0 || count < 1 || first > INT64_MAX - count)
@@ -403,8 +401,8 @@ hn_status hn__batch_worker_run_parts(hn__batch_worker *bw, int64_t first, int64_
   hn_error_reset(&e);
   hn_result *res = NULL;
   int64_t inits = 0, destroys = 0, run_ns = 0;
-  hn_status run = st == HN_OK ? run_items(bw, first, count, &res, &e, &inits, &destroys, &run_ns, err)
-                              : HN_OK;
+  hn_status run =
+      st == HN_OK ? run_items(bw, first, count, &res, &e, &inits, &destroys, &run_ns, err) : HN_OK;
   hn_table_release(t);
   for (int64_t q = 0; q < bw->x->plan->n_inputs; q++)
     if (bw->srcs[q].kind == HN__SRC_MAPPED) bw->srcs[q].column = NULL;
