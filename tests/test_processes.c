@@ -1136,6 +1136,48 @@ static void test_pool_forked_copy(void **state) {
   engine_done(&w);
 }
 
+/*
+ * What a worker announced for an earlier batch (or call) must not name the
+ * item of a later crash: item 37 is lost in a first map (its single-item
+ * batch announces it), then in a second map a node forks and returns on
+ * item 10 (value 37): item 10 is reported, not 37.
+ */
+static void test_stale_announce(void **state) {
+  (void)state;
+  pool_watch w = watch_new(engine_new(1, 0, 0));
+  hn_pipeline *p = pipeline_new("stale");
+  crash_mode *m = shared_new(sizeof *m);
+  HN_CHECK(hn_pipeline_add_ex(p, "crashy", "x", "y: int64", f_crashy, NULL, m, NULL, NULL), NULL);
+  hn_inputs *in = inputs_with_column("x", 100);
+  hn_builder *b = NULL;
+  hn_array *shifted = NULL;
+  HN_CHECK(hn_builder_create(NULL, I64T, &b, NULL), NULL);
+  for (int64_t i = 0; i < 100; i++) HN_CHECK(hn_builder_append_int64(b, (i + 27) % 100), NULL);
+  HN_CHECK(hn_builder_finish(b, &shifted, NULL), NULL);
+  hn_builder_destroy(b);
+  for (int round = 0; round < 2; round++) {
+    *m = round == 0 ? CRASH_SEGV : CRASH_FORK;
+    if (round == 1) HN_CHECK(hn_inputs_set_column(in, "x", shifted, NULL), NULL);
+    hn_run_options o = map_opts(HN_ERRORS_CONTINUE);
+    hn_result *r = NULL;
+    hn_error err;
+    HN_CHECK(hn_pipeline_map(p, w.e, in, &o, &r, &err), &err);
+    hn_table *errs = hn_result_errors(r);
+    assert_int_equal(hn_table_num_rows(errs), 1);
+    int64_t item = hn_array_get(hn_table_column_by_name(errs, "item"), 0).v.i64;
+    assert_int_equal(item, round == 0 ? 37 : 10);
+    hn_datum node = hn_array_get(hn_table_column_by_name(errs, "node"), 0);
+    assert_true(node.v.str.size == 6 && memcmp(node.v.str.data, "crashy", 6) == 0);
+    hn_result_destroy(r);
+    (void)pool_check(&w);
+  }
+  hn_array_release(shifted);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  munmap(m, sizeof *m);
+  engine_done(&w);
+}
+
 /* Allocations of one batch's trip with the pipeline's allocator (parent and worker), by size. */
 static int64_t allocations_for(hn_engine *e, int64_t n) {
   hn_test_alloc *ta = shared_new(sizeof *ta);
@@ -1199,6 +1241,7 @@ int main(void) {
       cmocka_unit_test(test_pool_call_values_travel),
       cmocka_unit_test(test_pool_other_thread),
       cmocka_unit_test(test_pool_forked_copy),
+      cmocka_unit_test(test_stale_announce),
       cmocka_unit_test(test_no_allocation_per_item),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,12 @@ void hn__proc_check_forks(announce_slot *s) {
   hn__proc_child_exit(STRAY_EXIT);
 }
 
+void hn__proc_check_only(void *ud, int64_t item, const char *node) {
+  (void)item;
+  (void)node;
+  hn__proc_check_forks(ud);
+}
+
 /* The worker's announce hook: a new item clears the node; a node call names it. */
 void hn__proc_announce(void *ud, int64_t item, const char *node) {
   announce_slot *s = ud;
@@ -70,7 +76,7 @@ void hn__proc_slot_read(const hn_plan *plan, announce_slot *s, int64_t *item, in
   }
 }
 
-/* Parent, no process in the slot: forget everything announced. */
+/* The parent when no process is in the slot, a worker before each batch: forget it all. */
 void hn__proc_slot_reset(announce_slot *s) {
   uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
   atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);

@@ -377,10 +377,10 @@ static hn_status send_batch(pool *p, int i, batch_ref b, hn_error *err) {
     (void)hn__proc_queue_msg(&w->out, MSG_CALL, 0, 0, 0, c->msg.data, c->msg.size, NULL);
     w->call_seq = c->seq;
   }
-  /* Node calls are announced only where a node must be named: the item that
-   * timed out, or the single item of a batch (a crash in a larger batch
-   * re-runs its items one by one, and a per-node announce costs). */
-  int32_t flags = p->item_timeout > 0 || b.count == 1 ? TASK_ANNOUNCE_NODES : 0;
+  /* Items and node calls are announced only where they must be named: the item
+   * that timed out, or the single item of a batch (a crash in a larger batch
+   * re-runs its items one by one, and an announce per node call costs). */
+  int32_t flags = p->item_timeout > 0 || b.count == 1 ? TASK_ANNOUNCE : 0;
   (void)hn__proc_queue_msg(&w->out, MSG_TASK, flags, b.first, b.count, hn_buffer_data(task),
                            (size_t)hn_buffer_size(task), task);
   hn_buffer_release(task);
