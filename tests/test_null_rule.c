@@ -155,6 +155,16 @@ CHECK(hn_rows_num_rows, assert_int_equal(hn_rows_num_rows(NULL), 0))
 CHECK(hn_dot_string_free, hn_dot_string_free(NULL))
 CHECK(hn_cache_close, hn_cache_close(NULL))
 CHECK(hn_cache_dir, assert_null(hn_cache_dir(NULL)))
+CHECK(hn_map_stream_schema, assert_null(hn_map_stream_schema(NULL)))
+CHECK(hn_map_stream_errors, assert_null(hn_map_stream_errors(NULL)))
+CHECK(hn_map_stream_get_stats, {
+  hn_result_stats s;
+  memset(&s, 0xff, sizeof s);
+  hn_map_stream_get_stats(NULL, &s, sizeof s);
+  assert_int_equal(s.n_items, 0);
+  assert_int_equal(s.workers, 0);
+})
+CHECK(hn_map_stream_destroy, hn_map_stream_destroy(NULL))
 CHECK(hn_rows_num_columns, assert_int_equal(hn_rows_num_columns(NULL), 0))
 CHECK(hn_rows_column_name, assert_null(hn_rows_column_name(NULL, 0)))
 CHECK(hn_rows_get, assert_null_datum(hn_rows_get(NULL, 0, 0)))
@@ -258,6 +268,10 @@ static const null_check k_checks[] = {
     ENTRY(hn_dot_string_free),
     ENTRY(hn_cache_close),
     ENTRY(hn_cache_dir),
+    ENTRY(hn_map_stream_schema),
+    ENTRY(hn_map_stream_errors),
+    ENTRY(hn_map_stream_get_stats),
+    ENTRY(hn_map_stream_destroy),
     ENTRY(hn_rows_num_columns),
     ENTRY(hn_rows_column_name),
     ENTRY(hn_rows_get),

@@ -434,6 +434,78 @@ HN_API hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column);
 /** The strategy actually used (AUTO resolved). */
 HN_API hn_materialize hn_rows_strategy(const hn_rows *rows);
 
+/* ---- maps over streams ------------------------------------------------------ */
+
+/** A map over a stream of items (hn_pipeline_map_stream): record batches in and out. */
+typedef struct hn_map_stream hn_map_stream;
+
+/**
+ * Map the pipeline over the items of an Arrow stream of record batches,
+ * lazily: each column of `items` is a mapped input named as the column
+ * (zipped: row i of a batch is one item); `inputs` (may be NULL; copied:
+ * the caller may change or destroy them after the call) gives the other
+ * inputs, broadcast to every item. `items` is moved (its release is NULL
+ * on return, success or failure).
+ *
+ * Nothing is read until results are asked for: hn_map_stream_next reads
+ * input batches until it holds at least 65,536 items (or the stream ends),
+ * maps them as one call on `engine` (borrowed: it must outlive the stream;
+ * NULL: sequential) and hands their results out as record batches, in item
+ * order. At most one group of input batches and its results are held at a
+ * time: memory does not grow with the number of items.
+ *
+ * `options` (may be NULL) as for hn_pipeline_map, read during this call
+ * (outputs copied; callbacks and cache borrowed for the stream's life),
+ * except that map_over must be unset and map_mode zip. Items are numbered
+ * across the stream (item paths, events, error records). Under
+ * HN_ERRORS_RAISE the first failing item ends the stream: next returns
+ * its error (its index in the whole stream), then the same error again.
+ * Under HN_ERRORS_CONTINUE failures become error records
+ * (hn_map_stream_errors). Every group is one map: map events fire per group.
+ *
+ * The call is checked before anything is read (inputs, outputs and types,
+ * through a map of no items). On success *out is owned by the caller
+ * (hn_map_stream_destroy). Returns HN_OK, the errors of hn_pipeline_map,
+ * HN_EIO (the producer failed), HN_EUNSUPPORTED (the mpi engine: its calls
+ * are collective) or HN_EINVAL (map_over set, a stream without columns).
+ * A stream is used by one thread at a time.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_map_stream(hn_pipeline *pipeline, hn_engine *engine,
+                                                     const hn_inputs *inputs,
+                                                     struct ArrowArrayStream *items,
+                                                     const hn_run_options *options,
+                                                     hn_map_stream **out, hn_error *err);
+/**
+ * The next record batch of results in *out (a new reference: release it),
+ * or *out = NULL at the end. Returns HN_OK, or the failure that ended the
+ * stream (a node's under HN_ERRORS_RAISE, HN_EIO from the producer, ...),
+ * again on every later call.
+ */
+HN_API HN_NODISCARD hn_status hn_map_stream_next(hn_map_stream *stream, hn_table **out,
+                                                 hn_error *err);
+/** The results' schema (a struct type; borrowed, valid while the stream lives). */
+HN_API const hn_type *hn_map_stream_schema(const hn_map_stream *stream);
+/**
+ * The error records of the items mapped so far (HN_ERRORS_CONTINUE), as
+ * hn_result_errors: borrowed, valid until the next hn_map_stream_next or
+ * destroy. NULL for NULL or out of memory.
+ */
+HN_API hn_table *hn_map_stream_errors(hn_map_stream *stream);
+/** Statistics of the items mapped so far, summed over the groups (as hn_result_get_stats). */
+HN_API void hn_map_stream_get_stats(const hn_map_stream *stream, hn_result_stats *stats,
+                                    size_t size);
+/**
+ * Export the results as an ArrowArrayStream: each get_next is a
+ * hn_map_stream_next. The exported stream holds its own reference: the
+ * handle and the stream may be released in any order (the caller still
+ * destroys its handle, and may read hn_map_stream_errors once the exported
+ * stream has ended). Returns HN_OK or HN_EINVAL.
+ */
+HN_API HN_NODISCARD hn_status hn_map_stream_export(hn_map_stream *stream,
+                                                   struct ArrowArrayStream *out, hn_error *err);
+/** Drop the caller's reference (the exported stream may hold another). NULL is a no-op. */
+HN_API void hn_map_stream_destroy(hn_map_stream *stream);
+
 #ifdef __cplusplus
 }
 #endif

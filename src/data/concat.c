@@ -297,3 +297,30 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
   if (kids != kids_local) hn__free(&a, kids);
   return st;
 }
+
+hn_status hn__table_concat(const hn_allocator *alloc, int64_t n, hn_table *const *tables,
+                           hn_table **out, hn_error *err) {
+  *out = NULL;
+  if (n <= 0) return hn__error(err, HN_EINVAL, "concatenating no tables");
+  const hn_table *first = tables[0];
+  int64_t nc = first->n_columns;
+  for (int64_t k = 1; k < n; k++)
+    if (!hn_type_equals(tables[k]->schema, first->schema))
+      return hn__error(err, HN_ETYPE, "concatenating tables: table %lld has another schema",
+                       (long long)k);
+  hn_array **cols = hn__calloc(alloc, (size_t)(nc ? nc : 1), sizeof *cols);
+  hn_array **parts = hn__calloc(alloc, (size_t)n, sizeof *parts);
+  const char **names = hn__calloc(alloc, (size_t)(nc ? nc : 1), sizeof *names);
+  hn_status st = cols && parts && names ? HN_OK : hn__error_nomem(err, "concatenating tables");
+  for (int64_t c = 0; c < nc && st == HN_OK; c++) {
+    for (int64_t k = 0; k < n; k++) parts[k] = tables[k]->columns[c];
+    st = hn__array_concat(alloc, first->columns[c]->type, n, parts, false, &cols[c], err);
+    names[c] = hn_type_field_name(first->schema, c);
+  }
+  if (st == HN_OK) st = hn_table_create(alloc, nc, names, cols, out, err);
+  for (int64_t c = 0; cols && c < nc; c++) hn_array_release(cols[c]);
+  hn__free(alloc, cols);
+  hn__free(alloc, parts);
+  hn__free(alloc, (void *)names);
+  return st;
+}

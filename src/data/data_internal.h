@@ -233,6 +233,13 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
                            hn_array *const *arrays, bool steal_objects, hn_array **out,
                            hn_error *err);
 /*
+ * The rows of n tables of one schema, in order, as one new table (columns
+ * concatenated with hn__array_concat). HN_ETYPE when the schemas differ;
+ * otherwise as hn__array_concat.
+ */
+hn_status hn__table_concat(const hn_allocator *alloc, int64_t n, hn_table *const *tables,
+                           hn_table **out, hn_error *err);
+/*
  * Undo partial appends after a failed call: drop rows [len, length) and,
  * recursively, list items and struct fields appended after the last closed
  * element (objects in them are freed).

@@ -26,7 +26,8 @@ typedef struct prep {
   /* Map: per map_over name, the input index and the product stride. */
   int64_t *over_input;
   int64_t *over_stride;
-  hn__call x; /* the prepared call */
+  int64_t item_base; /* item i is item_base + i where the caller sees it (a stream's batch) */
+  hn__call x;        /* the prepared call */
   /* Names parsed from options->outputs_spec and options->map_over_spec. */
   hn__spec outputs_spec, map_over_spec;
 } prep;
@@ -257,6 +258,7 @@ static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *optio
   x->srcs = c->sources.srcs;
   x->n_items = c->n_items;
   x->is_map = c->is_map;
+  x->item_base = c->item_base;
   x->zip = c->o.map_mode == HN_MAP_ZIP;
   x->policy = c->o.error_policy;
   x->cb = c->has_cb ? &c->cb : NULL;
@@ -302,8 +304,8 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
 }
 
 static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *inputs,
-                            const hn_run_options *options, bool is_map, hn_result **out,
-                            hn_error *err) {
+                            const hn_run_options *options, bool is_map, int64_t item_base,
+                            hn_result **out, hn_error *err) {
   const char *fn = is_map ? "hn_pipeline_map" : "hn_pipeline_run";
   if (!p || !out) return hn__error(err, HN_EINVAL, "%s: NULL pipeline or output", fn);
   *out = NULL;
@@ -321,6 +323,7 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
     c.alloc = p->alloc;
     c.inputs = inputs;
     c.is_map = is_map;
+    c.item_base = item_base;
     st = prepare(&c, engine, options, err);
     if (engine->ops->agree) { /* every process of the engine learns every one's outcome */
       hn_error mine = err && st != HN_OK ? *err : (hn_error){0};
@@ -336,10 +339,16 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
 
 hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
                           const hn_run_options *options, hn_result **out, hn_error *err) {
-  return run_or_map(pipeline, engine, inputs, options, false, out, err);
+  return run_or_map(pipeline, engine, inputs, options, false, 0, out, err);
 }
 
 hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
                           const hn_run_options *options, hn_result **out, hn_error *err) {
-  return run_or_map(pipeline, engine, inputs, options, true, out, err);
+  return run_or_map(pipeline, engine, inputs, options, true, 0, out, err);
+}
+
+hn_status hn__pipeline_map_at(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                              const hn_run_options *options, int64_t item_base, hn_result **out,
+                              hn_error *err) {
+  return run_or_map(pipeline, engine, inputs, options, true, item_base, out, err);
 }

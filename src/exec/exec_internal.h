@@ -52,8 +52,19 @@ struct hn_inputs {
   hn_input *items; /* in the order set; names are distinct */
 };
 
+/*
+ * hn_pipeline_map, its items numbered from item_base where the caller sees
+ * them (item paths, events, error records): a batch of a stream map.
+ */
+hn_status hn__pipeline_map_at(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                              const hn_run_options *options, int64_t item_base, hn_result **out,
+                              hn_error *err);
+
 /* Index of the input called `name`, or -1. */
 int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
+/* A copy of `src` (NULL: empty) holding its own references to the same values and resources. */
+hn_status hn__inputs_clone(const hn_allocator *alloc, const hn_inputs *src, hn_inputs **out,
+                           hn_error *err);
 
 struct hn_result {
   hn_allocator alloc;
