@@ -290,6 +290,50 @@ static void test_concat_take(void **state) {
   hn_table_release(t);
 }
 
+static void serialize_round_trip(hn_table *t) {
+  hn_buffer *blob = NULL;
+  hn_table *back = NULL;
+  hn_error err;
+  HN_CHECK(hn_table_serialize(t, NULL, &blob, &err), &err);
+  HN_CHECK(hn_table_deserialize(NULL, blob, &back, &err), &err);
+  assert_true(hn_table_equals(t, back));
+  HN_CHECK(hn_table_validate(back, true, &err), &err);
+  hn_table_release(back);
+  hn_buffer_release(blob);
+}
+
+static void test_serialize(void **state) {
+  (void)state;
+  hn_table *t = hn_test_all_types_table(NULL);
+  serialize_round_trip(t);
+  for (int64_t off = 0; off < 3; off++)
+    for (int64_t len = 0; off + len <= 3; len++) {
+      hn_table *sl = NULL;
+      HN_CHECK(hn_table_slice(t, off, len, &sl, NULL), NULL);
+      serialize_round_trip(sl);
+      hn_table_release(sl);
+    }
+  /* Format version 2 is written; version 1 has none of these types. */
+  hn_buffer *blob = NULL;
+  HN_CHECK(hn_table_serialize(t, NULL, &blob, NULL), NULL);
+  const uint8_t *p = hn_buffer_data(blob);
+  assert_int_equal(p[4] | p[5] << 8, 2);
+  hn_buffer *v1 = NULL;
+  HN_CHECK(hn_buffer_copy(NULL, p, hn_buffer_size(blob), &v1, NULL), NULL);
+  uint8_t *q = hn_buffer_mutable_data(v1);
+  int64_t n = hn_buffer_size(v1);
+  q[4] = 1;
+  uint64_t sum = hn_hash_bytes(q, (size_t)(n - 8), 0);
+  for (int i = 0; i < 8; i++) q[n - 8 + i] = (uint8_t)(sum >> (8 * i));
+  hn_table *back = NULL;
+  hn_error err;
+  assert_int_equal(hn_table_deserialize(NULL, v1, &back, &err), HN_ECORRUPT);
+  assert_non_null(strstr(err.message, "unknown type id 11")); /* int8, the first column */
+  hn_buffer_release(v1);
+  hn_buffer_release(blob);
+  hn_table_release(t);
+}
+
 /* ---- the encodings import decodes --------------------------------------------- */
 
 static void noop_schema_release(struct ArrowSchema *s) {
@@ -538,12 +582,19 @@ static void test_map_null_key_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_type_strings),   cmocka_unit_test(test_type_string_errors),
-      cmocka_unit_test(test_datums),         cmocka_unit_test(test_builder_errors),
-      cmocka_unit_test(test_export_formats), cmocka_unit_test(test_round_trip),
-      cmocka_unit_test(test_concat_take),    cmocka_unit_test(test_dictionary),
-      cmocka_unit_test(test_run_end),        cmocka_unit_test(test_string_views),
-      cmocka_unit_test(test_list_views),     cmocka_unit_test(test_map_null_key_refused),
+      cmocka_unit_test(test_type_strings),
+      cmocka_unit_test(test_type_string_errors),
+      cmocka_unit_test(test_datums),
+      cmocka_unit_test(test_builder_errors),
+      cmocka_unit_test(test_export_formats),
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_concat_take),
+      cmocka_unit_test(test_serialize),
+      cmocka_unit_test(test_dictionary),
+      cmocka_unit_test(test_run_end),
+      cmocka_unit_test(test_string_views),
+      cmocka_unit_test(test_list_views),
+      cmocka_unit_test(test_map_null_key_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
