@@ -334,6 +334,117 @@ static void test_serialize(void **state) {
   hn_table_release(t);
 }
 
+static const hn_type *ty(const char *text) {
+  const hn_type *t = NULL;
+  HN_CHECK(hn_type_parse(NULL, text, &t, NULL), NULL);
+  return t;
+}
+
+static bool lossless(const char *from, const char *to) {
+  const hn_type *f = ty(from), *t = ty(to);
+  bool ok = hn__cast_lossless(f, t);
+  hn_type_release(f);
+  hn_type_release(t);
+  return ok;
+}
+
+/* The coercion rule (docs/data-model.md): lossless widening only. */
+static void test_cast_rule(void **state) {
+  (void)state;
+  static const char *const yes[][2] = {
+      {"int8", "int16"},
+      {"int8", "int64"},
+      {"int32", "int64"},
+      {"uint8", "int16"},
+      {"uint32", "int64"},
+      {"uint16", "uint64"},
+      {"int16", "float32"},
+      {"int32", "float64"},
+      {"uint32", "float64"},
+      {"float16", "float32"},
+      {"float32", "float64"},
+      {"date32", "date64"},
+      {"large_utf8", "utf8"},
+      {"utf8", "large_utf8"},
+      {"large_binary", "binary"},
+      {"list<int32>", "large_list<int64>"},
+      {"fixed_size_list<int8>[2]", "list<int16>"},
+      {"struct<a: int32, b: large_utf8>", "struct<a: int64, b: utf8>"},
+      {"int64", "int64"}};
+  static const char *const no[][2] = {{"int64", "int32"},
+                                      {"uint64", "int64"},
+                                      {"int64", "float64"},
+                                      {"int32", "float32"},
+                                      {"uint32", "int32"},
+                                      {"int8", "uint64"},
+                                      {"float64", "float32"},
+                                      {"utf8", "binary"},
+                                      {"date64", "date32"},
+                                      {"timestamp[s]", "timestamp[ms]"},
+                                      {"list<int64>", "list<int32>"},
+                                      {"list<int32>", "fixed_size_list<int32>[2]"},
+                                      {"struct<a: int32>", "struct<b: int64>"},
+                                      {"map<utf8, int32>", "map<utf8, int64>"},
+                                      {"bool", "int8"}};
+  for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+    if (!lossless(yes[i][0], yes[i][1])) fail_msg("%s -> %s refused", yes[i][0], yes[i][1]);
+  for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+    if (lossless(no[i][0], no[i][1])) fail_msg("%s -> %s accepted", no[i][0], no[i][1]);
+}
+
+static hn_array *cast_to(hn_array *a, const char *to) {
+  const hn_type *t = ty(to);
+  hn_array *out = NULL;
+  hn_error err;
+  HN_CHECK(hn__array_cast(NULL, a, t, &out, &err), &err);
+  HN_CHECK(hn_array_validate(out, true, &err), &err);
+  hn_type_release(t);
+  return out;
+}
+
+static void test_cast_values(void **state) {
+  (void)state;
+  hn_table *t = hn_test_all_types_table(NULL);
+  hn_array *sl = NULL;
+  /* Sliced inputs: the cast starts at the slice's first row. */
+  HN_CHECK(hn_array_slice(hn_table_column_by_name(t, "i8"), 1, 2, &sl, NULL), NULL);
+  hn_array *i64 = cast_to(sl, "int64");
+  assert_true(hn_array_get(i64, 0).is_null);
+  assert_int_equal(hn_array_get(i64, 1).v.i64, 127);
+  hn_array_release(sl);
+  hn_array_release(i64);
+  hn_array *f32 = cast_to(hn_table_column_by_name(t, "f16"), "float32");
+  assert_true(hn_array_get(f32, 0).v.f32 == 1.0f && hn_array_get(f32, 2).v.f32 == -2.0f);
+  hn_array *f64 = cast_to(hn_table_column_by_name(t, "u32"), "float64");
+  assert_true(hn_array_get(f64, 0).v.f64 == 4294967295.0);
+  hn_array *d64 = cast_to(hn_table_column_by_name(t, "date32"), "date64");
+  assert_int_equal(hn_array_get(d64, 0).v.i64, 19000LL * 86400000);
+  HN_CHECK(hn_array_slice(hn_table_column_by_name(t, "large_text"), 1, 2, &sl, NULL), NULL);
+  hn_array *u = cast_to(sl, "utf8");
+  assert_int_equal(hn_array_get(u, 1).v.str.size, 0);
+  assert_true(hn_array_get(u, 0).is_null);
+  hn_array_release(sl);
+  hn_array *pairs = cast_to(hn_table_column_by_name(t, "pair"), "large_list<int64>");
+  hn_datum p2 = hn_array_get(pairs, 2);
+  assert_int_equal(p2.v.list.length, 2);
+  assert_int_equal(hn_list_view_get(p2.v.list, 1).v.i64, -4);
+  assert_true(hn_array_get(pairs, 1).is_null);
+  /* Refused: HN_ETYPE naming both types. */
+  const hn_type *i32 = ty("int32");
+  hn_array *out = NULL;
+  hn_error err;
+  assert_int_equal(hn__array_cast(NULL, hn_table_column_by_name(t, "u64"), i32, &out, &err),
+                   HN_ETYPE);
+  assert_non_null(strstr(err.message, "uint64 does not convert to int32 without loss"));
+  hn_type_release(i32);
+  hn_array_release(f32);
+  hn_array_release(f64);
+  hn_array_release(d64);
+  hn_array_release(u);
+  hn_array_release(pairs);
+  hn_table_release(t);
+}
+
 /* ---- the encodings import decodes --------------------------------------------- */
 
 static void noop_schema_release(struct ArrowSchema *s) {
@@ -588,6 +699,8 @@ int main(void) {
       cmocka_unit_test(test_builder_errors),
       cmocka_unit_test(test_export_formats),
       cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_cast_rule),
+      cmocka_unit_test(test_cast_values),
       cmocka_unit_test(test_concat_take),
       cmocka_unit_test(test_serialize),
       cmocka_unit_test(test_dictionary),

@@ -222,6 +222,22 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
                            hn_array *const *arrays, bool steal_objects, hn_array **out,
                            hn_error *err);
 /*
+ * The coercion rule at a call's edge (cast.c): true when every value of
+ * `from` converts to `to` without loss (or the types are equal). See
+ * docs/data-model.md, "Coercion at the edges", for the list.
+ */
+bool hn__cast_lossless(const hn_type *from, const hn_type *to);
+/*
+ * `array` converted to `to` (a new reference to it when the types are
+ * equal). Returns HN_ETYPE when hn__cast_lossless refuses (naming both
+ * types), HN_ERANGE when a large string or list holds more bytes or items
+ * than the int32 offsets of `to` address, or HN_ENOMEM. String bytes are
+ * shared, not copied.
+ */
+hn_status hn__array_cast(const hn_allocator *alloc, const hn_array *array, const hn_type *to,
+                         hn_array **out, hn_error *err);
+
+/*
  * Undo partial appends after a failed call: drop rows [len, length) and,
  * recursively, list items and struct fields appended after the last closed
  * element (objects in them are freed).
