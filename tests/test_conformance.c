@@ -2125,6 +2125,100 @@ static void case_override_type_mismatch(conf_case *c) {
   c->verify = verify_no_calls;
 }
 
+/* ---- coercion at the edges (issue 16, item 2) --------------------------------- */
+
+/* A column of `type` (a type string) built from int64 values, ~ for null. */
+static hn_array *typed_ints(conf_case *c, const char *type, const char *spec) {
+  const hn_type *t = NULL;
+  HN_CHECK(hn_type_parse(c->a, type, &t, &c->err), &c->err);
+  hn_array *wide = arr(c, I64T, spec), *out = NULL;
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(c->a, t, &b, &c->err), &c->err);
+  for (int64_t i = 0; i < hn_array_length(wide); i++) {
+    hn_datum d = hn_array_get(wide, i);
+    HN_CHECK(d.is_null ? hn_builder_append_null(b) : hn_builder_append_int(b, d.v.i64), NULL);
+  }
+  HN_CHECK(hn_builder_finish(b, &out, &c->err), &c->err);
+  hn_builder_destroy(b);
+  hn_array_release(wide);
+  hn_type_release(t);
+  return out;
+}
+
+/* A large_utf8 column of the given strings (~ for null). */
+static hn_array *large_strs(conf_case *c, int n, const char *const *v) {
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(c->a, hn_type_large_utf8(), &b, &c->err), &c->err);
+  for (int i = 0; i < n; i++)
+    HN_CHECK(
+        strcmp(v[i], "~") == 0 ? hn_builder_append_null(b) : hn_builder_append_str(b, v[i], -1),
+        NULL);
+  hn_array *out = NULL;
+  HN_CHECK(hn_builder_finish(b, &out, &c->err), &c->err);
+  hn_builder_destroy(b);
+  return out;
+}
+
+/* int32, uint16 and int8 columns into nodes declaring int64: widened, row and batch alike. */
+static void case_coerce_ints(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_ints");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int64", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "binc", "u: int64", "v: int64", NULL, b_add1, NULL, NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "plus", "y, k: int64", "z: int64", f_add, &c->err), &c->err);
+  in_col(c, "x", typed_ints(c, "int32", "1 ~ -2147483648 2147483647"));
+  in_col(c, "u", typed_ints(c, "uint16", "65535 0 ~ 7"));
+  in_val(c, "k", typed_ints(c, "int8", "5 -128"), 1);
+  map_over(c, "x, u", HN_MAP_ZIP);
+  expect(c, "v", arr(c, I64T, "65536 1 ~ 8"));
+  expect(c, "y", arr(c, I64T, "2 ~ -2147483647 2147483648"));
+  expect(c, "z", arr(c, I64T, "-126 ~ -2147483775 2147483520"));
+}
+
+/* utf8 declared, large_utf8 given (mapped, and as one value): widened (offsets only). */
+static void case_coerce_large_utf8(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_strings");
+  HN_CHECK(hn_pipeline_add(p, "up", "s: utf8", "t: utf8", f_upper, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "cat", "t, sep: utf8", "u: utf8", f_concat, &c->err), &c->err);
+  static const char *const words[] = {"ab", "~", "", "grüße"};
+  in_col(c, "s", large_strs(c, 4, words));
+  static const char *const seps[] = {"x", "-"};
+  in_val(c, "sep", large_strs(c, 2, seps), 1);
+  map_over(c, "s", HN_MAP_ZIP);
+  expect(c, "t", arr(c, STRT, "AB ~ \"\" GRüßE"));
+  expect(c, "u", arr(c, STRT, "AB- ~ - GRüßE-"));
+}
+
+/* A whole int32 column passed to list<int64>: the items are widened. */
+static void case_coerce_whole_column(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_list");
+  HN_CHECK(hn_pipeline_add(p, "total", "xs: list<int64>", "n: int64", f_sum_list, &c->err),
+           &c->err);
+  in_col(c, "xs", typed_ints(c, "int32", "1 2 ~ 40"));
+  expect(c, "n", arr(c, I64T, "43"));
+}
+
+/* No lossless conversion: refused before anything runs, naming input, kind and types. */
+static void case_coerce_refused(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_refused");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int64", "y: int64", f_add1, &c->err), &c->err);
+  in_col(c, "x", typed_ints(c, "uint64", "1 2"));
+  map_over(c, "x", HN_MAP_ZIP);
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'x' has type uint64, expected int64",
+                 "a mapped column", "only lossless widening");
+  c->verify = verify_no_calls;
+}
+
+/* Narrowing is refused too (int64 given, int32 declared), for a single value. */
+static void case_coerce_narrowing_refused(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_narrow");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int32", "y: int64", f_add1, &c->err), &c->err);
+  in_i64(c, "x", 3);
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'x' has type int64, expected int32", "a value",
+                 NULL);
+  c->verify = verify_no_calls;
+}
+
 /* A given output is not computed: requesting it is refused, naming its producer. */
 static void case_override_requested(conf_case *c) {
   override_chain(c, "override_requested");
@@ -3107,6 +3201,11 @@ static case_entry k_cases[] = {
     CASE(override_prunes_ancestors),
     CASE(override_nested_output),
     CASE(override_type_mismatch),
+    CASE(coerce_ints),
+    CASE(coerce_large_utf8),
+    CASE(coerce_whole_column),
+    CASE(coerce_refused),
+    CASE(coerce_narrowing_refused),
     CASE(override_requested),
     CASE(nested_hidden_outputs),
     CASE(nested_hidden_not_requestable),
