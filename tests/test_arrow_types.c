@@ -564,6 +564,13 @@ static void test_run_end(void **state) {
   a = (struct ArrowArray){4, 0, 1, 0, 2, NULL, kids_a, NULL, noop_array_release, NULL};
   assert_int_equal(import(&s, &a, &out, &err), HN_EINVAL);
   assert_non_null(strstr(err.message, "the runs end at row 4, the array needs 5"));
+  /* No runs and no rows: an empty array, nothing read (found by the fuzzer). */
+  ends_a = leaf_array(0, 0, 2, ends_bufs);
+  vals_a = leaf_array(0, 0, 2, val_bufs);
+  a = (struct ArrowArray){0, 0, 0, 0, 2, NULL, kids_a, NULL, noop_array_release, NULL};
+  HN_CHECK(import(&s, &a, &out, &err), &err);
+  assert_int_equal(hn_array_length(out), 0);
+  hn_array_release(out);
 }
 
 /* A 16-byte view: inline up to 12 bytes, else prefix, buffer index, offset. */

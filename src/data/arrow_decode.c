@@ -112,7 +112,8 @@ hn_status hn__decode_run_end(const hn_allocator *alloc, const hn_type *type, int
   st = rows_alloc(alloc, length, &idx, NULL, err);
   if (st != HN_OK) return st;
   int64_t run = 0, run_end = 0;
-  (void)int_at(run_ends, run_ends->offset, &run_end);
+  /* length > 0 implies a run (checked above: the runs cover offset + length rows). */
+  if (length > 0) (void)int_at(run_ends, run_ends->offset, &run_end);
   for (int64_t i = 0; i < length; i++) {
     while (offset + i >= run_end) (void)int_at(run_ends, run_ends->offset + ++run, &run_end);
     idx[i] = run;
