@@ -12,7 +12,7 @@ static bool int_at(const hn_array *a, int64_t i, int64_t *out) {
   const uint8_t *p = a->buffers[1]->data;
   switch (a->type->id) {
     case HN_TYPE_INT8:
-      *out = ((const int8_t *)(const void *)p)[i];
+      *out = (int64_t)p[i] - (p[i] & 0x80 ? 256 : 0); /* int8, sign-extended */
       return true;
     case HN_TYPE_UINT8:
       *out = p[i];

@@ -102,7 +102,7 @@ static void read_num(const hn_array *a, int64_t i, double *d, int64_t *v) {
   const uint8_t *p = a->buffers[1]->data;
   switch (a->type->id) {
     case HN_TYPE_INT8:
-      *v = ((const int8_t *)(const void *)p)[i];
+      *v = (int64_t)p[i] - (p[i] & 0x80 ? 256 : 0); /* int8, sign-extended */
       break;
     case HN_TYPE_INT16:
       *v = ((const int16_t *)(const void *)p)[i];
