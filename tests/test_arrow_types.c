@@ -698,23 +698,31 @@ static void test_map_null_key_refused(void **state) {
   hn_array_release(out);
 }
 
+/* A null array has no buffer behind its rows: at most INT32_MAX of them, as for struct<>. */
+static void test_null_rows_limit(void **state) {
+  (void)state;
+  struct ArrowSchema s = leaf_schema("n", "nothing");
+  struct ArrowArray a = leaf_array((int64_t)1 << 40, (int64_t)1 << 40, 0, NULL);
+  hn_array *out = NULL;
+  hn_error err;
+  assert_int_equal(import(&s, &a, &out, &err), HN_EINVAL);
+  assert_non_null(strstr(err.message, "rows with no buffer behind them"));
+  a = leaf_array(5, 5, 0, NULL);
+  HN_CHECK(import(&s, &a, &out, &err), &err);
+  assert_int_equal(hn_array_null_count(out), 5);
+  hn_array_release(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_type_strings),
-      cmocka_unit_test(test_type_string_errors),
-      cmocka_unit_test(test_datums),
-      cmocka_unit_test(test_builder_errors),
-      cmocka_unit_test(test_export_formats),
-      cmocka_unit_test(test_round_trip),
-      cmocka_unit_test(test_cast_rule),
-      cmocka_unit_test(test_cast_values),
-      cmocka_unit_test(test_concat_take),
-      cmocka_unit_test(test_serialize),
-      cmocka_unit_test(test_dictionary),
-      cmocka_unit_test(test_run_end),
-      cmocka_unit_test(test_string_views),
-      cmocka_unit_test(test_list_views),
-      cmocka_unit_test(test_map_null_key_refused),
+      cmocka_unit_test(test_type_strings),    cmocka_unit_test(test_type_string_errors),
+      cmocka_unit_test(test_datums),          cmocka_unit_test(test_builder_errors),
+      cmocka_unit_test(test_export_formats),  cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_cast_rule),       cmocka_unit_test(test_cast_values),
+      cmocka_unit_test(test_concat_take),     cmocka_unit_test(test_serialize),
+      cmocka_unit_test(test_dictionary),      cmocka_unit_test(test_run_end),
+      cmocka_unit_test(test_string_views),    cmocka_unit_test(test_list_views),
+      cmocka_unit_test(test_null_rows_limit), cmocka_unit_test(test_map_null_key_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
