@@ -20,6 +20,15 @@
  * INT32_MAX (HN_EINVAL beyond), as in deserialisation.
  * Imported buffers are shared zero-copy when suitably aligned and copied
  * otherwise; the producer's release runs when the last of them goes.
+ *
+ * Formats: every type of type.h has its own format, exported and imported
+ * as is (docs/data-model.md lists them). Import also reads layouts that it
+ * decodes into a plain one, copying the values after checking every index,
+ * run end, view and size: dictionary-encoded columns become their value
+ * type, run-end encoded arrays (+r) their values' type, string and binary
+ * views (vu, vz) utf8 and binary, list views (+vl, +vL) list and
+ * large_list. Export never writes those layouts. Unions and decimal32/64
+ * are refused with HN_EUNSUPPORTED.
  */
 #ifndef HYPERNODES_ARROW_H
 #define HYPERNODES_ARROW_H
