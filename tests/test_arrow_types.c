@@ -698,6 +698,62 @@ static void test_map_null_key_refused(void **state) {
   hn_array_release(out);
 }
 
+/* Dictionary-encoded export: indices into the distinct values, and back. */
+static void test_export_dictionary(void **state) {
+  (void)state;
+  static const char *const v[] = {"a", "b", "a", "", "b", "c", "a"};
+  static const uint8_t nulls[] = {0, 0, 0, 1, 0, 0, 0};
+  hn_array *col = utf8_of(v, 7, nulls), *sl = NULL;
+  struct ArrowSchema s;
+  struct ArrowArray a;
+  hn_error err;
+  HN_CHECK(hn_array_export_dictionary(col, &s, &a, &err), &err);
+  assert_string_equal(s.format, "i");
+  assert_non_null(s.dictionary);
+  assert_string_equal(s.dictionary->format, "u");
+  assert_non_null(a.dictionary);
+  assert_int_equal(a.dictionary->length, 3);
+  assert_int_equal(a.null_count, 1);
+  const int32_t *idx = a.buffers[1];
+  assert_true(idx[0] == 0 && idx[1] == 1 && idx[2] == 0 && idx[4] == 1 && idx[5] == 2 &&
+              idx[6] == 0);
+  hn_array *back = NULL;
+  HN_CHECK(hn_array_import(NULL, &s, &a, NULL, &back, &err), &err);
+  assert_true(hn_array_equals(col, back));
+  hn_array_release(back);
+  s.release(&s);
+  /* A slice; the outputs outlive the column. */
+  HN_CHECK(hn_array_slice(col, 2, 4, &sl, NULL), NULL);
+  HN_CHECK(hn_array_export_dictionary(sl, &s, &a, &err), &err);
+  assert_int_equal(a.dictionary->length, 3); /* a, b, c */
+  hn_array *keep = hn_array_retain(sl);
+  hn_array_release(col);
+  HN_CHECK(hn_array_import(NULL, &s, &a, NULL, &back, &err), &err);
+  assert_true(hn_array_equals(keep, back));
+  hn_array_release(back);
+  hn_array_release(keep);
+  hn_array_release(sl);
+  s.release(&s);
+  /* Fixed-width types too; nested ones are refused. */
+  hn_table *t = hn_test_all_types_table(NULL);
+  static const char *const ok[] = {"i32", "u64", "dec128", "dec256", "uuid", "large_text", "mdn"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    hn_array *c = hn_table_column_by_name(t, ok[i]);
+    HN_CHECK(hn_array_export_dictionary(c, &s, &a, &err), &err);
+    HN_CHECK(hn_array_import(NULL, &s, &a, NULL, &back, &err), &err);
+    assert_true(hn_array_equals(c, back));
+    hn_array_release(back);
+    s.release(&s);
+  }
+  assert_int_equal(hn_array_export_dictionary(hn_table_column_by_name(t, "pair"), &s, &a, &err),
+                   HN_EUNSUPPORTED);
+  assert_null(s.release);
+  assert_null(a.release);
+  assert_non_null(
+      strstr(err.message, "fixed_size_list<int32>[2] columns cannot be dictionary-encoded"));
+  hn_table_release(t);
+}
+
 /* A null array has no buffer behind its rows: at most INT32_MAX of them, as for struct<>. */
 static void test_null_rows_limit(void **state) {
   (void)state;
@@ -715,14 +771,23 @@ static void test_null_rows_limit(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_type_strings),    cmocka_unit_test(test_type_string_errors),
-      cmocka_unit_test(test_datums),          cmocka_unit_test(test_builder_errors),
-      cmocka_unit_test(test_export_formats),  cmocka_unit_test(test_round_trip),
-      cmocka_unit_test(test_cast_rule),       cmocka_unit_test(test_cast_values),
-      cmocka_unit_test(test_concat_take),     cmocka_unit_test(test_serialize),
-      cmocka_unit_test(test_dictionary),      cmocka_unit_test(test_run_end),
-      cmocka_unit_test(test_string_views),    cmocka_unit_test(test_list_views),
-      cmocka_unit_test(test_null_rows_limit), cmocka_unit_test(test_map_null_key_refused),
+      cmocka_unit_test(test_type_strings),
+      cmocka_unit_test(test_type_string_errors),
+      cmocka_unit_test(test_datums),
+      cmocka_unit_test(test_builder_errors),
+      cmocka_unit_test(test_export_formats),
+      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_cast_rule),
+      cmocka_unit_test(test_cast_values),
+      cmocka_unit_test(test_concat_take),
+      cmocka_unit_test(test_serialize),
+      cmocka_unit_test(test_dictionary),
+      cmocka_unit_test(test_run_end),
+      cmocka_unit_test(test_string_views),
+      cmocka_unit_test(test_list_views),
+      cmocka_unit_test(test_null_rows_limit),
+      cmocka_unit_test(test_map_null_key_refused),
+      cmocka_unit_test(test_export_dictionary),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

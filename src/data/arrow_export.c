@@ -55,13 +55,16 @@ static void *node_alloc(const hn_allocator *alloc, size_t header, int64_t n, siz
 
 /* ---- schemas ----------------------------------------------------------- */
 
+/* `dict` is the dictionary's schema of a dictionary-encoded export (s->dictionary points at it). */
 typedef struct schema_private {
   hn_allocator alloc;
+  struct ArrowSchema dict;
 } schema_private;
 
 static void schema_release(struct ArrowSchema *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
+  if (s->dictionary && s->dictionary->release) s->dictionary->release(s->dictionary);
   schema_private *p = s->private_data;
   hn_allocator a = p->alloc;
   hn__free(&a, p);
@@ -151,11 +154,13 @@ typedef struct array_private {
   hn_array *array;
   hn_table *table;
   const void *buffers[3];
+  struct ArrowArray dict; /* a dictionary-encoded export's dictionary */
 } array_private;
 
 static void array_release(struct ArrowArray *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
+  if (s->dictionary && s->dictionary->release) s->dictionary->release(s->dictionary);
   array_private *p = s->private_data;
   hn_array_release(p->array);
   hn_table_release(p->table);
@@ -261,6 +266,28 @@ hn_status hn_table_export(const hn_table *table, struct ArrowSchema *schema_out,
     if (st != HN_OK) return st;
   }
   st = table_fill(table, array_out, err);
+  if (st != HN_OK && schema_out) schema_out->release(schema_out);
+  return st;
+}
+
+hn_status hn__export_dictionary_encoded(const hn_array *indices, const hn_array *dict,
+                                        struct ArrowSchema *schema_out,
+                                        struct ArrowArray *array_out, hn_error *err) {
+  const hn_allocator *a = &indices->alloc;
+  hn_status st = HN_OK;
+  if (schema_out) {
+    st = schema_fill(a, indices->type, "", ARROW_FLAG_NULLABLE, schema_out, err);
+    schema_private *p = st == HN_OK ? schema_out->private_data : NULL;
+    if (p) st = schema_fill(a, dict->type, NULL, ARROW_FLAG_NULLABLE, &p->dict, err);
+    if (p && st == HN_OK) schema_out->dictionary = &p->dict;
+    if (p && st != HN_OK) schema_out->release(schema_out);
+    if (st != HN_OK) return st;
+  }
+  st = array_fill(a, indices, array_out, err);
+  array_private *q = st == HN_OK ? array_out->private_data : NULL;
+  if (q) st = array_fill(a, dict, &q->dict, err);
+  if (q && st == HN_OK) array_out->dictionary = &q->dict;
+  if (q && st != HN_OK) array_out->release(array_out);
   if (st != HN_OK && schema_out) schema_out->release(schema_out);
   return st;
 }

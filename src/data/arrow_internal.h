@@ -62,6 +62,16 @@ hn_status hn__check_exportable(const hn_type *type, const char *path, hn_error *
 hn_status hn__schema_export(const hn_allocator *alloc, const hn_type *type, const char *name,
                             int64_t flags, struct ArrowSchema *out, hn_error *err);
 
+/*
+ * Export `indices` (an integer array) with `dict` as its dictionary: the
+ * schema's format is the index type's, its `dictionary` the dictionary's
+ * schema; the array's `dictionary` the dictionary's data. Zero copy, as
+ * every export. `schema_out` may be NULL.
+ */
+hn_status hn__export_dictionary_encoded(const hn_array *indices, const hn_array *dict,
+                                        struct ArrowSchema *schema_out,
+                                        struct ArrowArray *array_out, hn_error *err);
+
 /* How import reads a format whose layout is not the type's own (arrow_decode.c). */
 typedef enum hn__arrow_encoding {
   HN__ENC_PLAIN = 0,     /* the type's own layout */
