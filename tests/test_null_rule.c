@@ -47,6 +47,13 @@ CHECK(hn_type_retain, assert_null(hn_type_retain(NULL)))
 CHECK(hn_type_release, hn_type_release(NULL))
 CHECK(hn_type_id_of, assert_int_equal(hn_type_id_of(NULL), 0))
 CHECK(hn_type_list_item, assert_null(hn_type_list_item(NULL)))
+CHECK(hn_type_time_unit, assert_int_equal(hn_type_time_unit(NULL), 0))
+CHECK(hn_type_timezone, assert_null(hn_type_timezone(NULL)))
+CHECK(hn_type_decimal_precision, assert_int_equal(hn_type_decimal_precision(NULL), 0))
+CHECK(hn_type_decimal_scale, assert_int_equal(hn_type_decimal_scale(NULL), 0))
+CHECK(hn_type_fixed_size, assert_int_equal(hn_type_fixed_size(NULL), 0))
+CHECK(hn_type_map_key, assert_null(hn_type_map_key(NULL)))
+CHECK(hn_type_map_value, assert_null(hn_type_map_value(NULL)))
 CHECK(hn_type_num_fields, assert_int_equal(hn_type_num_fields(NULL), 0))
 CHECK(hn_type_field_type, assert_null(hn_type_field_type(NULL, 0)))
 CHECK(hn_type_field_name, assert_null(hn_type_field_name(NULL, 0)))
@@ -83,6 +90,8 @@ CHECK(hn_array_int64_values, assert_null(hn_array_int64_values(NULL)))
 CHECK(hn_array_float64_values, assert_null(hn_array_float64_values(NULL)))
 CHECK(hn_array_float32_values, assert_null(hn_array_float32_values(NULL)))
 CHECK(hn_array_offsets, assert_null(hn_array_offsets(NULL)))
+CHECK(hn_array_large_offsets, assert_null(hn_array_large_offsets(NULL)))
+CHECK(hn_array_values, assert_null(hn_array_values(NULL)))
 CHECK(hn_array_is_null, assert_true(hn_array_is_null(NULL, 0)))
 CHECK(hn_array_get, assert_null_datum(hn_array_get(NULL, 0)))
 CHECK(hn_list_view_get, {
@@ -189,6 +198,13 @@ static const null_check k_checks[] = {
     ENTRY(hn_type_release),
     ENTRY(hn_type_id_of),
     ENTRY(hn_type_list_item),
+    ENTRY(hn_type_time_unit),
+    ENTRY(hn_type_timezone),
+    ENTRY(hn_type_decimal_precision),
+    ENTRY(hn_type_decimal_scale),
+    ENTRY(hn_type_fixed_size),
+    ENTRY(hn_type_map_key),
+    ENTRY(hn_type_map_value),
     ENTRY(hn_type_num_fields),
     ENTRY(hn_type_field_type),
     ENTRY(hn_type_field_name),
@@ -216,6 +232,8 @@ static const null_check k_checks[] = {
     ENTRY(hn_array_float64_values),
     ENTRY(hn_array_float32_values),
     ENTRY(hn_array_offsets),
+    ENTRY(hn_array_large_offsets),
+    ENTRY(hn_array_values),
     ENTRY(hn_array_is_null),
     ENTRY(hn_array_get),
     ENTRY(hn_list_view_get),
@@ -284,10 +302,39 @@ static const null_check k_checks[] = {
  * stated size (hn_hash_bytes, hn_bits_count).
  */
 static const char *const k_outside[] = {
-    "hn_version",     "hn_version_string", "hn_status_str",       "hn_allocator_default",
-    "hn_hash_bytes",  "hn_hash_combine",   "hn_bits_count",       "hn_type_bool",
-    "hn_type_int64",  "hn_type_float32",   "hn_type_float64",     "hn_type_utf8",
-    "hn_type_binary", "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_init",
+    "hn_version",
+    "hn_version_string",
+    "hn_status_str",
+    "hn_allocator_default",
+    "hn_hash_bytes",
+    "hn_hash_combine",
+    "hn_bits_count",
+    "hn_type_bool",
+    "hn_type_int64",
+    "hn_type_float32",
+    "hn_type_float64",
+    "hn_type_utf8",
+    "hn_type_binary",
+    "hn_type_id_name",
+    "hn_engine_kind_name",
+    "hn_import_options_init",
+    /* the singletons of issue 16's types */
+    "hn_type_null",
+    "hn_type_int8",
+    "hn_type_int16",
+    "hn_type_int32",
+    "hn_type_uint8",
+    "hn_type_uint16",
+    "hn_type_uint32",
+    "hn_type_uint64",
+    "hn_type_float16",
+    "hn_type_date32",
+    "hn_type_date64",
+    "hn_type_interval_months",
+    "hn_type_interval_day_time",
+    "hn_type_interval_month_day_nano",
+    "hn_type_large_utf8",
+    "hn_type_large_binary",
 };
 
 enum { N_CHECKS = sizeof k_checks / sizeof k_checks[0] };

@@ -241,6 +241,9 @@ static void render(sbuf *b, const hn_type *type, hn_datum d) {
     case HN_TYPE_OBJECT:
       sb_str(b, "<object>");
       break;
+    default: /* the Arrow types of issue 16, shown by type until this page renders them */
+      sb_fmt(b, "<%s>", hn_type_id_name(d.type));
+      break;
   }
 }
 

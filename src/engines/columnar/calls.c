@@ -47,7 +47,7 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   bool scal[64], nested = false;
   for (int64_t k = 0; k < no; k++) {
     hn_type_id id = c->out_types[k]->id;
-    nested = nested || id == HN_TYPE_LIST || id == HN_TYPE_STRUCT;
+    nested = nested || hn__type_is_nested(id);
   }
   for (int64_t k = 0; k < ni && st == HN_OK; k++) {
     if (k < 64) scal[k] = c->in[k].scalar;
