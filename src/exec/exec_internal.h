@@ -308,14 +308,36 @@ hn_status hn__node_error(hn_error *err, hn_status code, const char *node, const 
 
 /* ---- events (events.c) ----------------------------------------------------------- */
 
-/* The caller's callbacks, each NULL when unset. */
+/*
+ * The caller's callbacks, each NULL when unset, and which kinds of event
+ * are timed: a kind whose start or end callback is set reads the clock at
+ * its start and at its end, a kind with neither reads nothing.
+ */
 typedef struct hn__events {
   void *ud;
   hn_callback item_start, item_end, node_start, node_end, error, pipeline_start, pipeline_end;
+  hn_callback map_start, map_end, chunk_start, chunk_end;
+  bool time_items, time_nodes, time_pipelines, time_maps, time_chunks;
+  const char *engine; /* the engine's name, for every event */
+  int rank;           /* the rank of this process (0 but on mpi) */
 } hn__events;
 
-/* Read the callbacks of cb (NULL: none). */
-void hn__events_init(hn__events *ev, const hn_callbacks *cb);
+/* Read the callbacks of x->cb (NULL: none) and the engine's name and rank. */
+void hn__events_init(hn__events *ev, const hn__call *x);
+/* Whether any member of cb (its first cb->size bytes) is set. */
+bool hn__callbacks_any(const hn_callbacks *cb);
+/* The monotonic clock (CLOCK_MONOTONIC), in ns. */
+int64_t hn__now_ns(void);
+/* The wall clock (CLOCK_REALTIME), in ns since the Unix epoch. */
+int64_t hn__wall_ns(void);
+
+/* An event with what every emitter of `ev` sets: engine, rank, no worker process. */
+static inline void hn__event_clear(hn_event *e, const hn__events *ev) {
+  memset(e, 0, sizeof *e);
+  e->engine = ev->engine;
+  e->rank = ev->rank;
+  e->process = -1;
+}
 
 /* ---- the result collector (collector.c) -------------------------------------------- */
 

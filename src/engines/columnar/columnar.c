@@ -224,7 +224,7 @@ static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
-  hn__events_init(&j->ev, x->cb);
+  hn__events_init(&j->ev, x);
   if (!NEWA(j->morsels, j->n_morsels) || !NEWA(j->consts, plan->n_inputs) ||
       !NEWA(j->workers, j->n_workers))
     return hn__error_nomem(err, "starting a columnar run");

@@ -319,7 +319,7 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   j->threads = o->pool != NULL;
   j->n_workers = j->threads ? hn__pool_size(o->pool) : 1;
   j->max_depth = plan_depth(plan);
-  hn__events_init(&j->ev, x->cb);
+  hn__events_init(&j->ev, x);
   atomic_init(&j->fail_chunk, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
