@@ -114,6 +114,7 @@ typedef struct worker {
   char f_msg[HN_ERROR_MESSAGE_MAX];
   char f_path[HN_ERROR_PATH_MAX];
   hn_error ferr;
+  int64_t node_t0; /* start of the current row call (timed node events) */
 } worker;
 
 typedef struct job {

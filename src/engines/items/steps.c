@@ -312,9 +312,10 @@ hn_status hn__it_run_item(worker *w, frame *f) {
     }
     hn_status st;
     if (HN__LIKELY(x->kind == XS_ROW)) {
-      int64_t t0 = 0;
+      /* The start time goes to the worker, not a local: nothing more stays live across the
+       * call than without events. */
       if (HN__UNLIKELY(j->ev.time_nodes))
-        t0 = hn__it_begin(w, f, j->ev.node_start, x->node->name, f->item);
+        w->node_t0 = hn__it_begin(w, f, j->ev.node_start, x->node->name, f->item);
       st = x->row(x->ud, x->in, x->outs, &w->ctx);
       if (HN__UNLIKELY(w->ctx.flags != 0)) hn__ctx_after_call(&w->ctx, st);
       if (HN__LIKELY(st == HN_OK)) {
@@ -339,7 +340,7 @@ hn_status hn__it_run_item(worker *w, frame *f) {
         st = node_returned(w, f, x->node, st);
       }
       if (HN__UNLIKELY(j->ev.time_nodes))
-        hn__it_end(w, f, j->ev.node_end, x->node->name, f->item, st, t0);
+        hn__it_end(w, f, j->ev.node_end, x->node->name, f->item, st, w->node_t0);
     } else if (x->kind == XS_BATCH) {
       st = run_batch(w, f, x);
     } else {
