@@ -33,7 +33,7 @@ static bool get_str(cursor *cu, const char **s, size_t *n) {
 }
 
 /* Replay the event log to the caller's callbacks; strings are copied to be NUL-terminated. */
-static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t size,
+static hn_status replay(const hn__call *x, const hn__origin *from, const uint8_t *p, size_t size,
                         hn_error *err) {
   const hn_callbacks *cb = x->cb;
   const hn_allocator *a = &x->alloc;
@@ -43,14 +43,17 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
   hn_status st = HN_OK;
   while (cu.p < cu.end && st == HN_OK) {
     uint8_t kind;
-    int32_t depth, status;
+    int32_t depth, thread, status;
     hn_event ev;
     memset(&ev, 0, sizeof ev);
     const char *s[4];
     size_t n[4];
     bool ok = get(&cu, &kind, 1) && get(&cu, &depth, sizeof depth) &&
+              get(&cu, &thread, sizeof thread) && get(&cu, &status, sizeof status) &&
               get(&cu, &ev.item, sizeof ev.item) && get(&cu, &ev.n_items, sizeof ev.n_items) &&
-              get(&cu, &ev.n_rows, sizeof ev.n_rows) && get(&cu, &status, sizeof status);
+              get(&cu, &ev.n_rows, sizeof ev.n_rows) &&
+              get(&cu, &ev.start_ns, sizeof ev.start_ns) &&
+              get(&cu, &ev.duration_ns, sizeof ev.duration_ns);
     for (int i = 0; ok && i < 4; i++) ok = get_str(&cu, &s[i], &n[i]);
     if (!ok || kind >= EV_KINDS) {
       st = hn__error(err, HN_ECORRUPT, "corrupt reply: malformed event log");
@@ -84,7 +87,11 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
     ev.message = v[3];
     ev.depth = depth;
     ev.status = (hn_status)status;
-    ev.worker = worker;
+    ev.worker = from->worker;
+    ev.thread = thread;
+    ev.process = from->process;
+    ev.rank = from->rank;
+    ev.engine = x->engine ? x->engine->ops->name : "";
     hn_callback fn = hn__event_callback(cb, kind);
     if (fn) fn(cb->user_data, &ev);
   }
@@ -163,8 +170,9 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
   return st;
 }
 
-hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
-                         int64_t count, const void *reply, size_t size, hn_error *err) {
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, const hn__origin *from,
+                         int64_t first, int64_t count, const void *reply, size_t size,
+                         hn_error *err) {
   reply_header h;
   if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
   memcpy(&h, reply, sizeof h);
@@ -207,6 +215,6 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
   }
   hn__collector_add_counts(col, h.inits, h.destroys, 0);
   if (st == HN_OK && h.events_size && x->cb)
-    st = replay(x, worker, events, (size_t)h.events_size, err);
+    st = replay(x, from, events, (size_t)h.events_size, err);
   return st;
 }
