@@ -391,9 +391,27 @@ HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
 /**
  * Error records under HN_ERRORS_CONTINUE (borrowed, as hn_result_table):
  * columns item (int64), item_path (utf8), node (utf8), message (utf8), in
- * item order; zero rows when none failed. NULL for a NULL result.
+ * item order; zero rows when none failed (the same on every engine; the
+ * time of each failure is in hn_result_export_errors). NULL for a NULL
+ * result.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
+/**
+ * Export the error records (hn_result_errors) with the time of each failure,
+ * as one Arrow record batch: a struct array of columns item (int64),
+ * item_path, node, message (utf8) and time (timestamp[ns, UTC], Arrow
+ * format "tsn:UTC": when the engine recorded the failure, on the wall
+ * clock; null for records that came without one), one row per failed
+ * item, in item order; zero rows when none failed. No copy: the export
+ * holds its own references and outlives the result; the caller releases
+ * both structs. Thread-safe (the result is read-only).
+ *
+ * Returns HN_OK, HN_EINVAL (NULL argument; the structs given are marked
+ * released) or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_result_export_errors(const hn_result *result,
+                                                      struct ArrowSchema *schema,
+                                                      struct ArrowArray *array, hn_error *err);
 /**
  * Copy the result's statistics into the first `size` bytes of *stats:
  * pass sizeof *stats (`hn_result_get_stats(r, &s, sizeof s)`), so that a

@@ -56,17 +56,21 @@ int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
 
 struct hn_result {
   hn_allocator alloc;
-  pthread_mutex_t lock; /* guards the lazy joining of chunks into `table` */
-  hn_table *table;      /* requested outputs; NULL until joined when chunked */
-  int64_t n_chunks;     /* 0: not chunked */
-  hn_table **chunks;    /* record batches in item order (owned) */
-  hn_table *errors;     /* item (int64), item_path, node, message (utf8) */
+  pthread_mutex_t lock;   /* guards the lazy joining of chunks into `table` */
+  hn_table *table;        /* requested outputs; NULL until joined when chunked */
+  int64_t n_chunks;       /* 0: not chunked */
+  hn_table **chunks;      /* record batches in item order (owned) */
+  hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
+  hn_table *errors_timed; /* the same records and their time (int64 ns), or NULL: unknown */
   hn_result_stats stats;
 };
 
 /*
  * Assemble a result; takes the references to `table` and `errors` (also on
- * failure). `errors` may be NULL: an empty error table is made.
+ * failure). `errors` may be NULL: an empty error table is made. An error
+ * table with the records' times (hn__records_table) is kept for
+ * hn_result_export_errors, and hn_result_errors shows its first four
+ * columns (no copy).
  */
 hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
                           const hn_result_stats *stats, hn_result **out, hn_error *err);
@@ -275,6 +279,7 @@ typedef struct hn__record {
   int64_t seq;  /* order of arrival, so that sorting by item is stable */
   hn_status code;
   char *path, *node, *message;
+  int64_t time_ns; /* when it was recorded: the wall clock (hn__wall_ns) */
 } hn__record;
 
 /* A growable list of records; zero-initialise, free with hn__records_free. */
@@ -283,7 +288,10 @@ typedef struct hn__records {
   int64_t n, cap;
 } hn__records;
 
-/* Append a record (strings copied; NULL as ""). HN_OK or HN_ENOMEM (nothing added). */
+/*
+ * Append a record (strings copied; NULL as ""), recorded now (its time_ns).
+ * HN_OK or HN_ENOMEM (nothing added).
+ */
 hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, hn_status code,
                           const char *path, const char *node, const char *message);
 void hn__records_free(const hn_allocator *a, hn__records *rs);
@@ -295,7 +303,10 @@ hn_status hn__records_move(const hn_allocator *a, hn__records *to, hn__records *
                            int64_t item_base);
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
-/* The records as an error table, in their order. */
+/*
+ * The records as an error table, in their order: the columns of
+ * hn__error_table_schema, then "time" (int64, the records' time_ns).
+ */
 hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn_table **out,
                             hn_error *err);
 /*

@@ -138,34 +138,46 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
   return buf;
 }
 
-/* The error records section. */
+/* Record k of the error table's columns c (time: NULL or a column of int64) into rs. */
+static hn_status take_record(hn__records *rs, const hn__call *x, const reply_header *h,
+                             hn_array *const *c, hn_array *time, int64_t k, hn_error *err) {
+  hn_datum d[4];
+  bool bad = false;
+  for (int i = 0; i < 4; i++) {
+    d[i] = hn_array_get(c[i], k);
+    bad = bad || d[i].is_null;
+  }
+  if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count)))
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
+                     (long long)k);
+  char path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
+  if (hn__records_add(&x->alloc, rs, d[0].v.i64, HN_ENODE, view_str(d[1], path, sizeof path),
+                      view_str(d[2], node, sizeof node), view_str(d[3], msg, sizeof msg)) != HN_OK)
+    return hn__error_nomem(err, "collecting error records");
+  hn_datum t = time ? hn_array_get(time, k) : (hn_datum){.is_null = true};
+  if (!t.is_null) rs->v[rs->n - 1].time_ns = t.v.i64; /* when the worker recorded it */
+  return HN_OK;
+}
+
+/* The error records section (with their time, from a worker of this version). */
 static hn_status take_records(hn__collector *col, const hn__call *x, const reply_header *h,
                               const uint8_t *p, hn_error *err) {
   hn_table *t = NULL;
   hn_status st = hn__read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
   if (st != HN_OK) return st;
-  hn_array *c[4] = {NULL, NULL, NULL, NULL};
+  hn_array *c[4] = {NULL, NULL, NULL, NULL}, *time = NULL;
   static const char *const names[4] = {"item", "item_path", "node", "message"};
   int64_t rows = hn_table_num_rows(t);
   for (int i = 0; i < 4 && st == HN_OK; i++) {
     st = hn__find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
                          &c[i], err);
   }
-  for (int64_t k = 0; k < rows && st == HN_OK; k++) {
-    hn_datum d[4];
-    for (int i = 0; i < 4; i++) d[i] = hn_array_get(c[i], k);
-    bool bad = false;
-    for (int i = 0; i < 4; i++) bad = bad || d[i].is_null;
-    if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count))) {
-      st = hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
-                     (long long)k);
-      break;
-    }
-    char path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
-    st = hn__collector_add_record(col, d[0].v.i64, view_str(d[1], path, sizeof path),
-                                  view_str(d[2], node, sizeof node),
-                                  view_str(d[3], msg, sizeof msg), err);
-  }
+  if (st == HN_OK && hn_table_column_by_name(t, "time"))
+    st = hn__find_column(t, "time", hn_type_int64(), rows, "error records", &time, err);
+  hn__records rs = {0};
+  for (int64_t k = 0; k < rows && st == HN_OK; k++) st = take_record(&rs, x, h, c, time, k, err);
+  if (st == HN_OK) st = hn__collector_add_records(col, &rs, 0, err);
+  hn__records_free(&x->alloc, &rs);
   hn_table_release(t);
   return st;
 }

@@ -252,7 +252,8 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   h.destroys = destroys;
   reply->size = 0;
   hn_status st = hn__bytes_append(a, reply, &h, sizeof h, err);
-  hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
+  hn_table *t = hn_result_table(res);
+  hn_table *errors = res->errors_timed ? res->errors_timed : hn_result_errors(res); /* with times */
   if (st == HN_OK && !t) st = hn__error_nomem(err, "joining a batch's outputs");
   size_t at = reply->size;
   if (st == HN_OK) st = hn__append_table(a, t, reply, err);
