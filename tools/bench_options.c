@@ -48,6 +48,13 @@ void bench_print_help(FILE *out) {
           "  --return-formats L   table,arrow,rows: how results are handed back (table)\n"
           "  --materialize L      auto,row,column: strategies for the rows format (auto);\n"
           "                       implies rows when --return-formats is not given\n"
+          "  --progress           progress bars on stderr (only when it is a terminal)\n"
+          "  --profile            a per-node profile of each scenario, per engine, after\n"
+          "                       its table (every timed and warm-up run counts)\n"
+          "  --profile-json FILE  the profiles as JSON (docs/observability.md)\n"
+          "  --trace FILE         a Chrome trace of every run (open it in ui.perfetto.dev);\n"
+          "                       at most 1,000,000 events are kept\n"
+          "  --trace-items        also trace every item as a slice\n"
           "  --help               this text\n"
           "\n"
           "exit status: 0 all results match native, 1 a mismatch or an engine error,\n"
@@ -239,16 +246,21 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
     if (len >= sizeof option) return usage_error(err, NULL, "unknown option '%s'", arg);
     memcpy(option, arg, len);
     option[len] = '\0';
-    bool is_flag = strcmp(option, "--skip-native") == 0;
-    if (is_flag) {
+    static const char *const flags[] = {"--skip-native", "--progress", "--profile",
+                                        "--trace-items"};
+    bool *flag_of[] = {&o->skip_native, &o->progress, &o->profile, &o->trace_items};
+    int flag = -1;
+    for (int k = 0; k < 4; k++)
+      if (strcmp(option, flags[k]) == 0) flag = k;
+    if (flag >= 0) {
       if (eq) return usage_error(err, option, "takes no value (got '%s')", eq + 1);
-      o->skip_native = true;
+      *flag_of[flag] = true;
       continue;
     }
-    static const char *const known[] = {"--scale",          "--items",       "--scenarios",
-                                        "--engines",        "--repeats",     "--warmup",
-                                        "--threads",        "--json",        "--chart",
-                                        "--return-formats", "--materialize", "--fault-inject"};
+    static const char *const known[] = {
+        "--scale",       "--items",        "--scenarios", "--engines",     "--repeats",
+        "--warmup",      "--threads",      "--json",      "--chart",       "--return-formats",
+        "--materialize", "--fault-inject", "--trace",     "--profile-json"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       if (strcmp(option, known[k]) == 0) is_known = true;
@@ -293,6 +305,9 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
     } else if (strcmp(option, "--json") == 0) {
       if (!*value) return usage_error(err, option, "empty file name%s", "");
       o->json_path = value;
+    } else if (strcmp(option, "--trace") == 0 || strcmp(option, "--profile-json") == 0) {
+      if (!*value) return usage_error(err, option, "empty file name%s", "");
+      *(option[2] == 't' ? &o->trace_path : &o->profile_json_path) = value;
     } else if (strcmp(option, "--chart") == 0) {
       if (!*value) return usage_error(err, option, "empty file name%s", "");
       o->chart_path = value;
@@ -328,5 +343,10 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
   bool reports = bench_launcher_rank() <= 0;
   if (!rc && reports && o->json_path) rc = check_writable(err, "--json", o->json_path);
   if (!rc && reports && o->chart_path) rc = check_writable(err, "--chart", o->chart_path);
+  if (!rc && reports && o->trace_path) rc = check_writable(err, "--trace", o->trace_path);
+  if (!rc && reports && o->profile_json_path)
+    rc = check_writable(err, "--profile-json", o->profile_json_path);
+  if (!rc && o->trace_items && !o->trace_path)
+    rc = usage_error(err, "--trace-items", "needs --trace FILE%s", "");
   return rc;
 }

@@ -454,10 +454,11 @@ static void write_text(hn_profile *p, hn__dot_out *o) {
     const section *s = find_section(p, engines[e]);
     section none = {NULL, 0, 0, 0};
     if (!s) s = &none;
-    hn__dot_printf(o, "%sprofile, %s engine: %lld call%s, %lld items, %.3f ms wall, %d worker%s\n",
+    int workers = engine_workers(p, engines[e]);
+    hn__dot_printf(o, "%sprofile, %s engine: %lld call%s, %lld item%s, %.3f ms wall, %d worker%s\n",
                    e ? "\n" : "", engines[e], (long long)s->runs, s->runs == 1 ? "" : "s",
-                   (long long)s->items, (double)s->wall / 1e6, engine_workers(p, engines[e]),
-                   engine_workers(p, engines[e]) == 1 ? "" : "s");
+                   (long long)s->items, s->items == 1 ? "" : "s", (double)s->wall / 1e6, workers,
+                   workers == 1 ? "" : "s");
     hn__dot_printf(o, "  %-12s %-20s %10s %10s %11s %10s %10s %10s %7s\n", "pipeline", "node",
                    "calls", "rows", "total ms", "mean us", "p50 us", "p99 us", "share");
     for (int64_t k = 0; k < p->n_snap; k++) {
