@@ -30,6 +30,12 @@ static bool checking(void) {
   return g_rank == 0;
 }
 
+/* Under valgrind every instruction costs tens of times more: times mean nothing. */
+static bool under_valgrind(void) {
+  const char *preload = getenv("LD_PRELOAD");
+  return preload && strstr(preload, "vgpreload");
+}
+
 static int64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -512,14 +518,17 @@ static void test_profile_and_trace(void **state) {
       assert_int_equal(e.calls, is_engine("columnar") ? 1 : N_ITEMS);
       profiled[strcmp(e.node, "slow") == 0 ? 0 : 1] = e.total_ns;
     }
+    bool timed = !under_valgrind();
     for (int k = 0; k < 2; k++) {
       double ratio = (double)profiled[k] / (double)measured[k];
-      print_message("%s: node %s: profile %.3f ms, the nodes' own clock %.3f ms (ratio %.4f)\n",
-                    g_name, k ? "fast" : "slow", profiled[k] / 1e6, measured[k] / 1e6, ratio);
-      assert_true(ratio >= 0.9 && ratio <= 1.1);
+      print_message("%s: node %s: profile %.3f ms, the nodes' own clock %.3f ms (ratio %.4f)%s\n",
+                    g_name, k ? "fast" : "slow", profiled[k] / 1e6, measured[k] / 1e6, ratio,
+                    timed ? "" : " (not checked under valgrind)");
+      if (timed) assert_true(ratio >= 0.9 && ratio <= 1.1);
+      assert_true(ratio >= 1.0 - 1e-3); /* the call holds the node's own time */
     }
     double all = (double)(profiled[0] + profiled[1]) / (double)(measured[0] + measured[1]);
-    assert_true(all >= 0.9 && all <= 1.1);
+    if (timed) assert_true(all >= 0.9 && all <= 1.1);
     check_trace(trace, is_engine("columnar") ? 1 : N_ITEMS);
   }
   hn_result_destroy(r);
@@ -580,7 +589,8 @@ static void test_progress_counts(void **state) {
   int fds[2];
   assert_int_equal(pipe(fds), 0);
   hn_error err;
-  hn_progress_options po = {.size = sizeof po, .fd = fds[1], .always = true, .interval = 10};
+  /* Redrawn every millisecond at most: workers race to draw (a few KB: the pipe holds it). */
+  hn_progress_options po = {.size = sizeof po, .fd = fds[1], .always = true, .interval = 0.001};
   hn_progress *pr = NULL;
   HN_CHECK(hn_progress_create(NULL, &po, &pr, &err), &err);
   hn_callbacks cb;
