@@ -264,7 +264,7 @@ typedef void (*hn_callback)(void *user_data, const hn_event *event);
  * both unset). Node, item, chunk and nested pipeline and map callbacks run
  * on worker threads, possibly concurrently: they must be thread-safe. Map
  * and pipeline callbacks of the top level run on the calling thread, and
- * so do every callback of the processes and mpi engines (their events are
+ * so does every callback of the processes and mpi engines (their events are
  * recorded in the workers and replayed on the calling thread as each batch
  * comes back). Each event fires exactly once. More members may be added at
  * the end: `size` says which ones the caller has.
