@@ -267,6 +267,61 @@ static void test_bench_progress(void **state) {
   assert_int_equal(n, 0);
 }
 
+/* The whole text of a file (NUL-terminated; the caller frees it). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[1 << 22];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return strdup(buf);
+}
+
+/* `hypernodes bench --profile --profile-json F --trace F`: the table, and files that parse. */
+static void test_bench_profile_and_trace(void **state) {
+  (void)state;
+  char trace[] = "/tmp/hn_bench_trace_XXXXXX", prof[] = "/tmp/hn_bench_prof_XXXXXX";
+  close(mkstemp(trace));
+  close(mkstemp(prof));
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "%s bench --scenarios text,nested --items 300 --engines sequential,columnar "
+           "--repeats 1 --warmup 0 --profile --profile-json %s --trace %s",
+           HN_CLI_PATH, prof, trace);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  static char out[1 << 16];
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  assert_int_equal(pclose(p), 0);
+  assert_non_null(strstr(out, "text: profile, sequential engine: 1 call, 300 items"));
+  assert_non_null(strstr(out, "profile, columnar engine"));
+  assert_non_null(strstr(out, "tokenize"));
+  char msg[128];
+  char *text = slurp(prof);
+  json_value *doc = json_parse(text, msg, sizeof msg);
+  if (!doc) fail_msg("--profile-json: %s", msg);
+  const json_value *scen = json_get(doc, "scenarios");
+  assert_int_equal(scen->n, 2);
+  assert_string_equal(json_string(&scen->items[1], "scenario"), "nested");
+  assert_int_equal(json_get(json_get(&scen->items[0], "profile"), "engines")->n, 2);
+  json_free(doc);
+  free(text);
+  text = slurp(trace);
+  doc = json_parse(text, msg, sizeof msg);
+  if (!doc) fail_msg("--trace: %s", msg);
+  assert_true(json_get(doc, "traceEvents")->n > 300);
+  json_free(doc);
+  free(text);
+  unlink(trace);
+  unlink(prof);
+  /* --trace-items needs --trace. */
+  snprintf(cmd, sizeof cmd, "%s bench --trace-items 2>/dev/null", HN_CLI_PATH);
+  int st = system(cmd);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 /* ---- the profile, fed events of known times -------------------------------------------- */
 
 static hn_event node_end(const char *engine, const char *pipeline, const char *node, int depth,
@@ -469,6 +524,7 @@ int main(void) {
       cmocka_unit_test(test_progress_on_a_terminal),
       cmocka_unit_test(test_progress_silent_elsewhere),
       cmocka_unit_test(test_bench_progress),
+      cmocka_unit_test(test_bench_profile_and_trace),
       cmocka_unit_test(test_profile_figures),
       cmocka_unit_test(test_trace_file),
   };
