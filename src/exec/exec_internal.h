@@ -321,14 +321,18 @@ hn_status hn__node_error(hn_error *err, hn_status code, const char *node, const 
 
 /*
  * The caller's callbacks, each NULL when unset, and which kinds of event
- * are timed: a kind whose start or end callback is set reads the clock at
- * its start and at its end, a kind with neither reads nothing.
+ * fire: time_<kind> is true when the kind's start or end callback is set;
+ * such a kind reads the clock at its start and at its end, a kind with
+ * neither reads nothing (and costs one test of the flag). untimed_items
+ * and untimed_nodes (set by a batch worker whose start callbacks only
+ * announce where it is) keep those events firing without reading a clock.
  */
 typedef struct hn__events {
   void *ud;
   hn_callback item_start, item_end, node_start, node_end, error, pipeline_start, pipeline_end;
   hn_callback map_start, map_end, chunk_start, chunk_end;
   bool time_items, time_nodes, time_pipelines, time_maps, time_chunks;
+  bool untimed_items, untimed_nodes;
   const char *engine; /* the engine's name, for every event */
   int rank;           /* the rank of this process (0 but on mpi) */
 } hn__events;

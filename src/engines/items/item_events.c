@@ -52,8 +52,13 @@ void hn__it_emit(worker *w, const frame *f, hn_callback fn, const char *node, in
   emit(w, f, fn, &ev, true);
 }
 
+/* Whether item (node NULL) or node events of this job read the clock. */
+static bool timed(const worker *w, const char *node) {
+  return node ? !w->job->ev.untimed_nodes : !w->job->ev.untimed_items;
+}
+
 int64_t hn__it_begin(worker *w, const frame *f, hn_callback fn, const char *node, int64_t item) {
-  int64_t t0 = hn__now_ns();
+  int64_t t0 = timed(w, node) ? hn__now_ns() : 0;
   if (fn) hn__it_emit(w, f, fn, node, item, HN_OK, NULL, t0, 0);
   return t0;
 }

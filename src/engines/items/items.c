@@ -341,6 +341,8 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   j->n_workers = j->threads ? hn__pool_size(o->pool) : 1;
   j->max_depth = plan_depth(plan);
   hn__events_init(&j->ev, x);
+  j->ev.untimed_items = o->untimed_items && !j->ev.item_end;
+  j->ev.untimed_nodes = o->untimed_nodes && !j->ev.node_end;
   atomic_init(&j->fail_chunk, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);

@@ -313,7 +313,9 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   hn__items_opts o = {.pool = bw->pool,
                       .item_base = first,
                       .worker_res = (hn__res_instance *const *)bw->res,
-                      .no_event_paths = !bw->any_want};
+                      .no_event_paths = !bw->any_want,
+                      .untimed_items = !bw->want[EV_ITEM_START],
+                      .untimed_nodes = !bw->want[EV_NODE_START]};
   hn_error e;
   hn_error_reset(&e);
   hn_status run = hn__items_run(&x2, &o, &e);
