@@ -22,15 +22,28 @@
 #define MAX_BARS 8
 #define LINE_MAX 512
 
+/* A counter per worker thread, 64 bytes apart: two workers never share a cache line. */
+typedef struct lane {
+  _Atomic int64_t n;
+  char pad[64 - sizeof(int64_t)];
+} lane;
+
 typedef struct bar {
   int depth;
   char name[64];
-  _Atomic int64_t total;     /* depth 0: the map's items; nested: the items its maps announced */
-  _Atomic int64_t covered;   /* nested: the outer rows whose maps started */
-  _Atomic int64_t by_chunks; /* items done, counted from chunk ends */
-  _Atomic int64_t by_maps;   /* nested: items done, counted from map ends */
-  int64_t t0;                /* when the bar appeared */
+  _Atomic int64_t total;      /* depth 0: the map's items; nested: the items its maps announced */
+  _Atomic int64_t covered;    /* nested: the outer rows whose maps started */
+  lane by_chunks[HN__SHARDS]; /* items done, counted from chunk ends, per thread */
+  _Atomic int64_t by_maps;    /* nested: items done, counted from map ends */
+  int64_t t0;                 /* when the bar appeared */
 } bar;
+
+static int64_t chunks_done(bar *b) {
+  int64_t n = 0;
+  for (int i = 0; i < HN__SHARDS; i++)
+    n += atomic_load_explicit(&b->by_chunks[i].n, memory_order_relaxed);
+  return n;
+}
 
 struct hn_progress {
   hn_allocator alloc;
@@ -128,7 +141,7 @@ static double bar_total(hn_progress *p, int i, bool *estimated) {
 /* One line of bar i at time now. */
 static int bar_line(hn_progress *p, int i, int64_t now, char *line, size_t cap) {
   bar *b = &p->bars[i];
-  int64_t c = atomic_load(&b->by_chunks), m = atomic_load(&b->by_maps);
+  int64_t c = chunks_done(b), m = atomic_load(&b->by_maps);
   double done = (double)(c > m ? c : m);
   bool est;
   double total = bar_total(p, i, &est);
@@ -259,8 +272,9 @@ static void on_chunk_end(void *ud, const hn_event *ev) {
   hn_progress *p = ud;
   const char *name = bar_name(ev);
   bar *b = find_bar(p, ev->depth, name);
-  if (!b) return; /* a run's chunks: no bar */
-  atomic_fetch_add(&b->by_chunks, ev->n_items);
+  if (!b) return;                                       /* a run's chunks: no bar */
+  unsigned k = (unsigned)(ev->thread + 1) % HN__SHARDS; /* replayed events: one lane */
+  atomic_fetch_add_explicit(&b->by_chunks[k].n, ev->n_items, memory_order_relaxed);
   maybe_draw(p, ev->start_ns + ev->duration_ns);
 }
 
