@@ -178,6 +178,42 @@ CHECK(hn_rows_num_columns, assert_int_equal(hn_rows_num_columns(NULL), 0))
 CHECK(hn_rows_column_name, assert_null(hn_rows_column_name(NULL, 0)))
 CHECK(hn_rows_get, assert_null_datum(hn_rows_get(NULL, 0, 0)))
 CHECK(hn_rows_strategy, assert_int_equal(hn_rows_strategy(NULL), HN_MATERIALIZE_AUTO))
+/* observe.h (hn_dot_string_free above) */
+CHECK(hn_write_stdio, assert_int_equal(hn_write_stdio(NULL, "x", 1), 0))
+/* The observers' callbacks for NULL: nothing set. */
+static void assert_no_callbacks(void (*get)(hn_callbacks *, size_t)) {
+  hn_callbacks cb, none = {.size = sizeof none};
+  memset(&cb, 0x5a, sizeof cb);
+  get(&cb, sizeof cb);
+  assert_memory_equal(&cb, &none, sizeof cb);
+  get(NULL, sizeof cb); /* a NULL out: no-op */
+}
+static void chain_cbs(hn_callbacks *cb, size_t n) {
+  hn_callback_chain_get_callbacks(NULL, cb, n);
+}
+static void progress_cbs(hn_callbacks *cb, size_t n) {
+  hn_progress_get_callbacks(NULL, cb, n);
+}
+static void profile_cbs(hn_callbacks *cb, size_t n) {
+  hn_profile_get_callbacks(NULL, cb, n);
+}
+static void trace_cbs(hn_callbacks *cb, size_t n) {
+  hn_trace_get_callbacks(NULL, cb, n);
+}
+CHECK(hn_callback_chain_destroy, hn_callback_chain_destroy(NULL))
+CHECK(hn_callback_chain_get_callbacks, assert_no_callbacks(chain_cbs))
+CHECK(hn_progress_destroy, hn_progress_destroy(NULL))
+CHECK(hn_progress_get_callbacks, assert_no_callbacks(progress_cbs))
+CHECK(hn_progress_active, assert_false(hn_progress_active(NULL)))
+CHECK(hn_profile_destroy, hn_profile_destroy(NULL))
+CHECK(hn_profile_get_callbacks, assert_no_callbacks(profile_cbs))
+CHECK(hn_profile_reset, hn_profile_reset(NULL))
+CHECK(hn_profile_num_nodes, assert_int_equal(hn_profile_num_nodes(NULL), 0))
+CHECK(hn_trace_destroy, hn_trace_destroy(NULL))
+CHECK(hn_trace_get_callbacks, assert_no_callbacks(trace_cbs))
+CHECK(hn_trace_reset, hn_trace_reset(NULL))
+CHECK(hn_trace_num_events, assert_int_equal(hn_trace_num_events(NULL), 0))
+CHECK(hn_trace_num_dropped, assert_int_equal(hn_trace_num_dropped(NULL), 0))
 
 typedef struct null_check {
   const char *name;
@@ -294,6 +330,21 @@ static const null_check k_checks[] = {
     ENTRY(hn_rows_column_name),
     ENTRY(hn_rows_get),
     ENTRY(hn_rows_strategy),
+    ENTRY(hn_write_stdio),
+    ENTRY(hn_callback_chain_destroy),
+    ENTRY(hn_callback_chain_get_callbacks),
+    ENTRY(hn_progress_destroy),
+    ENTRY(hn_progress_get_callbacks),
+    ENTRY(hn_progress_active),
+    ENTRY(hn_profile_destroy),
+    ENTRY(hn_profile_get_callbacks),
+    ENTRY(hn_profile_reset),
+    ENTRY(hn_profile_num_nodes),
+    ENTRY(hn_trace_destroy),
+    ENTRY(hn_trace_get_callbacks),
+    ENTRY(hn_trace_reset),
+    ENTRY(hn_trace_num_events),
+    ENTRY(hn_trace_num_dropped),
 };
 
 /*
