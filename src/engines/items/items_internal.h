@@ -10,12 +10,14 @@
 
 #include "items.h"
 
-#define HN__RESET_EVERY 1024     /* items between truncations of scratch builders */
-#define HN__WINDOW_PER_WORKER 4  /* chunks in flight per worker */
-#define HN__FIRST_CHUNK 16       /* items in the timed first chunks (automatic size) */
-#define HN__TARGET_CHUNK_NS 1e6  /* aim for 1 ms of work per chunk */
-#define HN__KEEP_CHUNK_ROWS 1024 /* results stay chunked when chunks average this many rows */
-#define HN__PIECE_NS 1000000     /* chunk events: pieces of about 1 ms of work */
+#define HN__RESET_EVERY 1024       /* items between truncations of scratch builders */
+#define HN__WINDOW_PER_WORKER 4    /* chunks in flight per worker */
+#define HN__FIRST_CHUNK 16         /* items in the timed first chunks (automatic size) */
+#define HN__TARGET_CHUNK_NS 1e6    /* aim for 1 ms of work per chunk */
+#define HN__KEEP_CHUNK_ROWS 1024   /* results stay chunked when chunks average this many rows */
+#define HN__PIECE_NS 1000000       /* chunk events: pieces of about 1 ms of work */
+#define HN__SPREAD_AFTER_NS 100000 /* a run's inner map is timed this long on one worker... */
+#define HN__SPREAD_MIN_NS 1000000  /* ...and spread over the pool when this much work is left */
 #define HN__PIECE_MAX ((int64_t)1 << 30)
 
 #define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
@@ -146,6 +148,9 @@ typedef struct job {
   hn_status fail_status;
   hn_error fail_err;
   _Atomic int64_t res_inits, res_destroys;
+  /* A run (one item) on a pool: the item runs on the calling thread, and the
+   * pool's threads take the inner items of its nested maps (inner_parallel.c). */
+  hn__pool *helpers;
 } job;
 
 /* ---- item_events.c ---------------------------------------------------------------- */
@@ -287,6 +292,28 @@ static inline void hn__it_put_row(frame *f, int64_t s, const hn_array *a, int64_
       hn__it_put(f, s, hn_array_get(a, i));
   }
 }
+
+/* Give the inner frame the inputs of inner item t of a mapped nested step. */
+static inline void hn__it_put_inner_item(frame *cf, const xstep *x, int64_t t) {
+  for (int64_t k = 0; k < x->n_map; k++) {
+    int64_t q = x->map_q[k];
+    if (q < 0) continue;
+    int64_t idx = hn__map_row(x->node->map_mode, t, x->map_stride[k], x->map_len[k]);
+    hn_list_view lv = x->map_list[k].v.list;
+    hn__it_put_row(cf, q, lv.values, lv.start + idx);
+  }
+}
+
+/* ---- inner_parallel.c ------------------------------------------------------------------ */
+
+/* Whether the inner items of nested step x may be spread over the pool now. */
+bool hn__it_inner_parallel_ok(const worker *w, const xstep *x);
+/*
+ * Run inner items [t0, n_inner) of x on the pool and append their outputs to
+ * the inner frame's builders (as run one by one). A failure is w's as if the
+ * lowest failing item had run on w; returns its status.
+ */
+hn_status hn__it_inner_parallel(worker *w, xstep *x, int64_t t0, int64_t n_inner);
 
 /* The value of output k after a step appended it, for the steps downstream. */
 static inline void hn__it_read_output(frame *f, const xstep *x, int64_t k) {
