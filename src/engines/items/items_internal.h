@@ -315,10 +315,32 @@ bool hn__it_inner_parallel_ok(const worker *w, const xstep *x);
  */
 hn_status hn__it_inner_parallel(worker *w, xstep *x, int64_t t0, int64_t n_inner);
 
+/*
+ * Give slot s the value of row i of builder b, just appended. Fixed-width
+ * values are read from the builder's buffers; other types through its view.
+ */
+static inline void hn__it_put_built(frame *f, int64_t s, hn_builder *b, int64_t i) {
+  hn_datum **p = f->dsts + f->dst_start[s], **end = f->dsts + f->dst_start[s + 1];
+  if (p == end) return;
+  hn_type_id id = b->id;
+  if (id != HN_TYPE_INT64 && id != HN_TYPE_FLOAT64) {
+    hn__it_put_row(f, s, hn__builder_view(b), i);
+    return;
+  }
+  bool nul = b->validity && !hn_bit_get(b->validity->data, i);
+  int64_t bits; /* the value's 8 bytes, whichever of the two types */
+  memcpy(&bits, b->values->data + 8 * i, 8);
+  for (; p < end; p++) {
+    (*p)->type = id;
+    (*p)->is_null = nul;
+    memcpy(&(*p)->v.i64, &bits, 8);
+  }
+}
+
 /* The value of output k after a step appended it, for the steps downstream. */
 static inline void hn__it_read_output(frame *f, const xstep *x, int64_t k) {
   int64_t s = x->out_slots[k];
-  hn__it_put_row(f, s, hn__builder_view(x->outs[k]), f->rows[s]);
+  hn__it_put_built(f, s, x->outs[k], f->rows[s]);
 }
 
 #endif /* HN_ENGINES_ITEMS_INTERNAL_H */

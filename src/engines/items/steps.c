@@ -329,17 +329,11 @@ hn_status hn__it_run_item(worker *w, frame *f) {
         /* Exactly one row per output; read back what later steps consume. */
         for (int64_t k = 0; k < x->n_out; k++) {
           int64_t slot = x->out_slots[k], row = rows[slot];
-          if (x->read_out[k]) {
-            const hn_array *v = hn__builder_view(x->outs[k]);
-            if (HN__UNLIKELY(v->length != row + 1)) {
-              st = appended_wrong(w, f, x, k);
-              break;
-            }
-            hn__it_put_row(f, slot, v, row);
-          } else if (HN__UNLIKELY(hn_builder_length(x->outs[k]) != row + 1)) {
+          if (HN__UNLIKELY(x->outs[k]->length != row + 1)) {
             st = appended_wrong(w, f, x, k);
             break;
           }
+          if (x->read_out[k]) hn__it_put_built(f, slot, x->outs[k], row);
         }
         if (HN__UNLIKELY(x->nested_out) && st == HN_OK && !outputs_closed(x))
           st = closed_failure(w, f, x);
