@@ -173,8 +173,9 @@ static hn_status on_message(pool *p, int i, hn_error *err) {
     memmove(&w->fl[0], &w->fl[1], sizeof w->fl[0] * (size_t)w->n_fl);
     w->ran = true;
     int64_t run_ns = 0;
+    hn__origin from = {.worker = i, .process = i, .rank = 0};
     hn_status st =
-        hn__reply_take_buffer(c->col, c->x, i, h->first, h->count, w->in.body, &run_ns, err);
+        hn__reply_take_buffer(c->col, c->x, &from, h->first, h->count, w->in.body, &run_ns, err);
     if (st == HN_OK) measure(p, h->count, run_ns);
     return st;
   }

@@ -11,7 +11,9 @@
 #include "remote.h"
 
 #define REPLY_MAGIC 0x52424e48u /* "HNBR" read as a little-endian u32 */
-#define REPLY_VERSION 2u
+/* 2: timed events (start, duration, thread), map and chunk events; 3: the header padded to
+ * 64 bytes (REPLY_BODY_AT) and the batch's run time (run_ns). */
+#define REPLY_VERSION 3u
 
 typedef struct reply_header {
   uint32_t magic, version;
@@ -36,6 +38,10 @@ enum {
   EV_ERROR,
   EV_PIPELINE_START,
   EV_PIPELINE_END,
+  EV_MAP_START, /* nested maps (the top-level ones fire in the calling process) */
+  EV_MAP_END,
+  EV_CHUNK_START,
+  EV_CHUNK_END,
   EV_KINDS
 };
 

@@ -44,14 +44,17 @@ static void log_str(hn__batch_worker *bw, const char *s) {
 
 static void record(hn__batch_worker *bw, int kind, const hn_event *ev) {
   uint8_t k = (uint8_t)kind;
-  int32_t depth = ev->depth, status = (int32_t)ev->status;
+  int32_t depth = ev->depth, thread = ev->thread, status = (int32_t)ev->status;
   pthread_mutex_lock(&bw->mu);
   log_put(bw, &k, 1);
   log_put(bw, &depth, sizeof depth);
+  log_put(bw, &thread, sizeof thread);
+  log_put(bw, &status, sizeof status);
   log_put(bw, &ev->item, sizeof ev->item);
   log_put(bw, &ev->n_items, sizeof ev->n_items);
   log_put(bw, &ev->n_rows, sizeof ev->n_rows);
-  log_put(bw, &status, sizeof status);
+  log_put(bw, &ev->start_ns, sizeof ev->start_ns);
+  log_put(bw, &ev->duration_ns, sizeof ev->duration_ns);
   log_str(bw, ev->pipeline);
   log_str(bw, ev->node);
   log_str(bw, ev->item_path);
@@ -92,6 +95,18 @@ static void rec_pipeline_start(void *ud, const hn_event *ev) {
 static void rec_pipeline_end(void *ud, const hn_event *ev) {
   record(ud, EV_PIPELINE_END, ev);
 }
+static void rec_map_start(void *ud, const hn_event *ev) {
+  record(ud, EV_MAP_START, ev);
+}
+static void rec_map_end(void *ud, const hn_event *ev) {
+  record(ud, EV_MAP_END, ev);
+}
+static void rec_chunk_start(void *ud, const hn_event *ev) {
+  record(ud, EV_CHUNK_START, ev);
+}
+static void rec_chunk_end(void *ud, const hn_event *ev) {
+  record(ud, EV_CHUNK_END, ev);
+}
 
 uint32_t hn__batch_events_mask(const hn_callbacks *cb) {
   uint32_t mask = 0;
@@ -108,9 +123,12 @@ static void event_noop(void *ud, const hn_event *ev) {
 void hn__batch_events_callbacks(uint32_t mask, hn_callbacks *out) {
   memset(out, 0, sizeof *out);
   out->size = sizeof *out;
-  hn_callback *slot[EV_KINDS] = {&out->on_item_start,  &out->on_item_end, &out->on_node_start,
-                                 &out->on_node_end,    &out->on_error,    &out->on_pipeline_start,
-                                 &out->on_pipeline_end};
+  /* In EV_* order (hn__event_callback's). */
+  hn_callback *slot[] = {&out->on_item_start,   &out->on_item_end,  &out->on_node_start,
+                         &out->on_node_end,     &out->on_error,     &out->on_pipeline_start,
+                         &out->on_pipeline_end, &out->on_map_start, &out->on_map_end,
+                         &out->on_chunk_start,  &out->on_chunk_end};
+  _Static_assert(sizeof slot / sizeof slot[0] == EV_KINDS, "one callback per event kind");
   for (int k = 0; k < EV_KINDS; k++)
     if (mask & (1u << k)) *slot[k] = event_noop;
 }
@@ -129,6 +147,10 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->on_error = bw->want[EV_ERROR] ? rec_error : NULL;
   r->on_pipeline_start = bw->want[EV_PIPELINE_START] ? rec_pipeline_start : NULL;
   r->on_pipeline_end = bw->want[EV_PIPELINE_END] ? rec_pipeline_end : NULL;
+  r->on_map_start = bw->want[EV_MAP_START] ? rec_map_start : NULL;
+  r->on_map_end = bw->want[EV_MAP_END] ? rec_map_end : NULL;
+  r->on_chunk_start = bw->want[EV_CHUNK_START] ? rec_chunk_start : NULL;
+  r->on_chunk_end = bw->want[EV_CHUNK_END] ? rec_chunk_end : NULL;
 }
 
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
@@ -286,7 +308,8 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   parts_reset(r);
   reply_header h = reply_head(first, count, HN_OK, inits, destroys);
   h.run_ns = run_ns;
-  hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
+  hn_table *t = hn_result_table(res);
+  hn_table *errors = res->errors_timed ? res->errors_timed : hn_result_errors(res); /* with times */
   hn_status st = t ? hn_table_serialize(t, &bw->alloc, &r->outputs, err)
                    : hn__error_nomem(err, "joining a batch's outputs");
   if (st == HN_OK && errors && hn_table_num_rows(errors) > 0)
@@ -370,7 +393,9 @@ static hn_status run_items(hn__batch_worker *bw, int64_t first, int64_t count, h
   hn__items_opts o = {.pool = bw->pool,
                       .item_base = first,
                       .worker_res = (hn__res_instance *const *)bw->res,
-                      .no_event_paths = !bw->any_want};
+                      .no_event_paths = !bw->any_want,
+                      .untimed_items = !bw->want[EV_ITEM_START],
+                      .untimed_nodes = !bw->want[EV_NODE_START]};
   int64_t t0 = mono_ns();
   hn_status run = hn__items_run(&x2, &o, e);
   *run_ns = mono_ns() - t0;
