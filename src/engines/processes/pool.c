@@ -67,7 +67,8 @@ static void forget(pool *p, int i) {
   hn__proc_queue_clear(&w->out);
   hn__proc_in_reset(&w->in);
   *w = (pworker){.fd = -1};
-  if (p->slots) hn__proc_slot_reset(&p->slots[i]);
+  /* The mapping is shared with the owner's workers: a copy of the owner leaves it alone. */
+  if (p->slots && p->owner == getpid()) hn__proc_slot_reset(&p->slots[i]);
 }
 
 int hn__proc_reap(pool *p, int i) {
