@@ -463,6 +463,49 @@ static void test_stale_announce(void **state) {
   engine_done(&w);
 }
 
+/* x -> x, printing x to the stdio stream in ud (fully buffered). */
+static hn_status f_print(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ctx;
+  fprintf((FILE *)ud, "%lld\n", (long long)in[0].v.i64);
+  return hn_builder_append_int64(out[0], in[0].v.i64);
+}
+
+/* What a node prints through stdio is written by the time the call returns (workers live on). */
+static void test_pool_flushes_output(void **state) {
+  (void)state;
+  char path[] = "/tmp/hn_test_pool_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  FILE *f = fopen(path, "a"); /* opened before the workers are forked: they inherit it */
+  assert_non_null(f);
+  assert_int_equal(setvbuf(f, NULL, _IOFBF, 1 << 16), 0);
+  pool_watch w = watch_new(engine_new(2, 0, 0));
+  hn_pipeline *p = pipeline_new("print");
+  HN_CHECK(hn_pipeline_add_ex(p, "print", "x", "y: int64", f_print, NULL, f, NULL, NULL), NULL);
+  hn_inputs *in = inputs_with_column("x", 100);
+  for (int round = 1; round <= 2; round++) {
+    hn_result_destroy(map_ok(p, w.e, in, "y"));
+    FILE *r = fopen(path, "r");
+    assert_non_null(r);
+    int64_t seen[100] = {0}, lines = 0;
+    long long v;
+    while (fscanf(r, "%lld", &v) == 1) {
+      assert_true(v >= 0 && v < 100);
+      seen[v]++;
+      lines++;
+    }
+    fclose(r);
+    assert_int_equal(lines, 100 * round);
+    for (int i = 0; i < 100; i++) assert_int_equal(seen[i], round);
+  }
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  engine_done(&w);
+  fclose(f);
+  unlink(path);
+}
+
 /* Allocations of one batch's trip with the pipeline's allocator (parent and worker), by size. */
 static int64_t allocations_for(hn_engine *e, int64_t n) {
   hn_test_alloc *ta = shared_new(sizeof *ta);
@@ -496,11 +539,17 @@ static void test_no_allocation_per_item(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_outlives_calls), cmocka_unit_test(test_pool_replaces_dead_workers),
-      cmocka_unit_test(test_pool_new_pipeline),   cmocka_unit_test(test_pool_pipeline_changed),
-      cmocka_unit_test(test_pool_new_resource),   cmocka_unit_test(test_pool_call_values_travel),
-      cmocka_unit_test(test_pool_other_thread),   cmocka_unit_test(test_pool_forked_copy),
-      cmocka_unit_test(test_stale_announce),      cmocka_unit_test(test_no_allocation_per_item),
+      cmocka_unit_test(test_pool_outlives_calls),
+      cmocka_unit_test(test_pool_replaces_dead_workers),
+      cmocka_unit_test(test_pool_new_pipeline),
+      cmocka_unit_test(test_pool_pipeline_changed),
+      cmocka_unit_test(test_pool_new_resource),
+      cmocka_unit_test(test_pool_call_values_travel),
+      cmocka_unit_test(test_pool_other_thread),
+      cmocka_unit_test(test_pool_forked_copy),
+      cmocka_unit_test(test_stale_announce),
+      cmocka_unit_test(test_pool_flushes_output),
+      cmocka_unit_test(test_no_allocation_per_item),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,6 +111,7 @@ static bool serve(child *c, const msg_header *h, int *code) {
     const hn__reply_parts *r = NULL;
     st = hn__batch_worker_run_parts(c->call.bw, h->first, h->count, c->in.data, c->in.size, &r, &e);
     hn__proc_check_forks(c->s);
+    fflush(NULL); /* what nodes printed is out before the call returns, as when workers ended */
     const void *data[HN__REPLY_SEGMENTS];
     size_t size[HN__REPLY_SEGMENTS];
     int n = st == HN_OK ? hn__reply_parts_segments(r, data, size) : 0;
@@ -119,6 +120,7 @@ static bool serve(child *c, const msg_header *h, int *code) {
   } else if (h->type == MSG_END) {
     int64_t inits = 0, destroys = 0;
     call_end(c, &inits, &destroys);
+    fflush(NULL);
     if (!hn__proc_send_msg(c->fd, MSG_DONE, 0, inits, destroys, NULL, 0)) return false;
   } else {
     st = hn__error(&e, HN_ECORRUPT, "unexpected message %u from the parent", h->type);
