@@ -463,6 +463,54 @@ static void test_stale_announce(void **state) {
   engine_done(&w);
 }
 
+/*
+ * A crash in a large batch: the item the worker announced last is re-run
+ * alone, the items before and after it as two batches (not one by one):
+ * the result holds those batches, each item ran at most twice, and item 37
+ * failed once it ran alone.
+ */
+static _Atomic int64_t *g_runs; /* shared: runs per item */
+
+static hn_status f_count_crash(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud;
+  (void)ctx;
+  atomic_fetch_add(&g_runs[in[0].v.i64], 1);
+  if (in[0].v.i64 == 37) {
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+  }
+  return hn_builder_append_int64(out[0], 3 * in[0].v.i64);
+}
+
+static void test_crash_in_large_batch(void **state) {
+  (void)state;
+  enum { N = 20000 };
+  pool_watch w = watch_new(engine_new(1, N, 0)); /* one worker, one batch of every item */
+  g_runs = shared_new(sizeof *g_runs * N);
+  hn_pipeline *p = pipeline_new("large");
+  HN_CHECK(hn_pipeline_add(p, "work", "x", "y: int64", f_count_crash, NULL), NULL);
+  hn_inputs *in = inputs_with_column("x", N);
+  hn_run_options o = map_opts(HN_ERRORS_CONTINUE);
+  hn_result *r = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_map(p, w.e, in, &o, &r, &err), &err);
+  int64_t *y = malloc(sizeof *y * N);
+  assert_non_null(y);
+  result_values(r, "y", N, y);
+  for (int64_t i = 0; i < N; i++) {
+    assert_int_equal(y[i], i == 37 ? INT64_MIN : 3 * i);
+    assert_true(atomic_load(&g_runs[i]) == (i <= 37 ? 2 : 1));
+  }
+  free(y);
+  assert_int_equal(hn_table_num_rows(hn_result_errors(r)), 1);
+  assert_int_equal(hn_result_num_chunks(r), 3); /* [0, 37), 37, [38, N): no single-item run */
+  hn_result_destroy(r);
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  munmap((void *)g_runs, sizeof *g_runs * N);
+  engine_done(&w);
+}
+
 /* x -> x, printing x to the stdio stream in ud (fully buffered). */
 static hn_status f_print(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ctx;
@@ -549,6 +597,7 @@ int main(void) {
       cmocka_unit_test(test_pool_forked_copy),
       cmocka_unit_test(test_stale_announce),
       cmocka_unit_test(test_pool_flushes_output),
+      cmocka_unit_test(test_crash_in_large_batch),
       cmocka_unit_test(test_no_allocation_per_item),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

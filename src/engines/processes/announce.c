@@ -33,12 +33,6 @@ void hn__proc_check_forks(announce_slot *s) {
   hn__proc_child_exit(STRAY_EXIT);
 }
 
-void hn__proc_check_only(void *ud, int64_t item, const char *node) {
-  (void)item;
-  (void)node;
-  hn__proc_check_forks(ud);
-}
-
 /* The worker's announce hook: a new item clears the node; a node call names it. */
 void hn__proc_announce(void *ud, int64_t item, const char *node) {
   announce_slot *s = ud;

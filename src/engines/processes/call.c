@@ -153,11 +153,24 @@ static hn_status requeue_push(pool *p, batch_ref r, hn_error *err) {
   return HN_OK;
 }
 
-/* Re-queue a batch's items one by one (but `skip`), to find the one that kills a worker. */
-static hn_status requeue_singles(pool *p, batch_ref b, int64_t skip, hn_error *err) {
+/* Re-queue a batch's items one by one: the item that kills a worker is unknown. */
+static hn_status requeue_singles(pool *p, batch_ref b, hn_error *err) {
   hn_status st = HN_OK;
   for (int64_t i = b.first; i < b.first + b.count && st == HN_OK; i++)
-    if (i != skip) st = requeue_push(p, (batch_ref){i, 1}, err);
+    st = requeue_push(p, (batch_ref){i, 1}, err);
+  return st;
+}
+
+/*
+ * Re-queue batch b around item `at`: the items before it and after it as
+ * two batches, and `at` itself alone unless it is `lost` (already failed).
+ */
+static hn_status requeue_around(pool *p, batch_ref b, int64_t at, bool lost, hn_error *err) {
+  hn_status st = HN_OK;
+  if (at > b.first) st = requeue_push(p, (batch_ref){b.first, at - b.first}, err);
+  if (st == HN_OK && !lost) st = requeue_push(p, (batch_ref){at, 1}, err);
+  int64_t end = b.first + b.count;
+  if (st == HN_OK && at + 1 < end) st = requeue_push(p, (batch_ref){at + 1, end - at - 1}, err);
   return st;
 }
 
@@ -234,41 +247,50 @@ static int end_process(pworker *w) {
   return r < 0 ? -1 : status;
 }
 
+/* A node forked and its child returned into the engine on `item`: that item is lost. */
+static hn_status stray_lost(pool *p, batch_ref b, int64_t item, const char *name, hn_error *err) {
+  const hn_plan *plan = p->c.x->plan;
+  char node[HN_ERROR_NODE_MAX], msg[HN_ERROR_MESSAGE_MAX];
+  snprintf(node, sizeof node, "%s", name && hn__proc_plan_node_name(plan, name) ? name : "");
+  snprintf(msg, sizeof msg,
+           "node '%s' forked a child process that returned from the node into the engine "
+           "(a node may fork only to exec or _exit in the child); the worker process was "
+           "replaced",
+           node);
+  hn_status st = hn__collector_add_lost(p->c.col, item, node, msg, err);
+  return st == HN_OK ? requeue_around(p, b, item, true, err) : st;
+}
+
 /*
- * Batch b of worker i is lost with its process. Several items are re-queued
- * one by one (but a timed-out one); a single item, the item that timed out
- * (`timed_out` >= 0) or the item a stray child was forked in fails with
- * `message` and the node the worker announced.
+ * Batch b of worker i is lost with its process. The item that killed it is
+ * lost (failed with `message` and the node the worker announced) when it is
+ * known to the node: the item that timed out (`timed_out` >= 0), the item
+ * of a single-item batch, the item a stray child was forked in with its
+ * node. Otherwise the item the worker announced last is re-run alone (which
+ * names the node, nodes being announced in single-item batches), the items
+ * before and after it as two batches; with no item announced, every item
+ * alone. No item runs more than twice this way.
  */
 static hn_status batch_lost(pool *p, int i, batch_ref b, int64_t timed_out, const char *message,
                             hn_error *err) {
   pcall *c = &p->c;
-  const hn_plan *plan = c->x->plan;
   int64_t item, start;
   char node[HN_ERROR_NODE_MAX];
-  hn__proc_slot_read(plan, &p->slots[i], &item, &start, node);
+  hn__proc_slot_read(c->x->plan, &p->slots[i], &item, &start, node);
   int64_t stray = atomic_load(&p->slots[i].stray_item);
   const char *name = atomic_load(&p->slots[i].stray_node);
-  if (timed_out < 0 && stray >= b.first && stray < b.first + b.count && (name || b.count == 1)) {
-    /* A node forked and its child returned into the engine: that item is lost. (Node
-     * calls not announced: the batch is re-run item by item, which names the node.) */
-    snprintf(node, sizeof node, "%s", name && hn__proc_plan_node_name(plan, name) ? name : "");
-    char msg[HN_ERROR_MESSAGE_MAX];
-    snprintf(msg, sizeof msg,
-             "node '%s' forked a child process that returned from the node into the engine "
-             "(a node may fork only to exec or _exit in the child); the worker process was "
-             "replaced",
-             node);
-    hn_status st = hn__collector_add_lost(c->col, stray, node, msg, err);
-    return st == HN_OK && b.count > 1 ? requeue_singles(p, b, stray, err) : st;
+  bool in_b = item >= b.first && item < b.first + b.count;
+  if (timed_out < 0 && stray >= b.first && stray < b.first + b.count) {
+    if (name || b.count == 1) return stray_lost(p, b, stray, name, err);
+    return requeue_around(p, b, stray, false, err);
   }
   if (timed_out >= 0) {
     hn_status st =
         hn__collector_add_lost(c->col, timed_out, item == timed_out ? node : "", message, err);
-    return st == HN_OK && b.count > 1 ? requeue_singles(p, b, timed_out, err) : st;
+    return st == HN_OK ? requeue_around(p, b, timed_out, true, err) : st;
   }
-  if (b.count > 1) return requeue_singles(p, b, -1, err);
-  return hn__collector_add_lost(c->col, b.first, item == b.first ? node : "", message, err);
+  if (b.count == 1) return hn__collector_add_lost(c->col, b.first, in_b ? node : "", message, err);
+  return in_b ? requeue_around(p, b, item, false, err) : requeue_singles(p, b, err);
 }
 
 /*
@@ -378,10 +400,10 @@ static hn_status send_batch(pool *p, int i, batch_ref b, hn_error *err) {
     (void)hn__proc_queue_msg(&w->out, MSG_CALL, 0, 0, 0, c->msg.data, c->msg.size, NULL);
     w->call_seq = c->seq;
   }
-  /* Items and node calls are announced only where they must be named: the item
-   * that timed out, or the single item of a batch (a crash in a larger batch
-   * re-runs its items one by one, and an announce per node call costs). */
-  int32_t flags = p->item_timeout > 0 || b.count == 1 ? TASK_ANNOUNCE : 0;
+  /* Node calls are announced only where a node must be named: the item that
+   * timed out, or the single item of a batch (a crash in a larger batch
+   * re-runs its announced item alone; an announce per node call costs). */
+  int32_t flags = p->item_timeout > 0 || b.count == 1 ? TASK_ANNOUNCE_NODES : 0;
   (void)hn__proc_queue_msg(&w->out, MSG_TASK, flags, b.first, b.count, hn_buffer_data(task),
                            (size_t)hn_buffer_size(task), task);
   hn_buffer_release(task);
@@ -438,7 +460,11 @@ static hn_status run_loop(pool *p, hn_error *err) {
       fds[n] = (struct pollfd){.fd = w->fd, .events = (short)(POLLIN | (w->out.n ? POLLOUT : 0))};
       idx[n++] = i;
     }
-    if (n == 0) break; /* nothing in flight and nothing left to dispatch */
+    if (n == 0) {
+      /* A worker that died as it was sent its last batch re-queued it: dispatch again. */
+      if (has_work(p)) continue;
+      break; /* nothing in flight and nothing left to dispatch */
+    }
     int r = poll(fds, (nfds_t)n, poll_wait_ms(p, hn__proc_mono_ns()));
     if (r < 0 && errno != EINTR) {
       st = hn__error(err, HN_EIO, "processes engine: poll failed: %s", strerror(errno));

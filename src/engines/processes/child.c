@@ -93,6 +93,7 @@ static hn_status call_begin(child *c, const uint8_t *msg, size_t size, hn_error 
   if (st == HN_OK && consts)
     st = hn__batch_worker_set_consts(w->bw, msg + sizeof m + inputs, (size_t)m.consts_size, err);
   if (st != HN_OK) return st;
+  hn__batch_worker_set_announce(w->bw, hn__proc_announce, c->s);
   return HN_OK;
 }
 
@@ -104,10 +105,8 @@ static bool serve(child *c, const msg_header *h, int *code) {
   if (h->type == MSG_CALL) {
     st = call_begin(c, c->in.data, c->in.size, &e);
   } else if (h->type == MSG_TASK && c->call.bw) {
-    bool full = (h->status & TASK_ANNOUNCE) != 0;
     hn__proc_slot_reset(c->s); /* nothing of an earlier batch (or call) stays announced */
-    hn__batch_worker_set_announce(c->call.bw, full ? hn__proc_announce : hn__proc_check_only, c->s);
-    hn__batch_worker_announce_nodes(c->call.bw, full);
+    hn__batch_worker_announce_nodes(c->call.bw, (h->status & TASK_ANNOUNCE_NODES) != 0);
     const hn__reply_parts *r = NULL;
     st = hn__batch_worker_run_parts(c->call.bw, h->first, h->count, c->in.data, c->in.size, &r, &e);
     hn__proc_check_forks(c->s);

@@ -54,21 +54,24 @@
  * pipeline, before this design): a batch cost about 60-80 us on top of its
  * items, hence batches of milliseconds.
  *
- * Announce: one shared anonymous page slot per worker, written by the
- * worker before each item (item index, start time) and each node call
- * (node name) under a sequence lock, read by the parent to name the node
+ * Announce: one shared anonymous slot (a cache line) per worker, written
+ * by the worker before each item (item index, start time) and, where a
+ * node must be named, each node call (node name) under a sequence lock,
+ * cleared before each batch, read by the parent to name the node
  * and item a crash or timeout hit.
  *
  * Crash isolation: end of stream on a worker's socket (or its exit seen by
  * waitpid) ends it; replies it sent before are taken; its oldest batch in
- * flight is lost, younger ones never started and are re-queued whole. A
- * lost batch of several items is re-queued as single-item batches ahead of
- * the rest; a lost single-item batch loses that item
- * (hn__collector_add_lost with the announced node and "worker process
- * killed by SIGSEGV (segmentation fault)" or "exited with status N"). A
- * worker whose announced item runs longer than item_timeout is killed
- * (SIGKILL): that item is lost ("timed out after N s"), the rest of its
- * batch is re-queued as single items. A dead worker is replaced while work
+ * flight is lost, younger ones never started and are re-queued whole. In a
+ * lost batch of several items the item the worker announced last is re-run
+ * alone, the items before and after it as two batches, ahead of the rest
+ * (no item announced: every item alone); a lost single-item batch loses
+ * that item (hn__collector_add_lost with the announced node and "worker
+ * process killed by SIGSEGV (segmentation fault)" or "exited with status
+ * N"). Node calls are announced only in single-item batches and with item
+ * timeouts. A worker whose announced item runs longer than item_timeout is
+ * killed (SIGKILL): that item is lost ("timed out after N s"), the items
+ * before and after it are re-queued. A dead worker is replaced while work
  * remains. Under RAISE no batch past the lowest failing item is
  * dispatched; batches in flight drain and the failure is reported; the
  * workers stay. Failures of the parent itself (no memory, fork, a FAIL

@@ -39,8 +39,8 @@
  */
 enum { MSG_CALL = 1, MSG_TASK, MSG_END, MSG_STOP, MSG_REPLY, MSG_DONE, MSG_FAIL };
 
-/* TASK flags (msg_header.status): announce items and node calls (else only check forks). */
-#define TASK_ANNOUNCE 1
+/* TASK flags (msg_header.status): announce node calls too (items are always announced). */
+#define TASK_ANNOUNCE_NODES 1
 
 typedef struct msg_header {
   uint32_t type;
@@ -149,11 +149,6 @@ typedef struct announce_slot {
 int64_t hn__proc_mono_ns(void);
 /* The worker's announce hook: a new item clears the node; a node call names it. */
 void hn__proc_announce(void *ud, int64_t item, const char *node);
-/*
- * The hook where nothing needs announcing (a batch of several items, no
- * item timeout: a crash re-runs its items one by one): only the fork check.
- */
-void hn__proc_check_only(void *ud, int64_t item, const char *node);
 /* Worker: end it if a child forked by a node returned into the engine (fork_guard.c). */
 void hn__proc_check_forks(announce_slot *s);
 /* Is `name` the name of a node of `plan` (nested plans included)? */
