@@ -50,7 +50,8 @@ int hnpy_python_alive(void) {
 static void unpin(void *tstate) {
   if (!tstate || !hnpy_python_alive()) return; /* finalizing: the interpreter frees it */
   PyEval_RestoreThread(tstate);
-  PyGILState_Release(PyGILState_UNLOCKED); /* counter 1 -> 0: cleared, deleted, GIL dropped */
+  PyThreadState_Clear(tstate);
+  PyThreadState_DeleteCurrent(); /* also drops the GIL */
 }
 
 void hnpy_gil_enter(hnpy_gil *g) {
