@@ -119,6 +119,7 @@ static PyObject *output_type(PipelineObject *self, PyObject *args) {
 static const char **str_array(PyObject *t, int64_t *n) {
   *n = 0;
   if (!t || t == Py_None) return NULL;
+  if (!PyTuple_Check(t)) return PyErr_SetString(PyExc_TypeError, "expected a tuple of names"), NULL;
   *n = PyTuple_GET_SIZE(t);
   const char **v = PyMem_Calloc((size_t)*n + 1, sizeof *v);
   for (int64_t i = 0; v && i < *n; i++)
@@ -134,8 +135,8 @@ static PyObject *to_dot(PipelineObject *self, PyObject *args, PyObject *kwargs) 
   static char *kw[] = {"depth", "orientation", "hide_types", "provided", "requested", NULL};
   int depth = 0, lr = 0, hide = 0;
   PyObject *provided = Py_None, *requested = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|ippO!O!:to_dot", kw, &depth, &lr, &hide,
-                                   &PyTuple_Type, &provided, &PyTuple_Type, &requested))
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|ippOO:to_dot", kw, &depth, &lr, &hide, &provided,
+                                   &requested))
     return NULL;
   hn_dot_options o = {.size = sizeof o,
                       .depth = depth,
