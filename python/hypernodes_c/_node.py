@@ -56,7 +56,7 @@ class Node:
     """
 
     def __init__(self, func, output_name, *, name=None, batch=False, version=None, cache=None,
-                 input_types=None, output_types=None, rename_inputs=None):
+                 input_types=None, output_types=None, rename_inputs=None, row=None):
         if isinstance(output_name, str):
             outputs = (output_name,)
         elif output_name:
@@ -64,6 +64,7 @@ class Node:
         else:
             raise ValueError(f"node {func.__name__!r}: output_name is required")
         self.func = func
+        self.row = row if batch else None
         self.name = name or getattr(func, "__name__", "node")
         self.batch = bool(batch)
         self.outputs = outputs
@@ -130,7 +131,7 @@ class Node:
             name=self.name, func=self.func, inputs=self.inputs,
             input_types=tuple(self.input_types), outputs=self.outputs,
             output_types=tuple(self.output_types), batch=self.batch, version=self.version,
-            cache=_CACHE_POLICY[self.cache], in_convs=self.in_convs)
+            cache=_CACHE_POLICY[self.cache], in_convs=self.in_convs, row_func=self.row)
 
     def declared_inputs(self) -> dict:
         return {n: t for n, t in zip(self.inputs, self.input_types) if t is not None}
@@ -144,7 +145,7 @@ def _batch_output_type(ann):
 
 
 def node(func=None, *, output_name=None, name=None, batch=False, version=None, cache=None,
-         input_types=None, output_types=None, rename_inputs=None):
+         input_types=None, output_types=None, rename_inputs=None, row=None):
     """Make a node of a function: ``@node(output_name="y")`` (a tuple for several).
 
     - Types come from the annotations (``int``, ``float``, ``str``, ``bool``,
@@ -154,14 +155,16 @@ def node(func=None, *, output_name=None, name=None, batch=False, version=None, c
     - ``batch=True``: the function gets whole columns (numpy arrays for
       fixed-width columns, lists otherwise; broadcast inputs as plain values)
       and returns arrays or lists of the same length. Annotate the output's
-      item type (``-> list[float]``) or give ``output_types``.
+      item type (``-> list[float]``) or give ``output_types``. ``row=f`` adds a row
+      function with the same parameters, which the item engines (sequential, threads,
+      processes) call instead of the batch function with one-row arrays.
     - ``version``: the node's identity for the cache (default: a hash of its
       code and constants). ``cache``: ``True``/``False`` forces caching on/off.
     """
     def wrap(f):
         return Node(f, output_name, name=name, batch=batch, version=version, cache=cache,
                     input_types=input_types, output_types=output_types,
-                    rename_inputs=rename_inputs)
+                    rename_inputs=rename_inputs, row=row)
     return wrap(func) if func is not None else wrap
 
 

@@ -94,8 +94,49 @@ static PyObject *numpy_view(hn_array *array) {
   return r;
 }
 
+/*
+ * A list column of fixed-width items, no nulls, every list of one length k:
+ * a zero-copy (n, k) numpy view of the item values; Py_None (new) otherwise.
+ */
+static PyObject *matrix_view(hn_array *array) {
+  const int32_t *off = hn_array_offsets(array);
+  const hn_array *child = hn_array_child(array, 0);
+  int64_t n = hn_array_length(array);
+  if (hn_type_id_of(hn_array_type(array)) != HN_TYPE_LIST || !off || n == 0 ||
+      hn_array_null_count(array) > 0 || hn_array_null_count(child) > 0)
+    Py_RETURN_NONE;
+  int64_t k = off[1] - off[0];
+  for (int64_t i = 1; i < n; i++)
+    if (off[i + 1] - off[i] != k) Py_RETURN_NONE;
+  hn_type_id id = hn_type_id_of(hn_array_type(child));
+  const char *base = id == HN_TYPE_INT64     ? (const char *)hn_array_int64_values(child)
+                     : id == HN_TYPE_FLOAT64 ? (const char *)hn_array_float64_values(child)
+                     : id == HN_TYPE_FLOAT32 ? (const char *)hn_array_float32_values(child)
+                                             : NULL;
+  PyObject *np = base ? hnpy_numpy() : NULL;
+  if (!np) return base ? NULL : Py_NewRef(Py_None);
+  ArrayView *v = PyObject_New(ArrayView, &ArrayViewType);
+  if (!v) return NULL;
+  v->array = hn_array_retain(array);
+  v->itemsize = id == HN_TYPE_FLOAT32 ? 4 : 8;
+  v->data = base + (int64_t)off[0] * v->itemsize;
+  v->len = (Py_ssize_t)(n * k);
+  v->format[0] = id == HN_TYPE_INT64 ? 'q' : id == HN_TYPE_FLOAT64 ? 'd' : 'f';
+  v->format[1] = '\0';
+  const char *dtype = id == HN_TYPE_INT64 ? "int64" : id == HN_TYPE_FLOAT64 ? "float64" : "float32";
+  PyObject *flat = PyObject_CallMethod(np, "frombuffer", "Os", (PyObject *)v, dtype);
+  Py_DECREF(v);
+  PyObject *r =
+      flat ? PyObject_CallMethod(flat, "reshape", "(LL)", (long long)n, (long long)k) : NULL;
+  Py_XDECREF(flat);
+  return r;
+}
+
 PyObject *hnpy_array_to_numpy(hn_array *array) {
-  PyObject *r = numpy_view(array);
+  PyObject *r = matrix_view(array);
+  if (r != Py_None) return r;
+  Py_DECREF(r);
+  r = numpy_view(array);
   if (r != Py_None) return r;
   Py_DECREF(r);
   PyObject *np = hnpy_numpy();

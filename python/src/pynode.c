@@ -13,7 +13,8 @@
 #define ARGS_ON_STACK 16
 
 typedef struct pynode {
-  PyObject *func;     /* strong: the callable */
+  PyObject *func;     /* strong: the callable (a batch node's batch function) */
+  PyObject *row_func; /* strong: the row function (func for a row node), or NULL */
   PyObject *in_convs; /* strong: tuple, one conv per input (None: plain) */
   char *name;         /* PyMem copy */
   int64_t n_in, n_out;
@@ -35,6 +36,7 @@ static void pynode_free(void *ud) {
     hnpy_gil g;
     hnpy_gil_enter(&g);
     Py_XDECREF(n->func);
+    Py_XDECREF(n->row_func);
     Py_XDECREF(n->in_convs);
     hnpy_gil_exit(&g);
   }
@@ -64,10 +66,10 @@ static PyObject *output_value(const pynode *n, PyObject *r, int64_t j, char *msg
   return PySequence_Fast_GET_ITEM(r, j);
 }
 
-/* Call n->func on nargs new references in args[1..] (consumed). New reference or NULL. */
-static PyObject *call(pynode *n, PyObject **args, int64_t nargs) {
+/* Call f on nargs new references in args[1..] (consumed). New reference or NULL. */
+static PyObject *call(PyObject *f, PyObject **args, int64_t nargs) {
   PyObject *r =
-      PyObject_Vectorcall(n->func, args + 1, (size_t)nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+      PyObject_Vectorcall(f, args + 1, (size_t)nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
   for (int64_t i = 1; i <= nargs; i++) Py_DECREF(args[i]);
   return r;
 }
@@ -101,7 +103,7 @@ static hn_status py_row(void *ud, const hn_datum *in, hn_builder *const *out, hn
   }
   PyObject *r = NULL;
   if (args && made == n->n_in) {
-    r = call(n, args, made);
+    r = call(n->row_func, args, made);
   } else {
     for (int64_t i = 1; args && i <= made; i++) Py_DECREF(args[i]);
   }
@@ -158,7 +160,7 @@ static hn_status py_batch(void *ud, const hn_batch_arg *in, int64_t n_rows, hn_a
   if (!args)
     PyErr_NoMemory();
   else if (made == n->n_in)
-    r = call(n, args, made);
+    r = call(n->func, args, made);
   else
     for (int64_t i = 1; i <= made; i++) Py_DECREF(args[i]);
   hn_status st = r ? batch_outputs(n, r, n_rows, out, ctx) : hnpy_fail_from_exception(ctx, n->name);
@@ -224,15 +226,18 @@ static pynode *pynode_make(const char *name, PyObject *func, PyObject *convs, co
 }
 
 PyObject *hnpy_add_python_node(hn_pipeline *p, PyObject *args, PyObject *kwargs) {
-  static char *kw[] = {"name",  "func",    "inputs", "input_types", "outputs", "output_types",
-                       "batch", "version", "cache",  "in_convs",    NULL};
+  static char *kw[] = {"name",  "func",    "inputs", "input_types", "outputs",  "output_types",
+                       "batch", "version", "cache",  "in_convs",    "row_func", NULL};
   const char *name, *version = NULL;
-  PyObject *func, *inputs, *in_types, *outputs, *out_types, *convs;
+  PyObject *func, *inputs, *in_types, *outputs, *out_types, *convs, *row_func = Py_None;
   int batch = 0, cache = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOOOOOpziO:_add_python_node", kw, &name, &func,
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOOOOOpziO|O:_add_python_node", kw, &name, &func,
                                    &inputs, &in_types, &outputs, &out_types, &batch, &version,
-                                   &cache, &convs))
+                                   &cache, &convs, &row_func))
     return NULL;
+  if (!batch) row_func = func;
+  if (row_func != Py_None && !PyCallable_Check(row_func))
+    return PyErr_Format(PyExc_TypeError, "node '%s': the row function is not callable", name);
   if (!PyCallable_Check(func) || !PyTuple_Check(convs) ||
       PyTuple_GET_SIZE(convs) != PyTuple_GET_SIZE(inputs))
     return PyErr_Format(PyExc_TypeError, "node '%s': bad function or conversions", name);
@@ -246,6 +251,7 @@ PyObject *hnpy_add_python_node(hn_pipeline *p, PyObject *args, PyObject *kwargs)
       PyErr_NoMemory();
     } else {
       n->n_in = in.n;
+      n->row_func = row_func == Py_None ? NULL : Py_NewRef(row_func);
       hn_node_def def = {.size = sizeof def,
                          .name = name,
                          .n_inputs = in.n,
@@ -254,7 +260,7 @@ PyObject *hnpy_add_python_node(hn_pipeline *p, PyObject *args, PyObject *kwargs)
                          .n_outputs = out.n,
                          .outputs = out.names,
                          .output_types = out.types,
-                         .row = batch ? NULL : py_row,
+                         .row = n->row_func ? py_row : NULL,
                          .batch = batch ? py_batch : NULL,
                          .version = version,
                          .user_data = n,

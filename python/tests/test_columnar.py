@@ -167,3 +167,34 @@ def test_arrow_capsule_as_input(engine):
     out = Pipeline(nodes=[twice]).map(inputs={"y": StreamOnly(src)}, map_over="y",
                                       engine=engine)
     assert out == {"z": [2 * (i + 1) for i in range(200)]}
+
+
+def test_list_column_as_a_matrix_without_copy():
+    @node(output_name="v", output_types={"v": "list<float32>"})
+    def vec(i: int):
+        return np.full(4, i, dtype=np.float32)
+
+    r = Pipeline(nodes=[vec]).map(inputs={"i": [1, 2, 3]}, map_over="i", return_format="result")
+    m = r.column("v")
+    assert m.shape == (3, 4) and m.dtype == np.float32 and not m.flags.writeable
+    assert m[2].tolist() == [3.0] * 4
+
+
+def test_batch_node_with_a_row_function(engine):
+    calls = {"row": 0}
+
+    def row(x: float) -> float:
+        calls["row"] += 1
+        return x + 1
+
+    @node(output_name="y", batch=True, row=row, input_types={"x": float},
+          output_types={"y": float})
+    def plus_one(x):
+        return x + 1
+
+    out = Pipeline(nodes=[plus_one]).map(inputs={"x": [1.0, 2.0]}, map_over="x", engine=engine)
+    assert out == {"y": [2.0, 3.0]}
+    if engine in ("sequential", "threads"):
+        assert calls["row"] == 2  # item engines call the row function
+    if engine == "columnar":
+        assert calls["row"] == 0
