@@ -56,18 +56,78 @@ int hnpy_arrays_init(PyObject *module) {
   return PyType_Ready(&ArrayViewType);
 }
 
-PyObject *hnpy_array_to_list(const hn_array *array, PyObject *conv) {
-  int64_t n = hn_array_length(array);
+/* Rows [start, start + n) of a utf8 or binary array, read through its offsets. */
+static PyObject *bytes_range(const hn_array *a, int64_t start, int64_t n, int utf8) {
+  const int32_t *off = hn_array_offsets(a);
+  const char *data = (const char *)hn_buffer_data(hn_array_buffer((hn_array *)a, 2));
+  int nulls = hn_array_null_count(a) > 0;
   PyObject *list = PyList_New((Py_ssize_t)n);
   for (int64_t i = 0; list && i < n; i++) {
-    hn_datum d = hn_array_get(array, i);
-    PyObject *v = hnpy_from_datum(&d, conv);
+    int64_t r = start + i;
+    PyObject *v;
+    if (nulls && hn_array_is_null(a, r))
+      v = Py_NewRef(Py_None);
+    else if (utf8)
+      v = PyUnicode_DecodeUTF8(data + off[r], off[r + 1] - off[r], "surrogateescape");
+    else
+      v = PyBytes_FromStringAndSize(data + off[r], off[r + 1] - off[r]);
     if (!v)
       Py_CLEAR(list);
     else
       PyList_SET_ITEM(list, (Py_ssize_t)i, v);
   }
   return list;
+}
+
+/* Rows [start, start + n) of a list array: one Python list per row. */
+static PyObject *list_range(const hn_array *a, int64_t start, int64_t n, PyObject *conv) {
+  const int32_t *off = hn_array_offsets(a);
+  const hn_array *child = hn_array_child(a, 0);
+  PyObject *ic =
+      conv && PyTuple_Check(conv) && PyTuple_GET_SIZE(conv) == 1 ? PyTuple_GET_ITEM(conv, 0) : NULL;
+  int nulls = hn_array_null_count(a) > 0;
+  PyObject *list = PyList_New((Py_ssize_t)n);
+  for (int64_t i = 0; list && i < n; i++) {
+    int64_t r = start + i;
+    PyObject *v = nulls && hn_array_is_null(a, r)
+                      ? Py_NewRef(Py_None)
+                      : hnpy_range_to_list(child, off[r], off[r + 1] - off[r], ic);
+    if (!v)
+      Py_CLEAR(list);
+    else
+      PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+  }
+  return list;
+}
+
+PyObject *hnpy_range_to_list(const hn_array *a, int64_t start, int64_t n, PyObject *conv) {
+  hn_type_id id = hn_type_id_of(hn_array_type(a));
+  if (id == HN_TYPE_UTF8 || id == HN_TYPE_BINARY)
+    return bytes_range(a, start, n, id == HN_TYPE_UTF8);
+  if (id == HN_TYPE_LIST) return list_range(a, start, n, conv);
+  const int64_t *i64 = hn_array_null_count(a) == 0 ? hn_array_int64_values(a) : NULL;
+  const double *f64 = hn_array_null_count(a) == 0 ? hn_array_float64_values(a) : NULL;
+  PyObject *list = PyList_New((Py_ssize_t)n);
+  for (int64_t i = 0; list && i < n; i++) {
+    PyObject *v;
+    if (i64) {
+      v = PyLong_FromLongLong(i64[start + i]);
+    } else if (f64) {
+      v = PyFloat_FromDouble(f64[start + i]);
+    } else {
+      hn_datum d = hn_array_get(a, start + i);
+      v = hnpy_from_datum(&d, conv);
+    }
+    if (!v)
+      Py_CLEAR(list);
+    else
+      PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+  }
+  return list;
+}
+
+PyObject *hnpy_array_to_list(const hn_array *array, PyObject *conv) {
+  return hnpy_range_to_list(array, 0, hn_array_length(array), conv);
 }
 
 /* A zero-copy numpy view of a fixed-width array without nulls, or Py_None (new) when not one. */

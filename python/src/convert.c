@@ -79,19 +79,7 @@ static PyObject *item_conv(PyObject *conv) {
 }
 
 static PyObject *list_from_view(hn_list_view l, PyObject *conv) {
-  PyObject *list = PyList_New((Py_ssize_t)l.length);
-  if (!list) return NULL;
-  PyObject *ic = item_conv(conv);
-  for (int64_t i = 0; i < l.length; i++) {
-    hn_datum d = hn_list_view_get(l, i);
-    PyObject *v = hnpy_from_datum(&d, ic);
-    if (!v) {
-      Py_DECREF(list);
-      return NULL;
-    }
-    PyList_SET_ITEM(list, (Py_ssize_t)i, v);
-  }
-  return list;
+  return hnpy_range_to_list(l.values, l.start, l.length, item_conv(conv));
 }
 
 static PyObject *struct_from_view(hn_struct_view sv, PyObject *conv) {

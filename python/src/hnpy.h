@@ -124,6 +124,8 @@ int hnpy_append(hn_builder *b, PyObject *v, char *msg, size_t cap);
  * `conv` as for hnpy_from_datum.
  */
 PyObject *hnpy_array_to_list(const hn_array *array, PyObject *conv);
+/* Logical rows [start, start + n) of `a` as a Python list (new reference); conv as above. */
+PyObject *hnpy_range_to_list(const hn_array *a, int64_t start, int64_t n, PyObject *conv);
 /*
  * A fixed-width array without nulls (int64, float64, float32) as a
  * read-only numpy array sharing its memory (the array is retained until the

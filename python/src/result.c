@@ -75,8 +75,18 @@ static PyObject *column_list(ResultObject *self, int64_t c, PyObject *conv) {
   return all;
 }
 
-static PyObject *to_pydict(ResultObject *self, PyObject *unused) {
-  (void)unused;
+/*
+ * Conversions make many containers that all stay alive: the cyclic GC would
+ * rescan them over and over (they hold no cycles), so it pauses meanwhile.
+ */
+static int gc_pause(void) {
+  return PyGC_Disable();
+}
+static void gc_resume(int was) {
+  if (was) PyGC_Enable();
+}
+
+static PyObject *to_pydict_inner(ResultObject *self) {
   hn_table *t = first_table(self);
   PyObject *d = PyDict_New();
   for (int64_t c = 0; d && c < hn_table_num_columns(t); c++) {
@@ -85,6 +95,14 @@ static PyObject *to_pydict(ResultObject *self, PyObject *unused) {
     if (!l || PyDict_SetItemString(d, name, l) < 0) Py_CLEAR(d);
     Py_XDECREF(l);
   }
+  return d;
+}
+
+static PyObject *to_pydict(ResultObject *self, PyObject *unused) {
+  (void)unused;
+  int was = gc_pause();
+  PyObject *d = to_pydict_inner(self);
+  gc_resume(was);
   return d;
 }
 
@@ -106,6 +124,7 @@ static PyObject *to_pylist(ResultObject *self, PyObject *args) {
       PyTuple_SET_ITEM(keys, (Py_ssize_t)c, s);
   }
   PyObject *list = keys ? PyList_New((Py_ssize_t)nr) : NULL;
+  int was = gc_pause();
   for (int64_t r = 0; list && r < nr; r++) {
     PyObject *d = PyDict_New();
     for (int64_t c = 0; d && c < nc; c++) {
@@ -119,6 +138,7 @@ static PyObject *to_pylist(ResultObject *self, PyObject *args) {
     else
       PyList_SET_ITEM(list, (Py_ssize_t)r, d);
   }
+  gc_resume(was);
   Py_XDECREF(keys);
   hn_rows_destroy(rows);
   return list;

@@ -99,3 +99,19 @@ def test_python_nodes_run_at_the_same_time_in_two_processes():
     (p1, s1), (p2, s2) = list(by_pid.items())[:2]
     overlap = any(a1 < b2 and a2 < b1 for a1, b1 in s1 for a2, b2 in s2)
     assert overlap
+
+
+@node(output_name="main")
+def is_main(x: int) -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def test_after_fork_child_ran_also_when_mapping_from_another_thread():
+    """PyOS_AfterFork_Child makes the forking thread the worker's main thread."""
+    p = Pipeline(nodes=[is_main])
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        p.map(inputs={"x": [1, 2, 3]}, map_over="x", engine="processes")))
+    t.start()
+    t.join()
+    assert got == [{"main": [True, True, True]}]
