@@ -166,13 +166,21 @@ typedef struct PipelineObject {
   PyObject_HEAD hn_pipeline *p; /* one reference */
 } PipelineObject;
 
+/*
+ * Engines and caches belong to the process that made them: in a forked
+ * worker their threads and handles are not there, so a copy that goes away
+ * in the child (the interpreter clears other threads' state after fork) is
+ * left alone.
+ */
 typedef struct EngineObject {
-  PyObject_HEAD hn_engine *e; /* owned */
+  PyObject_HEAD hn_engine *e; /* owned by process `owner` */
   hn_engine_kind kind;
+  long owner; /* getpid() of the creator */
 } EngineObject;
 
 typedef struct CacheObject {
-  PyObject_HEAD hn_cache *c; /* owned */
+  PyObject_HEAD hn_cache *c; /* owned by process `owner` */
+  long owner;
 } CacheObject;
 
 typedef struct ResultObject {

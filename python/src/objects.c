@@ -5,6 +5,7 @@
 #include "hnpy.h" /* Python.h first: it sets the feature macros */
 
 #include <string.h>
+#include <unistd.h>
 
 static int engine_init(EngineObject *self, PyObject *args, PyObject *kwargs) {
   static char *kw[] = {"kind", "workers", "chunk_size", "item_timeout", NULL};
@@ -23,11 +24,12 @@ static int engine_init(EngineObject *self, PyObject *args, PyObject *kwargs) {
   if (st == HN_OK) st = hn_engine_create(NULL, &o, &self->e, &err);
   if (st != HN_OK) return hnpy_raise(st, &err), -1;
   self->kind = o.kind;
+  self->owner = (long)getpid();
   return 0;
 }
 
 static void engine_dealloc(EngineObject *self) {
-  if (self->e) {
+  if (self->e && self->owner == (long)getpid()) {
     /* Worker threads may need the GIL to end (their Python thread states). */
     hn_engine *e = self->e;
     self->e = NULL;
@@ -73,11 +75,12 @@ static int cache_init(CacheObject *self, PyObject *args, PyObject *kwargs) {
   hn_cache_options o = {.size = sizeof o, .max_bytes = max_bytes};
   hn_error err = {0};
   hn_status st = hn_cache_open(NULL, dir, &o, &self->c, &err);
+  self->owner = (long)getpid();
   return st == HN_OK ? 0 : (hnpy_raise(st, &err), -1);
 }
 
 static void cache_dealloc(CacheObject *self) {
-  hn_cache_close(self->c);
+  if (self->owner == (long)getpid()) hn_cache_close(self->c);
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -107,8 +107,11 @@ def is_main(x: int) -> bool:
 
 
 def test_after_fork_child_ran_also_when_mapping_from_another_thread():
-    """PyOS_AfterFork_Child makes the forking thread the worker's main thread."""
+    """PyOS_AfterFork_Child makes the forking thread the worker's main thread; the
+    thread state it clears holds this thread's cached threads engine, which the
+    worker must leave alone (its threads are not in the worker)."""
     p = Pipeline(nodes=[is_main])
+    assert p.map(inputs={"x": [1, 2]}, map_over="x", engine="threads") == {"main": [False] * 2}
     got = []
     t = threading.Thread(target=lambda: got.append(
         p.map(inputs={"x": [1, 2, 3]}, map_over="x", engine="processes")))
