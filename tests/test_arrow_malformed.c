@@ -161,22 +161,23 @@ static void c_null_format(fx *f) {
 }
 static void c_decimal(fx *f) {
   int64_base(f, 3);
-  f->s[0].format = "d:10,2";
+  f->s[0].format = "d:10,2,32"; /* decimal32: not supported */
 }
-static void c_large_utf8(fx *f) {
+static void c_union(fx *f) {
   int64_base(f, 3);
-  f->s[0].format = "U";
+  f->s[0].format = "+ud:0,1";
 }
-static void c_timestamp(fx *f) {
+static void c_timestamp_unit(fx *f) {
   int64_base(f, 3);
-  f->s[0].format = "tsu:UTC";
+  f->s[0].format = "tsx:UTC";
 }
-static void c_int32(fx *f) {
+static void c_fixed_binary_width(fx *f) {
   int64_base(f, 3);
-  f->s[0].format = "i";
+  f->s[0].format = "w:0";
 }
 static void c_dictionary(fx *f) {
   int64_base(f, 3);
+  f->s[0].format = "g"; /* a float cannot index a dictionary */
   sch(f, 5, "u", "dict", 0);
   f->s[0].dictionary = &f->s[5];
 }
@@ -187,7 +188,7 @@ static void c_array_dictionary(fx *f) {
 }
 static void c_unsupported_child_format(fx *f) {
   struct_base(f);
-  f->s[2].format = "vu";
+  f->s[2].format = "vq";
 }
 static void c_wrong_n_buffers(fx *f) {
   int64_base(f, 3);
@@ -490,14 +491,15 @@ static const mcase cases[] = {
     {"unknown_format", c_unknown_format, HN_EUNSUPPORTED,
      "column 'col': unsupported Arrow format 'q'", 1, false},
     {"null_format", c_null_format, HN_EINVAL, "schema has no format", 1, false},
-    {"decimal", c_decimal, HN_EUNSUPPORTED, "format 'd:10,2'", 1, false},
-    {"large_utf8", c_large_utf8, HN_EUNSUPPORTED, "format 'U'", 1, false},
-    {"timestamp", c_timestamp, HN_EUNSUPPORTED, "format 'tsu:UTC'", 1, false},
-    {"int32", c_int32, HN_EUNSUPPORTED, "format 'i'", 1, false},
-    {"dictionary", c_dictionary, HN_EUNSUPPORTED, "dictionary-encoded", 1, false},
+    {"decimal", c_decimal, HN_EUNSUPPORTED, "format 'd:10,2,32'", 1, false},
+    {"union", c_union, HN_EUNSUPPORTED, "format '+ud:0,1'", 1, false},
+    {"timestamp_unit", c_timestamp_unit, HN_EUNSUPPORTED, "format 'tsx:UTC'", 1, false},
+    {"fixed_binary_width", c_fixed_binary_width, HN_EUNSUPPORTED, "format 'w:0'", 1, false},
+    {"dictionary", c_dictionary, HN_EINVAL, "dictionary index format 'g' is not an integer", 1,
+     false},
     {"array_dictionary", c_array_dictionary, HN_EINVAL, "array has a dictionary", 1, false},
     {"unsupported_child_format", c_unsupported_child_format, HN_EUNSUPPORTED,
-     "column 'b': unsupported Arrow format 'vu'", 1, false},
+     "column 'b': unsupported Arrow format 'vq'", 1, false},
     {"wrong_n_buffers", c_wrong_n_buffers, HN_EINVAL, "int64 array needs 2 buffers, n_buffers is 3",
      1, false},
     {"wrong_n_children", c_wrong_n_children, HN_EINVAL, "array has 1 children, the schema has 0", 1,

@@ -810,6 +810,59 @@ static void test_a_handle_serves_one_call(void **state) {
   hn_pipeline_release(p);
 }
 
+/* ---- every Arrow type --------------------------------------------------------------------- */
+
+/* nulls: how many of the item's inputs are null; stamp: a timestamp and a decimal from it. */
+static hn_status count_nulls(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud, (void)ctx;
+  int64_t n = 0;
+  for (int k = 0; k < HN_TEST_N_TYPES; k++) n += in[k].is_null;
+  return hn_builder_append_int64(out[0], n);
+}
+
+static hn_status stamp(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  (void)ud, (void)ctx;
+  hn_status st = hn_builder_append_int(out[0], in[0].v.i64 * 1000);
+  if (st == HN_OK)
+    st = hn_builder_append_datum(
+        out[1], (hn_datum){.type = HN_TYPE_DECIMAL128, .v.d128 = {(uint64_t)in[0].v.i64, 0}});
+  return st;
+}
+
+static void test_every_arrow_type(void **state) {
+  fixture *f = *state;
+  hn_table *t = hn_test_all_types_table(NULL);
+  hn_pipeline *p = NULL;
+  hn_error err;
+  HN_CHECK(hn_pipeline_create(NULL, "types", &p, &err), &err);
+  char inputs[1024] = "";
+  for (int k = 0; k < HN_TEST_N_TYPES; k++)
+    snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), "%s%s", k ? ", " : "",
+             hn_test_all_types[k][0]);
+  HN_CHECK(hn_pipeline_add(p, "nulls", inputs, "n: int64", count_nulls, &err), &err);
+  HN_CHECK(
+      hn_pipeline_add(p, "stamp", "n", "at: timestamp[ms, UTC], d: decimal128(20, 3)", stamp, &err),
+      &err);
+  hn_inputs *in = NULL;
+  HN_CHECK(hn_inputs_create(NULL, &in, &err), &err);
+  char over[1024] = "";
+  for (int k = 0; k < HN_TEST_N_TYPES; k++) {
+    HN_CHECK(hn_inputs_set_column(in, hn_test_all_types[k][0], hn_table_column(t, k), &err), &err);
+    snprintf(over + strlen(over), sizeof over - strlen(over), "%s%s", k ? ", " : "",
+             hn_test_all_types[k][0]);
+  }
+  counts c = {0};
+  call k = {.p = p, .in = in, .map_over = over, .cache = f->cache, .counts = &c};
+  hn_result_stats s = call_checked(k);
+  assert_int_equal(s.cache_misses, 6);
+  s = call_checked(k);
+  assert_int_equal(s.cache_hits, 6); /* every type hashed the same way twice */
+  assert_int_equal(s.cache_misses, 0);
+  hn_inputs_destroy(in);
+  hn_table_release(t);
+  hn_pipeline_release(p);
+}
+
 /* ---- several processes ------------------------------------------------------------------ */
 
 /* In a child process: map items [first, first + n) into dir on a new engine of the tested kind. */
@@ -942,6 +995,7 @@ int main(int argc, char **argv) {
       T(test_resources_need_a_version),
       T(test_objects_not_cached),
       T(test_a_handle_serves_one_call),
+      T(test_every_arrow_type),
       T(test_two_processes_one_directory),
       T(test_killed_writer_never_corrupts),
   };

@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 #include "hypernodes/hypernodes.h"
+#include "exec/exec_internal.h" /* struct hn_result: whether its chunks were joined */
 
 static _Atomic int64_t g_calls;
 
@@ -247,6 +248,25 @@ static void test_chunked_result(void **state) {
     hn_table_release(batch);
   }
   hn_stream_reader_destroy(reader);
+  /* Rows chunk by chunk: the same rows as the sequential result's, no join made. */
+  for (int strat = 0; strat < 3; strat++) {
+    hn_rows *rows = NULL, *want_rows = NULL;
+    HN_CHECK(hn_result_rows(r, (hn_materialize)strat, &rows, &err), &err);
+    HN_CHECK(hn_result_rows(seq, (hn_materialize)strat, &want_rows, &err), &err);
+    assert_int_equal(hn_rows_num_rows(rows), 100);
+    assert_int_equal(hn_rows_num_columns(rows), hn_rows_num_columns(want_rows));
+    for (int64_t i = 0; i < 100; i++)
+      for (int64_t c = 0; c < hn_rows_num_columns(rows); c++) {
+        hn_datum a = hn_rows_get(rows, i, c), b = hn_rows_get(want_rows, i, c);
+        assert_int_equal(a.is_null, b.is_null);
+        if (!a.is_null && a.type == HN_TYPE_INT64) assert_int_equal(a.v.i64, b.v.i64);
+        if (!a.is_null && a.type == HN_TYPE_UTF8)
+          assert_memory_equal(a.v.str.data, b.v.str.data, (size_t)a.v.str.size);
+      }
+    hn_rows_destroy(rows);
+    hn_rows_destroy(want_rows);
+  }
+  assert_null(r->table); /* not joined by the rows */
   /* Joined on first use, the same table every time after. */
   hn_table *joined = hn_result_table(r);
   assert_non_null(joined);

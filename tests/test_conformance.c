@@ -466,8 +466,30 @@ static bool datum_equal(hn_datum a, hn_datum b) {
     }
     case HN_TYPE_OBJECT:
       return a.v.object == b.v.object;
-    default:
-      return false;
+    case HN_TYPE_LARGE_UTF8:
+    case HN_TYPE_LARGE_BINARY:
+    case HN_TYPE_FIXED_SIZE_BINARY:
+      return a.v.str.size == b.v.str.size &&
+             (a.v.str.size == 0 || memcmp(a.v.str.data, b.v.str.data, (size_t)a.v.str.size) == 0);
+    case HN_TYPE_LARGE_LIST:
+    case HN_TYPE_FIXED_SIZE_LIST:
+    case HN_TYPE_MAP:
+      a.type = b.type = HN_TYPE_LIST; /* compared as lists of their items */
+      return datum_equal(a, b);
+    case HN_TYPE_DECIMAL256:
+      return memcmp(a.v.d256, b.v.d256, 32) == 0;
+    case HN_TYPE_NULL:
+      return true;
+    default: { /* the other fixed-width types: their bytes at the start of the union */
+      size_t n = 8;
+      if (a.type == HN_TYPE_INT8 || a.type == HN_TYPE_UINT8) n = 1;
+      if (a.type == HN_TYPE_INT16 || a.type == HN_TYPE_UINT16 || a.type == HN_TYPE_FLOAT16) n = 2;
+      if (a.type == HN_TYPE_INT32 || a.type == HN_TYPE_UINT32 || a.type == HN_TYPE_DATE32 ||
+          a.type == HN_TYPE_TIME32 || a.type == HN_TYPE_INTERVAL_MONTHS)
+        n = 4;
+      if (a.type == HN_TYPE_DECIMAL128 || a.type == HN_TYPE_INTERVAL_MONTH_DAY_NANO) n = 16;
+      return memcmp(&a.v, &b.v, n) == 0;
+    }
   }
 }
 
@@ -2125,6 +2147,206 @@ static void case_override_type_mismatch(conf_case *c) {
   c->verify = verify_no_calls;
 }
 
+/* ---- coercion at the edges (issue 16, item 2) --------------------------------- */
+
+/* A column of `type` (a type string) built from int64 values, ~ for null. */
+static hn_array *typed_ints(conf_case *c, const char *type, const char *spec) {
+  const hn_type *t = NULL;
+  HN_CHECK(hn_type_parse(c->a, type, &t, &c->err), &c->err);
+  hn_array *wide = arr(c, I64T, spec), *out = NULL;
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(c->a, t, &b, &c->err), &c->err);
+  for (int64_t i = 0; i < hn_array_length(wide); i++) {
+    hn_datum d = hn_array_get(wide, i);
+    HN_CHECK(d.is_null ? hn_builder_append_null(b) : hn_builder_append_int(b, d.v.i64), NULL);
+  }
+  HN_CHECK(hn_builder_finish(b, &out, &c->err), &c->err);
+  hn_builder_destroy(b);
+  hn_array_release(wide);
+  hn_type_release(t);
+  return out;
+}
+
+/* A large_utf8 column of the given strings (~ for null). */
+static hn_array *large_strs(conf_case *c, int n, const char *const *v) {
+  hn_builder *b = NULL;
+  HN_CHECK(hn_builder_create(c->a, hn_type_large_utf8(), &b, &c->err), &c->err);
+  for (int i = 0; i < n; i++)
+    HN_CHECK(
+        strcmp(v[i], "~") == 0 ? hn_builder_append_null(b) : hn_builder_append_str(b, v[i], -1),
+        NULL);
+  hn_array *out = NULL;
+  HN_CHECK(hn_builder_finish(b, &out, &c->err), &c->err);
+  hn_builder_destroy(b);
+  return out;
+}
+
+/* int32, uint16 and int8 columns into nodes declaring int64: widened, row and batch alike. */
+static void case_coerce_ints(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_ints");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int64", "y: int64", f_add1, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add_ex(p, "binc", "u: int64", "v: int64", NULL, b_add1, NULL, NULL, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "plus", "y, k: int64", "z: int64", f_add, &c->err), &c->err);
+  in_col(c, "x", typed_ints(c, "int32", "1 ~ -2147483648 2147483647"));
+  in_col(c, "u", typed_ints(c, "uint16", "65535 0 ~ 7"));
+  in_val(c, "k", typed_ints(c, "int8", "5 -128"), 1);
+  map_over(c, "x, u", HN_MAP_ZIP);
+  expect(c, "v", arr(c, I64T, "65536 1 ~ 8"));
+  expect(c, "y", arr(c, I64T, "2 ~ -2147483647 2147483648"));
+  expect(c, "z", arr(c, I64T, "-126 ~ -2147483775 2147483520"));
+}
+
+/* utf8 declared, large_utf8 given (mapped, and as one value): widened (offsets only). */
+static void case_coerce_large_utf8(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_strings");
+  HN_CHECK(hn_pipeline_add(p, "up", "s: utf8", "t: utf8", f_upper, &c->err), &c->err);
+  HN_CHECK(hn_pipeline_add(p, "cat", "t, sep: utf8", "u: utf8", f_concat, &c->err), &c->err);
+  static const char *const words[] = {"ab", "~", "", "grüße"};
+  in_col(c, "s", large_strs(c, 4, words));
+  static const char *const seps[] = {"x", "-"};
+  in_val(c, "sep", large_strs(c, 2, seps), 1);
+  map_over(c, "s", HN_MAP_ZIP);
+  expect(c, "t", arr(c, STRT, "AB ~ \"\" GRüßE"));
+  expect(c, "u", arr(c, STRT, "AB- ~ - GRüßE-"));
+}
+
+/* A whole int32 column passed to list<int64>: the items are widened. */
+static void case_coerce_whole_column(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_list");
+  HN_CHECK(hn_pipeline_add(p, "total", "xs: list<int64>", "n: int64", f_sum_list, &c->err),
+           &c->err);
+  in_col(c, "xs", typed_ints(c, "int32", "1 2 ~ 40"));
+  expect(c, "n", arr(c, I64T, "43"));
+}
+
+/* No lossless conversion: refused before anything runs, naming input, kind and types. */
+static void case_coerce_refused(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_refused");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int64", "y: int64", f_add1, &c->err), &c->err);
+  in_col(c, "x", typed_ints(c, "uint64", "1 2"));
+  map_over(c, "x", HN_MAP_ZIP);
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'x' has type uint64, expected int64",
+                 "a mapped column", "only lossless widening");
+  c->verify = verify_no_calls;
+}
+
+/* Narrowing is refused too (int64 given, int32 declared), for a single value. */
+static void case_coerce_narrowing_refused(conf_case *c) {
+  hn_pipeline *p = top(c, "coerce_narrow");
+  HN_CHECK(hn_pipeline_add(p, "inc", "x: int32", "y: int64", f_add1, &c->err), &c->err);
+  in_i64(c, "x", 3);
+  expect_failure(c, HN_ETYPE, NULL, NULL, "input 'x' has type int64, expected int32", "a value",
+                 NULL);
+  c->verify = verify_no_calls;
+}
+
+static void verify_rows_auto_column(conf_case *c, const hn_result *r);
+
+/* ---- issue 16's types through nodes ------------------------------------------- */
+
+/* One row of each output of f_types for x (or nulls): the node and the expectation share it. */
+static hn_status types_row(hn_builder *const *out, int64_t x, bool null) {
+  hn_status st = HN_OK;
+  if (null) {
+    for (int k = 0; k < 8 && st == HN_OK; k++) st = hn_builder_append_null(out[k]);
+    return st;
+  }
+  char text[32];
+  snprintf(text, sizeof text, "v%lld", (long long)x);
+  const uint64_t dec[2] = {(uint64_t)(x * 100 + 5), x < 0 ? UINT64_MAX : 0};
+  st = hn_builder_append_int(out[0], x * 1000);                     /* int32 */
+  if (st == HN_OK) st = hn_builder_append_int(out[1], x * 1000000); /* timestamp[us, UTC] */
+  if (st == HN_OK) st = hn_builder_append_values(out[2], dec, 1);   /* decimal128(10, 2) */
+  if (st == HN_OK) st = hn_builder_append_str(out[3], text, -1);    /* large_utf8 */
+  hn_builder *pair = hn_builder_child(out[4], 0), *items = hn_builder_child(out[5], 0);
+  if (st == HN_OK) st = hn_builder_append_int64(pair, x);
+  if (st == HN_OK) st = hn_builder_append_int64(pair, -x);
+  if (st == HN_OK) st = hn_builder_finish_element(out[4]); /* fixed_size_list<int64>[2] */
+  for (int64_t i = 0; i < (x & 3) && st == HN_OK; i++) st = hn_builder_append_int64(items, x + i);
+  if (st == HN_OK) st = hn_builder_finish_element(out[5]); /* large_list<int64> */
+  hn_builder *e = hn_builder_child(out[6], 0);
+  if (st == HN_OK) st = hn_builder_append_str(hn_builder_child(e, 0), text, -1);
+  if (st == HN_OK) st = hn_builder_append_int64(hn_builder_child(e, 1), x);
+  if (st == HN_OK) st = hn_builder_finish_element(e);
+  if (st == HN_OK) st = hn_builder_finish_element(out[6]); /* map<utf8, int64> */
+  if (st == HN_OK) st = hn_builder_append_int(out[7], x);  /* date32 */
+  return st;
+}
+
+static hn_status f_types(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  bump(ud);
+  NEED(ctx, in[0], HN_TYPE_INT64);
+  return types_row(out, in[0].is_null ? 0 : in[0].v.i64, in[0].is_null);
+}
+
+/* Sum of a fixed_size_list, a large_list and a map's values, read through datums. */
+static hn_status f_types_sum(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
+  bump(ud);
+  NEED(ctx, in[0], HN_TYPE_FIXED_SIZE_LIST);
+  NEED(ctx, in[1], HN_TYPE_LARGE_LIST);
+  NEED(ctx, in[2], HN_TYPE_MAP);
+  NEED(ctx, in[3], HN_TYPE_TIMESTAMP);
+  if (in[0].is_null || in[1].is_null || in[2].is_null) return hn_builder_append_null(out[0]);
+  int64_t sum = in[3].v.i64 / 1000000;
+  for (int k = 0; k < 2; k++)
+    for (int64_t i = 0; i < in[k].v.list.length; i++)
+      sum += hn_list_view_get(in[k].v.list, i).v.i64;
+  for (int64_t i = 0; i < in[2].v.list.length; i++) {
+    hn_datum entry = hn_list_view_get(in[2].v.list, i);
+    sum += hn_struct_view_field(entry.v.strct, 1).v.i64;
+  }
+  return hn_builder_append_int64(out[0], sum);
+}
+
+static const char *const k_types_out[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+static const char *const k_types_types[8] = {"int32",
+                                             "timestamp[us, UTC]",
+                                             "decimal128(10, 2)",
+                                             "large_utf8",
+                                             "fixed_size_list<int64>[2]",
+                                             "large_list<int64>",
+                                             "map<utf8, int64>",
+                                             "date32"};
+
+/*
+ * A node producing issue 16's types (row by row, through builders) feeds a
+ * node reading them through datums; the values cross processes (serialised)
+ * on the engines that leave the process; rows materialise them alike.
+ */
+static void case_new_types_through_nodes(conf_case *c) {
+  hn_pipeline *p = top(c, "new_types");
+  HN_CHECK(hn_pipeline_add(p, "make", "x: int64",
+                           "a: int32, b: timestamp[us, UTC], c: decimal128(10, 2), d: large_utf8, "
+                           "e: fixed_size_list<int64>[2], f: large_list<int64>, "
+                           "g: map<utf8, int64>, h: date32",
+                           f_types, &c->err),
+           &c->err);
+  HN_CHECK(hn_pipeline_add(p, "sum", "e, f, g, b", "s: int64", f_types_sum, &c->err), &c->err);
+  static const int64_t xs[] = {1, 0, 7, -3, 12, 5};
+  const int n = 6, null_row = 3;
+  hn_array *x = arr(c, I64T, "1 0 7 ~ 12 5");
+  in_col(c, "x", x);
+  map_over(c, "x", HN_MAP_ZIP);
+  hn_builder *b[8];
+  for (int k = 0; k < 8; k++) {
+    const hn_type *t = NULL;
+    HN_CHECK(hn_type_parse(c->a, k_types_types[k], &t, &c->err), &c->err);
+    HN_CHECK(hn_builder_create(c->a, t, &b[k], &c->err), &c->err);
+    hn_type_release(t);
+  }
+  for (int i = 0; i < n; i++) HN_CHECK(types_row(b, xs[i], i == null_row), NULL);
+  for (int k = 0; k < 8; k++) {
+    hn_array *col = NULL;
+    HN_CHECK(hn_builder_finish(b[k], &col, &c->err), &c->err);
+    hn_builder_destroy(b[k]);
+    expect(c, k_types_out[k], col);
+  }
+  /* seconds of b + e's two items (x, -x) + f's x & 3 items (x, x + 1, ...) + g's value x */
+  expect(c, "s", arr(c, I64T, "3 0 38 ~ 24 15"));
+  c->verify = verify_rows_auto_column;
+}
+
 /* A given output is not computed: requesting it is refused, naming its producer. */
 static void case_override_requested(conf_case *c) {
   override_chain(c, "override_requested");
@@ -3107,6 +3329,12 @@ static case_entry k_cases[] = {
     CASE(override_prunes_ancestors),
     CASE(override_nested_output),
     CASE(override_type_mismatch),
+    CASE(coerce_ints),
+    CASE(coerce_large_utf8),
+    CASE(coerce_whole_column),
+    CASE(coerce_refused),
+    CASE(coerce_narrowing_refused),
+    CASE(new_types_through_nodes),
     CASE(override_requested),
     CASE(nested_hidden_outputs),
     CASE(nested_hidden_not_requestable),

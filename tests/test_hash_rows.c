@@ -560,6 +560,57 @@ static void test_allocation_failure(void **state) {
   assert_int_equal(ta.live, 0);
 }
 
+/*
+ * Every type of the all-types table: rows hash as their datums do; values
+ * differ from each other and from null; slices hash like the rows they
+ * show; type parameters (unit, zone, precision, width) change the type's
+ * hash only.
+ */
+static void test_every_arrow_type(void **state) {
+  (void)state;
+  hn_table *t = hn_test_all_types_table(NULL);
+  for (int c = 0; c < HN_TEST_N_TYPES; c++) {
+    hn_array *col = hn_table_column(t, c);
+    const char *name = hn_test_all_types[c][0];
+    hn__hash128 h[3];
+    for (int64_t r = 0; r < 3; r++) {
+      h[r] = row_hash(col, r);
+      hn__hash128 d = datum_hash(hn_array_get(col, r));
+      if (!hn__hash128_eq(h[r], d))
+        fail_msg("%s row %lld: the row and its datum hash apart", name, (long long)r);
+    }
+    bool null_type = hn_array_type(col)->id == HN_TYPE_NULL;
+    if (!null_type && hn__hash128_eq(h[0], h[2])) fail_msg("%s: rows 0 and 2 hash alike", name);
+    if (!null_type && hn__hash128_eq(h[0], h[1])) fail_msg("%s: a value hashes as null", name);
+    hn_array *slice = NULL;
+    HN_CHECK(hn_array_slice(col, 2, 1, &slice, NULL), NULL);
+    assert_true(hn__hash128_eq(row_hash(slice, 0), h[2]));
+    hn_array_release(slice);
+  }
+  hn_table_release(t);
+  static const char *const pairs[][2] = {
+      {"timestamp[us]", "timestamp[ms]"},
+      {"timestamp[us, UTC]", "timestamp[us]"},
+      {"decimal128(10, 2)", "decimal128(10, 3)"},
+      {"decimal128(10, 2)", "decimal128(12, 2)"},
+      {"fixed_size_binary(16)", "fixed_size_binary(8)"},
+      {"fixed_size_list<int32>[2]", "fixed_size_list<int32>[3]"},
+      {"large_list<int32>", "list<int32>"},
+      {"map<utf8, int64>", "map<utf8, int32>"},
+      {"duration[s]", "duration[ms]"},
+      {"int32", "uint32"},
+  };
+  for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+    const hn_type *a = NULL, *b = NULL;
+    HN_CHECK(hn_type_parse(NULL, pairs[k][0], &a, NULL), NULL);
+    HN_CHECK(hn_type_parse(NULL, pairs[k][1], &b, NULL), NULL);
+    if (hn__hash128_eq(hn__type_hash(a), hn__type_hash(b)))
+      fail_msg("types %s and %s hash alike", pairs[k][0], pairs[k][1]);
+    hn_type_release(a);
+    hn_type_release(b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_types_differ),
@@ -571,6 +622,7 @@ int main(void) {
       cmocka_unit_test(test_slices_and_child_offsets),
       cmocka_unit_test(test_random_arrays_match_datums),
       cmocka_unit_test(test_type_hash_and_combine),
+      cmocka_unit_test(test_every_arrow_type),
       cmocka_unit_test(test_objects_and_bad_arguments),
       cmocka_unit_test(test_allocation_failure),
   };

@@ -47,6 +47,13 @@ CHECK(hn_type_retain, assert_null(hn_type_retain(NULL)))
 CHECK(hn_type_release, hn_type_release(NULL))
 CHECK(hn_type_id_of, assert_int_equal(hn_type_id_of(NULL), 0))
 CHECK(hn_type_list_item, assert_null(hn_type_list_item(NULL)))
+CHECK(hn_type_time_unit, assert_int_equal(hn_type_time_unit(NULL), 0))
+CHECK(hn_type_timezone, assert_null(hn_type_timezone(NULL)))
+CHECK(hn_type_decimal_precision, assert_int_equal(hn_type_decimal_precision(NULL), 0))
+CHECK(hn_type_decimal_scale, assert_int_equal(hn_type_decimal_scale(NULL), 0))
+CHECK(hn_type_fixed_size, assert_int_equal(hn_type_fixed_size(NULL), 0))
+CHECK(hn_type_map_key, assert_null(hn_type_map_key(NULL)))
+CHECK(hn_type_map_value, assert_null(hn_type_map_value(NULL)))
 CHECK(hn_type_num_fields, assert_int_equal(hn_type_num_fields(NULL), 0))
 CHECK(hn_type_field_type, assert_null(hn_type_field_type(NULL, 0)))
 CHECK(hn_type_field_name, assert_null(hn_type_field_name(NULL, 0)))
@@ -83,6 +90,8 @@ CHECK(hn_array_int64_values, assert_null(hn_array_int64_values(NULL)))
 CHECK(hn_array_float64_values, assert_null(hn_array_float64_values(NULL)))
 CHECK(hn_array_float32_values, assert_null(hn_array_float32_values(NULL)))
 CHECK(hn_array_offsets, assert_null(hn_array_offsets(NULL)))
+CHECK(hn_array_large_offsets, assert_null(hn_array_large_offsets(NULL)))
+CHECK(hn_array_values, assert_null(hn_array_values(NULL)))
 CHECK(hn_array_is_null, assert_true(hn_array_is_null(NULL, 0)))
 CHECK(hn_array_get, assert_null_datum(hn_array_get(NULL, 0)))
 CHECK(hn_list_view_get, {
@@ -155,10 +164,56 @@ CHECK(hn_rows_num_rows, assert_int_equal(hn_rows_num_rows(NULL), 0))
 CHECK(hn_dot_string_free, hn_dot_string_free(NULL))
 CHECK(hn_cache_close, hn_cache_close(NULL))
 CHECK(hn_cache_dir, assert_null(hn_cache_dir(NULL)))
+CHECK(hn_map_stream_schema, assert_null(hn_map_stream_schema(NULL)))
+CHECK(hn_map_stream_errors, assert_null(hn_map_stream_errors(NULL)))
+CHECK(hn_map_stream_get_stats, {
+  hn_result_stats s;
+  memset(&s, 0xff, sizeof s);
+  hn_map_stream_get_stats(NULL, &s, sizeof s);
+  assert_int_equal(s.n_items, 0);
+  assert_int_equal(s.workers, 0);
+})
+CHECK(hn_map_stream_destroy, hn_map_stream_destroy(NULL))
 CHECK(hn_rows_num_columns, assert_int_equal(hn_rows_num_columns(NULL), 0))
 CHECK(hn_rows_column_name, assert_null(hn_rows_column_name(NULL, 0)))
 CHECK(hn_rows_get, assert_null_datum(hn_rows_get(NULL, 0, 0)))
 CHECK(hn_rows_strategy, assert_int_equal(hn_rows_strategy(NULL), HN_MATERIALIZE_AUTO))
+/* observe.h (hn_dot_string_free above) */
+CHECK(hn_write_stdio, assert_int_equal(hn_write_stdio(NULL, "x", 1), 0))
+/* The observers' callbacks for NULL: nothing set. */
+static void assert_no_callbacks(void (*get)(hn_callbacks *, size_t)) {
+  hn_callbacks cb, none = {.size = sizeof none};
+  memset(&cb, 0x5a, sizeof cb);
+  get(&cb, sizeof cb);
+  assert_memory_equal(&cb, &none, sizeof cb);
+  get(NULL, sizeof cb); /* a NULL out: no-op */
+}
+static void chain_cbs(hn_callbacks *cb, size_t n) {
+  hn_callback_chain_get_callbacks(NULL, cb, n);
+}
+static void progress_cbs(hn_callbacks *cb, size_t n) {
+  hn_progress_get_callbacks(NULL, cb, n);
+}
+static void profile_cbs(hn_callbacks *cb, size_t n) {
+  hn_profile_get_callbacks(NULL, cb, n);
+}
+static void trace_cbs(hn_callbacks *cb, size_t n) {
+  hn_trace_get_callbacks(NULL, cb, n);
+}
+CHECK(hn_callback_chain_destroy, hn_callback_chain_destroy(NULL))
+CHECK(hn_callback_chain_get_callbacks, assert_no_callbacks(chain_cbs))
+CHECK(hn_progress_destroy, hn_progress_destroy(NULL))
+CHECK(hn_progress_get_callbacks, assert_no_callbacks(progress_cbs))
+CHECK(hn_progress_active, assert_false(hn_progress_active(NULL)))
+CHECK(hn_profile_destroy, hn_profile_destroy(NULL))
+CHECK(hn_profile_get_callbacks, assert_no_callbacks(profile_cbs))
+CHECK(hn_profile_reset, hn_profile_reset(NULL))
+CHECK(hn_profile_num_nodes, assert_int_equal(hn_profile_num_nodes(NULL), 0))
+CHECK(hn_trace_destroy, hn_trace_destroy(NULL))
+CHECK(hn_trace_get_callbacks, assert_no_callbacks(trace_cbs))
+CHECK(hn_trace_reset, hn_trace_reset(NULL))
+CHECK(hn_trace_num_events, assert_int_equal(hn_trace_num_events(NULL), 0))
+CHECK(hn_trace_num_dropped, assert_int_equal(hn_trace_num_dropped(NULL), 0))
 
 typedef struct null_check {
   const char *name;
@@ -179,6 +234,13 @@ static const null_check k_checks[] = {
     ENTRY(hn_type_release),
     ENTRY(hn_type_id_of),
     ENTRY(hn_type_list_item),
+    ENTRY(hn_type_time_unit),
+    ENTRY(hn_type_timezone),
+    ENTRY(hn_type_decimal_precision),
+    ENTRY(hn_type_decimal_scale),
+    ENTRY(hn_type_fixed_size),
+    ENTRY(hn_type_map_key),
+    ENTRY(hn_type_map_value),
     ENTRY(hn_type_num_fields),
     ENTRY(hn_type_field_type),
     ENTRY(hn_type_field_name),
@@ -206,6 +268,8 @@ static const null_check k_checks[] = {
     ENTRY(hn_array_float64_values),
     ENTRY(hn_array_float32_values),
     ENTRY(hn_array_offsets),
+    ENTRY(hn_array_large_offsets),
+    ENTRY(hn_array_values),
     ENTRY(hn_array_is_null),
     ENTRY(hn_array_get),
     ENTRY(hn_list_view_get),
@@ -258,10 +322,29 @@ static const null_check k_checks[] = {
     ENTRY(hn_dot_string_free),
     ENTRY(hn_cache_close),
     ENTRY(hn_cache_dir),
+    ENTRY(hn_map_stream_schema),
+    ENTRY(hn_map_stream_errors),
+    ENTRY(hn_map_stream_get_stats),
+    ENTRY(hn_map_stream_destroy),
     ENTRY(hn_rows_num_columns),
     ENTRY(hn_rows_column_name),
     ENTRY(hn_rows_get),
     ENTRY(hn_rows_strategy),
+    ENTRY(hn_write_stdio),
+    ENTRY(hn_callback_chain_destroy),
+    ENTRY(hn_callback_chain_get_callbacks),
+    ENTRY(hn_progress_destroy),
+    ENTRY(hn_progress_get_callbacks),
+    ENTRY(hn_progress_active),
+    ENTRY(hn_profile_destroy),
+    ENTRY(hn_profile_get_callbacks),
+    ENTRY(hn_profile_reset),
+    ENTRY(hn_profile_num_nodes),
+    ENTRY(hn_trace_destroy),
+    ENTRY(hn_trace_get_callbacks),
+    ENTRY(hn_trace_reset),
+    ENTRY(hn_trace_num_events),
+    ENTRY(hn_trace_num_dropped),
 };
 
 /*
@@ -270,10 +353,39 @@ static const null_check k_checks[] = {
  * stated size (hn_hash_bytes, hn_bits_count).
  */
 static const char *const k_outside[] = {
-    "hn_version",     "hn_version_string", "hn_status_str",       "hn_allocator_default",
-    "hn_hash_bytes",  "hn_hash_combine",   "hn_bits_count",       "hn_type_bool",
-    "hn_type_int64",  "hn_type_float32",   "hn_type_float64",     "hn_type_utf8",
-    "hn_type_binary", "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_init",
+    "hn_version",
+    "hn_version_string",
+    "hn_status_str",
+    "hn_allocator_default",
+    "hn_hash_bytes",
+    "hn_hash_combine",
+    "hn_bits_count",
+    "hn_type_bool",
+    "hn_type_int64",
+    "hn_type_float32",
+    "hn_type_float64",
+    "hn_type_utf8",
+    "hn_type_binary",
+    "hn_type_id_name",
+    "hn_engine_kind_name",
+    "hn_import_options_init",
+    /* the singletons of issue 16's types */
+    "hn_type_null",
+    "hn_type_int8",
+    "hn_type_int16",
+    "hn_type_int32",
+    "hn_type_uint8",
+    "hn_type_uint16",
+    "hn_type_uint32",
+    "hn_type_uint64",
+    "hn_type_float16",
+    "hn_type_date32",
+    "hn_type_date64",
+    "hn_type_interval_months",
+    "hn_type_interval_day_time",
+    "hn_type_interval_month_day_nano",
+    "hn_type_large_utf8",
+    "hn_type_large_binary",
 };
 
 enum { N_CHECKS = sizeof k_checks / sizeof k_checks[0] };

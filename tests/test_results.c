@@ -542,6 +542,15 @@ static void assert_same_datum(hn_datum x, hn_datum y) {
     case HN_TYPE_OBJECT:
       assert_ptr_equal(x.v.object, y.v.object);
       break;
+    case HN_TYPE_INT32:
+    case HN_TYPE_DATE32:
+      assert_int_equal(x.v.i32, y.v.i32);
+      break;
+    case HN_TYPE_TIMESTAMP:
+      assert_int_equal(x.v.i64, y.v.i64);
+      break;
+    default:
+      fail_msg("assert_same_datum: type %d is not compared here", (int)x.type);
   }
 }
 

@@ -683,7 +683,8 @@ static void test_foreign_version_and_byte_order(void **state) {
   uint8_t other = hn_buffer_data(blob)[8] == 1 ? 2 : 1;
   assert_int_equal(load_edited(blob, 8, other, 1, &err), HN_EUNSUPPORTED);
   assert_non_null(strstr(err.message, "byte order"));
-  assert_int_equal(load_edited(blob, 4, 2, 2, &err), HN_EUNSUPPORTED);
+  assert_int_equal(load_edited(blob, 4, 3, 2, &err), HN_EUNSUPPORTED); /* a later version */
+  assert_int_equal(load_edited(blob, 4, 0, 2, &err), HN_EUNSUPPORTED);
   assert_int_equal(load_edited(blob, 6, 1, 2, &err), HN_EUNSUPPORTED);
   hn_buffer_release(blob);
 }

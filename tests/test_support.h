@@ -29,6 +29,14 @@ void hn_test_alloc_init(hn_test_alloc *t, int64_t fail_at);
 /* list<list<utf8>>: [[["a","bc"],[]], null, [[null,"d"]], []], built with `a`. */
 hn_array *hn_test_list_list_utf8(const hn_allocator *a);
 
+/*
+ * A table of 3 rows with one column of each type of issue 16 (row 1 is null
+ * in each): hn_test_all_types[i] = {column name, type string}.
+ */
+#define HN_TEST_N_TYPES 29
+extern const char *const hn_test_all_types[HN_TEST_N_TYPES][2];
+hn_table *hn_test_all_types_table(const hn_allocator *a);
+
 /* A result's statistics as a value (hn_result_get_stats copies them out). */
 static inline hn_result_stats hn_test_stats(const hn_result *result) {
   hn_result_stats s;

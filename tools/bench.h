@@ -37,6 +37,12 @@ typedef struct bench_options {
   bool formats[3];    /* indexed by bench_format */
   bool strategies[3]; /* indexed by hn_materialize */
   int fault_engine;   /* hn_engine_kind whose results are made wrong, or -1 */
+  /* Observers (docs/observability.md): their callbacks are given to every timed run. */
+  bool progress;                 /* --progress: bars on stderr when it is a terminal */
+  bool profile;                  /* --profile: a profile table per scenario on stdout */
+  const char *profile_json_path; /* --profile-json FILE, or NULL */
+  const char *trace_path;        /* --trace FILE, or NULL */
+  bool trace_items;              /* --trace-items: items as slices too */
 } bench_options;
 
 /* One line of a scenario's table and one member of its JSON "metrics". */
@@ -84,6 +90,22 @@ int bench_launcher_rank(void);
 /* Parse argv (after "bench"). Returns 0 to run, 1 after printing help, 2 on a usage error. */
 int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE *err);
 void bench_print_help(FILE *out);
+
+/* ---- observers (bench_observe.c) --------------------------------------------------- */
+
+typedef struct bench_observers bench_observers;
+
+/* The observers the options ask for (NULL *out when none). 0, or 1 after printing why. */
+int bench_observers_create(const bench_options *o, bench_observers **out);
+/* Their callbacks for every run (NULL when there are none). */
+const hn_callbacks *bench_observers_callbacks(const bench_observers *obs);
+/*
+ * A scenario is done: print its profile to out (--profile), keep it for
+ * --profile-json, reset. out NULL (a serving rank): reset only.
+ */
+void bench_observers_scenario_done(bench_observers *obs, const char *scenario, FILE *out);
+/* Write the files (--trace, --profile-json; rank 0 only) and free; 0, or 1 after printing why. */
+int bench_observers_finish(bench_observers *obs, bool report);
 
 /* Run every selected scenario on every selected engine; fills the report. 0 ok, 1 failure. */
 int bench_run(const bench_options *o, bench_report *r);

@@ -52,6 +52,13 @@ void bench_print_help(FILE *out) {
           "  --return-formats L   table,arrow,rows: how results are handed back (table)\n"
           "  --materialize L      auto,row,column: strategies for the rows format (auto);\n"
           "                       implies rows when --return-formats is not given\n"
+          "  --progress           progress bars on stderr (only when it is a terminal)\n"
+          "  --profile            a per-node profile of each scenario, per engine, after\n"
+          "                       its table (every timed and warm-up run counts)\n"
+          "  --profile-json FILE  the profiles as JSON (docs/observability.md)\n"
+          "  --trace FILE         a Chrome trace of every run (open it in ui.perfetto.dev);\n"
+          "                       at most 1,000,000 events are kept\n"
+          "  --trace-items        also trace every item as a slice\n"
           "  --help               this text\n"
           "\n"
           "exit status: 0 all results match native, 1 a mismatch or an engine error,\n"
@@ -225,10 +232,132 @@ static void fill_unset(bench_options *o) {
   }
 }
 
+/* What parsing has seen so far (defaults depend on it). */
+typedef struct parse_state {
+  bool items_given, formats_given, strategies_given;
+  const char *scale;
+} parse_state;
+
+/* A flag (an option without a value): 1 when `option` is one (set), else 0. */
+static int take_flag(bench_options *o, const char *option) {
+  static const char *const flags[] = {"--skip-native", "--progress", "--profile", "--trace-items"};
+  bool *flag_of[] = {&o->skip_native, &o->progress, &o->profile, &o->trace_items};
+  for (int k = 0; k < 4; k++)
+    if (strcmp(option, flags[k]) == 0) {
+      *flag_of[k] = true;
+      return 1;
+    }
+  return 0;
+}
+
+static bool is_value_option(const char *option) {
+  static const char *const known[] = {
+      "--scale",       "--items",        "--scenarios", "--engines",      "--repeats",
+      "--warmup",      "--threads",      "--json",      "--chart",        "--return-formats",
+      "--materialize", "--fault-inject", "--trace",     "--profile-json", "--cache"};
+  for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+    if (strcmp(option, known[k]) == 0) return true;
+  return false;
+}
+
+/* A file name option's value: non-empty. */
+static int take_path(FILE *err, const char *option, const char *value, const char **out) {
+  if (!*value) return usage_error(err, option, "empty file name%s", "");
+  *out = value;
+  return 0;
+}
+
+/* Option `option` (one of is_value_option's) with its value. 0, or 2 after printing why. */
+static int take_value(bench_options *o, FILE *err, const char *option, const char *value,
+                      parse_state *ps) {
+  int64_t v = 0;
+  int rc = 0;
+  if (strcmp(option, "--scale") == 0) {
+    ps->scale = NULL;
+    for (size_t k = 0; k < sizeof k_scales / sizeof k_scales[0]; k++)
+      if (strcmp(value, k_scales[k].name) == 0) {
+        ps->scale = k_scales[k].name;
+        if (!ps->items_given) o->items = k_scales[k].items;
+      }
+    if (!ps->scale)
+      return usage_error(err, option, "unknown scale '%s' (expected tiny, small, medium or large)",
+                         value);
+  } else if (strcmp(option, "--items") == 0) {
+    rc = parse_int(err, option, value, 1, 100000000, &v);
+    o->items = v;
+    ps->items_given = true;
+  } else if (strcmp(option, "--scenarios") == 0) {
+    o->n_scenarios = 0;
+    rc = parse_list(o, err, option, value, take_scenario);
+  } else if (strcmp(option, "--engines") == 0) {
+    o->n_engines = 0;
+    rc = parse_list(o, err, option, value, take_engine);
+  } else if (strcmp(option, "--repeats") == 0) {
+    rc = parse_int(err, option, value, 1, 1000, &v);
+    o->repeats = (int)v;
+  } else if (strcmp(option, "--warmup") == 0) {
+    rc = parse_int(err, option, value, 0, 1000, &v);
+    o->warmup = (int)v;
+  } else if (strcmp(option, "--threads") == 0) {
+    rc = parse_int(err, option, value, 0, 256, &v);
+    o->threads = (int)v;
+  } else if (strcmp(option, "--json") == 0) {
+    rc = take_path(err, option, value, &o->json_path);
+  } else if (strcmp(option, "--chart") == 0) {
+    rc = take_path(err, option, value, &o->chart_path);
+  } else if (strcmp(option, "--cache") == 0) {
+    if (!*value) return usage_error(err, option, "empty directory name%s", "");
+    o->cache_dir = value;
+  } else if (strcmp(option, "--trace") == 0) {
+    rc = take_path(err, option, value, &o->trace_path);
+  } else if (strcmp(option, "--profile-json") == 0) {
+    rc = take_path(err, option, value, &o->profile_json_path);
+  } else if (strcmp(option, "--return-formats") == 0) {
+    memset(o->formats, 0, sizeof o->formats);
+    ps->formats_given = true;
+    rc = parse_list(o, err, option, value, take_format);
+  } else if (strcmp(option, "--materialize") == 0) {
+    memset(o->strategies, 0, sizeof o->strategies);
+    ps->strategies_given = true;
+    rc = parse_list(o, err, option, value, take_strategy);
+  } else { /* --fault-inject ENGINE: test-only, makes that engine's results wrong */
+    int code;
+    if (engine_code(value, &code) != 0 || code == BENCH_NATIVE)
+      return usage_error(err, option, "'%s' is not an engine (the native loops cannot be faulted)",
+                         value);
+    o->fault_engine = code;
+  }
+  return rc;
+}
+
+/* After the options: defaults, and the checks made before anything runs. */
+static int finish_options(bench_options *o, FILE *err, const parse_state *ps) {
+  o->scale = ps->items_given ? "custom" : (ps->scale ? ps->scale : "small");
+  if (!ps->formats_given) {
+    o->formats[BENCH_TABLE] = true;
+    if (ps->strategies_given) o->formats[BENCH_ROWS] = true;
+  }
+  if (!ps->strategies_given) o->strategies[HN_MATERIALIZE_AUTO] = true;
+  fill_unset(o);
+  if (o->chart_path && o->skip_native)
+    return usage_error(err, "--chart", "the chart plots ratios to native; drop --skip-native%s",
+                       "");
+  if (o->trace_items && !o->trace_path)
+    return usage_error(err, "--trace-items", "needs --trace FILE%s", "");
+  int rc = check_something_runs(o, err);
+  /* Only the reporting process writes the files (rank 0 under an MPI launcher). */
+  bool reports = bench_launcher_rank() <= 0;
+  if (!rc && reports && o->json_path) rc = check_writable(err, "--json", o->json_path);
+  if (!rc && reports && o->chart_path) rc = check_writable(err, "--chart", o->chart_path);
+  if (!rc && reports && o->trace_path) rc = check_writable(err, "--trace", o->trace_path);
+  if (!rc && reports && o->profile_json_path)
+    rc = check_writable(err, "--profile-json", o->profile_json_path);
+  return rc;
+}
+
 int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE *err) {
   set_defaults(o);
-  bool items_given = false, formats_given = false, strategies_given = false;
-  const char *scale = NULL;
+  parse_state ps = {false, false, false, NULL};
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i], *value = NULL;
     char option[64];
@@ -243,97 +372,19 @@ int bench_options_parse(int argc, char **argv, bench_options *o, FILE *out, FILE
     if (len >= sizeof option) return usage_error(err, NULL, "unknown option '%s'", arg);
     memcpy(option, arg, len);
     option[len] = '\0';
-    bool is_flag = strcmp(option, "--skip-native") == 0;
-    if (is_flag) {
+    if (take_flag(o, option)) {
       if (eq) return usage_error(err, option, "takes no value (got '%s')", eq + 1);
-      o->skip_native = true;
       continue;
     }
-    static const char *const known[] = {
-        "--scale",       "--items",        "--scenarios", "--engines", "--repeats",
-        "--warmup",      "--threads",      "--json",      "--chart",   "--return-formats",
-        "--materialize", "--fault-inject", "--cache"};
-    bool is_known = false;
-    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-      if (strcmp(option, known[k]) == 0) is_known = true;
-    if (!is_known) return usage_error(err, NULL, "unknown option '%s'", option);
+    if (!is_value_option(option)) return usage_error(err, NULL, "unknown option '%s'", option);
     if (eq)
       value = eq + 1;
     else if (i + 1 < argc)
       value = argv[++i];
     else
       return usage_error(err, option, "missing value%s", "");
-    int64_t v = 0;
-    int rc = 0;
-    if (strcmp(option, "--scale") == 0) {
-      scale = NULL;
-      for (size_t k = 0; k < sizeof k_scales / sizeof k_scales[0]; k++)
-        if (strcmp(value, k_scales[k].name) == 0) {
-          scale = k_scales[k].name;
-          if (!items_given) o->items = k_scales[k].items;
-        }
-      if (!scale)
-        return usage_error(err, option,
-                           "unknown scale '%s' (expected tiny, small, medium or large)", value);
-    } else if (strcmp(option, "--items") == 0) {
-      rc = parse_int(err, option, value, 1, 100000000, &v);
-      o->items = v;
-      items_given = true;
-    } else if (strcmp(option, "--scenarios") == 0) {
-      o->n_scenarios = 0;
-      rc = parse_list(o, err, option, value, take_scenario);
-    } else if (strcmp(option, "--engines") == 0) {
-      o->n_engines = 0;
-      rc = parse_list(o, err, option, value, take_engine);
-    } else if (strcmp(option, "--repeats") == 0) {
-      rc = parse_int(err, option, value, 1, 1000, &v);
-      o->repeats = (int)v;
-    } else if (strcmp(option, "--warmup") == 0) {
-      rc = parse_int(err, option, value, 0, 1000, &v);
-      o->warmup = (int)v;
-    } else if (strcmp(option, "--threads") == 0) {
-      rc = parse_int(err, option, value, 0, 256, &v);
-      o->threads = (int)v;
-    } else if (strcmp(option, "--json") == 0) {
-      if (!*value) return usage_error(err, option, "empty file name%s", "");
-      o->json_path = value;
-    } else if (strcmp(option, "--cache") == 0) {
-      if (!*value) return usage_error(err, option, "empty directory name%s", "");
-      o->cache_dir = value;
-    } else if (strcmp(option, "--chart") == 0) {
-      if (!*value) return usage_error(err, option, "empty file name%s", "");
-      o->chart_path = value;
-    } else if (strcmp(option, "--return-formats") == 0) {
-      memset(o->formats, 0, sizeof o->formats);
-      formats_given = true;
-      rc = parse_list(o, err, option, value, take_format);
-    } else if (strcmp(option, "--materialize") == 0) {
-      memset(o->strategies, 0, sizeof o->strategies);
-      strategies_given = true;
-      rc = parse_list(o, err, option, value, take_strategy);
-    } else { /* --fault-inject ENGINE: test-only, makes that engine's results wrong */
-      int code;
-      if (engine_code(value, &code) != 0 || code == BENCH_NATIVE)
-        return usage_error(err, option,
-                           "'%s' is not an engine (the native loops cannot be faulted)", value);
-      o->fault_engine = code;
-    }
+    int rc = take_value(o, err, option, value, &ps);
     if (rc) return rc;
   }
-  o->scale = items_given ? "custom" : (scale ? scale : "small");
-  if (!formats_given) {
-    o->formats[BENCH_TABLE] = true;
-    if (strategies_given) o->formats[BENCH_ROWS] = true;
-  }
-  if (!strategies_given) o->strategies[HN_MATERIALIZE_AUTO] = true;
-  fill_unset(o);
-  if (o->chart_path && o->skip_native)
-    return usage_error(err, "--chart", "the chart plots ratios to native; drop --skip-native%s",
-                       "");
-  int rc = check_something_runs(o, err);
-  /* Only the reporting process writes the files (rank 0 under an MPI launcher). */
-  bool reports = bench_launcher_rank() <= 0;
-  if (!rc && reports && o->json_path) rc = check_writable(err, "--json", o->json_path);
-  if (!rc && reports && o->chart_path) rc = check_writable(err, "--chart", o->chart_path);
-  return rc;
+  return finish_options(o, err, &ps);
 }

@@ -175,6 +175,9 @@ static hn_status hash_batches(const bench_scenario *s, struct ArrowSchema *schem
   return HN_OK;
 }
 
+/* The observers' callbacks for every run (NULL: none). */
+static const hn_callbacks *g_callbacks;
+
 /*
  * Run p on e once (with `cache` when not NULL); time the run and the
  * hand-back of the result; hash the outputs into cs.
@@ -185,6 +188,7 @@ static hn_status run_once(const bench_scenario *s, bench_case *c, hn_pipeline *p
   hn_run_options ro = {.size = sizeof ro, .cache = cache};
   ro.n_outputs = s->n_outputs;
   ro.outputs = s->outputs;
+  ro.callbacks = g_callbacks;
   if (s->map) {
     ro.n_map_over = 1;
     ro.map_over = &s->map_over;
@@ -435,6 +439,7 @@ int bench_run(const bench_options *o, bench_report *r) {
   r->threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1);
 
   g_serving = bench_launcher_rank() > 0;
+  int n_scenarios = o->n_scenarios;
   engine_slot slots[BENCH_MAX_ENGINES];
   int n_slots = 0;
   /* Natives first: the tables read top-down from the physical limit. */
@@ -459,6 +464,7 @@ int bench_run(const bench_options *o, bench_report *r) {
       }
     }
 
+  bench_observers *obs = NULL;
   int bad = 0;
   hn_cache *cache = NULL;
   if (o->cache_dir && !g_serving) {
@@ -468,13 +474,23 @@ int bench_run(const bench_options *o, bench_report *r) {
       bad = 1;
     }
   }
-  for (int i = 0; i < o->n_scenarios; i++) {
+  if (bench_observers_create(o, &obs) != 0) {
+    bench_observers_finish(obs, false);
+    obs = NULL;
+    bad = 1;
+    n_scenarios = 0; /* nothing runs */
+  }
+  g_callbacks = bench_observers_callbacks(obs);
+  for (int i = 0; i < n_scenarios; i++) {
     bench_scenario_result *sr = &r->results[r->n_results++];
     bad |= run_scenario(o, o->scenarios[i], slots, n_slots, cache, sr);
     if (!g_serving) bench_print_scenario(sr, r, stdout);
     fflush(stdout);
+    bench_observers_scenario_done(obs, o->scenarios[i]->name, g_serving ? NULL : stdout);
   }
   hn_cache_close(cache);
+  g_callbacks = NULL;
+  bad |= bench_observers_finish(obs, !g_serving);
   for (int i = 0; i < n_slots; i++) hn_engine_destroy(slots[i].engine);
   return bad;
 }

@@ -6,9 +6,16 @@
  * and retained/released from any number of threads. Physical layout, for
  * batch functions that read buffers directly (index j = offset + i):
  *  - validity: LSB-first bitmap, NULL when the array has no nulls;
- *  - bool: bit-packed values; int64/float32/float64: packed values;
+ *  - null: no buffers at all (every row is null);
+ *  - bool: bit-packed values; every other fixed-width type (integers,
+ *    floats, dates, times, timestamps, durations, intervals, decimals,
+ *    fixed_size_binary): packed values of the type's width, read with
+ *    hn_array_values;
  *  - utf8/binary: int32 offsets (length + 1 entries from `offset`) + bytes;
- *  - list: int32 offsets into the child array (the item values);
+ *    large_utf8/large_binary: the same with int64 offsets;
+ *  - list and map: int32 offsets into the child array (the items; a map's
+ *    are struct<key, value> entries); large_list: int64 offsets;
+ *  - fixed_size_list: no offsets; row j holds child rows [j * size, (j + 1) * size);
  *  - struct: no values; one child per field, read at row `offset + i`
  *    (the struct's offset applies to its children, as in Arrow);
  *  - object: one `void *` per slot, NULL for null slots.
@@ -45,9 +52,44 @@ typedef struct hn_struct_view {
 } hn_struct_view;
 
 /**
+ * A decimal128 value: the unscaled 128-bit two's complement integer as two
+ * 64-bit words, as Arrow stores it on a little-endian host (the value is
+ * hi * 2^64 + lo); the scale is the type's.
+ */
+typedef struct hn_decimal128 {
+  uint64_t lo;
+  int64_t hi;
+} hn_decimal128;
+
+/** An interval_day_time value: days and milliseconds. */
+typedef struct hn_interval_day_time {
+  int32_t days;
+  int32_t ms;
+} hn_interval_day_time;
+
+/** An interval_month_day_nano value: months, days and nanoseconds. */
+typedef struct hn_interval_mdn {
+  int32_t months;
+  int32_t days;
+  int64_t nanos;
+} hn_interval_mdn;
+
+/**
  * One value, unboxed. Reading it allocates nothing; pointers inside it borrow
  * from the array and are valid while the array is alive. When `is_null` the
- * value union is unspecified.
+ * value union is unspecified. The member to read follows from `type`:
+ *  - bool b; int8 i8, int16 i16, int32 i32, int64 i64; uint8 u8, uint16 u16,
+ *    uint32 u32, uint64 u64; float16 f16 (the raw IEEE half bits), float32
+ *    f32, float64 f64;
+ *  - date32, time32, interval_months: i32 (days; seconds or milliseconds of
+ *    the day; months); date64, time64, timestamp, duration: i64 (the unit is
+ *    the type's); interval_day_time: day_time; interval_month_day_nano: mdn;
+ *  - decimal128: d128; decimal256: d256, four little-endian 64-bit words
+ *    (least significant first) borrowed from the array;
+ *  - utf8, binary, their large forms and fixed_size_binary: str;
+ *  - list, large_list, fixed_size_list and map: list (a map's items are
+ *    struct datums of key and value); struct: strct; object: object;
+ *  - null: is_null is always true.
  */
 typedef struct hn_datum {
   hn_type_id type;
@@ -61,6 +103,18 @@ typedef struct hn_datum {
     hn_list_view list;
     hn_struct_view strct;
     void *object;
+    int8_t i8;
+    int16_t i16;
+    int32_t i32;
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    uint16_t f16;
+    hn_decimal128 d128;
+    const uint64_t *d256;
+    hn_interval_day_time day_time;
+    hn_interval_mdn mdn;
   } v;
 } hn_datum;
 
@@ -95,8 +149,17 @@ HN_API const int64_t *hn_array_int64_values(const hn_array *array);
 HN_API const double *hn_array_float64_values(const hn_array *array);
 /** Values of a float32 array from logical row 0 (borrowed), or NULL for another type. */
 HN_API const float *hn_array_float32_values(const hn_array *array);
-/** Offsets (length + 1 entries) from logical row 0 of utf8/binary/list, else NULL. */
+/** Offsets (length + 1 entries) from logical row 0 of utf8/binary/list/map, else NULL. */
 HN_API const int32_t *hn_array_offsets(const hn_array *array);
+/** Offsets (length + 1 entries) from logical row 0 of large_utf8/large_binary/large_list, else
+ * NULL. */
+HN_API const int64_t *hn_array_large_offsets(const hn_array *array);
+/**
+ * Values (borrowed) of any fixed-width array but bool from logical row 0:
+ * `length` packed values of the type's width (int32: int32_t, decimal128:
+ * 16 bytes, fixed_size_binary(n): n bytes, ...); NULL for other types.
+ */
+HN_API const void *hn_array_values(const hn_array *array);
 
 /** True when row i is null. i must be in [0, length). */
 HN_API bool hn_array_is_null(const hn_array *array, int64_t i);
@@ -121,7 +184,7 @@ HN_API HN_NODISCARD hn_status hn_array_struct_field(hn_array *array, int64_t fie
                                                     hn_error *err);
 
 /**
- * Make an array of a fixed-width type (bool, int64, float32, float64) from
+ * Make an array of a fixed-width type (bool or any type hn_array_values reads) from
  * buffers the caller filled, without copying: `values` holds `length` values
  * (bool: bits, LSB first), `validity` is an LSB-first bitmap or NULL for no
  * nulls. Both are retained. This is how a batch function writes its output

@@ -20,6 +20,15 @@
  * INT32_MAX (HN_EINVAL beyond), as in deserialisation.
  * Imported buffers are shared zero-copy when suitably aligned and copied
  * otherwise; the producer's release runs when the last of them goes.
+ *
+ * Formats: every type of type.h has its own format, exported and imported
+ * as is (docs/data-model.md lists them). Import also reads layouts that it
+ * decodes into a plain one, copying the values after checking every index,
+ * run end, view and size: dictionary-encoded columns become their value
+ * type, run-end encoded arrays (+r) their values' type, string and binary
+ * views (vu, vz) utf8 and binary, list views (+vl, +vL) list and
+ * large_list. Export never writes those layouts. Unions and decimal32/64
+ * are refused with HN_EUNSUPPORTED.
  */
 #ifndef HYPERNODES_ARROW_H
 #define HYPERNODES_ARROW_H
@@ -64,6 +73,23 @@ HN_API HN_NODISCARD hn_status hn_type_export(const hn_type *type, const char *na
  */
 HN_API HN_NODISCARD hn_status hn_array_export(const hn_array *array, struct ArrowSchema *schema_out,
                                               struct ArrowArray *array_out, hn_error *err);
+/**
+ * Export a column dictionary-encoded: int32 indices (format "i", null where
+ * the column is null) whose `dictionary` holds the column's distinct values
+ * in order of first appearance (their own type and format). For utf8,
+ * binary, their large forms, fixed_size_binary and every fixed-width type
+ * but bool. The indices and the dictionary are new arrays (each distinct
+ * value is copied once); they are freed by the release of the outputs,
+ * which are independent of each other and of `array`. `schema_out` may be
+ * NULL. Imported again, the result is the column itself (import decodes
+ * dictionaries). Returns HN_OK, HN_EINVAL (NULL argument), HN_EUNSUPPORTED
+ * (another type), HN_ERANGE (more than INT32_MAX rows) or HN_ENOMEM; on
+ * failure the outputs are left released.
+ */
+HN_API HN_NODISCARD hn_status hn_array_export_dictionary(const hn_array *array,
+                                                         struct ArrowSchema *schema_out,
+                                                         struct ArrowArray *array_out,
+                                                         hn_error *err);
 /** Export a table as a struct ("+s") array whose children are the columns. */
 HN_API HN_NODISCARD hn_status hn_table_export(const hn_table *table, struct ArrowSchema *schema_out,
                                               struct ArrowArray *array_out, hn_error *err);

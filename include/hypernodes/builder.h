@@ -3,11 +3,25 @@
  * Builders append values in Arrow layout and finish into immutable arrays.
  * A builder is not thread-safe; use one per thread.
  *
- * Nested values: for a list, append the items to hn_builder_child(b, 0),
- * then call hn_builder_finish_element(b). For a struct, append one value to
- * every field builder hn_builder_child(b, i), then hn_builder_finish_element.
- * hn_builder_append_null on a list or struct appends the null (and, for a
- * struct, a null to every field so that lengths stay equal).
+ * Nested values: for a list, large_list or fixed_size_list, append the
+ * items to hn_builder_child(b, 0) (a fixed_size_list: exactly its size),
+ * then call hn_builder_finish_element(b). A map is a list of struct<key,
+ * value> entries: append the key to hn_builder_child(entries, 0) and the
+ * value to hn_builder_child(entries, 1) of entries = hn_builder_child(b, 0),
+ * close the entry with hn_builder_finish_element(entries), and the map with
+ * hn_builder_finish_element(b). For a struct, append one value to every
+ * field builder hn_builder_child(b, i), then hn_builder_finish_element.
+ * hn_builder_append_null on a list or struct appends the null (for a
+ * struct, a null to every field so that lengths stay equal; for a
+ * fixed_size_list, `size` null items).
+ *
+ * Which call appends a value of which type: bool: append_bool; int64,
+ * float32, float64: their own calls; the other integers, dates, times,
+ * timestamps, durations and interval_months: append_int / append_uint (the
+ * unit is the type's); every fixed-width type (decimals and intervals as
+ * their bytes, float16 as its bits, fixed_size_binary): append_values;
+ * utf8, binary, their large forms and fixed_size_binary: append_str; any
+ * type: append_datum and append_null(s).
  *
  * Append calls return HN_OK, HN_ETYPE (the builder's type does not take that
  * call), HN_EINVAL, HN_ERANGE (more than INT32_MAX bytes or items in one
@@ -73,15 +87,26 @@ HN_API HN_NODISCARD hn_status hn_builder_append_float32(hn_builder *builder, flo
 /** Append a value to a float64 builder (HN_ETYPE for another type). */
 HN_API HN_NODISCARD hn_status hn_builder_append_float64(hn_builder *builder, double value);
 /**
- * Append `n` valid values of the builder's fixed-width type (int64, float32,
- * float64), copied. All or nothing, like hn_builder_append_nulls: HN_ERANGE
+ * Append an integer to a builder of an integer type (int8 to uint64), date,
+ * time, timestamp, duration or interval_months: HN_ERANGE when the type
+ * cannot hold it (300 in an int8, -1 in a uint32), HN_ETYPE for other types.
+ */
+HN_API HN_NODISCARD hn_status hn_builder_append_int(hn_builder *builder, int64_t value);
+/** Append an unsigned integer; as hn_builder_append_int (for uint64 values above INT64_MAX). */
+HN_API HN_NODISCARD hn_status hn_builder_append_uint(hn_builder *builder, uint64_t value);
+/**
+ * Append `n` valid values of the builder's fixed-width type (every type
+ * but bool that hn_array_values reads: `n` packed values of the type's
+ * width), copied. All or nothing, like hn_builder_append_nulls: HN_ERANGE
  * at once past INT32_MAX rows, HN_ENOMEM when the room cannot be allocated.
  */
 HN_API HN_NODISCARD hn_status hn_builder_append_values(hn_builder *builder, const void *values,
                                                        int64_t n);
 /**
- * Append bytes to a utf8 or binary builder (copied). `size` < 0 means
- * strlen(data). UTF-8 is not checked here (hn_array_validate does).
+ * Append bytes to a utf8, binary, large_utf8, large_binary or
+ * fixed_size_binary builder (copied; fixed_size_binary takes exactly its
+ * width, else HN_EINVAL). `size` < 0 means strlen(data). UTF-8 is not
+ * checked here (hn_array_validate does).
  */
 HN_API HN_NODISCARD hn_status hn_builder_append_str(hn_builder *builder, const char *data,
                                                     int64_t size);

@@ -207,28 +207,75 @@ HN_API int hn_engine_ranks(const hn_engine *engine);
 
 /* ---- callbacks ---------------------------------------------------------- */
 
-/** What an event is about. Strings are borrowed for the duration of the callback. */
+/**
+ * What an event is about. Strings are borrowed for the duration of the
+ * callback. An event fires when something starts (`on_*_start`), ends
+ * (`on_*_end`) or fails (`on_error`):
+ *
+ *  - pipeline: a run or map of the top pipeline (depth 0, on the calling
+ *    thread), or one execution of a nested pipeline (depth >= 1: once per
+ *    outer item on the item engines, once per morsel on columnar);
+ *  - map: a map of the top pipeline (depth 0), or the map of a nested
+ *    pipeline over a list (depth >= 1, inside its pipeline events);
+ *  - chunk: consecutive items of one map run back to back by one worker:
+ *    a piece of a scheduling chunk (sequential, threads and inside a
+ *    worker process or rank; pieces grow to about a millisecond of work
+ *    each), a morsel (columnar), or a nested map's items;
+ *  - item: one item of a map (columnar: the items of a morsel run
+ *    together, and each carries the morsel's time);
+ *  - node: one call of a node (columnar: one call over a morsel's rows).
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds (the same clock in the calling
+ * process and in worker processes on the same machine; ranks on other
+ * hosts use their host's clock). They are read only when a callback of
+ * that kind (its start or its end) is set.
+ */
 typedef struct hn_event {
   const char *pipeline;  /**< pipeline name ("" when unnamed) */
   const char *node;      /**< node name, or NULL */
-  int64_t item;          /**< item index in its map, -1 when not about an item */
+  int64_t item;          /**< item index in its map (chunk events: the first item),
+                              -1 when not about an item */
   const char *item_path; /**< "7" or "7/3" for nested items, or NULL */
   int depth;             /**< 0 for the top pipeline, 1 inside a nested node, ... */
-  int64_t n_items;       /**< map start/end: number of items */
-  int64_t n_rows;        /**< node events: rows processed by the call (1 for a row call) */
+  int64_t n_items;       /**< map and pipeline events: items the map or pipeline runs;
+                              chunk events: items in the chunk */
+  int64_t n_rows;        /**< node events: rows processed by the call (1 for a row call);
+                              nested pipeline and map events: the outer rows they run
+                              for (1 on the item engines; a morsel's rows on columnar) */
   hn_status status;      /**< end and error events: outcome */
   const char *message;   /**< error events: the failure message */
-  int worker;            /**< worker index running the call */
+  int worker;            /**< worker index running the call: a thread (sequential,
+                              threads, columnar, mpi on one rank), a worker process
+                              (processes), a serving rank - 1 (mpi) */
+  /* Added with timed events. */
+  int64_t start_ns;    /**< when it started (CLOCK_MONOTONIC, ns): start events: now;
+                            end events: the start of what ended; error events: when
+                            the failure was recorded */
+  int64_t duration_ns; /**< end events: how long it ran, in ns (columnar items: their
+                            morsel's); 0 for start and error events */
+  int thread;          /**< the worker thread that ran it: its index in its process's
+                            pool (0 on sequential and inside a processes worker);
+                            -1 for the top-level events on the calling thread */
+  int process;         /**< processes engine: the index of the worker process that ran
+                            it (a replacement takes its predecessor's index); -1 for
+                            everything run in the calling process */
+  int rank;            /**< mpi engine: the rank that ran it; 0 elsewhere */
+  const char *engine;  /**< the engine's name ("threads"), static */
 } hn_event;
 
 /** An observer: `user_data` is hn_callbacks.user_data; `event` is borrowed for the call. */
 typedef void (*hn_callback)(void *user_data, const hn_event *event);
 
 /**
- * Observers. Any member may be NULL; an unset callback costs nothing. Node
- * and item callbacks run on worker threads, possibly concurrently: they
- * must be thread-safe. Map and pipeline callbacks of the top level run on
- * the calling thread. Each event fires exactly once.
+ * Observers. Any member may be NULL; an unset callback costs nothing (no
+ * clock is read for a kind of event whose start and end callbacks are
+ * both unset). Node, item, chunk and nested pipeline and map callbacks run
+ * on worker threads, possibly concurrently: they must be thread-safe. Map
+ * and pipeline callbacks of the top level run on the calling thread, and
+ * so does every callback of the processes and mpi engines (their events are
+ * recorded in the workers and replayed on the calling thread as each batch
+ * comes back). Each event fires exactly once. More members may be added at
+ * the end: `size` says which ones the caller has.
  */
 typedef struct hn_callbacks {
   size_t size; /**< sizeof(hn_callbacks) */
@@ -247,6 +294,7 @@ typedef struct hn_callbacks {
    * `item` is -1.
    */
   hn_callback on_cache_hit, on_cache_miss, on_cache_write;
+  hn_callback on_chunk_start, on_chunk_end; /**< added with timed events */
 } hn_callbacks;
 
 /* ---- run and map ---------------------------------------------------------- */
@@ -373,9 +421,27 @@ HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
 /**
  * Error records under HN_ERRORS_CONTINUE (borrowed, as hn_result_table):
  * columns item (int64), item_path (utf8), node (utf8), message (utf8), in
- * item order; zero rows when none failed. NULL for a NULL result.
+ * item order; zero rows when none failed (the same on every engine; the
+ * time of each failure is in hn_result_export_errors). NULL for a NULL
+ * result.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
+/**
+ * Export the error records (hn_result_errors) with the time of each failure,
+ * as one Arrow record batch: a struct array of columns item (int64),
+ * item_path, node, message (utf8) and time (timestamp[ns, UTC], Arrow
+ * format "tsn:UTC": when the engine recorded the failure, on the wall
+ * clock; null for records that came without one), one row per failed
+ * item, in item order; zero rows when none failed. No copy: the export
+ * holds its own references and outlives the result; the caller releases
+ * both structs. Thread-safe (the result is read-only).
+ *
+ * Returns HN_OK, HN_EINVAL (NULL argument; the structs given are marked
+ * released) or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_result_export_errors(const hn_result *result,
+                                                      struct ArrowSchema *schema,
+                                                      struct ArrowArray *array, hn_error *err);
 /**
  * Copy the result's statistics into the first `size` bytes of *stats:
  * pass sizeof *stats (`hn_result_get_stats(r, &s, sizeof s)`), so that a
@@ -410,8 +476,9 @@ typedef enum hn_materialize {
 typedef struct hn_rows hn_rows;
 
 /**
- * Materialise the result as rows with `strategy`. On success *out is owned
- * by the caller (hn_rows_destroy) and stays valid after the result is
+ * Materialise the result as rows with `strategy`. A chunked result is
+ * converted chunk by chunk (its chunks are not joined). On success *out is
+ * owned by the caller (hn_rows_destroy) and stays valid after the result is
  * destroyed. Returns HN_OK, HN_EINVAL (NULL argument, unknown strategy) or
  * HN_ENOMEM.
  */
@@ -432,6 +499,78 @@ HN_API const char *hn_rows_column_name(const hn_rows *rows, int64_t column);
 HN_API hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column);
 /** The strategy actually used (AUTO resolved). */
 HN_API hn_materialize hn_rows_strategy(const hn_rows *rows);
+
+/* ---- maps over streams ------------------------------------------------------ */
+
+/** A map over a stream of items (hn_pipeline_map_stream): record batches in and out. */
+typedef struct hn_map_stream hn_map_stream;
+
+/**
+ * Map the pipeline over the items of an Arrow stream of record batches,
+ * lazily: each column of `items` is a mapped input named as the column
+ * (zipped: row i of a batch is one item); `inputs` (may be NULL; copied:
+ * the caller may change or destroy them after the call) gives the other
+ * inputs, broadcast to every item. `items` is moved (its release is NULL
+ * on return, success or failure).
+ *
+ * Nothing is read until results are asked for: hn_map_stream_next reads
+ * input batches until it holds at least 65,536 items (or the stream ends),
+ * maps them as one call on `engine` (borrowed: it must outlive the stream;
+ * NULL: sequential) and hands their results out as record batches, in item
+ * order. At most one group of input batches and its results are held at a
+ * time: memory does not grow with the number of items.
+ *
+ * `options` (may be NULL) as for hn_pipeline_map, read during this call
+ * (outputs copied; callbacks and cache borrowed for the stream's life),
+ * except that map_over must be unset and map_mode zip. Items are numbered
+ * across the stream (item paths, events, error records). Under
+ * HN_ERRORS_RAISE the first failing item ends the stream: next returns
+ * its error (its index in the whole stream), then the same error again.
+ * Under HN_ERRORS_CONTINUE failures become error records
+ * (hn_map_stream_errors). Every group is one map: map events fire per group.
+ *
+ * The call is checked before anything is read (inputs, outputs and types,
+ * through a map of no items). On success *out is owned by the caller
+ * (hn_map_stream_destroy). Returns HN_OK, the errors of hn_pipeline_map,
+ * HN_EIO (the producer failed), HN_EUNSUPPORTED (the mpi engine: its calls
+ * are collective) or HN_EINVAL (map_over set, a stream without columns).
+ * A stream is used by one thread at a time.
+ */
+HN_API HN_NODISCARD hn_status hn_pipeline_map_stream(hn_pipeline *pipeline, hn_engine *engine,
+                                                     const hn_inputs *inputs,
+                                                     struct ArrowArrayStream *items,
+                                                     const hn_run_options *options,
+                                                     hn_map_stream **out, hn_error *err);
+/**
+ * The next record batch of results in *out (a new reference: release it),
+ * or *out = NULL at the end. Returns HN_OK, or the failure that ended the
+ * stream (a node's under HN_ERRORS_RAISE, HN_EIO from the producer, ...),
+ * again on every later call.
+ */
+HN_API HN_NODISCARD hn_status hn_map_stream_next(hn_map_stream *stream, hn_table **out,
+                                                 hn_error *err);
+/** The results' schema (a struct type; borrowed, valid while the stream lives). */
+HN_API const hn_type *hn_map_stream_schema(const hn_map_stream *stream);
+/**
+ * The error records of the items mapped so far (HN_ERRORS_CONTINUE), as
+ * hn_result_errors: borrowed, valid until the next hn_map_stream_next or
+ * destroy. NULL for NULL or out of memory.
+ */
+HN_API hn_table *hn_map_stream_errors(hn_map_stream *stream);
+/** Statistics of the items mapped so far, summed over the groups (as hn_result_get_stats). */
+HN_API void hn_map_stream_get_stats(const hn_map_stream *stream, hn_result_stats *stats,
+                                    size_t size);
+/**
+ * Export the results as an ArrowArrayStream: each get_next is a
+ * hn_map_stream_next. The exported stream holds its own reference: the
+ * handle and the stream may be released in any order (the caller still
+ * destroys its handle, and may read hn_map_stream_errors once the exported
+ * stream has ended). Returns HN_OK or HN_EINVAL.
+ */
+HN_API HN_NODISCARD hn_status hn_map_stream_export(hn_map_stream *stream,
+                                                   struct ArrowArrayStream *out, hn_error *err);
+/** Drop the caller's reference (the exported stream may hold another). NULL is a no-op. */
+HN_API void hn_map_stream_destroy(hn_map_stream *stream);
 
 #ifdef __cplusplus
 }

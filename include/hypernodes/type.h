@@ -3,9 +3,13 @@
  * Logical types. A type is immutable and reference-counted; once built it may
  * be shared by any number of threads and arrays (retain/release are atomic).
  *
- * Primitive types (bool, int64, float32, float64, utf8, binary) are static
- * singletons: retain/release on them are no-ops. list, struct and object
- * types are heap objects created with an allocator.
+ * Types without parameters (bool, the integers, the floats, utf8, binary,
+ * their large forms, null, date32, date64, the intervals) are static
+ * singletons: retain/release on them are no-ops. Types with parameters
+ * (time32/time64/timestamp/duration with their unit, decimals,
+ * fixed_size_binary, lists, maps, structs, objects) are heap objects
+ * created with an allocator. docs/data-model.md maps every type to its
+ * Arrow format and its type string.
  */
 #ifndef HYPERNODES_TYPE_H
 #define HYPERNODES_TYPE_H
@@ -25,8 +29,42 @@ typedef enum hn_type_id {
   HN_TYPE_BINARY = 6,
   HN_TYPE_LIST = 7,
   HN_TYPE_STRUCT = 8,
-  HN_TYPE_OBJECT = 9
+  HN_TYPE_OBJECT = 9,
+  HN_TYPE_NULL = 10,      /**< every value null; no buffers */
+  HN_TYPE_INT8 = 11,      /**< datum member i8 */
+  HN_TYPE_INT16 = 12,     /**< i16 */
+  HN_TYPE_INT32 = 13,     /**< i32 */
+  HN_TYPE_UINT8 = 14,     /**< u8 */
+  HN_TYPE_UINT16 = 15,    /**< u16 */
+  HN_TYPE_UINT32 = 16,    /**< u32 */
+  HN_TYPE_UINT64 = 17,    /**< u64 */
+  HN_TYPE_FLOAT16 = 18,   /**< f16: the IEEE 754 half-precision bits, not converted */
+  HN_TYPE_DATE32 = 19,    /**< i32: days since 1970-01-01 */
+  HN_TYPE_DATE64 = 20,    /**< i64: milliseconds since 1970-01-01 */
+  HN_TYPE_TIME32 = 21,    /**< i32: time of day in seconds or milliseconds (the type's unit) */
+  HN_TYPE_TIME64 = 22,    /**< i64: time of day in micro- or nanoseconds (the type's unit) */
+  HN_TYPE_TIMESTAMP = 23, /**< i64: since the epoch, in the type's unit; optional time zone */
+  HN_TYPE_DURATION = 24,  /**< i64: in the type's unit */
+  HN_TYPE_INTERVAL_MONTHS = 25,         /**< i32: months */
+  HN_TYPE_INTERVAL_DAY_TIME = 26,       /**< day_time: days and milliseconds */
+  HN_TYPE_INTERVAL_MONTH_DAY_NANO = 27, /**< month_day_nano: months, days, nanoseconds */
+  HN_TYPE_DECIMAL128 = 28,              /**< d128: 128-bit two's complement unscaled value */
+  HN_TYPE_DECIMAL256 = 29,              /**< d256: four little-endian 64-bit words (borrowed) */
+  HN_TYPE_LARGE_UTF8 = 30,              /**< str, as utf8, with int64 offsets */
+  HN_TYPE_LARGE_BINARY = 31,            /**< str, as binary, with int64 offsets */
+  HN_TYPE_FIXED_SIZE_BINARY = 32,       /**< str: exactly the type's byte width */
+  HN_TYPE_LARGE_LIST = 33,              /**< list, as list, with int64 offsets */
+  HN_TYPE_FIXED_SIZE_LIST = 34,         /**< list: exactly the type's item count */
+  HN_TYPE_MAP = 35 /**< list: items are struct<key, value> entries (keys never null) */
 } hn_type_id;
+
+/** Unit of time32, time64, timestamp and duration types. */
+typedef enum hn_time_unit {
+  HN_UNIT_SECOND = 0,
+  HN_UNIT_MILLI = 1,
+  HN_UNIT_MICRO = 2,
+  HN_UNIT_NANO = 3
+} hn_time_unit;
 
 typedef struct hn_type hn_type;
 
@@ -55,6 +93,38 @@ HN_API const hn_type *hn_type_float64(void);
 HN_API const hn_type *hn_type_utf8(void);
 /** The binary type (a static singleton, as hn_type_bool). */
 HN_API const hn_type *hn_type_binary(void);
+/** The null type, whose every value is null (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_null(void);
+/** The int8 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_int8(void);
+/** The int16 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_int16(void);
+/** The int32 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_int32(void);
+/** The uint8 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_uint8(void);
+/** The uint16 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_uint16(void);
+/** The uint32 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_uint32(void);
+/** The uint64 type (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_uint64(void);
+/** The float16 type (half floats kept as their 16 bits; a static singleton). */
+HN_API const hn_type *hn_type_float16(void);
+/** The date32 type, days since the epoch (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_date32(void);
+/** The date64 type, milliseconds since the epoch (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_date64(void);
+/** The interval type counting months (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_interval_months(void);
+/** The interval type of days and milliseconds (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_interval_day_time(void);
+/** The interval type of months, days and nanoseconds (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_interval_month_day_nano(void);
+/** The large_utf8 type, utf8 with int64 offsets (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_large_utf8(void);
+/** The large_binary type, binary with int64 offsets (a static singleton, as hn_type_bool). */
+HN_API const hn_type *hn_type_large_binary(void);
 
 /**
  * Create list<item>. `item` is retained (the caller keeps its own reference).
@@ -63,6 +133,51 @@ HN_API const hn_type *hn_type_binary(void);
  */
 HN_API HN_NODISCARD hn_status hn_type_list_create(const hn_allocator *alloc, const hn_type *item,
                                                   const hn_type **out, hn_error *err);
+/**
+ * Create a type with a time unit: HN_TYPE_TIME32 (unit seconds or
+ * milliseconds), HN_TYPE_TIME64 (micro- or nanoseconds), HN_TYPE_TIMESTAMP
+ * (any unit; `timezone` is copied, NULL or "" for none) or HN_TYPE_DURATION
+ * (any unit). `timezone` must be NULL for the others. On success *out holds
+ * one reference. Returns HN_OK, HN_EINVAL (another id, a unit the id does
+ * not take, a time zone with a NUL-free length over 255) or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_type_temporal_create(const hn_allocator *alloc, hn_type_id id,
+                                                      hn_time_unit unit, const char *timezone,
+                                                      const hn_type **out, hn_error *err);
+/**
+ * Create decimal128(precision, scale) (id HN_TYPE_DECIMAL128, precision 1 to
+ * 38) or decimal256 (HN_TYPE_DECIMAL256, precision 1 to 76); `scale` may be
+ * negative and at most `precision`. Returns HN_OK, HN_EINVAL or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_type_decimal_create(const hn_allocator *alloc, hn_type_id id,
+                                                     int32_t precision, int32_t scale,
+                                                     const hn_type **out, hn_error *err);
+/**
+ * Create fixed_size_binary(width): every value exactly `width` bytes
+ * (1 to INT32_MAX). Returns HN_OK, HN_EINVAL or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_type_fixed_size_binary_create(const hn_allocator *alloc,
+                                                               int32_t width, const hn_type **out,
+                                                               hn_error *err);
+/** Create large_list<item> (int64 offsets); as hn_type_list_create. */
+HN_API HN_NODISCARD hn_status hn_type_large_list_create(const hn_allocator *alloc,
+                                                        const hn_type *item, const hn_type **out,
+                                                        hn_error *err);
+/**
+ * Create fixed_size_list<item>[size]: every value exactly `size` items
+ * (1 to INT32_MAX); `item` is retained. Returns HN_OK, HN_EINVAL or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_type_fixed_size_list_create(const hn_allocator *alloc,
+                                                             const hn_type *item, int32_t size,
+                                                             const hn_type **out, hn_error *err);
+/**
+ * Create map<key, value>: a list of struct<key, value> entries whose keys
+ * are never null (hn_type_list_item gives the entries type). Both types
+ * are retained. Returns HN_OK, HN_EINVAL or HN_ENOMEM.
+ */
+HN_API HN_NODISCARD hn_status hn_type_map_create(const hn_allocator *alloc, const hn_type *key,
+                                                 const hn_type *value, const hn_type **out,
+                                                 hn_error *err);
 /**
  * Create struct<names[0]: types[0], ...>. Names are copied and must be
  * non-empty and distinct; field types are retained. `n_fields` may be 0.
@@ -87,8 +202,25 @@ HN_API void hn_type_release(const hn_type *type);
 
 /** The type's id (HN_TYPE_INT64, HN_TYPE_LIST, ...). Thread-safe. */
 HN_API hn_type_id hn_type_id_of(const hn_type *type);
-/** Item type of a list (borrowed), or NULL for other types. */
+/**
+ * Item type (borrowed) of a list, large_list or fixed_size_list; for a map
+ * its entries type struct<key, value>; NULL for other types.
+ */
 HN_API const hn_type *hn_type_list_item(const hn_type *type);
+/** Unit of a time32, time64, timestamp or duration type; 0 (seconds) for other types. */
+HN_API hn_time_unit hn_type_time_unit(const hn_type *type);
+/** Time zone of a timestamp type (borrowed), or NULL when it has none or for other types. */
+HN_API const char *hn_type_timezone(const hn_type *type);
+/** Precision of a decimal type; 0 for other types. */
+HN_API int32_t hn_type_decimal_precision(const hn_type *type);
+/** Scale of a decimal type; 0 for other types. */
+HN_API int32_t hn_type_decimal_scale(const hn_type *type);
+/** Byte width of fixed_size_binary, item count of fixed_size_list; 0 for other types. */
+HN_API int32_t hn_type_fixed_size(const hn_type *type);
+/** Key type of a map (borrowed), or NULL. */
+HN_API const hn_type *hn_type_map_key(const hn_type *type);
+/** Value type of a map (borrowed), or NULL. */
+HN_API const hn_type *hn_type_map_value(const hn_type *type);
 /** Number of fields of a struct; 0 for other types. */
 HN_API int64_t hn_type_num_fields(const hn_type *type);
 /** Field i of a struct (borrowed) or NULL when out of range / not a struct. */
@@ -150,7 +282,7 @@ HN_API HN_NODISCARD hn_status hn_type_parse_ex(const char *text,
  */
 HN_API HN_NODISCARD hn_status hn_type_parse(const hn_allocator *alloc, const char *text,
                                             const hn_type **out, hn_error *err);
-/** Static name of a type id ("int64", "list", ...). */
+/** Static name of a type id ("int64", "list", "timestamp", ...). */
 HN_API const char *hn_type_id_name(hn_type_id id);
 
 #ifdef __cplusplus

@@ -29,8 +29,9 @@ hn_status hn__array_make(const hn_allocator *alloc, const hn_type *type, int64_t
   arr->length = length;
   arr->offset = offset;
   if (null_count < 0) null_count = b0 ? length - hn_bits_count(b0->data, offset, length) : 0;
+  if (type->id == HN_TYPE_NULL) null_count = length; /* no bitmap: every row is null */
   arr->null_count = null_count;
-  if (null_count == 0 && b0) {
+  if ((null_count == 0 || type->id == HN_TYPE_NULL) && b0) {
     hn_buffer_release(b0); /* no nulls: the bitmap is not needed */
     b0 = NULL;
   }
@@ -52,9 +53,9 @@ hn_status hn_array_create_fixed(const hn_allocator *alloc, const hn_type *type, 
   int64_t need;
   if (id == HN_TYPE_BOOL) {
     need = hn_bytes_for_bits(length);
-  } else if (id == HN_TYPE_INT64 || id == HN_TYPE_FLOAT32 || id == HN_TYPE_FLOAT64) {
+  } else if (hn__type_layout(id) == HN__L_FIXED) {
     /* No buffer can hold more than INT64_MAX bytes: a product that overflows is too small. */
-    if (hn__mul_overflow(length, hn__type_value_size(id), &need))
+    if (hn__mul_overflow(length, hn__type_width(type), &need))
       return hn__error(err, HN_EINVAL,
                        "values buffer has %lld bytes, %lld %s values need more than INT64_MAX",
                        (long long)values->size, (long long)length, hn_type_id_name(id));
@@ -119,6 +120,16 @@ static const void *values_at(const hn_array *a, hn_type_id id) {
   if (!a || a->type->id != id || !a->buffers[1]) return NULL;
   return a->buffers[1]->data + a->offset * hn__type_value_size(id);
 }
+const void *hn_array_values(const hn_array *a) {
+  if (!a || hn__type_layout(a->type->id) != HN__L_FIXED || !a->buffers[1]) return NULL;
+  return a->buffers[1]->data + a->offset * hn__type_width(a->type);
+}
+const int64_t *hn_array_large_offsets(const hn_array *a) {
+  if (!a || !a->buffers[1]) return NULL;
+  hn__layout l = hn__type_layout(a->type->id);
+  if (l != HN__L_VAR64 && l != HN__L_LIST64) return NULL;
+  return (const int64_t *)a->buffers[1]->data + a->offset;
+}
 const int64_t *hn_array_int64_values(const hn_array *a) {
   return values_at(a, HN_TYPE_INT64);
 }
@@ -130,15 +141,14 @@ const float *hn_array_float32_values(const hn_array *a) {
 }
 const int32_t *hn_array_offsets(const hn_array *a) {
   if (!a) return NULL;
-  hn_type_id id = a->type->id;
-  if ((id != HN_TYPE_UTF8 && id != HN_TYPE_BINARY && id != HN_TYPE_LIST) || !a->buffers[1])
-    return NULL;
+  hn__layout l = hn__type_layout(a->type->id);
+  if ((l != HN__L_VAR32 && l != HN__L_LIST32) || !a->buffers[1]) return NULL;
   return (const int32_t *)a->buffers[1]->data + a->offset;
 }
 
 /* No array, no value: is_null agrees with the datum below. */
 bool hn_array_is_null(const hn_array *a, int64_t i) {
-  if (!a) return true;
+  if (!a || a->type->id == HN_TYPE_NULL) return true;
   return a->buffers[0] && !hn_bit_get(a->buffers[0]->data, a->offset + i);
 }
 
@@ -150,46 +160,107 @@ static hn_datum no_datum(void) {
   return d;
 }
 
+/* A fixed-width value of `width` bytes at `p` into the datum member its type reads. */
+static void get_fixed(hn_datum *d, const hn_type *t, const uint8_t *p) {
+  switch (t->id) {
+    case HN_TYPE_INT8:
+    case HN_TYPE_UINT8:
+      memcpy(&d->v.u8, p, 1);
+      break;
+    case HN_TYPE_INT16:
+    case HN_TYPE_UINT16:
+    case HN_TYPE_FLOAT16:
+      memcpy(&d->v.u16, p, 2);
+      break;
+    case HN_TYPE_INT32:
+    case HN_TYPE_UINT32:
+    case HN_TYPE_FLOAT32:
+    case HN_TYPE_DATE32:
+    case HN_TYPE_TIME32:
+    case HN_TYPE_INTERVAL_MONTHS:
+      memcpy(&d->v.u32, p, 4);
+      break;
+    case HN_TYPE_INTERVAL_DAY_TIME:
+      memcpy(&d->v.day_time, p, 8);
+      break;
+    case HN_TYPE_INTERVAL_MONTH_DAY_NANO:
+      memcpy(&d->v.mdn, p, 16);
+      break;
+    case HN_TYPE_DECIMAL128:
+      memcpy(&d->v.d128, p, 16);
+      break;
+    case HN_TYPE_DECIMAL256:
+      d->v.d256 = (const uint64_t *)(const void *)p;
+      break;
+    case HN_TYPE_FIXED_SIZE_BINARY:
+      d->v.str.data = (const char *)p;
+      d->v.str.size = t->width;
+      break;
+    default: /* int64, uint64, float64, date64, time64, timestamp, duration, object */
+      memcpy(&d->v.u64, p, 8);
+  }
+}
+
+/* Row j (physical) of a variable-size or list-like array: [*start, *start + *len). */
+static void get_span(const hn_array *a, int64_t j, int64_t *start, int64_t *len) {
+  const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
+  switch (hn__type_layout(a->type->id)) {
+    case HN__L_VAR64:
+    case HN__L_LIST64: {
+      const int64_t *off = (const int64_t *)(const void *)values;
+      *start = off[j];
+      *len = off[j + 1] - off[j];
+      return;
+    }
+    case HN__L_FIXED_LIST:
+      *start = j * a->type->width;
+      *len = a->type->width;
+      return;
+    default: {
+      const int32_t *off = (const int32_t *)(const void *)values;
+      *start = off[j];
+      *len = (int64_t)off[j + 1] - off[j];
+    }
+  }
+}
+
 hn_datum hn_array_get(const hn_array *a, int64_t i) {
   if (!a) return no_datum();
   hn_datum d;
-  int64_t j = a->offset + i;
+  int64_t j = a->offset + i, start = 0, len = 0;
   d.type = a->type->id;
   d.is_null = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
   const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
-  switch (d.type) {
-    case HN_TYPE_BOOL:
+  switch (hn__type_layout(d.type)) {
+    case HN__L_NULL:
+      d.is_null = true;
+      break;
+    case HN__L_BITS:
       d.v.b = hn_bit_get(values, j);
       break;
-    case HN_TYPE_INT64:
-      d.v.i64 = ((const int64_t *)values)[j];
-      break;
-    case HN_TYPE_FLOAT32:
-      d.v.f32 = ((const float *)values)[j];
-      break;
-    case HN_TYPE_FLOAT64:
-      d.v.f64 = ((const double *)values)[j];
-      break;
-    case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY: {
-      const int32_t *off = (const int32_t *)values;
-      d.v.str.data = a->buffers[2] ? (const char *)a->buffers[2]->data + off[j] : "";
-      d.v.str.size = off[j + 1] - off[j];
+    case HN__L_FIXED:
+    case HN__L_OBJECT: {
+      int64_t w = hn__type_width(a->type);
+      get_fixed(&d, a->type, values + j * w);
       break;
     }
-    case HN_TYPE_LIST: {
-      const int32_t *off = (const int32_t *)values;
+    case HN__L_VAR32:
+    case HN__L_VAR64:
+      get_span(a, j, &start, &len);
+      d.v.str.data = a->buffers[2] ? (const char *)a->buffers[2]->data + start : "";
+      d.v.str.size = len;
+      break;
+    case HN__L_LIST32:
+    case HN__L_LIST64:
+    case HN__L_FIXED_LIST:
+      get_span(a, j, &start, &len);
       d.v.list.values = a->children[0];
-      d.v.list.start = off[j];
-      d.v.list.length = off[j + 1] - off[j];
+      d.v.list.start = start;
+      d.v.list.length = len;
       break;
-    }
-    case HN_TYPE_STRUCT:
+    case HN__L_STRUCT:
       d.v.strct.array = a;
       d.v.strct.row = j;
-      break;
-    case HN_TYPE_OBJECT:
-      d.v.object = ((void *const *)values)[j];
       break;
   }
   return d;
@@ -235,39 +306,55 @@ static bool range_equals(const hn_array *a, int64_t ai, const hn_array *b, int64
   return true;
 }
 
+/* Bytes of a datum's fixed-width value as hn_array_get stores it (0 for other types). */
+static size_t fixed_bytes(hn_type_id id) {
+  switch (id) {
+    case HN_TYPE_BOOL:
+    case HN_TYPE_FIXED_SIZE_BINARY:
+    case HN_TYPE_DECIMAL256:
+    case HN_TYPE_OBJECT:
+      return 0;
+    default:
+      return hn__type_layout(id) == HN__L_FIXED ? (size_t)hn__type_value_size(id) : 0;
+  }
+}
+
 static bool datum_equals(hn_datum x, hn_datum y) {
   if (x.type != y.type || x.is_null != y.is_null) return false;
   if (x.is_null) return true;
-  switch (x.type) {
-    case HN_TYPE_BOOL:
+  /* Fixed-width values compare by bits: NaN equals itself, -0 differs from 0. */
+  size_t n = fixed_bytes(x.type);
+  /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison) */
+  if (n) return memcmp(&x.v, &y.v, n) == 0;
+  switch (hn__type_layout(x.type)) {
+    case HN__L_BITS:
       return x.v.b == y.v.b;
-    case HN_TYPE_INT64:
-      return x.v.i64 == y.v.i64;
-    /* Floats compare by bits, as documented: NaN equals itself, -0 differs from 0. */
-    case HN_TYPE_FLOAT32:
-      /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison) */
-      return memcmp(&x.v.f32, &y.v.f32, sizeof(float)) == 0;
-    case HN_TYPE_FLOAT64:
-      /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison) */
-      return memcmp(&x.v.f64, &y.v.f64, sizeof(double)) == 0;
-    case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY:
+    case HN__L_FIXED: /* decimal256 */
+      if (x.type == HN_TYPE_DECIMAL256) return memcmp(x.v.d256, y.v.d256, 32) == 0;
+      /* fixed_size_binary */
+      return x.v.str.size == y.v.str.size &&
+             memcmp(x.v.str.data, y.v.str.data, (size_t)x.v.str.size) == 0;
+    case HN__L_VAR32:
+    case HN__L_VAR64:
       return x.v.str.size == y.v.str.size &&
              (x.v.str.size == 0 || memcmp(x.v.str.data, y.v.str.data, (size_t)x.v.str.size) == 0);
-    case HN_TYPE_LIST:
+    case HN__L_LIST32:
+    case HN__L_LIST64:
+    case HN__L_FIXED_LIST:
       return x.v.list.length == y.v.list.length &&
              range_equals(x.v.list.values, x.v.list.start, y.v.list.values, y.v.list.start,
                           x.v.list.length);
-    case HN_TYPE_STRUCT: {
-      const hn_array *xa = x.v.strct.array, *ya = y.v.strct.array;
+    case HN__L_STRUCT: {
+      const hn_array *xa = x.v.strct.array;
       for (int64_t f = 0; f < xa->n_children; f++)
         if (!datum_equals(hn_struct_view_field(x.v.strct, f), hn_struct_view_field(y.v.strct, f)))
           return false;
-      (void)ya;
       return true;
     }
-    case HN_TYPE_OBJECT:
+    case HN__L_OBJECT:
       return x.v.object == y.v.object;
+    case HN__L_NULL:
+      return true;
   }
   return false;
 }
@@ -278,11 +365,12 @@ bool hn_array_equals(const hn_array *a, const hn_array *b) {
       !hn_type_equals(a->type, b->type))
     return false;
   if (a->length == 0) return true;
-  if (a->type->id == HN_TYPE_INT64 || a->type->id == HN_TYPE_FLOAT64) {
-    /* Fast path: compare valid values only. */
-    const uint8_t *av = a->buffers[1]->data + a->offset * 8;
-    const uint8_t *bv = b->buffers[1]->data + b->offset * 8;
-    if (a->null_count == 0) return memcmp(av, bv, (size_t)a->length * 8) == 0;
+  if (hn__type_layout(a->type->id) == HN__L_FIXED && a->null_count == 0) {
+    /* Fast path: no nulls, so every value is compared, by bits. */
+    int64_t w = hn__type_width(a->type);
+    const uint8_t *av = a->buffers[1]->data + a->offset * w;
+    const uint8_t *bv = b->buffers[1]->data + b->offset * w;
+    return memcmp(av, bv, (size_t)(a->length * w)) == 0;
   }
   return range_equals(a, 0, b, 0, a->length);
 }

@@ -17,32 +17,8 @@ static hn_allocator type_allocator(const hn_type *type) {
   return type->alloc.malloc ? type->alloc : *hn_allocator_default();
 }
 
-static const char *format_of(hn_type_id id) {
-  switch (id) {
-    case HN_TYPE_BOOL:
-      return "b";
-    case HN_TYPE_INT64:
-      return "l";
-    case HN_TYPE_FLOAT32:
-      return "f";
-    case HN_TYPE_FLOAT64:
-      return "g";
-    case HN_TYPE_UTF8:
-      return "u";
-    case HN_TYPE_BINARY:
-      return "z";
-    case HN_TYPE_LIST:
-      return "+l";
-    case HN_TYPE_STRUCT:
-      return "+s";
-    case HN_TYPE_OBJECT:
-      break;
-  }
-  return NULL;
-}
-
 static int64_t type_num_children(const hn_type *type) {
-  return type->id == HN_TYPE_LIST ? 1 : type->id == HN_TYPE_STRUCT ? type->n_fields : 0;
+  return hn__type_num_children(type);
 }
 
 hn_status hn__check_exportable(const hn_type *type, const char *path, hn_error *err) {
@@ -52,6 +28,9 @@ hn_status hn__check_exportable(const hn_type *type, const char *path, hn_error *
       return hn__column_error(err, HN_EUNSUPPORTED, path,
                               "object type '%s' cannot be exported to Arrow", type->object_name);
     case HN_TYPE_LIST:
+    case HN_TYPE_LARGE_LIST:
+    case HN_TYPE_FIXED_SIZE_LIST:
+    case HN_TYPE_MAP:
       hn__column_path_child(child, sizeof child, path, NULL);
       return hn__check_exportable(type->item, child, err);
     case HN_TYPE_STRUCT:
@@ -76,13 +55,16 @@ static void *node_alloc(const hn_allocator *alloc, size_t header, int64_t n, siz
 
 /* ---- schemas ----------------------------------------------------------- */
 
+/* `dict` is the dictionary's schema of a dictionary-encoded export (s->dictionary points at it). */
 typedef struct schema_private {
   hn_allocator alloc;
+  struct ArrowSchema dict;
 } schema_private;
 
 static void schema_release(struct ArrowSchema *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
+  if (s->dictionary && s->dictionary->release) s->dictionary->release(s->dictionary);
   schema_private *p = s->private_data;
   hn_allocator a = p->alloc;
   hn__free(&a, p);
@@ -90,20 +72,35 @@ static void schema_release(struct ArrowSchema *s) {
   s->private_data = NULL;
 }
 
-static hn_status schema_fill(const hn_allocator *alloc, const hn_type *type, const char *name,
-                             int64_t flags, struct ArrowSchema *out, hn_error *err) {
+/*
+ * Flags of child i of `type`: nullable, except a map's entries and their
+ * keys (Arrow requires both non-nullable). `entries` says `type` is a map's
+ * entries struct.
+ */
+static int64_t child_flags(const hn_type *type, bool entries, int64_t i) {
+  if (type->id == HN_TYPE_MAP || (entries && i == 0)) return 0;
+  return ARROW_FLAG_NULLABLE;
+}
+
+static hn_status schema_fill_rec(const hn_allocator *alloc, const hn_type *type, const char *name,
+                                 int64_t flags, bool entries, struct ArrowSchema *out,
+                                 hn_error *err) {
   memset(out, 0, sizeof *out);
   int64_t n = type_num_children(type);
+  char format[HN__ARROW_FORMAT_MAX];
+  size_t format_size = hn__arrow_format_write(type, format, sizeof format) + 1;
   size_t name_size = name ? strlen(name) + 1 : 0;
-  schema_private *p = node_alloc(alloc, sizeof *p, n, sizeof(struct ArrowSchema), name_size);
+  schema_private *p =
+      node_alloc(alloc, sizeof *p, n, sizeof(struct ArrowSchema), name_size + format_size);
   if (!p) return hn__error_nomem(err, "exporting an Arrow schema");
   p->alloc = *alloc;
   struct ArrowSchema **ptrs = (struct ArrowSchema **)(p + 1);
   struct ArrowSchema *kids = (struct ArrowSchema *)(ptrs + n);
-  char *name_copy = (char *)(kids + n);
+  char *name_copy = (char *)(kids + n), *format_copy = name_copy + name_size;
   for (int64_t i = 0; i < n; i++) ptrs[i] = &kids[i];
   if (name) memcpy(name_copy, name, name_size);
-  out->format = format_of(type->id);
+  memcpy(format_copy, format, format_size);
+  out->format = format_copy;
   out->name = name ? name_copy : NULL;
   out->metadata = NULL;
   out->flags = flags;
@@ -113,15 +110,23 @@ static hn_status schema_fill(const hn_allocator *alloc, const hn_type *type, con
   out->private_data = p;
   out->release = schema_release;
   for (int64_t i = 0; i < n; i++) {
-    const hn_type *ct = type->id == HN_TYPE_LIST ? type->item : type->fields[i];
-    const char *cn = type->id == HN_TYPE_LIST ? "item" : type->names[i];
-    hn_status st = schema_fill(alloc, ct, cn, ARROW_FLAG_NULLABLE, &kids[i], err);
+    const hn_type *ct = hn__type_child(type, i);
+    const char *cn = type->id == HN_TYPE_STRUCT ? type->names[i]
+                     : type->id == HN_TYPE_MAP  ? "entries"
+                                                : "item";
+    hn_status st = schema_fill_rec(alloc, ct, cn, child_flags(type, entries, i),
+                                   type->id == HN_TYPE_MAP, &kids[i], err);
     if (st != HN_OK) {
       out->release(out);
       return st;
     }
   }
   return HN_OK;
+}
+
+static hn_status schema_fill(const hn_allocator *alloc, const hn_type *type, const char *name,
+                             int64_t flags, struct ArrowSchema *out, hn_error *err) {
+  return schema_fill_rec(alloc, type, name, flags, false, out, err);
 }
 
 hn_status hn__schema_export(const hn_allocator *alloc, const hn_type *type, const char *name,
@@ -149,11 +154,13 @@ typedef struct array_private {
   hn_array *array;
   hn_table *table;
   const void *buffers[3];
+  struct ArrowArray dict; /* a dictionary-encoded export's dictionary */
 } array_private;
 
 static void array_release(struct ArrowArray *s) {
   for (int64_t i = 0; i < s->n_children; i++)
     if (s->children[i]->release) s->children[i]->release(s->children[i]);
+  if (s->dictionary && s->dictionary->release) s->dictionary->release(s->dictionary);
   array_private *p = s->private_data;
   hn_array_release(p->array);
   hn_table_release(p->table);
@@ -259,6 +266,28 @@ hn_status hn_table_export(const hn_table *table, struct ArrowSchema *schema_out,
     if (st != HN_OK) return st;
   }
   st = table_fill(table, array_out, err);
+  if (st != HN_OK && schema_out) schema_out->release(schema_out);
+  return st;
+}
+
+hn_status hn__export_dictionary_encoded(const hn_array *indices, const hn_array *dict,
+                                        struct ArrowSchema *schema_out,
+                                        struct ArrowArray *array_out, hn_error *err) {
+  const hn_allocator *a = &indices->alloc;
+  hn_status st = HN_OK;
+  if (schema_out) {
+    st = schema_fill(a, indices->type, "", ARROW_FLAG_NULLABLE, schema_out, err);
+    schema_private *p = st == HN_OK ? schema_out->private_data : NULL;
+    if (p) st = schema_fill(a, dict->type, NULL, ARROW_FLAG_NULLABLE, &p->dict, err);
+    if (p && st == HN_OK) schema_out->dictionary = &p->dict;
+    if (p && st != HN_OK) schema_out->release(schema_out);
+    if (st != HN_OK) return st;
+  }
+  st = array_fill(a, indices, array_out, err);
+  array_private *q = st == HN_OK ? array_out->private_data : NULL;
+  if (q) st = array_fill(a, dict, &q->dict, err);
+  if (q && st == HN_OK) array_out->dictionary = &q->dict;
+  if (q && st != HN_OK) array_out->release(array_out);
   if (st != HN_OK && schema_out) schema_out->release(schema_out);
   return st;
 }

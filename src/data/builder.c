@@ -1,37 +1,22 @@
 /* Builders: append values in Arrow layout, finish into immutable arrays. */
 #include <stdio.h>
 
-#include "data_internal.h"
+#include "builder_internal.h"
 
-struct hn_builder {
-  hn_allocator alloc;
-  const hn_type *type;
-  hn_type_id id;
-  int64_t length;
-  int64_t null_count;
-  hn_buffer *validity; /* NULL until the first null */
-  hn_buffer *values;   /* values, bits, object pointers or int32 offsets */
-  hn_buffer *data;     /* utf8/binary bytes */
-  int64_t n_children;
-  hn_builder **children;
-  hn_array **view_children; /* children's live views, for `view` */
-  hn_array view;            /* live read-only view of the rows appended so far */
-  char last_error[256];
-};
+#define fail hn__builder_fail
+#define wrong_type hn__builder_wrong_type
+#define reserve_rows hn__builder_reserve_rows
+#define mark_valid hn__builder_mark_valid
 
-static hn_status fail(hn_builder *b, hn_status st, const char *fmt, const char *arg) {
+hn_status hn__builder_fail(hn_builder *b, hn_status st, const char *fmt, const char *arg) {
   snprintf(b->last_error, sizeof b->last_error, fmt, arg);
   return st;
 }
 
-static hn_status wrong_type(hn_builder *b, const char *call) {
+hn_status hn__builder_wrong_type(hn_builder *b, const char *call) {
   char msg[160];
   snprintf(msg, sizeof msg, "%s on a %s builder", call, hn_type_id_name(b->id));
   return fail(b, HN_ETYPE, "%s", msg);
-}
-
-static bool has_offsets(hn_type_id id) {
-  return id == HN_TYPE_UTF8 || id == HN_TYPE_BINARY || id == HN_TYPE_LIST;
 }
 
 /* Start empty; buffers are allocated on first use (so that this cannot fail). */
@@ -43,18 +28,26 @@ static void init_buffers(hn_builder *b) {
   b->data = NULL;
 }
 
+static bool has_values(const hn_builder *b) {
+  return b->layout != HN__L_STRUCT && b->layout != HN__L_FIXED_LIST && b->layout != HN__L_NULL;
+}
+
+static bool has_bytes(const hn_builder *b) {
+  return b->layout == HN__L_VAR32 || b->layout == HN__L_VAR64;
+}
+
 /* Allocate the values (and bytes) buffers if this builder has none yet. */
 static hn_status ensure_values(hn_builder *b) {
-  if (b->id == HN_TYPE_STRUCT) return HN_OK;
+  if (!has_values(b)) return HN_OK;
   if (!b->values) {
     b->values = hn__buffer_new(&b->alloc, 64);
     if (!b->values) return HN_ENOMEM;
-    if (has_offsets(b->id)) {
-      memset(b->values->data, 0, 4);
-      b->values->size = 4;
+    if (b->off_width) {
+      memset(b->values->data, 0, (size_t)b->off_width);
+      b->values->size = b->off_width;
     }
   }
-  if ((b->id == HN_TYPE_UTF8 || b->id == HN_TYPE_BINARY) && !b->data) {
+  if (has_bytes(b) && !b->data) {
     b->data = hn__buffer_new(&b->alloc, 64);
     if (!b->data) return HN_ENOMEM;
   }
@@ -97,19 +90,19 @@ hn_status hn_builder_create(const hn_allocator *alloc, const hn_type *type, hn_b
   b->alloc = a;
   b->type = hn_type_retain(type);
   b->id = type->id;
-  int64_t n = type->id == HN_TYPE_LIST ? 1 : hn_type_num_fields(type);
+  b->layout = hn__type_layout(type->id);
+  b->off_width = !hn__type_has_offsets(type->id)                         ? 0
+                 : b->layout == HN__L_VAR64 || b->layout == HN__L_LIST64 ? 8
+                                                                         : 4;
+  int64_t n = hn__type_num_children(type);
   if (n > 0) {
     b->children = hn__calloc(&a, (size_t)n, sizeof(hn_builder *));
-    if (!b->children) goto nomem;
+    b->view_children = hn__calloc(&a, (size_t)n, sizeof(hn_array *));
+    if (!b->children || !b->view_children) goto nomem;
     b->n_children = n;
   }
-  if (n > 0) {
-    b->view_children = hn__calloc(&a, (size_t)n, sizeof(hn_array *));
-    if (!b->view_children) goto nomem;
-  }
   for (int64_t i = 0; i < n; i++) {
-    const hn_type *ct = type->id == HN_TYPE_LIST ? type->item : type->fields[i];
-    hn_status st = hn_builder_create(&a, ct, &b->children[i], err);
+    hn_status st = hn_builder_create(&a, hn__type_child(type, i), &b->children[i], err);
     if (st != HN_OK) {
       hn_builder_destroy(b);
       return st;
@@ -142,10 +135,20 @@ static hn_status nomem(hn_builder *b) {
   return fail(b, HN_ENOMEM, "%s", "out of memory");
 }
 
-static void sync_sizes(hn_builder *b);
+/* Bytes the values buffer needs for `rows` rows. */
+static int64_t values_size(const hn_builder *b, int64_t rows) {
+  if (b->layout == HN__L_BITS) return hn_bytes_for_bits(rows);
+  if (b->off_width) return (rows + 1) * b->off_width;
+  return rows * hn__type_width(b->type);
+}
 
-/* Room for `extra` more rows in validity (if present) and values/offsets. */
-static hn_status reserve_rows(hn_builder *b, int64_t extra) {
+/* Buffer sizes follow from length; appends skip them, so sync before growing or finishing. */
+static void sync_sizes(hn_builder *b) {
+  if (b->values) b->values->size = values_size(b, b->length);
+  if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
+}
+
+hn_status hn__builder_reserve_rows(hn_builder *b, int64_t extra) {
   if (extra > INT32_MAX - b->length)
     return fail(b, HN_ERANGE, "%s", "more than INT32_MAX rows in one array");
   int64_t rows = b->length + extra;
@@ -154,22 +157,28 @@ static hn_status reserve_rows(hn_builder *b, int64_t extra) {
   if (b->validity && hn__buffer_reserve(b->validity, hn_bytes_for_bits(rows)) != HN_OK)
     return nomem(b);
   if (!b->values) return HN_OK;
-  int64_t need;
-  if (b->id == HN_TYPE_BOOL)
-    need = hn_bytes_for_bits(rows);
-  else if (has_offsets(b->id))
-    need = (rows + 1) * 4;
-  else
-    need = rows * hn__type_value_size(b->id);
-  if (hn__buffer_reserve(b->values, need) != HN_OK) return nomem(b);
+  if (hn__buffer_reserve(b->values, values_size(b, rows)) != HN_OK) return nomem(b);
   return HN_OK;
 }
 
-/* True when `n` more rows fit in b and, for a struct, in every field (recursively). */
+/*
+ * Rows `n` rows of b add to child i: n for a struct field, n * size for a
+ * fixed_size_list's items (-1 past INT32_MAX); 0 for other children (they
+ * grow with what is appended to them).
+ */
+static int64_t child_rows(const hn_builder *b, int64_t n) {
+  if (b->layout == HN__L_STRUCT) return n;
+  if (b->layout != HN__L_FIXED_LIST) return 0;
+  return n > INT32_MAX / b->type->width ? -1 : n * b->type->width;
+}
+
+/* True when `n` more rows fit in b and in the children that grow with it (recursively). */
 static bool rows_fit(const hn_builder *b, int64_t n) {
   if (n > INT32_MAX - b->length) return false;
-  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
-    if (!rows_fit(b->children[i], n)) return false;
+  int64_t k = child_rows(b, n);
+  if (k < 0) return false;
+  for (int64_t i = 0; k > 0 && i < b->n_children; i++)
+    if (!rows_fit(b->children[i], k)) return false;
   return true;
 }
 
@@ -186,58 +195,34 @@ hn_status hn_builder_reserve(hn_builder *b, int64_t additional) {
   if (additional < 0) return fail(b, HN_EINVAL, "%s", "negative reserve");
   if (!rows_fit(b, additional)) return too_many(b, "more rows reserved", additional);
   hn_status st = reserve_rows(b, additional);
-  /* Struct fields move in step with the struct. */
-  for (int64_t i = 0; st == HN_OK && b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
-    st = hn_builder_reserve(b->children[i], additional);
+  /* Struct fields and fixed-size items move in step with the rows. */
+  int64_t k = child_rows(b, additional);
+  for (int64_t i = 0; st == HN_OK && k > 0 && i < b->n_children; i++)
+    st = hn_builder_reserve(b->children[i], k);
   if (st != HN_OK) return nomem(b); /* capacity only: the rows are untouched */
   return HN_OK;
 }
 
-/* Mark the row about to be appended valid (only needed once a bitmap exists). */
-static inline void mark_valid(hn_builder *b) {
-  if (b->validity) hn_bit_set(b->validity->data, b->length);
-}
-
 /* Create the bitmap on the first null: all earlier rows are valid. */
 static hn_status ensure_validity(hn_builder *b, int64_t rows) {
-  if (b->validity) return HN_OK;
+  if (b->validity || b->layout == HN__L_NULL) return HN_OK;
   b->validity = hn__buffer_new(&b->alloc, hn_bytes_for_bits(rows > 64 ? rows : 64));
   if (!b->validity) return nomem(b);
   memset(b->validity->data, 0xff, (size_t)hn_bytes_for_bits(b->length));
   return HN_OK;
 }
 
-/* Buffer sizes follow from length; appends skip them, so sync before growing or finishing. */
-static void sync_sizes(hn_builder *b) {
-  if (b->values) {
-    if (b->id == HN_TYPE_BOOL)
-      b->values->size = hn_bytes_for_bits(b->length);
-    else if (has_offsets(b->id))
-      b->values->size = (b->length + 1) * 4;
-    else
-      b->values->size = b->length * hn__type_value_size(b->id);
-  }
-  if (b->validity) b->validity->size = hn_bytes_for_bits(b->length);
-}
-
-static inline void finish_row(hn_builder *b) {
-  b->length++;
-}
-
-static inline int32_t *offsets_of(hn_builder *b) {
-  return (int32_t *)b->values->data;
-}
-
 /*
  * Room for `n` nulls everywhere they will be written: a bitmap and the
- * values/offsets of b and, for a struct, of every field (recursively).
+ * values/offsets of b and of the children that grow with it (recursively).
  * Only allocates; the rows are untouched whatever happens.
  */
 static hn_status reserve_nulls(hn_builder *b, int64_t n) {
   if (ensure_validity(b, b->length + n) != HN_OK) return HN_ENOMEM;
   if (reserve_rows(b, n) != HN_OK) return HN_ENOMEM;
-  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
-    if (reserve_nulls(b->children[i], n) != HN_OK) return HN_ENOMEM;
+  int64_t k = child_rows(b, n);
+  for (int64_t i = 0; k > 0 && i < b->n_children; i++)
+    if (reserve_nulls(b->children[i], k) != HN_OK) return HN_ENOMEM;
   return HN_OK;
 }
 
@@ -251,30 +236,34 @@ static void drop_unneeded_bitmaps(hn_builder *b) {
     hn_buffer_release(b->validity);
     b->validity = NULL;
   }
-  for (int64_t i = 0; b->id == HN_TYPE_STRUCT && i < b->n_children; i++)
+  for (int64_t i = 0; child_rows(b, 1) > 0 && i < b->n_children; i++)
     drop_unneeded_bitmaps(b->children[i]);
 }
 
 /* Write `n` null rows into reserved room: cleared bits, zero values, repeated offsets. */
 static void fill_nulls(hn_builder *b, int64_t n) {
   int64_t at = b->length;
-  hn__bits_fill(b->validity->data, at, n, false);
-  switch (b->id) {
-    case HN_TYPE_BOOL:
+  if (b->validity) hn__bits_fill(b->validity->data, at, n, false);
+  switch (b->layout) {
+    case HN__L_NULL:
+      break;
+    case HN__L_BITS:
       hn__bits_fill(b->values->data, at, n, false);
       break;
-    case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY:
-    case HN_TYPE_LIST: {
-      int32_t *off = offsets_of(b), last = off[at];
-      for (int64_t i = 1; i <= n; i++) off[at + i] = last;
+    case HN__L_VAR32:
+    case HN__L_VAR64:
+    case HN__L_LIST32:
+    case HN__L_LIST64: {
+      int64_t last = hn__builder_offset(b, at);
+      for (int64_t i = 1; i <= n; i++) hn__builder_set_offset(b, at + i, last);
       break;
     }
-    case HN_TYPE_STRUCT:
-      for (int64_t i = 0; i < b->n_children; i++) fill_nulls(b->children[i], n);
+    case HN__L_STRUCT:
+    case HN__L_FIXED_LIST:
+      for (int64_t i = 0; i < b->n_children; i++) fill_nulls(b->children[i], child_rows(b, n));
       break;
     default: {
-      size_t size = (size_t)hn__type_value_size(b->id);
+      size_t size = (size_t)hn__type_width(b->type);
       memset(b->values->data + (size_t)at * size, 0, (size_t)n * size);
     }
   }
@@ -325,46 +314,142 @@ hn_status hn_builder_append_bool(hn_builder *b, bool value) {
   if (st != HN_OK) return st;
   hn_bit_set_to(b->values->data, b->length, value);
   mark_valid(b);
-  finish_row(b);
+  b->length++;
   return HN_OK;
 }
 
 hn_status hn_builder_append_values(hn_builder *b, const void *values, int64_t n) {
-  int size = hn__type_value_size(b->id);
-  if (!size || b->id == HN_TYPE_OBJECT) return wrong_type(b, "hn_builder_append_values");
+  if (b->layout != HN__L_FIXED) return wrong_type(b, "hn_builder_append_values");
+  int64_t size = hn__type_width(b->type);
   if (n < 0 || (n > 0 && !values)) return fail(b, HN_EINVAL, "%s", "bad values or count");
   if (!rows_fit(b, n)) return too_many(b, "values appended", n);
   hn_status st = reserve_rows(b, n); /* all or nothing: room first, then the copy */
   if (st != HN_OK) return st;
-  memcpy(b->values->data + b->length * size, values, (size_t)(n * size));
+  if (n > 0) memcpy(b->values->data + b->length * size, values, (size_t)(n * size));
   if (b->validity) hn__bits_fill(b->validity->data, b->length, n, true);
   b->length += n;
   return HN_OK;
 }
 
+/* The range [lo, hi] of the integers a builder of type id holds, false for other types. */
+static bool int_range(hn_type_id id, int64_t *lo, uint64_t *hi) {
+  static const struct {
+    hn_type_id id;
+    int64_t lo;
+    uint64_t hi;
+  } k[] = {{HN_TYPE_INT8, INT8_MIN, INT8_MAX},
+           {HN_TYPE_INT16, INT16_MIN, INT16_MAX},
+           {HN_TYPE_INT32, INT32_MIN, INT32_MAX},
+           {HN_TYPE_INT64, INT64_MIN, INT64_MAX},
+           {HN_TYPE_UINT8, 0, UINT8_MAX},
+           {HN_TYPE_UINT16, 0, UINT16_MAX},
+           {HN_TYPE_UINT32, 0, UINT32_MAX},
+           {HN_TYPE_UINT64, 0, UINT64_MAX},
+           {HN_TYPE_DATE32, INT32_MIN, INT32_MAX},
+           {HN_TYPE_TIME32, INT32_MIN, INT32_MAX},
+           {HN_TYPE_INTERVAL_MONTHS, INT32_MIN, INT32_MAX},
+           {HN_TYPE_DATE64, INT64_MIN, INT64_MAX},
+           {HN_TYPE_TIME64, INT64_MIN, INT64_MAX},
+           {HN_TYPE_TIMESTAMP, INT64_MIN, INT64_MAX},
+           {HN_TYPE_DURATION, INT64_MIN, INT64_MAX}};
+  for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+    if (k[i].id == id) {
+      *lo = k[i].lo;
+      *hi = k[i].hi;
+      return true;
+    }
+  return false;
+}
+
+/* Append one integer of the builder's width (in range: checked by the caller). */
+static hn_status append_int_bits(hn_builder *b, uint64_t bits) {
+  hn_status st = reserve_rows(b, 1);
+  if (st != HN_OK) return st;
+  int64_t w = hn__type_width(b->type);
+  uint8_t *dst = b->values->data + b->length * w;
+  switch (w) {
+    case 1: {
+      uint8_t v = (uint8_t)bits;
+      memcpy(dst, &v, 1);
+      break;
+    }
+    case 2: {
+      uint16_t v = (uint16_t)bits;
+      memcpy(dst, &v, 2);
+      break;
+    }
+    case 4: {
+      uint32_t v = (uint32_t)bits;
+      memcpy(dst, &v, 4);
+      break;
+    }
+    default:
+      memcpy(dst, &bits, 8);
+  }
+  mark_valid(b);
+  b->length++;
+  return HN_OK;
+}
+
+hn_status hn_builder_append_int(hn_builder *b, int64_t value) {
+  int64_t lo = 0;
+  uint64_t hi = 0;
+  if (!int_range(b->id, &lo, &hi)) return wrong_type(b, "hn_builder_append_int");
+  if (value < lo || (value > 0 && (uint64_t)value > hi)) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%lld does not fit", (long long)value);
+    return fail(b, HN_ERANGE, "%s in this builder's type", msg);
+  }
+  return append_int_bits(b, (uint64_t)value);
+}
+
+hn_status hn_builder_append_uint(hn_builder *b, uint64_t value) {
+  int64_t lo = 0;
+  uint64_t hi = 0;
+  if (!int_range(b->id, &lo, &hi)) return wrong_type(b, "hn_builder_append_uint");
+  if (value > hi) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%llu does not fit", (unsigned long long)value);
+    return fail(b, HN_ERANGE, "%s in this builder's type", msg);
+  }
+  return append_int_bits(b, value);
+}
+
+/* A fixed_size_binary value of exactly the type's width. */
+static hn_status append_fixed_bytes(hn_builder *b, const char *data, int64_t size) {
+  if (size != b->type->width) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%lld bytes given, the type holds %d", (long long)size,
+             (int)b->type->width);
+    return fail(b, HN_EINVAL, "fixed_size_binary: %s", msg);
+  }
+  return hn_builder_append_values(b, data, 1);
+}
+
 hn_status hn_builder_append_str(hn_builder *b, const char *data, int64_t size) {
-  if (HN__UNLIKELY(b->id != HN_TYPE_UTF8 && b->id != HN_TYPE_BINARY))
-    return wrong_type(b, "hn_builder_append_str");
   if (HN__UNLIKELY(!data && size != 0)) return fail(b, HN_EINVAL, "%s", "NULL data");
   if (size < 0) size = (int64_t)strlen(data);
-  if (HN__UNLIKELY(size > INT32_MAX))
+  if (b->id == HN_TYPE_FIXED_SIZE_BINARY) return append_fixed_bytes(b, data, size);
+  if (HN__UNLIKELY(!has_bytes(b))) return wrong_type(b, "hn_builder_append_str");
+  int64_t max = b->off_width == 8 ? INT64_MAX / 2 : INT32_MAX;
+  if (HN__UNLIKELY(size > max))
     return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
   /* Fast path: room for one more offset, bit and the bytes. */
-  if (HN__UNLIKELY(!b->values || !b->data || (b->length + 2) * 4 > b->values->capacity ||
+  if (HN__UNLIKELY(!b->values || !b->data || (b->length + 2) * b->off_width > b->values->capacity ||
                    (b->validity && b->length >= b->validity->capacity * 8) ||
-                   b->data->size + size > b->data->capacity || b->data->size + size > INT32_MAX)) {
+                   b->data->size + size > b->data->capacity || b->data->size + size > max)) {
     hn_status st = reserve_rows(b, 1);
     if (st != HN_OK) return st;
-    if (b->data->size + size > INT32_MAX)
+    if (b->data->size + size > max)
       return fail(b, HN_ERANGE, "%s", "more than INT32_MAX bytes in one array");
     if (hn__buffer_reserve(b->data, b->data->size + size) != HN_OK) return nomem(b);
   }
   int64_t end = b->data->size + size;
   if (size) memcpy(b->data->data + b->data->size, data, (size_t)size);
   b->data->size = end;
-  offsets_of(b)[b->length + 1] = (int32_t)end;
+  hn__builder_set_offset(b, b->length + 1, end);
   mark_valid(b);
-  finish_row(b);
+  b->length++;
   return HN_OK;
 }
 
@@ -375,126 +460,34 @@ hn_status hn_builder_append_object(hn_builder *b, void *object) {
   if (st != HN_OK) return st;
   ((void **)b->values->data)[b->length] = object;
   mark_valid(b);
-  finish_row(b);
+  b->length++;
   return HN_OK;
 }
 
-hn_status hn_builder_finish_element(hn_builder *b) {
-  if (b->id == HN_TYPE_LIST) {
-    int64_t end = b->children[0]->length;
-    if (end > INT32_MAX) return fail(b, HN_ERANGE, "%s", "list items exceed INT32_MAX");
-    hn_status st = reserve_rows(b, 1);
-    if (st != HN_OK) return st;
-    offsets_of(b)[b->length + 1] = (int32_t)end;
-  } else if (b->id == HN_TYPE_STRUCT) {
-    for (int64_t i = 0; i < b->n_children; i++)
-      if (b->children[i]->length != b->length + 1) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "struct field '%s' has %lld rows, expected %lld",
-                 b->type->names[i], (long long)b->children[i]->length, (long long)(b->length + 1));
-        return fail(b, HN_EINVAL, "%s", msg);
-      }
-    hn_status st = reserve_rows(b, 1);
-    if (st != HN_OK) return st;
-  } else {
-    return wrong_type(b, "hn_builder_finish_element");
-  }
-  mark_valid(b);
-  finish_row(b);
-  return HN_OK;
-}
-
-/*
- * Drop rows [len, length) again (rolling back a failed nested append);
- * objects in them are freed. Rows before `len` are untouched.
- */
-void hn__builder_truncate(hn_builder *b, int64_t len) {
-  if (len >= b->length) return;
-  if (b->id == HN_TYPE_OBJECT && b->values) {
-    const hn_object_vtable *vt = &b->type->vtable;
-    void **objects = (void **)b->values->data;
-    for (int64_t i = len; i < b->length; i++)
-      if (objects[i]) vt->free(vt->ctx, objects[i]);
-  }
-  if (b->id == HN_TYPE_LIST) hn__builder_truncate(b->children[0], offsets_of(b)[len]);
-  if (b->id == HN_TYPE_STRUCT)
-    for (int64_t i = 0; i < b->n_children; i++) hn__builder_truncate(b->children[i], len);
-  if ((b->id == HN_TYPE_UTF8 || b->id == HN_TYPE_BINARY) && b->data)
-    b->data->size = offsets_of(b)[len];
-  b->length = len;
-  b->null_count = b->validity ? len - hn_bits_count(b->validity->data, 0, len) : 0;
-}
-
-hn_status hn_builder_append_datum(hn_builder *b, hn_datum d) {
-  if (d.type != b->id) return wrong_type(b, "hn_builder_append_datum");
-  if (d.is_null) return hn_builder_append_null(b);
-  switch (d.type) {
-    case HN_TYPE_BOOL:
-      return hn_builder_append_bool(b, d.v.b);
-    case HN_TYPE_INT64:
-      return hn_builder_append_int64(b, d.v.i64);
-    case HN_TYPE_FLOAT32:
-      return hn_builder_append_float32(b, d.v.f32);
-    case HN_TYPE_FLOAT64:
-      return hn_builder_append_float64(b, d.v.f64);
-    case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY:
-      return hn_builder_append_str(b, d.v.str.data, d.v.str.size);
-    case HN_TYPE_LIST: {
-      /* A failure rolls the item builder back to `mark` (a failed append changes nothing). */
-      int64_t mark = b->children[0]->length;
-      hn_status st = HN_OK;
-      for (int64_t i = 0; st == HN_OK && i < d.v.list.length; i++)
-        st = hn_builder_append_datum(b->children[0], hn_list_view_get(d.v.list, i));
-      if (st == HN_OK) st = hn_builder_finish_element(b);
-      if (st != HN_OK) hn__builder_truncate(b->children[0], mark);
-      return st;
-    }
-    case HN_TYPE_STRUCT: {
-      int64_t done = 0;
-      hn_status st = HN_OK;
-      for (; done < b->n_children; done++) {
-        st = hn_builder_append_datum(b->children[done], hn_struct_view_field(d.v.strct, done));
-        if (st != HN_OK) break;
-      }
-      if (st == HN_OK) st = hn_builder_finish_element(b);
-      /* Each field appended so far got exactly one row: take it back. */
-      if (st != HN_OK)
-        for (int64_t i = 0; i < done; i++)
-          hn__builder_truncate(b->children[i], b->children[i]->length - 1);
-      return st;
-    }
-    case HN_TYPE_OBJECT: {
-      const hn_object_vtable *vt = &b->type->vtable;
-      if (!vt->copy) return fail(b, HN_EUNSUPPORTED, "%s", "object type has no copy function");
-      void *copy = vt->copy(vt->ctx, d.v.object);
-      if (!copy) return nomem(b);
-      hn_status st = hn_builder_append_object(b, copy);
-      if (st != HN_OK) vt->free(vt->ctx, copy);
-      return st;
-    }
-  }
-  return wrong_type(b, "hn_builder_append_datum");
-}
-
-/* Check struct fields have the struct's length and that every buffer exists. */
 /* Zero the bits after `length` in the last byte of a bitmap. */
 static void clear_tail_bits(hn_buffer *bits, int64_t length) {
   if (bits && (length & 7)) bits->data[length >> 3] &= (uint8_t)((1u << (length & 7)) - 1);
 }
 
+/* Check struct fields and fixed-size items against the rows; make every buffer exist. */
 static hn_status prepare(hn_builder *b, hn_error *err) {
   if (ensure_values(b) != HN_OK) return hn__error_nomem(err, "finishing a builder");
   sync_sizes(b);
   clear_tail_bits(b->validity, b->length);
-  if (b->id == HN_TYPE_BOOL) clear_tail_bits(b->values, b->length);
+  if (b->layout == HN__L_BITS) clear_tail_bits(b->values, b->length);
   for (int64_t i = 0; i < b->n_children; i++) {
     hn_builder *c = b->children[i];
-    if (b->id == HN_TYPE_STRUCT && c->length != b->length)
+    if (b->layout == HN__L_STRUCT && c->length != b->length)
       return hn__error(err, HN_EINVAL,
                        "struct field '%s' has %lld rows but the struct has %lld: call "
                        "hn_builder_finish_element after appending to every field",
                        b->type->names[i], (long long)c->length, (long long)b->length);
+    if (b->layout == HN__L_FIXED_LIST && c->length != b->length * b->type->width)
+      return hn__error(err, HN_EINVAL,
+                       "fixed_size_list items: %lld, but %lld rows of %d need %lld: call "
+                       "hn_builder_finish_element after appending each row's items",
+                       (long long)c->length, (long long)b->length, (int)b->type->width,
+                       (long long)(b->length * b->type->width));
     hn_status st = prepare(c, err);
     if (st != HN_OK) return st;
   }
@@ -550,85 +543,32 @@ hn_status hn_builder_finish(hn_builder *b, hn_array **out, hn_error *err) {
   return finish_rec(b, out, err);
 }
 
-const hn_array *hn__builder_view(hn_builder *b) {
-  hn_array *v = &b->view;
-  v->type = b->type;
-  v->length = b->length;
-  v->offset = 0;
-  v->null_count = b->null_count;
-  v->buffers[0] = b->validity;
-  v->buffers[1] = b->values;
-  v->buffers[2] = b->data;
-  v->n_children = b->n_children;
-  v->children = b->view_children;
-  for (int64_t i = 0; i < b->n_children; i++) hn__builder_view(b->children[i]);
-  return v;
+/* Offset i of array `a`'s offsets (its offset applied by the caller), 32 or 64 bits wide. */
+static int64_t array_offset(const hn_array *a, int64_t i) {
+  const uint8_t *p = a->buffers[1]->data;
+  return a->type->id == HN_TYPE_LARGE_UTF8 || a->type->id == HN_TYPE_LARGE_BINARY ||
+                 a->type->id == HN_TYPE_LARGE_LIST
+             ? ((const int64_t *)(const void *)p)[i]
+             : ((const int32_t *)(const void *)p)[i];
 }
 
-/*
- * The first child, depth first, holding more or fewer values than the closed
- * elements account for: its path (names[0..*depth), at most 8 deep) and
- * counts. No string work unless one differs: this runs after every row call.
- */
-static bool closed_rec(const hn_builder *b, const char **names, int *depth, int64_t *held,
-                       int64_t *expected) {
-  if (b->id != HN_TYPE_LIST && b->id != HN_TYPE_STRUCT) return true;
-  int at = *depth;
-  for (int64_t i = 0; i < b->n_children; i++) {
-    const hn_builder *c = b->children[i];
-    int64_t want = b->id == HN_TYPE_STRUCT ? b->length
-                   : b->values             ? ((const int32_t *)b->values->data)[b->length]
-                                           : 0;
-    *depth = at + 1;
-    bool ok = c->length == want;
-    if (!ok) {
-      *held = c->length;
-      *expected = want;
-    } else {
-      ok = closed_rec(c, names, depth, held, expected);
-    }
-    if (!ok) {
-      if (at < 8) names[at] = b->id == HN_TYPE_LIST ? "item" : b->type->names[i];
-      return false;
-    }
+void hn__builder_reserve_like(hn_builder *b, const hn_array *like, double scale) {
+  if (!b || !like || like->type->id != b->id || scale <= 0) return;
+  double rows = (double)like->length * scale;
+  if (rows > INT32_MAX - (double)b->length) return;
+  if (reserve_rows(b, (int64_t)rows) != HN_OK) return;
+  bool offsets = b->off_width && like->buffers[1] && like->length > 0;
+  int64_t used =
+      offsets ? array_offset(like, like->offset + like->length) - array_offset(like, like->offset)
+              : 0;
+  if (b->data && offsets) {
+    double bytes = (double)b->data->size + (double)used * scale;
+    if (bytes < INT32_MAX && hn__buffer_reserve(b->data, (int64_t)bytes) != HN_OK) return;
   }
-  *depth = at;
-  return true;
-}
-
-bool hn__builder_nested_ok(const hn_builder *b) {
-  if (b->id == HN_TYPE_LIST) {
-    const hn_builder *c = b->children[0];
-    int64_t end = b->values ? ((const int32_t *)b->values->data)[b->length] : 0;
-    return c->length == end && (c->n_children == 0 || hn__builder_nested_ok(c));
-  }
-  for (int64_t i = 0; i < b->n_children; i++) { /* a struct's fields */
-    const hn_builder *c = b->children[i];
-    if (c->length != b->length || (c->n_children > 0 && !hn__builder_nested_ok(c))) return false;
-  }
-  return true;
-}
-
-bool hn__builder_closed(const hn_builder *b, char *where, size_t cap, int64_t *held,
-                        int64_t *expected) {
-  const char *names[8];
-  int depth = 0;
-  if (HN__LIKELY(closed_rec(b, names, &depth, held, expected))) return true;
-  size_t n = strlen(where);
-  for (int k = 0; k < depth && k < 8 && n < cap; k++) {
-    int w = snprintf(where + n, cap - n, "%s%s", n ? "." : "", names[k]);
-    if (w < 0) break;
-    n += (size_t)w;
-  }
-  return false;
-}
-
-void hn__builder_rollback(hn_builder *b, int64_t len) {
-  if (b->length > len) hn__builder_truncate(b, len);
-  if (b->id == HN_TYPE_LIST) {
-    int64_t end = b->values ? ((const int32_t *)b->values->data)[len] : 0;
-    hn__builder_rollback(b->children[0], end);
-  } else if (b->id == HN_TYPE_STRUCT) {
-    for (int64_t i = 0; i < b->n_children; i++) hn__builder_rollback(b->children[i], len);
+  for (int64_t i = 0; i < b->n_children && i < like->n_children; i++) {
+    const hn_array *c = like->children[i];
+    /* A list's items: as many per row as the rows `like` holds had. */
+    double per = offsets && c->length > 0 ? (double)used / (double)c->length : 1.0;
+    hn__builder_reserve_like(b->children[i], c, scale * per);
   }
 }

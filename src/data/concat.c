@@ -90,38 +90,47 @@ static hn_status concat_bools(const hn_allocator *a, int64_t n, hn_array *const 
   return HN_OK;
 }
 
-static const int32_t *offsets_of(const hn_array *x) {
-  return (const int32_t *)x->buffers[1]->data + x->offset;
+static bool wide(const hn_array *x) {
+  hn__layout l = hn__type_layout(x->type->id);
+  return l == HN__L_VAR64 || l == HN__L_LIST64;
 }
 
-/* Rebased offsets for utf8/binary/list; *span_total is the bytes/items they cover. */
-static hn_status concat_offsets(const hn_allocator *a, int64_t n, hn_array *const *arrays,
-                                int64_t total, hn_buffer **out, int64_t *span_total,
-                                hn_error *err) {
+/* Logical offset k (from the array's offset) of an array with int32 or int64 offsets. */
+static int64_t offset_at(const hn_array *x, int64_t k) {
+  const void *p = x->buffers[1]->data;
+  return wide(x) ? ((const int64_t *)p)[x->offset + k] : ((const int32_t *)p)[x->offset + k];
+}
+
+/* Rebased offsets of the variable-size and list layouts; *span_total is what they cover. */
+static hn_status concat_offsets(const hn_allocator *a, const hn_type *type, int64_t n,
+                                hn_array *const *arrays, int64_t total, hn_buffer **out,
+                                int64_t *span_total, hn_error *err) {
   int64_t span = 0;
   for (int64_t i = 0; i < n; i++)
-    if (arrays[i]->length > 0) {
-      const int32_t *off = offsets_of(arrays[i]);
-      span += (int64_t)off[arrays[i]->length] - off[0];
-    }
-  if (span > INT32_MAX)
+    if (arrays[i]->length > 0)
+      span += offset_at(arrays[i], arrays[i]->length) - offset_at(arrays[i], 0);
+  hn__layout l = hn__type_layout(type->id);
+  bool is_wide = l == HN__L_VAR64 || l == HN__L_LIST64;
+  if (!is_wide && span > INT32_MAX)
     return hn__error(err, HN_ERANGE,
                      "concatenation needs %lld bytes or items behind one int32 offsets buffer",
                      (long long)span);
-  hn_buffer *v = zeroed(a, (total + 1) * 4);
+  hn_buffer *v = zeroed(a, (total + 1) * (is_wide ? 8 : 4));
   if (!v) return nomem(err);
-  int32_t *dst = (int32_t *)v->data;
-  int64_t pos = 0;
-  int32_t base = 0;
-  dst[0] = 0;
+  int64_t pos = 0, base = 0;
   for (int64_t i = 0; i < n; i++) {
     const hn_array *x = arrays[i];
     if (x->length == 0) continue;
-    const int32_t *off = offsets_of(x);
-    int32_t shift = base - off[0];
-    for (int64_t k = 1; k <= x->length; k++) dst[pos + k] = off[k] + shift;
+    int64_t shift = base - offset_at(x, 0);
+    for (int64_t k = 1; k <= x->length; k++) {
+      int64_t o = offset_at(x, k) + shift;
+      if (is_wide)
+        ((int64_t *)(void *)v->data)[pos + k] = o;
+      else
+        ((int32_t *)(void *)v->data)[pos + k] = (int32_t)o;
+    }
     pos += x->length;
-    base = dst[pos];
+    base += offset_at(x, x->length) - offset_at(x, 0);
   }
   *out = v;
   *span_total = span;
@@ -136,9 +145,8 @@ static hn_status concat_bytes(const hn_allocator *a, int64_t n, hn_array *const 
   for (int64_t i = 0; i < n; i++) {
     const hn_array *x = arrays[i];
     if (x->length == 0) continue;
-    const int32_t *off = offsets_of(x);
-    int64_t len = (int64_t)off[x->length] - off[0];
-    if (len > 0) memcpy(v->data + pos, x->buffers[2]->data + off[0], (size_t)len);
+    int64_t first = offset_at(x, 0), len = offset_at(x, x->length) - first;
+    if (len > 0) memcpy(v->data + pos, x->buffers[2]->data + first, (size_t)len);
     pos += len;
   }
   *out = v;
@@ -163,15 +171,12 @@ static hn_status concat_children(const hn_allocator *a, const hn_type *type, int
   for (; made < n && st == HN_OK; made++) {
     hn_array *x = arrays[made];
     int64_t from = x->offset, count = x->length;
-    if (is_list) {
-      if (x->length > 0) {
-        const int32_t *off = offsets_of(x);
-        from = off[0];
-        count = (int64_t)off[x->length] - off[0];
-      } else {
-        from = 0;
-        count = 0;
-      }
+    if (is_list && x->type->id == HN_TYPE_FIXED_SIZE_LIST) {
+      from = x->offset * x->type->width;
+      count = x->length * x->type->width;
+    } else if (is_list) {
+      from = x->length > 0 ? offset_at(x, 0) : 0;
+      count = x->length > 0 ? offset_at(x, x->length) - from : 0;
     }
     st = hn_array_slice(x->children[child], from, count, &parts[made], err);
     if (st != HN_OK) break;
@@ -240,33 +245,35 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
   hn_array **kids = kids_local;
   int64_t n_kids = 0;
   hn_status st = HN_OK;
-  if (nulls > 0) st = concat_validity(&a, n, arrays, total, &b0, err);
-  hn_type_id id = type->id;
-  if (st == HN_OK) switch (id) {
-      case HN_TYPE_INT64:
-      case HN_TYPE_FLOAT32:
-      case HN_TYPE_FLOAT64:
-        st = concat_fixed(&a, hn__type_value_size(id), n, arrays, total, &b1, err);
+  if (nulls > 0 && type->id != HN_TYPE_NULL) st = concat_validity(&a, n, arrays, total, &b0, err);
+  int64_t span = 0;
+  if (st == HN_OK) switch (hn__type_layout(type->id)) {
+      case HN__L_NULL:
         break;
-      case HN_TYPE_BOOL:
+      case HN__L_FIXED:
+        st = concat_fixed(&a, (int)hn__type_width(type), n, arrays, total, &b1, err);
+        break;
+      case HN__L_BITS:
         st = concat_bools(&a, n, arrays, total, &b1, err);
         break;
-      case HN_TYPE_UTF8:
-      case HN_TYPE_BINARY: {
-        int64_t bytes = 0;
-        st = concat_offsets(&a, n, arrays, total, &b1, &bytes, err);
-        if (st == HN_OK) st = concat_bytes(&a, n, arrays, bytes, &b2, err);
+      case HN__L_VAR32:
+      case HN__L_VAR64:
+        st = concat_offsets(&a, type, n, arrays, total, &b1, &span, err);
+        if (st == HN_OK) st = concat_bytes(&a, n, arrays, span, &b2, err);
         break;
-      }
-      case HN_TYPE_LIST: {
-        int64_t items = 0;
-        st = concat_offsets(&a, n, arrays, total, &b1, &items, err);
+      case HN__L_LIST32:
+      case HN__L_LIST64:
+        st = concat_offsets(&a, type, n, arrays, total, &b1, &span, err);
         if (st == HN_OK)
           st = concat_children(&a, type->item, n, arrays, 0, true, steal, &kids[0], err);
         if (st == HN_OK) n_kids = 1;
         break;
-      }
-      case HN_TYPE_STRUCT:
+      case HN__L_FIXED_LIST:
+        if (st == HN_OK)
+          st = concat_children(&a, type->item, n, arrays, 0, true, steal, &kids[0], err);
+        if (st == HN_OK) n_kids = 1;
+        break;
+      case HN__L_STRUCT:
         if (type->n_fields > 8) {
           kids = hn__calloc(&a, (size_t)type->n_fields, sizeof *kids);
           if (!kids) {
@@ -281,7 +288,7 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
           if (st != HN_OK) break;
         }
         break;
-      case HN_TYPE_OBJECT:
+      case HN__L_OBJECT:
         st = concat_objects(&a, type, n, arrays, total, steal, &b1, err);
         break;
     }
@@ -295,5 +302,32 @@ hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64
   }
   st = hn__array_make(&a, type, total, 0, nulls, b0, b1, b2, n_kids, kids, out, err);
   if (kids != kids_local) hn__free(&a, kids);
+  return st;
+}
+
+hn_status hn__table_concat(const hn_allocator *alloc, int64_t n, hn_table *const *tables,
+                           hn_table **out, hn_error *err) {
+  *out = NULL;
+  if (n <= 0) return hn__error(err, HN_EINVAL, "concatenating no tables");
+  const hn_table *first = tables[0];
+  int64_t nc = first->n_columns;
+  for (int64_t k = 1; k < n; k++)
+    if (!hn_type_equals(tables[k]->schema, first->schema))
+      return hn__error(err, HN_ETYPE, "concatenating tables: table %lld has another schema",
+                       (long long)k);
+  hn_array **cols = hn__calloc(alloc, (size_t)(nc ? nc : 1), sizeof *cols);
+  hn_array **parts = hn__calloc(alloc, (size_t)n, sizeof *parts);
+  const char **names = hn__calloc(alloc, (size_t)(nc ? nc : 1), sizeof *names);
+  hn_status st = cols && parts && names ? HN_OK : hn__error_nomem(err, "concatenating tables");
+  for (int64_t c = 0; c < nc && st == HN_OK; c++) {
+    for (int64_t k = 0; k < n; k++) parts[k] = tables[k]->columns[c];
+    st = hn__array_concat(alloc, first->columns[c]->type, n, parts, false, &cols[c], err);
+    names[c] = hn_type_field_name(first->schema, c);
+  }
+  if (st == HN_OK) st = hn_table_create(alloc, nc, names, cols, out, err);
+  for (int64_t c = 0; cols && c < nc; c++) hn_array_release(cols[c]);
+  hn__free(alloc, cols);
+  hn__free(alloc, parts);
+  hn__free(alloc, (void *)names);
   return st;
 }

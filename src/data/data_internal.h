@@ -20,13 +20,45 @@ struct hn_type {
   _Atomic int64_t refcount;
   hn_type_id id;
   hn_allocator alloc;
-  const hn_type *item;    /* list: retained item type */
+  const hn_type *item;    /* list, large_list, fixed_size_list: item; map: entries struct */
   int64_t n_fields;       /* struct */
   char **names;           /* struct: owned copies */
   const hn_type **fields; /* struct: retained */
   char *object_name;      /* object: owned copy */
   hn_object_vtable vtable;
+  hn_time_unit unit; /* time32, time64, timestamp, duration */
+  char *tz;          /* timestamp: owned, NULL when none */
+  int32_t precision; /* decimal */
+  int32_t scale;     /* decimal */
+  int32_t width;     /* fixed_size_binary bytes, fixed_size_list items */
 };
+
+/* Physical layouts: what the buffers and children of an array of a type are. */
+typedef enum hn__layout {
+  HN__L_NULL,       /* no buffers at all */
+  HN__L_BITS,       /* [0] validity, [1] bit-packed values */
+  HN__L_FIXED,      /* [0] validity, [1] values of hn__type_width bytes */
+  HN__L_VAR32,      /* [0] validity, [1] int32 offsets, [2] bytes */
+  HN__L_VAR64,      /* [0] validity, [1] int64 offsets, [2] bytes */
+  HN__L_LIST32,     /* [0] validity, [1] int32 offsets; child 0 the items (map: entries) */
+  HN__L_LIST64,     /* [0] validity, [1] int64 offsets; child 0 the items */
+  HN__L_FIXED_LIST, /* [0] validity; child 0 holds width items per row */
+  HN__L_STRUCT,     /* [0] validity; one child per field */
+  HN__L_OBJECT      /* [0] validity, [1] one void * per row */
+} hn__layout;
+
+/* Layout of a type id. */
+hn__layout hn__type_layout(hn_type_id id);
+/* Bytes of one value of a fixed-width type (HN__L_FIXED or object), else 0. */
+int64_t hn__type_width(const hn_type *type);
+/* Children an array of `type` has: 1 for the list-like layouts, the fields of a struct. */
+int64_t hn__type_num_children(const hn_type *type);
+/* Child type i of a list-like or struct type (borrowed). */
+const hn_type *hn__type_child(const hn_type *type, int64_t i);
+/* True for types with an offsets buffer (utf8, binary, lists and maps, their large forms). */
+bool hn__type_has_offsets(hn_type_id id);
+/* True for list-like and struct types (the builders with children). */
+bool hn__type_is_nested(hn_type_id id);
 
 /*
  * A buffer owns its bytes in one of three ways: `raw` (allocated by us with
@@ -71,9 +103,9 @@ struct hn_table {
   hn_array **columns;
 };
 
-/* Buffers the physical layout has for a type id (validity counted): 1, 2 or 3. */
+/* Buffers the physical layout has for a type id (validity counted): 0, 1, 2 or 3. */
 int hn__type_num_buffers(hn_type_id id);
-/* Size in bytes of one fixed-width value (int64 8, float32 4, float64 8, object 8), else 0. */
+/* Bytes of one value of a fixed-width type id without parameters (object 8), else 0. */
 int hn__type_value_size(hn_type_id id);
 /*
  * The fewest bits a row of `type` takes in a column (values or offsets,
@@ -111,13 +143,56 @@ hn_status hn__table_make(const hn_allocator *alloc, const hn_type *schema, int64
                          hn_array **columns, hn_table **out, hn_error *err);
 
 /*
+ * A builder (builder.c). Its members are here so that the engines' hot path
+ * can read the rows just appended without a call (hn__builder_view); only
+ * builder.c writes them.
+ */
+struct hn_builder {
+  hn_allocator alloc;
+  const hn_type *type;
+  hn_type_id id;
+  hn__layout layout;
+  int off_width; /* bytes of one offset: 4, or 8 for the large layouts (0 without offsets) */
+  int64_t length;
+  int64_t null_count;
+  hn_buffer *validity; /* NULL until the first null */
+  hn_buffer *values;   /* values, bits, object pointers or offsets */
+  hn_buffer *data;     /* utf8/binary bytes */
+  int64_t n_children;
+  hn_builder **children;
+  hn_array **view_children; /* children's live views, for `view` */
+  hn_array view;            /* live read-only view of the rows appended so far */
+  char last_error[256];
+};
+
+/*
  * A read-only view of the rows appended to a builder so far, readable with
  * hn_array_get and friends (not retainable, never released). Valid until the
  * next append to this builder or its children, or finish/destroy.
  */
-const hn_array *hn__builder_view(hn_builder *builder);
+static inline const hn_array *hn__builder_view(hn_builder *b) {
+  hn_array *v = &b->view;
+  v->type = b->type;
+  v->length = b->length;
+  v->offset = 0;
+  v->null_count = b->null_count;
+  v->buffers[0] = b->validity;
+  v->buffers[1] = b->values;
+  v->buffers[2] = b->data;
+  v->n_children = b->n_children;
+  v->children = b->view_children;
+  for (int64_t i = 0; i < b->n_children; i++) (void)hn__builder_view(b->children[i]);
+  return v;
+}
 /* Drop rows [len, length) again, freeing objects in them (roll-back of a failed call). */
 void hn__builder_truncate(hn_builder *builder, int64_t len);
+/*
+ * Reserve room for `scale` times what `like` (an array of the builder's type,
+ * typically what it last finished) holds: its rows, string bytes and, for
+ * lists and structs, its children's, recursively. Capacity only; a failure
+ * to allocate is ignored (appends grow or report it).
+ */
+void hn__builder_reserve_like(hn_builder *builder, const hn_array *like, double scale);
 /*
  * True when a nested builder holds exactly what its closed elements account
  * for: a list's item builder has offsets[length] values, every struct field
@@ -191,6 +266,29 @@ void *hn__array_steal_object(hn_array *array, int64_t row);
 hn_status hn__array_concat(const hn_allocator *alloc, const hn_type *type, int64_t n,
                            hn_array *const *arrays, bool steal_objects, hn_array **out,
                            hn_error *err);
+/*
+ * The rows of n tables of one schema, in order, as one new table (columns
+ * concatenated with hn__array_concat). HN_ETYPE when the schemas differ;
+ * otherwise as hn__array_concat.
+ */
+hn_status hn__table_concat(const hn_allocator *alloc, int64_t n, hn_table *const *tables,
+                           hn_table **out, hn_error *err);
+/*
+ * The coercion rule at a call's edge (cast.c): true when every value of
+ * `from` converts to `to` without loss (or the types are equal). See
+ * docs/data-model.md, "Coercion at the edges", for the list.
+ */
+bool hn__cast_lossless(const hn_type *from, const hn_type *to);
+/*
+ * `array` converted to `to` (a new reference to it when the types are
+ * equal). Returns HN_ETYPE when hn__cast_lossless refuses (naming both
+ * types), HN_ERANGE when a large string or list holds more bytes or items
+ * than the int32 offsets of `to` address, or HN_ENOMEM. String bytes are
+ * shared, not copied.
+ */
+hn_status hn__array_cast(const hn_allocator *alloc, const hn_array *array, const hn_type *to,
+                         hn_array **out, hn_error *err);
+
 /*
  * Undo partial appends after a failed call: drop rows [len, length) and,
  * recursively, list items and struct fields appended after the last closed

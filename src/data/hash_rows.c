@@ -5,12 +5,21 @@
  *  - a value is hashed with a seed derived from its type id, so equal bytes
  *    of different types (int64 0, float64 0.0, utf8 "1", binary "1") differ;
  *  - a null is a per-type-id constant, distinct from every value's hash;
- *  - bool: one byte 0 or 1; fixed width: the value's bytes (floats by bits);
- *  - utf8 and binary: the bytes (XXH3 mixes the length in);
- *  - list: XXH3-128 of its items' hashes, 16 bytes each, in order (so the
- *    item count is covered);
+ *  - bool: one byte 0 or 1; fixed width (integers of every width, floats by
+ *    bits, dates, times, timestamps, durations, intervals, decimals): the
+ *    value's bytes, little-endian as Arrow lays them out (decimal256: the
+ *    32 bytes its datum points to);
+ *  - utf8, binary, their large forms and fixed_size_binary: the bytes (XXH3
+ *    mixes the length in);
+ *  - list, large_list, fixed_size_list and map (its entries, in order):
+ *    XXH3-128 of its items' hashes, 16 bytes each, in order (so the item
+ *    count is covered);
+ *  - null (the type): every row is null;
  *  - struct: a start constant for its field count, folded with each field's
  *    hash in order by hn__hash128_combine.
+ * Type parameters (time unit and zone, decimal precision and scale, byte
+ * width, item count) are not in a value's hash but in its type's
+ * (hn__type_hash), which the cache combines with it.
  * A hash's bytes are the two 64-bit halves in host byte order (as are the
  * LMDB files they key, which are not portable across byte orders either).
  */
@@ -38,9 +47,10 @@ typedef enum hash_kind {
   KIND_NONE = 0, /* not hashable: objects (never cached) and unknown ids */
   KIND_FIXED,
   KIND_BOOL,
-  KIND_BYTES,
-  KIND_LIST,
-  KIND_STRUCT
+  KIND_BYTES, /* offsets (32 or 64 bits) and bytes, or fixed_size_binary */
+  KIND_LIST,  /* offsets (32 or 64 bits) or a fixed item count; the items in child 0 */
+  KIND_STRUCT,
+  KIND_NULL /* the null type: no values */
 } hash_kind;
 
 typedef struct row_hasher {
@@ -49,17 +59,48 @@ typedef struct row_hasher {
   size_t datum_member; /* KIND_FIXED: offsetof the value in hn_datum */
 } row_hasher;
 
+#define FIXED(member) \
+  KIND_FIXED, (int)sizeof(((hn_datum *)0)->v.member), offsetof(hn_datum, v.member)
+
 static const row_hasher k_hashers[] = {
     [HN_TYPE_BOOL] = {KIND_BOOL, 1, 0},
-    [HN_TYPE_INT64] = {KIND_FIXED, 8, offsetof(hn_datum, v.i64)},
-    [HN_TYPE_FLOAT32] = {KIND_FIXED, 4, offsetof(hn_datum, v.f32)},
-    [HN_TYPE_FLOAT64] = {KIND_FIXED, 8, offsetof(hn_datum, v.f64)},
+    [HN_TYPE_INT64] = {FIXED(i64)},
+    [HN_TYPE_FLOAT32] = {FIXED(f32)},
+    [HN_TYPE_FLOAT64] = {FIXED(f64)},
     [HN_TYPE_UTF8] = {KIND_BYTES, 0, 0},
     [HN_TYPE_BINARY] = {KIND_BYTES, 0, 0},
     [HN_TYPE_LIST] = {KIND_LIST, 0, 0},
     [HN_TYPE_STRUCT] = {KIND_STRUCT, 0, 0},
     [HN_TYPE_OBJECT] = {KIND_NONE, 0, 0},
+    [HN_TYPE_NULL] = {KIND_NULL, 0, 0},
+    [HN_TYPE_INT8] = {FIXED(i8)},
+    [HN_TYPE_INT16] = {FIXED(i16)},
+    [HN_TYPE_INT32] = {FIXED(i32)},
+    [HN_TYPE_UINT8] = {FIXED(u8)},
+    [HN_TYPE_UINT16] = {FIXED(u16)},
+    [HN_TYPE_UINT32] = {FIXED(u32)},
+    [HN_TYPE_UINT64] = {FIXED(u64)},
+    [HN_TYPE_FLOAT16] = {FIXED(f16)},
+    [HN_TYPE_DATE32] = {FIXED(i32)},
+    [HN_TYPE_DATE64] = {FIXED(i64)},
+    [HN_TYPE_TIME32] = {FIXED(i32)},
+    [HN_TYPE_TIME64] = {FIXED(i64)},
+    [HN_TYPE_TIMESTAMP] = {FIXED(i64)},
+    [HN_TYPE_DURATION] = {FIXED(i64)},
+    [HN_TYPE_INTERVAL_MONTHS] = {FIXED(i32)},
+    [HN_TYPE_INTERVAL_DAY_TIME] = {FIXED(day_time)},
+    [HN_TYPE_INTERVAL_MONTH_DAY_NANO] = {FIXED(mdn)},
+    [HN_TYPE_DECIMAL128] = {FIXED(d128)},
+    [HN_TYPE_DECIMAL256] = {KIND_FIXED, 32, offsetof(hn_datum, v.d256)}, /* through the pointer */
+    [HN_TYPE_LARGE_UTF8] = {KIND_BYTES, 0, 0},
+    [HN_TYPE_LARGE_BINARY] = {KIND_BYTES, 0, 0},
+    [HN_TYPE_FIXED_SIZE_BINARY] = {KIND_BYTES, 0, 0},
+    [HN_TYPE_LARGE_LIST] = {KIND_LIST, 0, 0},
+    [HN_TYPE_FIXED_SIZE_LIST] = {KIND_LIST, 0, 0},
+    [HN_TYPE_MAP] = {KIND_LIST, 0, 0},
 };
+
+#undef FIXED
 
 static const row_hasher *hasher_of(hn_type_id id) {
   size_t n = sizeof k_hashers / sizeof k_hashers[0];
@@ -140,19 +181,40 @@ static void hash_bool(const hn_array *a, int64_t j0, int64_t n, hn__hash128 *out
   for (int64_t i = 0; i < n; i++) out[i] = hn_bit_get(bits, j0 + i) ? ht : hf;
 }
 
+/*
+ * Where row j (physical) of a variable-length or list-like array starts and
+ * ends: in its bytes (utf8, binary and their large forms; fixed_size_binary:
+ * width bytes a row) or in its child (lists, large lists, maps;
+ * fixed_size_list: width items a row).
+ */
+static inline int64_t var_start(const hn_array *a, int64_t j) {
+  const uint8_t *off = hn__array_bytes(a, 1);
+  switch (hn__type_layout(a->type->id)) {
+    case HN__L_VAR64:
+    case HN__L_LIST64:
+      return ((const int64_t *)(const void *)off)[j];
+    case HN__L_VAR32:
+    case HN__L_LIST32:
+      return ((const int32_t *)(const void *)off)[j];
+    default: /* fixed_size_binary, fixed_size_list */
+      return j * a->type->width;
+  }
+}
+
 static void hash_bytes(const hn_array *a, int64_t j0, int64_t n, hn__hash128 *out) {
-  const int32_t *off = (const int32_t *)hn__array_bytes(a, 1) + j0;
-  const uint8_t *data = hn__array_bytes(a, 2);
+  bool fixed = a->type->id == HN_TYPE_FIXED_SIZE_BINARY;
+  const uint8_t *data = hn__array_bytes(a, fixed ? 1 : 2);
   uint64_t seed = value_seed(a->type->id);
-  for (int64_t i = 0; i < n; i++)
-    out[i] = h128(data ? data + off[i] : NULL, (size_t)(off[i + 1] - off[i]), seed);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t s = var_start(a, j0 + i), e = var_start(a, j0 + i + 1);
+    out[i] = h128(data ? data + s : NULL, (size_t)(e - s), seed);
+  }
 }
 
 /* A list row: XXH3-128 of its items' hashes, which are hashed once for the whole range. */
 static hn_status hash_lists(const hn_array *a, int64_t j0, int64_t n, hn__hash128 *out, int depth,
                             hn_error *err) {
-  const int32_t *off = (const int32_t *)hn__array_bytes(a, 1) + j0;
-  int64_t base = off[0], m = off[n] - off[0];
+  int64_t base = var_start(a, j0), m = var_start(a, j0 + n) - base;
   hn__hash128 *items = NULL;
   if (m > 0) {
     items = hn__malloc(&a->alloc, (size_t)m * sizeof *items);
@@ -164,9 +226,10 @@ static hn_status hash_lists(const hn_array *a, int64_t j0, int64_t n, hn__hash12
     }
   }
   uint64_t seed = value_seed(HN_TYPE_LIST);
-  for (int64_t i = 0; i < n; i++)
-    out[i] = h128(items ? items + (off[i] - base) : NULL,
-                  (size_t)(off[i + 1] - off[i]) * sizeof *items, seed);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t s = var_start(a, j0 + i), e = var_start(a, j0 + i + 1);
+    out[i] = h128(items ? items + (s - base) : NULL, (size_t)(e - s) * sizeof *items, seed);
+  }
   hn__free(&a->alloc, items);
   return HN_OK;
 }
@@ -216,6 +279,9 @@ static hn_status hash_rows(const hn_array *a, int64_t j0, int64_t n, hn__hash128
     case KIND_STRUCT:
       st = hash_structs(a, j, n, out, depth, err);
       break;
+    case KIND_NULL:
+      for (int64_t i = 0; i < n; i++) out[i] = hn__hash_null(a->type->id);
+      return HN_OK;
     case KIND_NONE:
       return unsupported(a->type->id, err);
   }
@@ -278,14 +344,18 @@ static hn_status datum_hash(const hn_datum *d, hn__hash128 *out, int depth, hn_e
   if (depth > HASH_MAX_DEPTH) return too_deep(err);
   const row_hasher *h = hasher_of(d->type);
   if (!h) return unsupported(d->type, err);
-  if (d->is_null) {
+  if (d->is_null || h->kind == KIND_NULL) {
     *out = hn__hash_null(d->type);
     return HN_OK;
   }
   switch (h->kind) {
-    case KIND_FIXED:
-      *out = h128((const char *)d + h->datum_member, (size_t)h->width, value_seed(d->type));
+    case KIND_FIXED: {
+      const void *bytes = (const char *)d + h->datum_member;
+      if (d->type == HN_TYPE_DECIMAL256) bytes = d->v.d256; /* the datum points to them */
+      if (!bytes) return hn__error(err, HN_EINVAL, "a decimal256 datum without its value");
+      *out = h128(bytes, (size_t)h->width, value_seed(d->type));
       return HN_OK;
+    }
     case KIND_BOOL: {
       uint8_t byte = d->v.b ? 1 : 0;
       *out = h128(&byte, 1, value_seed(HN_TYPE_BOOL));
@@ -299,6 +369,7 @@ static hn_status datum_hash(const hn_datum *d, hn__hash128 *out, int depth, hn_e
       return datum_list(&d->v.list, out, depth, err);
     case KIND_STRUCT:
       return datum_struct(&d->v.strct, out, depth, err);
+    case KIND_NULL:
     case KIND_NONE:
       break;
   }
@@ -307,7 +378,9 @@ static hn_status datum_hash(const hn_datum *d, hn__hash128 *out, int depth, hn_e
 
 /* The array a nested datum reads from, whose type says whether objects hide inside. */
 static const hn_array *datum_source(const hn_datum *d) {
-  if (d->type == HN_TYPE_LIST) return d->v.list.values;
+  if (hn__type_layout(d->type) == HN__L_LIST32 || hn__type_layout(d->type) == HN__L_LIST64 ||
+      hn__type_layout(d->type) == HN__L_FIXED_LIST)
+    return d->v.list.values;
   if (d->type == HN_TYPE_STRUCT) return d->v.strct.array;
   return NULL;
 }
@@ -325,7 +398,12 @@ static hn__hash128 type_hash(const hn_type *t, int depth) {
   uint64_t id = t ? (uint64_t)t->id : 0;
   hn__hash128 h = h128(&id, sizeof id, SEED_TYPE);
   if (!t || depth > HASH_MAX_DEPTH) return h;
-  if (t->id == HN_TYPE_LIST) return hn__hash128_combine(h, type_hash(t->item, depth + 1));
+  /* Parameters: unit, decimal precision and scale, width (all zero where they do not apply). */
+  int64_t params[4] = {(int64_t)t->unit, t->precision, t->scale, t->width};
+  if (params[0] || params[1] || params[2] || params[3])
+    h = hn__hash128_combine(h, h128(params, sizeof params, SEED_TYPE));
+  if (t->tz) h = hn__hash128_combine(h, h128(t->tz, strlen(t->tz), SEED_TYPE));
+  if (t->item) return hn__hash128_combine(h, type_hash(t->item, depth + 1));
   if (t->id == HN_TYPE_OBJECT && t->object_name)
     return hn__hash128_combine(h, h128(t->object_name, strlen(t->object_name), SEED_TYPE));
   if (t->id != HN_TYPE_STRUCT) return h;

@@ -180,14 +180,14 @@ hn_status hn__lex_fail(hn__lexer *lx, size_t at, hn_status code, hn_error *err, 
                        ...) {
   lx->error_at = at;
   if (!err) return code;
-  char problem[288], line[EXCERPT_MAX + 8];
+  char problem[320], line[EXCERPT_MAX + 8];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(problem, sizeof problem, fmt, ap);
   va_end(ap);
   size_t caret = 0;
   excerpt(lx->text, at, line, sizeof line, &caret);
-  return hn__error(err, code, "%.96s, offset %zu: %s\n  %s\n  %*s^", lx->what, at, problem, line,
+  return hn__error(err, code, "%.64s, offset %zu: %s\n  %s\n  %*s^", lx->what, at, problem, line,
                    (int)caret, "");
 }
 

@@ -138,32 +138,69 @@ static hn_status check_fixed(const hn_array *a, int64_t end, int64_t width, cons
   return need_buffer(a, 1, end * width, "values", path, err);
 }
 
+/* Offset i of an array with int32 or int64 offsets (`wide`), from physical row 0. */
+static int64_t offset_at(const hn_array *a, bool wide, int64_t i) {
+  const void *p = a->buffers[1]->data;
+  return wide ? ((const int64_t *)p)[i] : ((const int32_t *)p)[i];
+}
+
+static bool wide_offsets(hn_type_id id) {
+  hn__layout l = hn__type_layout(id);
+  return l == HN__L_VAR64 || l == HN__L_LIST64;
+}
+
 /*
- * Offsets: offset + length + 1 int32 entries, first >= 0, non-decreasing,
- * last <= limit (bytes of data, or rows of the list's child).
+ * Offsets: offset + length + 1 entries (int32, or int64 for the large
+ * layouts), first >= 0, non-decreasing, last <= limit (bytes of data, or
+ * rows of the list's child).
  */
 static hn_status check_offsets(const hn_array *a, int64_t end, int64_t limit,
                                const char *limit_what, const char *path, hn_error *err) {
-  if (end >= INT64_MAX / 4)
+  bool wide = wide_offsets(a->type->id);
+  int64_t w = wide ? 8 : 4;
+  if (end >= INT64_MAX / 8 - 1)
     return hn__column_error(err, HN_ECORRUPT, path, "offset + length %lld too large",
                             (long long)end);
-  hn_status st = need_buffer(a, 1, (end + 1) * 4, "offsets", path, err);
+  hn_status st = need_buffer(a, 1, (end + 1) * w, "offsets", path, err);
   if (st != HN_OK) return st;
-  const int32_t *off = (const int32_t *)a->buffers[1]->data + a->offset;
-  if (off[0] < 0)
-    return hn__column_error(err, HN_ECORRUPT, path, "first offset %d is negative", (int)off[0]);
+  int64_t first = offset_at(a, wide, a->offset), last = offset_at(a, wide, end);
+  if (first < 0)
+    return hn__column_error(err, HN_ECORRUPT, path, "first offset %lld is negative",
+                            (long long)first);
   bool bad = false;
-  for (int64_t i = 0; i < a->length; i++) bad |= off[i + 1] < off[i];
-  if (bad) {
-    for (int64_t i = 1; i <= a->length; i++)
-      if (off[i] < off[i - 1])
-        return hn__column_error(err, HN_ECORRUPT, path,
-                                "offsets not monotonic at index %lld (%d > %d)", (long long)i,
-                                (int)off[i - 1], (int)off[i]);
+  if (wide) {
+    const int64_t *off = (const int64_t *)(const void *)a->buffers[1]->data + a->offset;
+    for (int64_t i = 0; i < a->length; i++) bad |= off[i + 1] < off[i];
+  } else {
+    const int32_t *off = (const int32_t *)(const void *)a->buffers[1]->data + a->offset;
+    for (int64_t i = 0; i < a->length; i++) bad |= off[i + 1] < off[i];
   }
-  if (off[a->length] > limit)
-    return hn__column_error(err, HN_ECORRUPT, path, "last offset %d exceeds the %s (%lld)",
-                            (int)off[a->length], limit_what, (long long)limit);
+  for (int64_t i = 1; bad && i <= a->length; i++) {
+    int64_t prev = offset_at(a, wide, a->offset + i - 1), cur = offset_at(a, wide, a->offset + i);
+    if (cur < prev)
+      return hn__column_error(err, HN_ECORRUPT, path,
+                              "offsets not monotonic at index %lld (%lld > %lld)", (long long)i,
+                              (long long)prev, (long long)cur);
+  }
+  if (last > limit)
+    return hn__column_error(err, HN_ECORRUPT, path, "last offset %lld exceeds the %s (%lld)",
+                            (long long)last, limit_what, (long long)limit);
+  return HN_OK;
+}
+
+/* UTF-8 of each valid row of a large_utf8 array (offsets known in bounds). */
+static hn_status utf8_rows64(const hn_array *a, const uint8_t *data, const char *path,
+                             hn_error *err) {
+  const int64_t *off = (const int64_t *)(const void *)a->buffers[1]->data + a->offset;
+  const uint8_t *validity = a->buffers[0] ? a->buffers[0]->data : NULL;
+  for (int64_t i = 0; i < a->length; i++) {
+    if (validity && !hn_bit_get(validity, a->offset + i)) continue;
+    size_t len = (size_t)(off[i + 1] - off[i]);
+    size_t bad = utf8_invalid_at(data + off[i], len);
+    if (bad < len)
+      return hn__column_error(err, HN_ECORRUPT, path, "invalid UTF-8 in row %lld at byte %zu",
+                              (long long)i, bad);
+  }
   return HN_OK;
 }
 
@@ -223,21 +260,53 @@ static hn_status check_binary(const hn_array *a, int64_t end, bool utf8, const c
   if (size > 0 && !a->buffers[2]->data)
     return hn__column_error(err, HN_ECORRUPT, path, "data buffer has no data");
   hn_status st = check_offsets(a, end, size, "data buffer size", path, err);
-  if (st != HN_OK || !utf8 || a->type->id != HN_TYPE_UTF8 || a->length == 0) return st;
+  hn_type_id id = a->type->id;
+  if (st != HN_OK || !utf8 || (id != HN_TYPE_UTF8 && id != HN_TYPE_LARGE_UTF8) || a->length == 0)
+    return st;
   const uint8_t *data = a->buffers[2]->data;
   if (!data) return HN_OK; /* size 0: every row is empty */
+  if (id == HN_TYPE_LARGE_UTF8) return utf8_rows64(a, data, path, err);
   return validate_utf8(a, (const int32_t *)a->buffers[1]->data + a->offset, data, path, err);
+}
+
+/* A map's entries and keys are never null (as Arrow requires). */
+static hn_status check_map_entries(const hn_array *a, const char *path, hn_error *err) {
+  const hn_array *e = a->children[0];
+  char child_path[HN__COLUMN_PATH_MAX];
+  hn__column_path_child(child_path, sizeof child_path, path, NULL);
+  if (e->null_count != 0)
+    return hn__column_error(err, HN_ECORRUPT, child_path, "map entries hold %lld nulls",
+                            (long long)e->null_count);
+  if (e->length > 0 && e->n_children == 2 && e->children[0]) {
+    const hn_array *k = e->children[0];
+    const uint8_t *v = k->buffers[0] ? k->buffers[0]->data : NULL;
+    int64_t at = k->offset + e->offset;
+    if (k->type->id == HN_TYPE_NULL || (v && hn_bits_count(v, at, e->length) != e->length))
+      return hn__column_error(err, HN_ECORRUPT, child_path, "a map key is null");
+  }
+  return HN_OK;
 }
 
 static hn_status check_list(const hn_array *a, int64_t end, bool utf8, const char *path,
                             hn_error *err) {
   hn_status st = check_children_count(a, 1, path, err);
   if (st != HN_OK) return st;
-  if (a->children[0]) {
+  if (a->children[0] && a->type->id == HN_TYPE_FIXED_SIZE_LIST) {
+    int64_t w = a->type->width;
+    if (end > INT64_MAX / w || a->children[0]->length < end * w)
+      return hn__column_error(err, HN_ECORRUPT, path,
+                              "fixed_size_list of %d needs %lld items for offset %lld + length "
+                              "%lld, the child has %lld",
+                              (int)w, end > INT64_MAX / w ? -1LL : (long long)(end * w),
+                              (long long)a->offset, (long long)a->length,
+                              (long long)a->children[0]->length);
+  } else if (a->children[0]) {
     st = check_offsets(a, end, a->children[0]->length, "child length", path, err);
     if (st != HN_OK) return st;
   }
-  return check_child(a, 0, a->type->item, NULL, utf8, path, err);
+  st = check_child(a, 0, a->type->item, NULL, utf8, path, err);
+  if (st == HN_OK && a->type->id == HN_TYPE_MAP) st = check_map_entries(a, path, err);
+  return st;
 }
 
 static hn_status check_struct(const hn_array *a, int64_t end, bool utf8, const char *path,
@@ -259,6 +328,14 @@ static hn_status check_struct(const hn_array *a, int64_t end, bool utf8, const c
   return st;
 }
 
+/* A null array: every row null, no buffers. */
+static hn_status check_null(const hn_array *a, const char *path, hn_error *err) {
+  if (a->null_count != a->length)
+    return hn__column_error(err, HN_ECORRUPT, path, "null array of %lld rows with null_count %lld",
+                            (long long)a->length, (long long)a->null_count);
+  return check_children_count(a, 0, path, err);
+}
+
 static hn_status validate_node(const hn_array *a, bool utf8, const char *path, hn_error *err) {
   if (!a->type) return hn__column_error(err, HN_ECORRUPT, path, "array has no type");
   if (a->length < 0 || a->offset < 0)
@@ -268,30 +345,33 @@ static hn_status validate_node(const hn_array *a, bool utf8, const char *path, h
     return hn__column_error(err, HN_ECORRUPT, path, "offset %lld + length %lld overflows",
                             (long long)a->offset, (long long)a->length);
   int64_t end = a->offset + a->length;
+  hn__layout layout = hn__type_layout(a->type->id);
+  if (layout == HN__L_NULL) return check_null(a, path, err);
   hn_status st = check_validity(a, end, path, err);
   if (st != HN_OK) return st;
-  hn_type_id id = a->type->id;
-  if (id != HN_TYPE_LIST && id != HN_TYPE_STRUCT) {
+  if (hn__type_num_children(a->type) == 0) {
     st = check_children_count(a, 0, path, err);
     if (st != HN_OK) return st;
   }
-  switch (id) {
-    case HN_TYPE_BOOL:
+  switch (layout) {
+    case HN__L_BITS:
       return need_buffer(a, 1, hn_bytes_for_bits(end), "values", path, err);
-    case HN_TYPE_INT64:
-    case HN_TYPE_FLOAT32:
-    case HN_TYPE_FLOAT64:
-    case HN_TYPE_OBJECT:
-      return check_fixed(a, end, hn__type_value_size(id), path, err);
-    case HN_TYPE_UTF8:
-    case HN_TYPE_BINARY:
+    case HN__L_FIXED:
+    case HN__L_OBJECT:
+      return check_fixed(a, end, hn__type_width(a->type), path, err);
+    case HN__L_VAR32:
+    case HN__L_VAR64:
       return check_binary(a, end, utf8, path, err);
-    case HN_TYPE_LIST:
+    case HN__L_LIST32:
+    case HN__L_LIST64:
+    case HN__L_FIXED_LIST:
       return check_list(a, end, utf8, path, err);
-    case HN_TYPE_STRUCT:
+    case HN__L_STRUCT:
       return check_struct(a, end, utf8, path, err);
+    case HN__L_NULL:
+      break;
   }
-  return hn__column_error(err, HN_ECORRUPT, path, "unknown type id %d", (int)id);
+  return hn__column_error(err, HN_ECORRUPT, path, "unknown type id %d", (int)a->type->id);
 }
 
 /* ---- rows with no buffer behind them ----------------------------------- */
@@ -300,7 +380,7 @@ static hn_status validate_node(const hn_array *a, bool utf8, const char *path, h
 static hn_status unbacked_rows(const hn_array *a, const char *path, hn_status code, bool *backed,
                                hn_error *err) {
   bool is_struct = a->type->id == HN_TYPE_STRUCT;
-  bool any = a->buffers[0] != NULL || !is_struct;
+  bool any = a->buffers[0] != NULL || (!is_struct && a->type->id != HN_TYPE_NULL);
   for (int64_t i = 0; i < a->n_children; i++) {
     char child_path[HN__COLUMN_PATH_MAX];
     hn__column_path_child(child_path, sizeof child_path, path,

@@ -202,5 +202,9 @@ void hn__cplan_event(const hn__cplan *cp, hn_callback fn, int64_t s, int64_t n_r
   ev.n_items = cp->n;
   ev.n_rows = n_rows;
   ev.message = message;
+  ev.start_ns = hn__now_ns();
+  ev.thread = -1; /* on the calling thread */
+  ev.process = -1;
+  ev.engine = cp->x->engine->ops->name;
   fn(cp->ev.ud, &ev);
 }

@@ -178,6 +178,10 @@ static void found_items_events(const hn__cplan *cp, const hn_callbacks *cb) {
     snprintf(path, sizeof path, "%lld", (long long)ev.item);
     ev.item_path = path;
     ev.n_rows = 1;
+    ev.start_ns = hn__now_ns();
+    ev.thread = -1; /* found: nothing ran, on the calling thread */
+    ev.process = -1;
+    ev.engine = cp->x->engine->ops->name;
     if (cb->on_item_start) cb->on_item_start(cb->user_data, &ev);
     if (cb->on_item_end) cb->on_item_end(cb->user_data, &ev);
   }

@@ -26,7 +26,8 @@ typedef struct prep {
   /* Map: per map_over name, the input index and the product stride. */
   int64_t *over_input;
   int64_t *over_stride;
-  hn__call x; /* the prepared call */
+  int64_t item_base; /* item i is item_base + i where the caller sees it (a stream's batch) */
+  hn__call x;        /* the prepared call */
   /* Names parsed from options->outputs_spec and options->map_over_spec. */
   hn__spec outputs_spec, map_over_spec;
 } prep;
@@ -97,10 +98,7 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
       return hn__error(err, HN_EINVAL, "callbacks->size is %zu: set it to sizeof(hn_callbacks)",
                        cb->size);
     memcpy(&c->cb, cb, cb->size < sizeof c->cb ? cb->size : sizeof c->cb);
-    const hn_callbacks *k = &c->cb;
-    c->has_cb = k->on_pipeline_start || k->on_pipeline_end || k->on_map_start || k->on_map_end ||
-                k->on_item_start || k->on_item_end || k->on_node_start || k->on_node_end ||
-                k->on_error;
+    c->has_cb = hn__callbacks_any(&c->cb);
   }
   if (!c->is_map) {
     c->o.n_map_over = 0; /* run: one item; columns are passed whole */
@@ -230,7 +228,8 @@ void hn__engine_release(hn_engine *e) {
 
 /* ---- callbacks of the top level ------------------------------------------------- */
 
-static void top_event(const prep *c, hn_callback fn, hn_status st) {
+/* A top-level event; an end event (end true) lasts from start_ns to now. */
+static void top_event(const prep *c, hn_callback fn, hn_status st, int64_t start_ns, bool end) {
   if (!fn) return;
   hn_event ev;
   memset(&ev, 0, sizeof ev);
@@ -238,6 +237,12 @@ static void top_event(const prep *c, hn_callback fn, hn_status st) {
   ev.item = -1;
   ev.n_items = c->n_items;
   ev.status = st;
+  ev.start_ns = start_ns;
+  ev.duration_ns = end ? hn__now_ns() - start_ns : 0;
+  ev.thread = -1;
+  ev.process = -1;
+  ev.rank = c->x.engine->rank;
+  ev.engine = c->x.engine->ops->name;
   fn(c->cb.user_data, &ev);
 }
 
@@ -257,6 +262,7 @@ static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *optio
   x->srcs = c->sources.srcs;
   x->n_items = c->n_items;
   x->is_map = c->is_map;
+  x->item_base = c->item_base;
   x->zip = c->o.map_mode == HN_MAP_ZIP;
   x->policy = c->o.error_policy;
   x->cb = c->has_cb ? &c->cb : NULL;
@@ -281,9 +287,10 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
   bool root = engine->rank == 0; /* collective engines: only rank 0 fires callbacks */
   hn_status st = hn__collector_create(x, &x->col, err);
   if (st != HN_OK) return st;
+  int64_t t0 = c->has_cb ? hn__now_ns() : 0; /* no clock read without a callback */
   if (root) {
-    top_event(c, c->cb.on_pipeline_start, HN_OK);
-    if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK);
+    top_event(c, c->cb.on_pipeline_start, HN_OK, t0, false);
+    if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK, t0, false);
   }
   if (c->o.cache) {
     st = hn__cached_run(x, c->o.cache, c->o.cache_mode, c->o.cache_nodes, &c->cb, out, err);
@@ -295,15 +302,15 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
   hn__collector_destroy(x->col);
   x->col = NULL;
   if (root) {
-    if (c->is_map) top_event(c, c->cb.on_map_end, st);
-    top_event(c, c->cb.on_pipeline_end, st);
+    if (c->is_map) top_event(c, c->cb.on_map_end, st, t0, true);
+    top_event(c, c->cb.on_pipeline_end, st, t0, true);
   }
   return st;
 }
 
 static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *inputs,
-                            const hn_run_options *options, bool is_map, hn_result **out,
-                            hn_error *err) {
+                            const hn_run_options *options, bool is_map, int64_t item_base,
+                            hn_result **out, hn_error *err) {
   const char *fn = is_map ? "hn_pipeline_map" : "hn_pipeline_run";
   if (!p || !out) return hn__error(err, HN_EINVAL, "%s: NULL pipeline or output", fn);
   *out = NULL;
@@ -321,6 +328,7 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
     c.alloc = p->alloc;
     c.inputs = inputs;
     c.is_map = is_map;
+    c.item_base = item_base;
     st = prepare(&c, engine, options, err);
     if (engine->ops->agree) { /* every process of the engine learns every one's outcome */
       hn_error mine = err && st != HN_OK ? *err : (hn_error){0};
@@ -336,10 +344,16 @@ static hn_status run_or_map(hn_pipeline *p, hn_engine *engine, const hn_inputs *
 
 hn_status hn_pipeline_run(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
                           const hn_run_options *options, hn_result **out, hn_error *err) {
-  return run_or_map(pipeline, engine, inputs, options, false, out, err);
+  return run_or_map(pipeline, engine, inputs, options, false, 0, out, err);
 }
 
 hn_status hn_pipeline_map(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
                           const hn_run_options *options, hn_result **out, hn_error *err) {
-  return run_or_map(pipeline, engine, inputs, options, true, out, err);
+  return run_or_map(pipeline, engine, inputs, options, true, 0, out, err);
+}
+
+hn_status hn__pipeline_map_at(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                              const hn_run_options *options, int64_t item_base, hn_result **out,
+                              hn_error *err) {
+  return run_or_map(pipeline, engine, inputs, options, true, item_base, out, err);
 }

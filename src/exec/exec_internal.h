@@ -52,22 +52,37 @@ struct hn_inputs {
   hn_input *items; /* in the order set; names are distinct */
 };
 
+/*
+ * hn_pipeline_map, its items numbered from item_base where the caller sees
+ * them (item paths, events, error records): a batch of a stream map.
+ */
+hn_status hn__pipeline_map_at(hn_pipeline *pipeline, hn_engine *engine, const hn_inputs *inputs,
+                              const hn_run_options *options, int64_t item_base, hn_result **out,
+                              hn_error *err);
+
 /* Index of the input called `name`, or -1. */
 int64_t hn__inputs_find(const hn_inputs *inputs, const char *name);
+/* A copy of `src` (NULL: empty) holding its own references to the same values and resources. */
+hn_status hn__inputs_clone(const hn_allocator *alloc, const hn_inputs *src, hn_inputs **out,
+                           hn_error *err);
 
 struct hn_result {
   hn_allocator alloc;
-  pthread_mutex_t lock; /* guards the lazy joining of chunks into `table` */
-  hn_table *table;      /* requested outputs; NULL until joined when chunked */
-  int64_t n_chunks;     /* 0: not chunked */
-  hn_table **chunks;    /* record batches in item order (owned) */
-  hn_table *errors;     /* item (int64), item_path, node, message (utf8) */
+  pthread_mutex_t lock;   /* guards the lazy joining of chunks into `table` */
+  hn_table *table;        /* requested outputs; NULL until joined when chunked */
+  int64_t n_chunks;       /* 0: not chunked */
+  hn_table **chunks;      /* record batches in item order (owned) */
+  hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
+  hn_table *errors_timed; /* the same records and their time (int64 ns), or NULL: unknown */
   hn_result_stats stats;
 };
 
 /*
  * Assemble a result; takes the references to `table` and `errors` (also on
- * failure). `errors` may be NULL: an empty error table is made.
+ * failure). `errors` may be NULL: an empty error table is made. An error
+ * table with the records' times (hn__records_table) is kept for
+ * hn_result_export_errors, and hn_result_errors shows its first four
+ * columns (no copy).
  */
 hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
                           const hn_result_stats *stats, hn_result **out, hn_error *err);
@@ -290,6 +305,7 @@ typedef struct hn__record {
   int64_t seq;  /* order of arrival, so that sorting by item is stable */
   hn_status code;
   char *path, *node, *message;
+  int64_t time_ns; /* when it was recorded: the wall clock (hn__wall_ns) */
 } hn__record;
 
 /* A growable list of records; zero-initialise, free with hn__records_free. */
@@ -298,7 +314,10 @@ typedef struct hn__records {
   int64_t n, cap;
 } hn__records;
 
-/* Append a record (strings copied; NULL as ""). HN_OK or HN_ENOMEM (nothing added). */
+/*
+ * Append a record (strings copied; NULL as ""), recorded now (its time_ns).
+ * HN_OK or HN_ENOMEM (nothing added).
+ */
 hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, hn_status code,
                           const char *path, const char *node, const char *message);
 void hn__records_free(const hn_allocator *a, hn__records *rs);
@@ -310,7 +329,10 @@ hn_status hn__records_move(const hn_allocator *a, hn__records *to, hn__records *
                            int64_t item_base);
 /* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
-/* The records as an error table, in their order. */
+/*
+ * The records as an error table, in their order: the columns of
+ * hn__error_table_schema, then "time" (int64, the records' time_ns).
+ */
 hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn_table **out,
                             hn_error *err);
 /*
@@ -332,14 +354,40 @@ const char *hn__node_error_cause(const hn_error *e);
 
 /* ---- events (events.c) ----------------------------------------------------------- */
 
-/* The caller's callbacks, each NULL when unset. */
+/*
+ * The caller's callbacks, each NULL when unset, and which kinds of event
+ * fire: time_<kind> is true when the kind's start or end callback is set;
+ * such a kind reads the clock at its start and at its end, a kind with
+ * neither reads nothing (and costs one test of the flag). untimed_items
+ * and untimed_nodes (set by a batch worker whose start callbacks only
+ * announce where it is) keep those events firing without reading a clock.
+ */
 typedef struct hn__events {
   void *ud;
   hn_callback item_start, item_end, node_start, node_end, error, pipeline_start, pipeline_end;
+  hn_callback map_start, map_end, chunk_start, chunk_end;
+  bool time_items, time_nodes, time_pipelines, time_maps, time_chunks;
+  bool untimed_items, untimed_nodes;
+  const char *engine; /* the engine's name, for every event */
+  int rank;           /* the rank of this process (0 but on mpi) */
 } hn__events;
 
-/* Read the callbacks of cb (NULL: none). */
-void hn__events_init(hn__events *ev, const hn_callbacks *cb);
+/* Read the callbacks of x->cb (NULL: none) and the engine's name and rank. */
+void hn__events_init(hn__events *ev, const hn__call *x);
+/* Whether any member of cb (its first cb->size bytes) is set. */
+bool hn__callbacks_any(const hn_callbacks *cb);
+/* The monotonic clock (CLOCK_MONOTONIC), in ns. */
+int64_t hn__now_ns(void);
+/* The wall clock (CLOCK_REALTIME), in ns since the Unix epoch. */
+int64_t hn__wall_ns(void);
+
+/* An event with what every emitter of `ev` sets: engine, rank, no worker process. */
+static inline void hn__event_clear(hn_event *e, const hn__events *ev) {
+  memset(e, 0, sizeof *e);
+  e->engine = ev->engine;
+  e->rank = ev->rank;
+  e->process = -1;
+}
 
 /* ---- the result collector (collector.c) -------------------------------------------- */
 
@@ -416,5 +464,6 @@ static inline int64_t hn__map_row(hn_map_mode mode, int64_t item, int64_t stride
 
 /* Default rows per chunk kept as one record batch (columnar morsels; remote joins below it). */
 #define HN__MORSEL_DEFAULT 65536
+#define HN__MORSEL_MIN 512 /* the columnar engine's smallest automatic morsel */
 
 #endif /* HN_EXEC_INTERNAL_H */

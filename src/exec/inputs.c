@@ -297,3 +297,22 @@ hn_status hn_inputs_set_resource(hn_inputs *inputs, const char *name, const hn_r
   slot_commit(inputs, index, name_copy, HN_INPUT_RESOURCE, NULL, 0, r);
   return HN_OK;
 }
+
+hn_status hn__inputs_clone(const hn_allocator *alloc, const hn_inputs *src, hn_inputs **out,
+                           hn_error *err) {
+  hn_status st = hn_inputs_create(alloc, out, err);
+  for (int64_t i = 0; src && i < src->n && st == HN_OK; i++) {
+    const hn_input *item = &src->items[i];
+    int64_t index;
+    char *name_copy;
+    st = slot_prepare(*out, item->name, &index, &name_copy, err);
+    if (st == HN_OK)
+      slot_commit(*out, index, name_copy, item->kind, hn_array_retain(item->values), item->row,
+                  hn__resource_retain(item->resource));
+  }
+  if (st != HN_OK) {
+    hn_inputs_destroy(*out);
+    *out = NULL;
+  }
+  return st;
+}

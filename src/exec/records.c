@@ -1,8 +1,9 @@
 /*
  * Failure records, as every engine keeps them: one per failed item (its
  * first failure), with the item index, the item path ("7" or "7/3"), the
- * node and the message; the error table they become under the continue
- * policy; and the wording of a node failure reported under raise.
+ * node, the message and when it was recorded; the error table they become
+ * under the continue policy; and the wording of a node failure reported
+ * under raise.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@ hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, 
                   code,
                   hn__strdup(a, path ? path : ""),
                   hn__strdup(a, node ? node : ""),
-                  hn__strdup(a, message ? message : "")};
+                  hn__strdup(a, message ? message : ""),
+                  hn__wall_ns()};
   if (!r.path || !r.node || !r.message) {
     hn__free(a, r.path);
     hn__free(a, r.node);
@@ -81,27 +83,36 @@ hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out,
   return hn_type_struct_create(alloc, 4, names, types, out, err);
 }
 
+/* The schema of timed error tables: the error table's columns, then time (int64). */
+static hn_status timed_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err) {
+  static const char *const names[5] = {"item", "item_path", "node", "message", "time"};
+  const hn_type *types[5] = {hn_type_int64(), hn_type_utf8(), hn_type_utf8(), hn_type_utf8(),
+                             hn_type_int64()};
+  return hn_type_struct_create(alloc, 5, names, types, out, err);
+}
+
 hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn_table **out,
                             hn_error *err) {
   const hn_type *schema = NULL;
-  hn_status st = hn__error_table_schema(alloc, &schema, err);
+  hn_status st = timed_schema(alloc, &schema, err);
   if (st != HN_OK) return st;
-  hn_builder *b[4] = {NULL, NULL, NULL, NULL};
-  hn_array *cols[4] = {NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 4 && st == HN_OK; i++)
+  hn_builder *b[5] = {NULL, NULL, NULL, NULL, NULL};
+  hn_array *cols[5] = {NULL, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 5 && st == HN_OK; i++)
     st = hn_builder_create(alloc, schema->fields[i], &b[i], NULL);
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_reserve(b[i], rs->n);
+  for (int i = 0; i < 5 && st == HN_OK; i++) st = hn_builder_reserve(b[i], rs->n);
   for (int64_t k = 0; k < rs->n && st == HN_OK; k++) {
     const hn__record *r = &rs->v[k];
     st = hn_builder_append_int64(b[0], r->item);
     if (st == HN_OK) st = hn_builder_append_str(b[1], r->path, -1);
     if (st == HN_OK) st = hn_builder_append_str(b[2], r->node, -1);
     if (st == HN_OK) st = hn_builder_append_str(b[3], r->message, -1);
+    if (st == HN_OK) st = hn_builder_append_int64(b[4], r->time_ns);
   }
-  for (int i = 0; i < 4 && st == HN_OK; i++) st = hn_builder_finish(b[i], &cols[i], NULL);
-  for (int i = 0; i < 4; i++) hn_builder_destroy(b[i]);
+  for (int i = 0; i < 5 && st == HN_OK; i++) st = hn_builder_finish(b[i], &cols[i], NULL);
+  for (int i = 0; i < 5; i++) hn_builder_destroy(b[i]);
   if (st != HN_OK) {
-    for (int i = 0; i < 4; i++) hn_array_release(cols[i]);
+    for (int i = 0; i < 5; i++) hn_array_release(cols[i]);
     hn_type_release(schema);
     return st == HN_ENOMEM ? hn__error_nomem(err, "building error records")
                            : hn__error(err, st, "building error records");

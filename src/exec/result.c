@@ -1,12 +1,42 @@
 /* Results of a run or map: the output table, error records and statistics. */
 #include "exec_internal.h"
 
+/* Arrow's format for timestamp[ns, UTC]: the error table's time column, exported. */
+#define TIME_FORMAT "tsn:UTC"
+
 static hn_status empty_error_table(const hn_allocator *alloc, hn_table **out, hn_error *err) {
   const hn_type *schema = NULL;
   hn_status st = hn__error_table_schema(alloc, &schema, err);
   if (st == HN_OK) st = hn_table_create_empty(alloc, schema, out, err);
   hn_type_release(schema);
   return st;
+}
+
+/*
+ * r's error tables from `errors` (taken): a timed table (a fifth column
+ * "time") is kept as errors_timed and shown by hn_result_errors as a table
+ * of its first four columns (the same arrays).
+ */
+static hn_status set_errors(hn_result *r, hn_table *errors, hn_error *err) {
+  if (hn_table_num_columns(errors) != 5 || strcmp(hn_table_column_name(errors, 4), "time") != 0) {
+    r->errors = errors;
+    return HN_OK;
+  }
+  const hn_type *schema = NULL;
+  hn_status st = hn__error_table_schema(&r->alloc, &schema, err);
+  hn_array *cols[4];
+  for (int i = 0; i < 4; i++) cols[i] = hn_array_retain(hn_table_column(errors, i));
+  if (st == HN_OK) {
+    st = hn__table_make(&r->alloc, schema, hn_table_num_rows(errors), cols, &r->errors, err);
+  } else {
+    for (int i = 0; i < 4; i++) hn_array_release(cols[i]);
+  }
+  if (st != HN_OK) {
+    hn_table_release(errors);
+    return st;
+  }
+  r->errors_timed = errors;
+  return HN_OK;
 }
 
 hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
@@ -25,8 +55,12 @@ hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *
   r->alloc = a;
   pthread_mutex_init(&r->lock, NULL);
   r->table = table;
-  r->errors = errors;
   if (stats) r->stats = *stats;
+  st = set_errors(r, errors, err);
+  if (st != HN_OK) {
+    hn_result_destroy(r);
+    return st;
+  }
   *out = r;
   return HN_OK;
 }
@@ -55,8 +89,12 @@ hn_status hn__result_make_chunked(const hn_allocator *alloc, int64_t n_chunks, h
   pthread_mutex_init(&r->lock, NULL);
   r->n_chunks = n_chunks;
   r->chunks = chunks;
-  r->errors = errors;
   if (stats) r->stats = *stats;
+  st = set_errors(r, errors, err);
+  if (st != HN_OK) {
+    hn_result_destroy(r);
+    return st;
+  }
   *out = r;
   return HN_OK;
 }
@@ -91,6 +129,7 @@ void hn_result_destroy(hn_result *result) {
   pthread_mutex_destroy(&result->lock);
   hn_table_release(result->table);
   hn_table_release(result->errors);
+  hn_table_release(result->errors_timed);
   hn_allocator a = result->alloc;
   hn__free(&a, result);
 }
@@ -137,4 +176,38 @@ hn_status hn_result_export_stream(const hn_result *result, struct ArrowArrayStre
                                   err);
   hn_table *const tables[1] = {result->table};
   return hn_table_stream_export(result->table->schema, 1, tables, out, err);
+}
+
+/* The records with their time; a null time for records made without one. */
+static hn_status timed_errors(const hn_result *r, hn_table **out, hn_error *err) {
+  if (r->errors_timed) {
+    *out = hn_table_retain(r->errors_timed);
+    return HN_OK;
+  }
+  const hn_table *e = r->errors;
+  int64_t n = hn_table_num_rows(e);
+  static const char *const names[5] = {"item", "item_path", "node", "message", "time"};
+  hn_array *cols[5] = {NULL, NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 4; i++) cols[i] = hn_table_column(e, i);
+  hn_status st = hn__array_nulls(&r->alloc, hn_type_int64(), n, &cols[4], err);
+  if (st == HN_OK) st = hn_table_create(&r->alloc, 5, names, cols, out, err);
+  hn_array_release(cols[4]);
+  return st;
+}
+
+hn_status hn_result_export_errors(const hn_result *result, struct ArrowSchema *schema,
+                                  struct ArrowArray *array, hn_error *err) {
+  if (schema) schema->release = NULL;
+  if (array) array->release = NULL;
+  if (!result || !schema || !array)
+    return hn__error(err, HN_EINVAL, "hn_result_export_errors: NULL argument");
+  hn_table *t = NULL;
+  hn_status st = timed_errors(result, &t, err);
+  if (st == HN_OK) st = hn_table_export(t, schema, array, err);
+  hn_table_release(t);
+  if (st != HN_OK) return st;
+  /* The time column's int64 nanoseconds are, bit for bit, an Arrow timestamp[ns, UTC]:
+   * only the format string differs (a static string, which release never frees). */
+  schema->children[4]->format = TIME_FORMAT;
+  return HN_OK;
 }

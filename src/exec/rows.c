@@ -1,9 +1,14 @@
-/* Rows of a result: the columns materialised as an n_rows x n_columns datum matrix. */
+/*
+ * Rows of a result: the columns materialised as an n_rows x n_columns datum
+ * matrix. A chunked result is converted chunk by chunk, each into its place
+ * in the matrix: its chunks are never joined into one table.
+ */
 #include "exec_internal.h"
 
 struct hn_rows {
   hn_allocator alloc;
-  hn_table *table; /* retained: the datums point into its columns */
+  hn_table **tables; /* retained: the datums point into their columns */
+  int64_t n_tables;
   int64_t n_rows;
   int64_t n_columns;
   hn_materialize strategy; /* resolved */
@@ -81,40 +86,68 @@ static void fill_column_major(hn_datum *cells, const hn_table *t) {
   for (int64_t c = 0; c < t->n_columns; c++) fill_column(cells + c, t->n_columns, t->columns[c]);
 }
 
+/* The result's record batches (borrowed): its chunks, or its one table. */
+static hn_status result_tables(const hn_result *result, hn_table ***out, int64_t *n,
+                               hn_error *err) {
+  *n = hn_result_num_chunks(result);
+  *out = hn__calloc(&result->alloc, (size_t)(*n > 0 ? *n : 1), sizeof **out);
+  if (!*out) return hn__error_nomem(err, "for result rows");
+  for (int64_t k = 0; k < *n; k++) (*out)[k] = hn_result_chunk(result, k);
+  return HN_OK;
+}
+
+static void fill_tables(hn_rows *rows) {
+  hn_datum *cells = rows->cells;
+  for (int64_t k = 0; k < rows->n_tables; k++) {
+    const hn_table *t = rows->tables[k];
+    if (t->n_rows == 0) continue;
+    if (rows->strategy == HN_MATERIALIZE_COLUMN)
+      fill_column_major(cells, t);
+    else
+      fill_row_major(cells, t);
+    cells += t->n_rows * t->n_columns;
+  }
+}
+
 hn_status hn_result_rows(const hn_result *result, hn_materialize strategy, hn_rows **out,
                          hn_error *err) {
   if (!result || !out) return hn__error(err, HN_EINVAL, "hn_result_rows: NULL argument");
   if (strategy != HN_MATERIALIZE_AUTO && strategy != HN_MATERIALIZE_ROW &&
       strategy != HN_MATERIALIZE_COLUMN)
     return hn__error(err, HN_EINVAL, "hn_result_rows: unknown strategy %d", (int)strategy);
-  hn_table *t = hn_result_table(result);
-  if (!t) return hn__error_nomem(err, "joining the result's chunks");
   hn_allocator a = result->alloc;
-  if (t->n_columns > 0 && t->n_rows > INT64_MAX / t->n_columns)
+  hn_table **tables = NULL;
+  int64_t n_tables = 0, n_rows = 0;
+  hn_status st = result_tables(result, &tables, &n_tables, err);
+  if (st != HN_OK) return st;
+  for (int64_t k = 0; k < n_tables; k++) n_rows += tables[k]->n_rows;
+  int64_t n_columns = tables[0]->n_columns;
+  if (n_columns > 0 && n_rows > INT64_MAX / n_columns) {
+    hn__free(&a, tables);
     return hn__error(err, HN_ERANGE, "hn_result_rows: %lld x %lld values are too many",
-                     (long long)t->n_rows, (long long)t->n_columns);
-  int64_t n_cells = t->n_rows * t->n_columns;
-  if ((uint64_t)n_cells > (SIZE_MAX - sizeof(hn_rows)) / sizeof(hn_datum))
-    return hn__error_nomem(err, "for result rows");
-  hn_rows *rows = hn__malloc(&a, sizeof *rows);
+                     (long long)n_rows, (long long)n_columns);
+  }
+  int64_t n_cells = n_rows * n_columns;
+  hn_rows *rows = NULL;
   hn_datum *cells = NULL;
-  if (rows && n_cells > 0) cells = hn__malloc(&a, sizeof(hn_datum) * (size_t)n_cells);
+  if ((uint64_t)n_cells <= (SIZE_MAX - sizeof(hn_rows)) / sizeof(hn_datum)) {
+    rows = hn__malloc(&a, sizeof *rows);
+    if (rows && n_cells > 0) cells = hn__malloc(&a, sizeof(hn_datum) * (size_t)n_cells);
+  }
   if (!rows || (n_cells > 0 && !cells)) {
     hn__free(&a, rows);
+    hn__free(&a, tables);
     return hn__error_nomem(err, "for result rows");
   }
+  for (int64_t k = 0; k < n_tables; k++) hn_table_retain(tables[k]);
   rows->alloc = a;
-  rows->table = hn_table_retain(t);
-  rows->n_rows = t->n_rows;
-  rows->n_columns = t->n_columns;
-  rows->strategy = resolve_strategy(t, strategy);
+  rows->tables = tables;
+  rows->n_tables = n_tables;
+  rows->n_rows = n_rows;
+  rows->n_columns = n_columns;
+  rows->strategy = resolve_strategy(tables[0], strategy);
   rows->cells = cells;
-  if (n_cells > 0) {
-    if (rows->strategy == HN_MATERIALIZE_COLUMN)
-      fill_column_major(cells, t);
-    else
-      fill_row_major(cells, t);
-  }
+  fill_tables(rows);
   *out = rows;
   return HN_OK;
 }
@@ -122,7 +155,8 @@ hn_status hn_result_rows(const hn_result *result, hn_materialize strategy, hn_ro
 void hn_rows_destroy(hn_rows *rows) {
   if (!rows) return;
   hn_allocator a = rows->alloc;
-  hn_table_release(rows->table);
+  for (int64_t k = 0; k < rows->n_tables; k++) hn_table_release(rows->tables[k]);
+  hn__free(&a, rows->tables);
   hn__free(&a, rows->cells);
   hn__free(&a, rows);
 }
@@ -136,7 +170,7 @@ int64_t hn_rows_num_columns(const hn_rows *rows) {
 }
 
 const char *hn_rows_column_name(const hn_rows *rows, int64_t column) {
-  return rows ? hn_table_column_name(rows->table, column) : NULL;
+  return rows ? hn_table_column_name(rows->tables[0], column) : NULL;
 }
 
 hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column) {
@@ -146,7 +180,7 @@ hn_datum hn_rows_get(const hn_rows *rows, int64_t row, int64_t column) {
   memset(&none, 0, sizeof none);
   none.is_null = true;
   if (rows && column >= 0 && column < rows->n_columns)
-    none.type = rows->table->columns[column]->type->id;
+    none.type = rows->tables[0]->columns[column]->type->id;
   return none;
 }
 

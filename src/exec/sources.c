@@ -2,18 +2,34 @@
  * Where every plan input of a call gets its value: an explicit input (one
  * value, a mapped column, a column passed whole as one list value, or a
  * resource) or the bound default the plan names (type-checked when the plan
- * was compiled); each checked against the type its consumers declare.
+ * was compiled); each checked against the type its consumers declare, and
+ * widened to it here, once per call, when that loses nothing (the coercion
+ * rule of docs/data-model.md), so that every engine sees the declared type.
  */
 #include <stdio.h>
 
 #include "exec_internal.h"
 
-static hn_status type_mismatch(const char *name, const hn_type *expected, const hn_type *actual,
-                               hn_error *err) {
+static hn_status type_mismatch(const char *name, const char *what, const hn_type *expected,
+                               const hn_type *actual, hn_error *err) {
   char e[128], g[128];
   hn_type_to_string(expected, e, sizeof e);
   hn_type_to_string(actual, g, sizeof g);
-  return hn__error(err, HN_ETYPE, "input '%s' has type %s, expected %s", name, g, e);
+  return hn__error(err, HN_ETYPE,
+                   "input '%s' has type %s, expected %s (%s; only lossless widening is applied)",
+                   name, g, e, what);
+}
+
+/* Keep `array` (a reference taken) alive for the call. */
+static hn_status add_temp(const hn_allocator *a, hn__sources *s, hn_array *array, hn_error *err) {
+  hn_array **temps = hn__realloc(a, s->temps, sizeof *temps * (size_t)(s->n_temps + 1));
+  if (!temps) {
+    hn_array_release(array);
+    return hn__error_nomem(err, "resolving inputs");
+  }
+  s->temps = temps;
+  s->temps[s->n_temps++] = array;
+  return HN_OK;
 }
 
 /* A CONST source: row `row` of `values` (borrowed). */
@@ -28,14 +44,42 @@ static void const_source(hn__src *src, hn_array *values, int64_t row) {
 /* A column not mapped over: one list value holding the whole column (kept in s->temps). */
 static hn_status whole_column(const hn_allocator *a, hn__sources *s, hn_array *column, hn__src *src,
                               hn_error *err) {
-  hn_array **temps = hn__realloc(a, s->temps, sizeof *temps * (size_t)(s->n_temps + 1));
-  if (!temps) return hn__error_nomem(err, "passing a column as a list");
-  s->temps = temps;
   hn_array *list = NULL;
   hn_status st = hn__array_as_list(a, column, &list, err);
-  if (st != HN_OK) return st;
-  s->temps[s->n_temps++] = list;
-  const_source(src, list, 0);
+  if (st == HN_OK) st = add_temp(a, s, list, err);
+  if (st == HN_OK) const_source(src, list, 0);
+  return st;
+}
+
+/*
+ * The values of `src` widened to `expected` (the column, or the one row of
+ * a value), kept for the call; or HN_ETYPE naming the input, what it is
+ * and both types when no lossless conversion exists.
+ */
+static hn_status coerce(const hn_allocator *a, hn__sources *s, const char *name,
+                        const hn_type *expected, hn__src *src, hn_error *err) {
+  const char *what = src->kind == HN__SRC_MAPPED ? "a mapped column" : "a value";
+  if (!hn__cast_lossless(src->type, expected))
+    return type_mismatch(name, what, expected, src->type, err);
+  hn_array *from = NULL, *cast = NULL;
+  hn_status st =
+      src->kind == HN__SRC_MAPPED ? HN_OK : hn_array_slice(src->array, src->row, 1, &from, err);
+  if (st == HN_OK)
+    st = hn__array_cast(a, src->kind == HN__SRC_MAPPED ? src->column : from, expected, &cast, err);
+  hn_array_release(from);
+  if (st == HN_OK) st = add_temp(a, s, cast, err);
+  if (st != HN_OK) {
+    if (st == HN_ENOMEM || !err) return st;
+    char msg[HN_ERROR_MESSAGE_MAX];
+    memcpy(msg, err->message, sizeof msg);
+    return hn__error(err, st, "input '%s' (%s): %s", name, what, msg);
+  }
+  if (src->kind == HN__SRC_MAPPED) {
+    src->type = cast->type;
+    src->column = cast;
+  } else {
+    const_source(src, cast, 0);
+  }
   return HN_OK;
 }
 
@@ -87,7 +131,7 @@ static hn_status resolve_input(const hn__sources_in *in, int64_t q, hn__sources 
     }
   }
   if (expected && !hn_type_equals(expected, src->type))
-    return type_mismatch(name, expected, src->type, err);
+    return coerce(in->alloc, s, name, expected, src, err);
   return HN_OK;
 }
 

@@ -10,6 +10,7 @@
 /* ---- writer ----------------------------------------------------------------- */
 
 void hn__dot_out_init(hn__dot_out *out, hn_dot_write_fn write, void *user_data, hn_error *err) {
+  out->what = "hn_pipeline_to_dot";
   out->write = write;
   out->user_data = user_data;
   out->err = err;
@@ -23,9 +24,9 @@ hn_status hn__dot_flush(hn__dot_out *out) {
   size_t took = out->write(out->user_data, out->buf, out->len);
   if (took != out->len) {
     out->status = hn__error(out->err, HN_EIO,
-                            "hn_pipeline_to_dot: the write function took %zu of %zu bytes after "
-                            "%" PRIu64 " bytes; drawing stopped",
-                            took, out->len, out->written);
+                            "%s: the write function took %zu of %zu bytes after "
+                            "%" PRIu64 " bytes; writing stopped",
+                            out->what, took, out->len, out->written);
     return out->status;
   }
   out->written += out->len;
@@ -50,7 +51,7 @@ void hn__dot_puts(hn__dot_out *out, const char *s) {
 }
 
 void hn__dot_printf(hn__dot_out *out, const char *fmt, ...) {
-  char tmp[256];
+  char tmp[1024];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
@@ -240,6 +241,9 @@ static void render(sbuf *b, const hn_type *type, hn_datum d) {
       break;
     case HN_TYPE_OBJECT:
       sb_str(b, "<object>");
+      break;
+    default: /* the Arrow types of issue 16, shown by type until this page renders them */
+      sb_fmt(b, "<%s>", hn_type_id_name(d.type));
       break;
   }
 }

@@ -15,6 +15,7 @@
  * nothing.
  */
 typedef struct hn__dot_out {
+  const char *what; /* the function writing, for the message of a refused write */
   hn_dot_write_fn write;
   void *user_data;
   hn_error *err;
@@ -50,5 +51,41 @@ void hn__dot_id_text(hn__dot_out *out, const char *s);
  * bytes (NUL included). Always NUL-terminated when cap > 0.
  */
 void hn__dot_render_value(const hn_array *values, int64_t row, char *buf, size_t cap);
+
+/* ---- observers (write.c) ----------------------------------------------------- */
+
+/* The same writer for other text: `what` names the function in messages. */
+void hn__text_out_init(hn__dot_out *out, const char *what, hn_write_fn write, void *user_data,
+                       hn_error *err);
+/* A JSON string: quoted, with quotes, backslashes and control characters escaped. */
+void hn__json_str(hn__dot_out *out, const char *s);
+
+/*
+ * Observers record from many threads at once into shards: the events of one
+ * worker thread go to one shard, whose lock is then (nearly) never
+ * contended.
+ */
+#define HN__SHARDS 16
+static inline int hn__shard_of(const hn_event *ev) {
+  unsigned h = (unsigned)(ev->thread + 1) * 2654435761u;
+  h ^= (unsigned)(ev->process + 1) * 40503u ^ (unsigned)ev->rank * 97u;
+  return (int)((h >> 7) % HN__SHARDS);
+}
+
+/*
+ * Interned strings: each distinct string gets a small id (its index in
+ * `v`). Not thread-safe (the owner's lock guards it). Zero-initialise;
+ * free with hn__strtab_free.
+ */
+typedef struct hn__strtab {
+  char **v; /* by id; owned */
+  int64_t n, cap;
+  int64_t *slots;  /* open addressing: id + 1, 0 for empty */
+  int64_t n_slots; /* a power of two */
+} hn__strtab;
+
+/* The id of s (NULL as ""), added when new; -1 when out of memory. */
+int64_t hn__strtab_id(const hn_allocator *a, hn__strtab *t, const char *s);
+void hn__strtab_free(const hn_allocator *a, hn__strtab *t);
 
 #endif /* HN_OBSERVE_INTERNAL_H */

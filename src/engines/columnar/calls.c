@@ -47,15 +47,14 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   bool scal[64], nested = false;
   for (int64_t k = 0; k < no; k++) {
     hn_type_id id = c->out_types[k]->id;
-    nested = nested || id == HN_TYPE_LIST || id == HN_TYPE_STRUCT;
+    nested = nested || hn__type_is_nested(id);
   }
   for (int64_t k = 0; k < ni && st == HN_OK; k++) {
     if (k < 64) scal[k] = c->in[k].scalar;
     if (c->in[k].scalar) d[k] = hn_array_get(c->in[k].arr, 0);
   }
-  bool started = st == HN_OK;
-  if (started && j->ev.node_start)
-    hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
+  bool started = st == HN_OK, timed = started && j->ev.time_nodes;
+  int64_t t0 = timed ? hn__col_begin(w, L, j->ev.node_start, g->name, m) : 0;
   hn_status end_st = HN_OK;
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
     for (int64_t k = 0; k < ni; k++)
@@ -84,8 +83,7 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
     }
     if (st == HN_OK) st = call_fail(w, L, c, r, cs, msg);
   }
-  if (started && j->ev.node_end)
-    hn__col_emit(w, L, j->ev.node_end, g->name, -1, m, st != HN_OK ? st : end_st, NULL);
+  if (timed) hn__col_end(w, L, j->ev.node_end, g->name, m, st != HN_OK ? st : end_st, t0);
   for (int64_t k = 0; k < made; k++) {
     if (st == HN_OK) {
       st = hn_builder_finish(b[k], &c->out[k], &w->ferr);
@@ -104,7 +102,7 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
   cjob *j = w->job;
   const hn_gnode *g = c->ps->node;
   for (int64_t k = 0; k < g->n_outputs; k++) out[k] = NULL;
-  if (j->ev.node_start) hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
+  int64_t t0 = j->ev.time_nodes ? hn__col_begin(w, L, j->ev.node_start, g->name, m) : 0;
   hn_status st = g->batch(g->user_data, args, m, out, &w->ctx);
   if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
   if (st != HN_OK) st = call_message(w, st, msg, cap);
@@ -122,7 +120,7 @@ static hn_status batch_once(cworker *w, lvl *L, ncall *c, const hn_batch_arg *ar
       st = HN_ENODE;
     }
   }
-  if (j->ev.node_end) hn__col_emit(w, L, j->ev.node_end, g->name, -1, m, st, NULL);
+  if (j->ev.time_nodes) hn__col_end(w, L, j->ev.node_end, g->name, m, st, t0);
   if (st != HN_OK)
     for (int64_t k = 0; k < g->n_outputs; k++) {
       hn_array_release(out[k]);

@@ -1,8 +1,9 @@
 /*
  * The columnar executor: the plan runs node by node over morsels of rows.
  *
- * Map items are cut into morsels (engine chunk_size rows, HN__MORSEL_DEFAULT
- * by default) that the engine's workers claim in order. A morsel is a set of
+ * Map items are cut into morsels (engine chunk_size rows; by default
+ * HN__MORSEL_DEFAULT, fewer when a map is small: morsel_size) that the
+ * engine's workers claim in order. A morsel is a set of
  * column values, one per plan slot: a column of the morsel's rows, or a
  * scalar (a one-row array broadcast to every row: fixed inputs, resources,
  * outputs of nodes whose inputs are all scalars). A node with a batch
@@ -70,6 +71,19 @@ static void worker_teardown(cworker *w) {
   hn__ctx_destroy(&w->ctx);
 }
 
+/* A morsel's rows through the plan: its inputs, the evaluation and its item events. */
+static hn_status eval_morsel(cworker *w, morsel *mo, lvl *L, cval *slots) {
+  cjob *j = w->job;
+  const hn_plan *plan = j->plan;
+  bool items = j->x->is_map && j->ev.time_items;
+  int64_t t0 = items ? hn__now_ns() : 0;
+  if (items && j->ev.item_start) hn__col_items(w, L, j->ev.item_start, mo->count, t0, 0);
+  hn_status st = hn__col_eval(w, plan, L, slots);
+  if (st == HN_OK && items && j->ev.item_end)
+    hn__col_items(w, L, j->ev.item_end, mo->count, t0, hn__now_ns() - t0);
+  return st;
+}
+
 static hn_status run_morsel(cworker *w, morsel *mo) {
   cjob *j = w->job;
   const hn_plan *plan = j->plan;
@@ -108,18 +122,7 @@ static hn_status run_morsel(cworker *w, morsel *mo) {
     }
   }
   hn__free(a, idx);
-  if (st == HN_OK && j->ev.item_start && j->x->is_map)
-    for (int64_t r = 0; r < n; r++) hn__col_emit(w, &L, j->ev.item_start, NULL, r, 1, HN_OK, NULL);
-  if (st == HN_OK) st = hn__col_eval(w, plan, &L, slots);
-  if (st == HN_OK && j->ev.item_end && j->x->is_map) {
-    for (int64_t r = 0; r < n; r++) {
-      hn_status is = HN_OK;
-      if (L.failed && L.failed[r])
-        for (int64_t f = 0; f < L.fails.n; f++)
-          if (L.fails.v[f].item == r) is = L.fails.v[f].code;
-      hn__col_emit(w, &L, j->ev.item_end, NULL, r, 1, is, NULL);
-    }
-  }
+  if (st == HN_OK) st = eval_morsel(w, mo, &L, slots);
   for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
     int64_t s = plan->requested_slots[r];
     st = hn__col_expand(w, plan->slot_types[s], &slots[s], n, &mo->cols[r]);
@@ -129,6 +132,23 @@ static hn_status run_morsel(cworker *w, morsel *mo) {
   hn__free(a, L.failed);
   hn__records_sort(&L.fails);
   mo->fails = L.fails;
+  return st;
+}
+
+/* A morsel with its chunk events (when timed). */
+static hn_status timed_morsel(cworker *w, morsel *mo) {
+  cjob *j = w->job;
+  if (!j->ev.time_chunks) return run_morsel(w, mo);
+  lvl top;
+  memset(&top, 0, sizeof top);
+  top.pipeline = j->plan->pipeline->name ? j->plan->pipeline->name : "";
+  int64_t first = j->x->is_map ? mo->start : -1;
+  int64_t t0 = hn__now_ns();
+  hn__col_span(w, &top, j->ev.chunk_start, first, mo->count, 0, HN_OK, t0, 0);
+  hn_status st = run_morsel(w, mo);
+  bool raised = j->x->policy == HN_ERRORS_RAISE && mo->fails.n > 0; /* the morsel failed */
+  hn_status end = st != HN_OK ? st : raised ? mo->fails.v[0].code : HN_OK;
+  hn__col_span(w, &top, j->ev.chunk_end, first, mo->count, 0, end, t0, hn__now_ns() - t0);
   return st;
 }
 
@@ -151,7 +171,7 @@ static void worker_main(void *arg, int index) {
     morsel *mo = &j->morsels[k];
     hn_status st = w->ready ? HN_OK : worker_prepare(w);
     w->ran = true;
-    if (st == HN_OK) st = run_morsel(w, mo);
+    if (st == HN_OK) st = timed_morsel(w, mo);
     if (st != HN_OK) {
       hn_error e = w->ferr;
       e.code = st;
@@ -208,6 +228,18 @@ static void job_free(cjob *j) {
   hn__free(a, j->workers);
 }
 
+/*
+ * Rows per morsel when the engine sets none: HN__MORSEL_DEFAULT for large
+ * maps; a smaller map is cut into about four morsels per worker (at least
+ * HN__MORSEL_MIN rows each), so that every worker has work and heavy items
+ * balance, while a morsel's fixed cost stays small beside its rows'.
+ */
+static int64_t morsel_size(int64_t n_items, int n_workers) {
+  int64_t per = (n_items + 4 * (int64_t)n_workers - 1) / (4 * (int64_t)n_workers);
+  if (per > HN__MORSEL_DEFAULT) per = HN__MORSEL_DEFAULT;
+  return per < HN__MORSEL_MIN ? HN__MORSEL_MIN : per;
+}
+
 static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   hn__pool *pool = x->engine->state;
   int64_t chunk_size = x->engine->options.chunk_size;
@@ -218,14 +250,14 @@ static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   j->plan = plan;
   j->alloc = x->alloc;
   j->n_items = x->n_items;
-  j->morsel_size = chunk_size > 0 ? chunk_size : HN__MORSEL_DEFAULT;
-  j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
   j->n_workers = pool ? hn__pool_size(pool) : 1;
+  j->morsel_size = chunk_size > 0 ? chunk_size : morsel_size(j->n_items, j->n_workers);
+  j->n_morsels = (j->n_items + j->morsel_size - 1) / j->morsel_size;
   atomic_init(&j->next, 0);
   atomic_init(&j->fail_morsel, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
-  hn__events_init(&j->ev, x->cb);
+  hn__events_init(&j->ev, x);
   if (!NEWA(j->morsels, j->n_morsels) || !NEWA(j->consts, plan->n_inputs) ||
       !NEWA(j->workers, j->n_workers))
     return hn__error_nomem(err, "starting a columnar run");

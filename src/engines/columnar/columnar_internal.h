@@ -27,7 +27,7 @@ typedef struct lvl {
   const char *pipeline;
   int64_t base; /* top: global index of row 0 */
   int64_t n;
-  uint8_t *failed;   /* per row: has a failure (lazily allocated) */
+  uint8_t *failed;   /* per row: 0, or the code of its first failure (lazily allocated) */
   hn__records fails; /* the rows' first failures (record item: the row) */
 } lvl;
 
@@ -93,9 +93,24 @@ typedef struct ncall {
 
 /* Record a fatal failure of the worker (w->ferr keeps the first message); returns st. */
 hn_status hn__col_fatal(cworker *w, hn_status st);
-/* Fire fn for row `row` of L (-1: not about a row) with n_rows rows. */
+/* Fire fn for row `row` of L (-1: not about a row) with n_rows rows, and its time. */
 void hn__col_emit(cworker *w, const lvl *L, hn_callback fn, const char *node, int64_t row,
-                  int64_t n_rows, hn_status st, const char *message);
+                  int64_t n_rows, hn_status st, const char *message, int64_t start_ns,
+                  int64_t duration_ns);
+/* A timed node call over n_rows rows of L starts: returns the clock; fires fn when set. */
+int64_t hn__col_begin(cworker *w, const lvl *L, hn_callback fn, const char *node, int64_t n_rows);
+/* It ends: fires fn (when set) with the time since t0. */
+void hn__col_end(cworker *w, const lvl *L, hn_callback fn, const char *node, int64_t n_rows,
+                 hn_status st, int64_t t0);
+/*
+ * A pipeline, map or chunk event of L (when fn is set): n_items items from
+ * `item` (-1: not about an item), for n_rows outer rows.
+ */
+void hn__col_span(cworker *w, const lvl *L, hn_callback fn, int64_t item, int64_t n_items,
+                  int64_t n_rows, hn_status st, int64_t start_ns, int64_t duration_ns);
+/* Item events for rows [0, n) of L, all with the same time (they run together). */
+void hn__col_items(cworker *w, const lvl *L, hn_callback fn, int64_t n, int64_t start_ns,
+                   int64_t duration_ns);
 /*
  * Row r of L failed at `node`. The first failure of a row is kept (path NULL:
  * the row's own path; else the path of an inner failure).

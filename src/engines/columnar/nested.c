@@ -287,16 +287,24 @@ static hn_status nest_run_inner(nest *n) {
   IL->pipeline = n->ip->pipeline->name ? n->ip->pipeline->name : "";
   IL->n = n->T;
   if (n->T == 0) return HN_OK;
-  int64_t T = n->T;
-  if (ev->pipeline_start) hn__col_emit(w, IL, ev->pipeline_start, NULL, -1, T, HN_OK, NULL);
-  if (ev->item_start && n->mapped)
-    for (int64_t t = 0; t < T; t++) hn__col_emit(w, IL, ev->item_start, NULL, t, 1, HN_OK, NULL);
+  int64_t T = n->T, m = n->m;
+  bool mapped = n->mapped,
+       any = ev->time_pipelines || (mapped && (ev->time_maps || ev->time_chunks || ev->time_items));
+  int64_t t0 = any ? hn__now_ns() : 0;
+  hn__col_span(w, IL, ev->pipeline_start, -1, T, m, HN_OK, t0, 0);
+  if (mapped) {
+    hn__col_span(w, IL, ev->map_start, -1, T, m, HN_OK, t0, 0);
+    hn__col_span(w, IL, ev->chunk_start, 0, T, m, HN_OK, t0, 0);
+    if (ev->item_start) hn__col_items(w, IL, ev->item_start, T, t0, 0);
+  }
   hn_status st = hn__col_eval(w, n->ip, IL, n->islots);
-  if (ev->item_end && n->mapped && st == HN_OK)
-    for (int64_t t = 0; t < T; t++)
-      hn__col_emit(w, IL, ev->item_end, NULL, t, 1, IL->failed && IL->failed[t] ? HN_ENODE : HN_OK,
-                   NULL);
-  if (ev->pipeline_end) hn__col_emit(w, IL, ev->pipeline_end, NULL, -1, T, st, NULL);
+  int64_t d = any ? hn__now_ns() - t0 : 0;
+  if (mapped) {
+    if (ev->item_end && st == HN_OK) hn__col_items(w, IL, ev->item_end, T, t0, d);
+    hn__col_span(w, IL, ev->chunk_end, 0, T, m, st, t0, d);
+    hn__col_span(w, IL, ev->map_end, -1, T, m, st, t0, d);
+  }
+  hn__col_span(w, IL, ev->pipeline_end, -1, T, m, st, t0, d);
   return st;
 }
 
@@ -402,7 +410,7 @@ hn_status hn__col_run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_p
   n.m = m;
   n.rows = rows;
   n.mapped = n.g->n_map > 0;
-  if (ev->node_start) hn__col_emit(w, L, ev->node_start, n.g->name, -1, m, HN_OK, NULL);
+  int64_t t0 = ev->time_nodes ? hn__col_begin(w, L, ev->node_start, n.g->name, m) : 0;
   hn_status st = nest_alloc(&n);
   if (st == HN_OK) st = nest_layout(&n);
   if (st == HN_OK) st = nest_inputs(&n);
@@ -410,7 +418,7 @@ hn_status hn__col_run_nested(cworker *w, const hn_plan *plan, lvl *L, const hn_p
   if (st == HN_OK) st = nest_lift_failures(&n);
   bool any_fail = false;
   if (st == HN_OK) st = nest_outputs(&n, out, &any_fail);
-  if (ev->node_end) hn__col_emit(w, L, ev->node_end, n.g->name, -1, m, st, NULL);
+  if (ev->time_nodes) hn__col_end(w, L, ev->node_end, n.g->name, m, st, t0);
   if (st == HN_OK && any_fail) {
     *failp = n.fail; /* the caller's now */
     n.fail = NULL;

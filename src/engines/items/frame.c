@@ -141,7 +141,7 @@ static hn_status step_init(worker *w, frame *f, xstep *x, const hn_plan_step *ps
     x->outs[k] = f->builders[x->out_slots[k]];
     x->read_out[k] = consumed[x->out_slots[k]];
     hn_type_id id = f->types[x->out_slots[k]] ? f->types[x->out_slots[k]]->id : HN_TYPE_BOOL;
-    x->nested[k] = id == HN_TYPE_LIST || id == HN_TYPE_STRUCT;
+    x->nested[k] = hn__type_is_nested(id);
     x->nested_out = x->nested_out || x->nested[k];
   }
   if (ps->inner) {

@@ -106,9 +106,13 @@ static void worker_teardown(worker *w) {
 static hn_status chunk_collect(worker *w, chunk *c) {
   frame *f = w->top;
   const hn_plan *plan = f->plan;
+  bool more = w->job->threads && c->start + c->count < w->job->n_items;
   for (int64_t r = 0; r < plan->n_requested; r++) {
-    hn_status st = hn_builder_finish(f->builders[plan->requested_slots[r]], &c->cols[r], &w->ferr);
+    hn_builder *b = f->builders[plan->requested_slots[r]];
+    hn_status st = hn_builder_finish(b, &c->cols[r], &w->ferr);
     if (st != HN_OK) return hn__it_fatal_filled(w, st);
+    /* The next chunk is likely alike: its buffers sized now, not regrown by doubling. */
+    if (more) hn__builder_reserve_like(b, c->cols[r], 1.0);
   }
   for (int64_t k = 0; k < f->n_scratch; k++) hn__builder_truncate(f->builders[f->scratch[k]], 0);
   for (int64_t k = 0; k < f->n_bslots; k++) f->rows[f->bslots[k]] = 0;
@@ -116,20 +120,15 @@ static hn_status chunk_collect(worker *w, chunk *c) {
   return HN_OK;
 }
 
-static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
+/* Items [k0, k1) of chunk c, each with its item events; *done counts the items run. */
+static hn_status run_items(worker *w, chunk *c, int64_t k0, int64_t k1, int64_t *done,
+                           bool *aborted) {
   job *j = w->job;
   frame *f = w->top;
   const hn__src *srcs = j->x->srcs;
   hn_map_mode mode = j->x->zip ? HN_MAP_ZIP : HN_MAP_PRODUCT;
   bool is_map = j->x->is_map;
-  w->cur = c;
-  /* Room for the whole chunk up front: no regrowth copies while items run.
-   * A failure here is not an error: the appends will grow (or report) it. */
-  for (int64_t r = 0; r < j->plan->n_requested; r++) {
-    hn_status ignored = hn_builder_reserve(f->builders[j->plan->requested_slots[r]], c->count);
-    (void)ignored;
-  }
-  for (int64_t k = 0; k < c->count; k++) {
+  for (int64_t k = k0; k < k1; k++) {
     int64_t row_item = c->start + k;
     int64_t item = hn__call_item(j->x, j->o->item_base + row_item);
     if (j->threads &&
@@ -148,17 +147,43 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
       w->path_dirty = true;
       f->item = item;
     }
-    if (j->ev.item_start && is_map) hn__it_emit(w, f, j->ev.item_start, NULL, item, HN_OK, NULL);
+    bool timed = is_map && j->ev.time_items;
+    int64_t t0 = timed ? hn__it_begin(w, f, j->ev.item_start, NULL, item) : 0;
     hn_status st = hn__it_run_item(w, f);
     hn_status item_st = st;
     if (st == HN_OK && f->item_bad) {
       item_st = f->item_status;
       st = hn__it_finish_failed_item(w, f);
     }
-    if (j->ev.item_end && is_map) hn__it_emit(w, f, j->ev.item_end, NULL, item, item_st, NULL);
+    if (timed) hn__it_end(w, f, j->ev.item_end, NULL, item, item_st, t0);
+    ++*done;
     if (st != HN_OK) return st;
     hn__it_frame_item_end(f);
   }
+  return HN_OK;
+}
+
+/* A chunk's items: in pieces with chunk events when they are timed, else in one go. */
+static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
+  job *j = w->job;
+  frame *f = w->top;
+  w->cur = c;
+  /* Room for the whole chunk up front: no regrowth copies while items run.
+   * A failure here is not an error: the appends will grow (or report) it. */
+  for (int64_t r = 0; r < j->plan->n_requested; r++) {
+    hn_status ignored = hn_builder_reserve(f->builders[j->plan->requested_slots[r]], c->count);
+    (void)ignored;
+  }
+  hn_status st = HN_OK;
+  for (int64_t k = 0; k < c->count && st == HN_OK && !*aborted;) {
+    int64_t first = j->x->is_map ? j->o->item_base + c->start + k : -1;
+    int64_t n = j->ev.time_chunks ? hn__it_piece_begin(w, f, first, c->count - k) : c->count - k;
+    int64_t done = 0;
+    st = run_items(w, c, k, k + n, &done, aborted);
+    if (j->ev.time_chunks) hn__it_piece_end(w, f, done, st);
+    k += n;
+  }
+  if (st != HN_OK || *aborted) return st;
   return chunk_collect(w, c);
 }
 
@@ -319,7 +344,9 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   j->threads = o->pool != NULL;
   j->n_workers = j->threads ? hn__pool_size(o->pool) : 1;
   j->max_depth = plan_depth(plan);
-  hn__events_init(&j->ev, x->cb);
+  hn__events_init(&j->ev, x);
+  j->ev.untimed_items = o->untimed_items && !j->ev.item_end;
+  j->ev.untimed_nodes = o->untimed_nodes && !j->ev.node_end;
   atomic_init(&j->fail_chunk, INT64_MAX);
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
@@ -367,6 +394,8 @@ hn_status hn__items_run(hn__call *x, const hn__items_opts *o, hn_error *err) {
     job_free(&j);
     return hn__error(err, HN_ENOMEM, "pthread_cond_init failed");
   }
+  /* Chunks of light items are large (HN__TARGET_CHUNK_NS): kept as record batches, not joined. */
+  if (j.threads) hn__collector_keep_chunks(x->col, HN__KEEP_CHUNK_ROWS);
   if (o->pool)
     hn__pool_run(o->pool, worker_main, &j);
   else

@@ -24,6 +24,9 @@ typedef struct hn__items_opts {
   /* Events carry no item_path (a batch worker that only announces items and
    * nodes: formatting paths would be its main cost). */
   bool no_event_paths;
+  /* Item and node events carry no time (their callbacks only announce: the
+   * clock would be their main cost); an end callback set times them anyway. */
+  bool untimed_items, untimed_nodes;
 } hn__items_opts;
 
 /*

@@ -10,10 +10,13 @@
 
 #include "items.h"
 
-#define HN__RESET_EVERY 1024        /* items between truncations of scratch builders */
-#define HN__WINDOW_PER_WORKER 4     /* chunks in flight per worker */
-#define HN__FIRST_CHUNK 16          /* items in the timed first chunks (automatic size) */
-#define HN__TARGET_CHUNK_NS 50000.0 /* aim for 50 us of work per chunk */
+#define HN__RESET_EVERY 1024     /* items between truncations of scratch builders */
+#define HN__WINDOW_PER_WORKER 4  /* chunks in flight per worker */
+#define HN__FIRST_CHUNK 16       /* items in the timed first chunks (automatic size) */
+#define HN__TARGET_CHUNK_NS 1e6  /* aim for 1 ms of work per chunk */
+#define HN__KEEP_CHUNK_ROWS 1024 /* results stay chunked when chunks average this many rows */
+#define HN__PIECE_NS 1000000     /* chunk events: pieces of about 1 ms of work */
+#define HN__PIECE_MAX ((int64_t)1 << 30)
 
 #define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
 
@@ -79,6 +82,8 @@ typedef struct frame {
   bool item_bad;
   hn_status item_status;
   int64_t item; /* index of the current item in its map (events), -1 for run */
+  /* Chunk events (timed chunks only): items per piece (adapted), the current piece. */
+  int64_t piece_items, piece_first, piece_t0;
 } frame;
 
 typedef struct chunk {
@@ -110,6 +115,7 @@ typedef struct worker {
   char f_msg[HN_ERROR_MESSAGE_MAX];
   char f_path[HN_ERROR_PATH_MAX];
   hn_error ferr;
+  int64_t node_t0; /* start of the current row call (timed node events) */
 } worker;
 
 typedef struct job {
@@ -146,9 +152,25 @@ typedef struct job {
 
 /* The worker's current item path ("7" or "7/3"), or NULL outside a map. */
 const char *hn__it_path(worker *w);
-/* Fire fn for an item or node call of frame f. */
+/* Fire fn for an item (node NULL) or a node call of frame f, with its time. */
 void hn__it_emit(worker *w, const frame *f, hn_callback fn, const char *node, int64_t item,
-                 hn_status st, const char *message);
+                 hn_status st, const char *message, int64_t start_ns, int64_t duration_ns);
+/* A timed item or node call starts: returns the clock; fires fn when set. */
+int64_t hn__it_begin(worker *w, const frame *f, hn_callback fn, const char *node, int64_t item);
+/* It ends: fires fn (when set) with the time since t0. */
+void hn__it_end(worker *w, const frame *f, hn_callback fn, const char *node, int64_t item,
+                hn_status st, int64_t t0);
+/* A timed pipeline or map of frame f over n_items items starts / ends (as above). */
+int64_t hn__it_span_begin(worker *w, const frame *f, hn_callback fn, int64_t item, int64_t n_items);
+void hn__it_span_end(worker *w, const frame *f, hn_callback fn, int64_t item, int64_t n_items,
+                     hn_status st, int64_t t0);
+/*
+ * Chunk events (only when timed): a piece of at most `left` items from
+ * `first` starts (returns its size, adapted to about HN__PIECE_NS of
+ * work); it ends after n_ran items with status st.
+ */
+int64_t hn__it_piece_begin(worker *w, frame *f, int64_t first, int64_t left);
+void hn__it_piece_end(worker *w, frame *f, int64_t n_ran, hn_status st);
 /* An engine failure (allocation, finishing a builder): stops the call under any policy. */
 hn_status hn__it_fatal(worker *w, hn_status st, const char *fmt, ...) HN__PRINTF(3, 4);
 /* The same, w->ferr already filled by the failing call. */
@@ -236,6 +258,28 @@ static inline void hn__it_put_row(frame *f, int64_t s, const hn_array *a, int64_
         (*p)->type = id;
         (*p)->is_null = nul;
         (*p)->v.b = v;
+      }
+      return;
+    }
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY: {
+      const int32_t *off = (const int32_t *)values + j;
+      const uint8_t *bytes = hn__array_bytes(a, 2);
+      hn_str v = {bytes ? (const char *)bytes + off[0] : "", off[1] - off[0]};
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.str = v;
+      }
+      return;
+    }
+    case HN_TYPE_LIST: {
+      const int32_t *off = (const int32_t *)values + j;
+      hn_list_view v = {a->children[0], off[0], off[1] - off[0]};
+      for (; p < end; p++) {
+        (*p)->type = id;
+        (*p)->is_null = nul;
+        (*p)->v.list = v;
       }
       return;
     }

@@ -103,7 +103,7 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
   int64_t made = 0;
   for (; made < x->n_in && st == HN_OK; made++) st = batch_input(w, f, x, made);
   if (st == HN_OK) {
-    if (j->ev.node_start) hn__it_emit(w, f, j->ev.node_start, g->name, f->item, HN_OK, NULL);
+    int64_t t0 = j->ev.time_nodes ? hn__it_begin(w, f, j->ev.node_start, g->name, f->item) : 0;
     for (int64_t k = 0; k < x->n_out; k++) x->bouts[k] = NULL;
     st = g->batch(g->user_data, x->bargs, 1, x->bouts, &w->ctx);
     if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
@@ -113,7 +113,7 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
       hn_array_release(x->bouts[k]);
       x->bouts[k] = NULL;
     }
-    if (j->ev.node_end) hn__it_emit(w, f, j->ev.node_end, g->name, f->item, st, NULL);
+    if (j->ev.time_nodes) hn__it_end(w, f, j->ev.node_end, g->name, f->item, st, t0);
   }
   for (int64_t i = 0; i < made && i < x->n_in; i++) {
     hn_array_release(x->barrs[i]);
@@ -148,11 +148,87 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
   return hn__it_node_failure(w, f, g->name, st == HN_EINVAL ? HN_ENODE : st, msg);
 }
 
+/* Give the inner frame the inputs of inner item t of a mapped nested step. */
+static void put_inner_item(frame *cf, const xstep *x, const hn_gnode *g, int64_t t) {
+  for (int64_t k = 0; k < x->n_map; k++) {
+    int64_t q = x->map_q[k];
+    if (q < 0) continue;
+    int64_t idx = hn__map_row(g->map_mode, t, x->map_stride[k], x->map_len[k]);
+    hn_list_view lv = x->map_list[k].v.list;
+    hn__it_put_row(cf, q, lv.values, lv.start + idx);
+  }
+}
+
+/*
+ * Inner items [t0, t1) of a mapped nested step, each with its item events;
+ * *done counts the items run. The item path gets the inner index meanwhile.
+ */
+static hn_status run_inner_items(worker *w, frame *cf, xstep *x, int64_t t0, int64_t t1,
+                                 int64_t *done) {
+  job *j = w->job;
+  const hn_gnode *g = x->node;
+  hn_status st = HN_OK;
+  int pos = w->path_len++;
+  for (int64_t t = t0; t < t1; t++) {
+    put_inner_item(cf, x, g, t);
+    w->path[pos] = t;
+    w->path_dirty = true;
+    cf->item = t;
+    int64_t ti = j->ev.time_items ? hn__it_begin(w, cf, j->ev.item_start, NULL, t) : 0;
+    st = hn__it_run_item(w, cf);
+    if (j->ev.time_items) hn__it_end(w, cf, j->ev.item_end, NULL, t, st, ti);
+    ++*done;
+    if (st != HN_OK) break;
+    hn__it_frame_item_end(cf);
+  }
+  w->path_len--;
+  w->path_dirty = true;
+  return st;
+}
+
+/* The inner map of a mapped nested step: map events, chunk pieces, items, list outputs. */
+static hn_status run_inner_map(worker *w, frame *f, xstep *x, int64_t n_inner) {
+  job *j = w->job;
+  const hn_gnode *g = x->node;
+  frame *cf = x->child;
+  int64_t tm = j->ev.time_maps ? hn__it_span_begin(w, cf, j->ev.map_start, f->item, n_inner) : 0;
+  hn_status st = HN_OK;
+  for (int64_t t = 0; t < n_inner && st == HN_OK;) {
+    int64_t n = j->ev.time_chunks ? hn__it_piece_begin(w, cf, t, n_inner - t) : n_inner - t;
+    int64_t done = 0;
+    st = run_inner_items(w, cf, x, t, t + n, &done);
+    if (j->ev.time_chunks) hn__it_piece_end(w, cf, done, st);
+    t += n;
+  }
+  if (j->ev.time_maps) hn__it_span_end(w, cf, j->ev.map_end, f->item, n_inner, st, tm);
+  for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
+    st = x->needed[k] ? hn_builder_finish_element(x->outs[k]) : hn_builder_append_null(x->outs[k]);
+    if (st != HN_OK)
+      st = hn__it_fatal(w, st, "nested node '%s', output '%s': %s", g->name, g->outputs[k],
+                        hn_builder_last_error(x->outs[k]));
+  }
+  return st;
+}
+
+/* A nested step that is not mapped: one inner item, the outer one. */
+static hn_status run_inner_once(worker *w, frame *f, xstep *x) {
+  frame *cf = x->child;
+  cf->item = f->item;
+  hn_status st = hn__it_run_item(w, cf);
+  if (st == HN_OK) hn__it_frame_item_end(cf);
+  for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
+    if (x->needed[k]) continue;
+    st = hn_builder_append_null(x->outs[k]);
+    if (st != HN_OK) st = hn__it_fatal(w, st, "nested node '%s': out of memory", x->node->name);
+  }
+  return st;
+}
+
 static hn_status run_nested(worker *w, frame *f, xstep *x) {
   job *j = w->job;
   const hn_gnode *g = x->node;
   frame *cf = x->child;
-  if (j->ev.node_start) hn__it_emit(w, f, j->ev.node_start, g->name, f->item, HN_OK, NULL);
+  int64_t tn = j->ev.time_nodes ? hn__it_begin(w, f, j->ev.node_start, g->name, f->item) : 0;
   hn_status st = HN_OK;
   int64_t n_inner = 1;
   if (x->n_map > 0) st = nested_items(w, f, x, &n_inner);
@@ -169,50 +245,14 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
       else if (!g->mapped[i])
         hn__it_put(cf, q, x->in[i]);
     }
-    if (j->ev.pipeline_start) hn__it_emit(w, cf, j->ev.pipeline_start, NULL, f->item, HN_OK, NULL);
-    if (x->n_map > 0) {
-      int pos = w->path_len++;
-      for (int64_t t = 0; t < n_inner; t++) {
-        for (int64_t k = 0; k < x->n_map; k++) {
-          int64_t q = x->map_q[k];
-          if (q < 0) continue;
-          int64_t idx = hn__map_row(g->map_mode, t, x->map_stride[k], x->map_len[k]);
-          hn_list_view lv = x->map_list[k].v.list;
-          hn__it_put_row(cf, q, lv.values, lv.start + idx);
-        }
-        w->path[pos] = t;
-        w->path_dirty = true;
-        cf->item = t;
-        if (j->ev.item_start) hn__it_emit(w, cf, j->ev.item_start, NULL, t, HN_OK, NULL);
-        st = hn__it_run_item(w, cf);
-        if (j->ev.item_end) hn__it_emit(w, cf, j->ev.item_end, NULL, t, st, NULL);
-        if (st != HN_OK) break;
-        hn__it_frame_item_end(cf);
-      }
-      w->path_len--;
-      w->path_dirty = true;
-      for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
-        st = x->needed[k] ? hn_builder_finish_element(x->outs[k])
-                          : hn_builder_append_null(x->outs[k]);
-        if (st != HN_OK)
-          st = hn__it_fatal(w, st, "nested node '%s', output '%s': %s", g->name, g->outputs[k],
-                            hn_builder_last_error(x->outs[k]));
-      }
-    } else {
-      cf->item = f->item;
-      st = hn__it_run_item(w, cf);
-      if (st == HN_OK) hn__it_frame_item_end(cf);
-      for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) {
-        if (x->needed[k]) continue;
-        st = hn_builder_append_null(x->outs[k]);
-        if (st != HN_OK) st = hn__it_fatal(w, st, "nested node '%s': out of memory", g->name);
-      }
-    }
-    if (j->ev.pipeline_end) hn__it_emit(w, cf, j->ev.pipeline_end, NULL, f->item, st, NULL);
+    int64_t tp =
+        j->ev.time_pipelines ? hn__it_span_begin(w, cf, j->ev.pipeline_start, f->item, n_inner) : 0;
+    st = x->n_map > 0 ? run_inner_map(w, f, x, n_inner) : run_inner_once(w, f, x);
+    if (j->ev.time_pipelines) hn__it_span_end(w, cf, j->ev.pipeline_end, f->item, n_inner, st, tp);
   }
   for (int64_t k = 0; k < x->n_out && st == HN_OK; k++)
     if (x->read_out[k]) hn__it_read_output(f, x, k);
-  if (j->ev.node_end) hn__it_emit(w, f, j->ev.node_end, g->name, f->item, st, NULL);
+  if (j->ev.time_nodes) hn__it_end(w, f, j->ev.node_end, g->name, f->item, st, tn);
   return st;
 }
 
@@ -272,8 +312,10 @@ hn_status hn__it_run_item(worker *w, frame *f) {
     }
     hn_status st;
     if (HN__LIKELY(x->kind == XS_ROW)) {
-      if (HN__UNLIKELY(j->ev.node_start != NULL))
-        hn__it_emit(w, f, j->ev.node_start, x->node->name, f->item, HN_OK, NULL);
+      /* The start time goes to the worker, not a local: nothing more stays live across the
+       * call than without events. */
+      if (HN__UNLIKELY(j->ev.time_nodes))
+        w->node_t0 = hn__it_begin(w, f, j->ev.node_start, x->node->name, f->item);
       st = x->row(x->ud, x->in, x->outs, &w->ctx);
       if (HN__UNLIKELY(w->ctx.flags != 0)) hn__ctx_after_call(&w->ctx, st);
       if (HN__LIKELY(st == HN_OK)) {
@@ -297,8 +339,8 @@ hn_status hn__it_run_item(worker *w, frame *f) {
       } else {
         st = node_returned(w, f, x->node, st);
       }
-      if (HN__UNLIKELY(j->ev.node_end != NULL))
-        hn__it_emit(w, f, j->ev.node_end, x->node->name, f->item, st, NULL);
+      if (HN__UNLIKELY(j->ev.time_nodes))
+        hn__it_end(w, f, j->ev.node_end, x->node->name, f->item, st, w->node_t0);
     } else if (x->kind == XS_BATCH) {
       st = run_batch(w, f, x);
     } else {

@@ -159,7 +159,8 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
                 (long long)head.first, (long long)(head.first + head.count), remote.message);
     }
   } else {
-    st = hn__reply_take(d->col, d->x, w, head.first, head.count, d->rx.data + sizeof head,
+    hn__origin from = {.worker = w, .process = -1, .rank = source};
+    st = hn__reply_take(d->col, d->x, &from, head.first, head.count, d->rx.data + sizeof head,
                         size - sizeof head, err);
     if (st != HN_OK) return st;
     /* Idle polling sleeps at most 1/16 of a round trip (two chunks are queued per

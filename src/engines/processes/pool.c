@@ -200,7 +200,8 @@ static hn_status on_readable(pool *p, int i, hn_error *err) {
   if (h.type == MSG_REPLY && w->busy && h.first == w->first && h.count == w->count) {
     w->busy = false;
     w->replied = true;
-    return hn__reply_take(p->col, p->x, i, h.first, h.count, p->in.data, p->in.size, err);
+    hn__origin from = {.worker = i, .process = i, .rank = 0};
+    return hn__reply_take(p->col, p->x, &from, h.first, h.count, p->in.data, p->in.size, err);
   }
   if (h.type == MSG_FAIL) {
     size_t n = p->in.size < 400 ? p->in.size : 400;

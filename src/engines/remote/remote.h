@@ -95,15 +95,23 @@ void hn__batch_worker_destroy(hn__batch_worker *bw, int64_t *inits, int64_t *des
 
 /* ---- parent side: taking replies ------------------------------------------------ */
 
+/* Where a reply comes from, as its replayed events say it (hn_event). */
+typedef struct hn__origin {
+  int worker;  /* hn_event.worker: the worker process, or the serving rank - 1 */
+  int process; /* hn_event.process: the worker process, or -1 */
+  int rank;    /* hn_event.rank: the rank that ran the batch */
+} hn__origin;
+
 /*
- * Take the reply for items [first, first+count) of x produced by worker
- * index `worker`: its outputs become a chunk of x's collector `col`, its
- * error records are added, its events are replayed to x->cb on the calling
- * thread (event.worker = `worker`), a node failure under raise goes to the
- * collector (the lowest failing item wins). Returns HN_ECORRUPT (a
- * malformed reply), HN_ENOMEM, else HN_OK.
+ * Take the reply for items [first, first+count) of x produced by `from`:
+ * its outputs become a chunk of x's collector `col`, its error records are
+ * added, its events are replayed to x->cb on the calling thread (worker,
+ * process and rank from `from`; thread, times and the rest as recorded), a
+ * node failure under raise goes to the collector (the lowest failing item
+ * wins). Returns HN_ECORRUPT (a malformed reply), HN_ENOMEM, else HN_OK.
  */
-hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
-                         int64_t count, const void *reply, size_t size, hn_error *err);
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, const hn__origin *from,
+                         int64_t first, int64_t count, const void *reply, size_t size,
+                         hn_error *err);
 
 #endif /* HN_ENGINES_REMOTE_H */

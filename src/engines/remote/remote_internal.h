@@ -11,7 +11,7 @@
 #include "remote.h"
 
 #define REPLY_MAGIC 0x52424e48u /* "HNBR" read as a little-endian u32 */
-#define REPLY_VERSION 1u
+#define REPLY_VERSION 2u /* 2: timed events (start, duration, thread), map and chunk events */
 
 typedef struct reply_header {
   uint32_t magic, version;
@@ -35,6 +35,10 @@ enum {
   EV_ERROR,
   EV_PIPELINE_START,
   EV_PIPELINE_END,
+  EV_MAP_START, /* nested maps (the top-level ones fire in the calling process) */
+  EV_MAP_END,
+  EV_CHUNK_START,
+  EV_CHUNK_END,
   EV_KINDS
 };
 

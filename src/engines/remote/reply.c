@@ -33,7 +33,7 @@ static bool get_str(cursor *cu, const char **s, size_t *n) {
 }
 
 /* Replay the event log to the caller's callbacks; strings are copied to be NUL-terminated. */
-static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t size,
+static hn_status replay(const hn__call *x, const hn__origin *from, const uint8_t *p, size_t size,
                         hn_error *err) {
   const hn_callbacks *cb = x->cb;
   const hn_allocator *a = &x->alloc;
@@ -43,14 +43,17 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
   hn_status st = HN_OK;
   while (cu.p < cu.end && st == HN_OK) {
     uint8_t kind;
-    int32_t depth, status;
+    int32_t depth, thread, status;
     hn_event ev;
     memset(&ev, 0, sizeof ev);
     const char *s[4];
     size_t n[4];
     bool ok = get(&cu, &kind, 1) && get(&cu, &depth, sizeof depth) &&
+              get(&cu, &thread, sizeof thread) && get(&cu, &status, sizeof status) &&
               get(&cu, &ev.item, sizeof ev.item) && get(&cu, &ev.n_items, sizeof ev.n_items) &&
-              get(&cu, &ev.n_rows, sizeof ev.n_rows) && get(&cu, &status, sizeof status);
+              get(&cu, &ev.n_rows, sizeof ev.n_rows) &&
+              get(&cu, &ev.start_ns, sizeof ev.start_ns) &&
+              get(&cu, &ev.duration_ns, sizeof ev.duration_ns);
     for (int i = 0; ok && i < 4; i++) ok = get_str(&cu, &s[i], &n[i]);
     if (!ok || kind >= EV_KINDS) {
       st = hn__error(err, HN_ECORRUPT, "corrupt reply: malformed event log");
@@ -87,7 +90,11 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
     ev.message = v[3];
     ev.depth = depth;
     ev.status = (hn_status)status;
-    ev.worker = worker;
+    ev.worker = from->worker;
+    ev.thread = thread;
+    ev.process = from->process;
+    ev.rank = from->rank;
+    ev.engine = x->engine ? x->engine->ops->name : "";
     hn_callback fn = hn__event_callback(cb, kind);
     if (fn) fn(cb->user_data, &ev);
   }
@@ -134,42 +141,57 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
   return buf;
 }
 
-/* The error records section. */
+/* Record k of the error table's columns c (time: NULL or a column of int64) into rs. */
+static hn_status take_record(hn__records *rs, const hn__call *x, const reply_header *h,
+                             hn_array *const *c, hn_array *time, int64_t k, hn_error *err) {
+  hn_datum d[4];
+  bool bad = false;
+  for (int i = 0; i < 4; i++) {
+    d[i] = hn_array_get(c[i], k);
+    bad = bad || d[i].is_null;
+  }
+  if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count)))
+    return hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
+                     (long long)k);
+  char local[HN_ERROR_PATH_MAX], path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX],
+      msg[HN_ERROR_MESSAGE_MAX];
+  /* The worker numbers the call's items; the caller knows them as hn__call_item says. */
+  hn__path_rebase(x, view_str(d[1], local, sizeof local), path, sizeof path);
+  int64_t item = x->is_map ? hn__call_item(x, d[0].v.i64) : d[0].v.i64;
+  if (hn__records_add(&x->alloc, rs, item, HN_ENODE, path, view_str(d[2], node, sizeof node),
+                      view_str(d[3], msg, sizeof msg)) != HN_OK)
+    return hn__error_nomem(err, "collecting error records");
+  hn_datum t = time ? hn_array_get(time, k) : (hn_datum){.is_null = true};
+  if (!t.is_null) rs->v[rs->n - 1].time_ns = t.v.i64; /* when the worker recorded it */
+  return HN_OK;
+}
+
+/* The error records section (with their time, from a worker of this version). */
 static hn_status take_records(hn__collector *col, const hn__call *x, const reply_header *h,
                               const uint8_t *p, hn_error *err) {
   hn_table *t = NULL;
   hn_status st = hn__read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
   if (st != HN_OK) return st;
-  hn_array *c[4] = {NULL, NULL, NULL, NULL};
+  hn_array *c[4] = {NULL, NULL, NULL, NULL}, *time = NULL;
   static const char *const names[4] = {"item", "item_path", "node", "message"};
   int64_t rows = hn_table_num_rows(t);
   for (int i = 0; i < 4 && st == HN_OK; i++) {
     st = hn__find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
                          &c[i], err);
   }
-  for (int64_t k = 0; k < rows && st == HN_OK; k++) {
-    hn_datum d[4];
-    for (int i = 0; i < 4; i++) d[i] = hn_array_get(c[i], k);
-    bool bad = false;
-    for (int i = 0; i < 4; i++) bad = bad || d[i].is_null;
-    if (bad || (x->is_map && (d[0].v.i64 < h->first || d[0].v.i64 >= h->first + h->count))) {
-      st = hn__error(err, HN_ECORRUPT, "corrupt reply: error record %lld is outside the batch",
-                     (long long)k);
-      break;
-    }
-    char local[HN_ERROR_PATH_MAX], path[HN_ERROR_PATH_MAX], node[HN_ERROR_NODE_MAX],
-        msg[HN_ERROR_MESSAGE_MAX];
-    hn__path_rebase(x, view_str(d[1], local, sizeof local), path, sizeof path);
-    int64_t item = x->is_map ? hn__call_item(x, d[0].v.i64) : d[0].v.i64;
-    st = hn__collector_add_record(col, item, path, view_str(d[2], node, sizeof node),
-                                  view_str(d[3], msg, sizeof msg), err);
-  }
+  if (st == HN_OK && hn_table_column_by_name(t, "time"))
+    st = hn__find_column(t, "time", hn_type_int64(), rows, "error records", &time, err);
+  hn__records rs = {0};
+  for (int64_t k = 0; k < rows && st == HN_OK; k++) st = take_record(&rs, x, h, c, time, k, err);
+  if (st == HN_OK) st = hn__collector_add_records(col, &rs, 0, err);
+  hn__records_free(&x->alloc, &rs);
   hn_table_release(t);
   return st;
 }
 
-hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int64_t first,
-                         int64_t count, const void *reply, size_t size, hn_error *err) {
+hn_status hn__reply_take(hn__collector *col, const hn__call *x, const hn__origin *from,
+                         int64_t first, int64_t count, const void *reply, size_t size,
+                         hn_error *err) {
   reply_header h;
   if (size < sizeof h) return hn__error(err, HN_ECORRUPT, "corrupt reply: %zu bytes", size);
   memcpy(&h, reply, sizeof h);
@@ -218,6 +240,6 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
   }
   hn__collector_add_counts(col, h.inits, h.destroys, 0);
   if (st == HN_OK && h.events_size && x->cb)
-    st = replay(x, worker, events, (size_t)h.events_size, err);
+    st = replay(x, from, events, (size_t)h.events_size, err);
   return st;
 }

@@ -20,13 +20,20 @@
  *                                     (0: no record)
  *   event log                         events_size bytes: one record per
  *                                     event, in the order they fired:
- *                                       u8 kind, i32 depth, i64 item,
- *                                       i64 n_items, i64 n_rows, i32 status,
+ *                                       u8 kind (EV_*), i32 depth,
+ *                                       i32 thread, i32 status, i64 item,
+ *                                       i64 n_items, i64 n_rows,
+ *                                       i64 start_ns, i64 duration_ns,
  *                                       then pipeline, node, item_path,
  *                                       message as i32 length (-1: NULL)
- *                                       followed by the bytes
+ *                                       followed by the bytes; the
+ *                                       numbers unaligned, as hn_event
+ *                                       has them in the worker (times on
+ *                                       the worker's CLOCK_MONOTONIC)
  *
- * Each section starts at a multiple of 8 bytes. The header carries the
+ * The header's version is REPLY_VERSION (2 since events are timed): a
+ * reply of another version is refused as corrupt. Each section starts at
+ * a multiple of 8 bytes. The header carries the
  * status of the batch: HN_OK, or the failure that stopped it (a node
  * failure under RAISE, or an engine failure such as HN_ENOMEM) with the
  * hn_error fields and the failing item. Its resource counts are the
@@ -135,7 +142,15 @@ hn_callback hn__event_callback(const hn_callbacks *cb, int kind) {
       return cb->on_error;
     case EV_PIPELINE_START:
       return cb->on_pipeline_start;
-    default:
+    case EV_PIPELINE_END:
       return cb->on_pipeline_end;
+    case EV_MAP_START:
+      return cb->on_map_start;
+    case EV_MAP_END:
+      return cb->on_map_end;
+    case EV_CHUNK_START:
+      return cb->on_chunk_start;
+    default:
+      return cb->on_chunk_end;
   }
 }

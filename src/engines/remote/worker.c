@@ -41,14 +41,17 @@ static void log_str(hn__batch_worker *bw, const char *s) {
 
 static void record(hn__batch_worker *bw, int kind, const hn_event *ev) {
   uint8_t k = (uint8_t)kind;
-  int32_t depth = ev->depth, status = (int32_t)ev->status;
+  int32_t depth = ev->depth, thread = ev->thread, status = (int32_t)ev->status;
   pthread_mutex_lock(&bw->mu);
   log_put(bw, &k, 1);
   log_put(bw, &depth, sizeof depth);
+  log_put(bw, &thread, sizeof thread);
+  log_put(bw, &status, sizeof status);
   log_put(bw, &ev->item, sizeof ev->item);
   log_put(bw, &ev->n_items, sizeof ev->n_items);
   log_put(bw, &ev->n_rows, sizeof ev->n_rows);
-  log_put(bw, &status, sizeof status);
+  log_put(bw, &ev->start_ns, sizeof ev->start_ns);
+  log_put(bw, &ev->duration_ns, sizeof ev->duration_ns);
   log_str(bw, ev->pipeline);
   log_str(bw, ev->node);
   log_str(bw, ev->item_path);
@@ -89,6 +92,18 @@ static void rec_pipeline_start(void *ud, const hn_event *ev) {
 static void rec_pipeline_end(void *ud, const hn_event *ev) {
   record(ud, EV_PIPELINE_END, ev);
 }
+static void rec_map_start(void *ud, const hn_event *ev) {
+  record(ud, EV_MAP_START, ev);
+}
+static void rec_map_end(void *ud, const hn_event *ev) {
+  record(ud, EV_MAP_END, ev);
+}
+static void rec_chunk_start(void *ud, const hn_event *ev) {
+  record(ud, EV_CHUNK_START, ev);
+}
+static void rec_chunk_end(void *ud, const hn_event *ev) {
+  record(ud, EV_CHUNK_END, ev);
+}
 
 /* The callbacks handed to the local executor: the recorded kinds, plus what announcing needs. */
 static void setup_recorder(hn__batch_worker *bw) {
@@ -104,6 +119,10 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->on_error = bw->want[EV_ERROR] ? rec_error : NULL;
   r->on_pipeline_start = bw->want[EV_PIPELINE_START] ? rec_pipeline_start : NULL;
   r->on_pipeline_end = bw->want[EV_PIPELINE_END] ? rec_pipeline_end : NULL;
+  r->on_map_start = bw->want[EV_MAP_START] ? rec_map_start : NULL;
+  r->on_map_end = bw->want[EV_MAP_END] ? rec_map_end : NULL;
+  r->on_chunk_start = bw->want[EV_CHUNK_START] ? rec_chunk_start : NULL;
+  r->on_chunk_end = bw->want[EV_CHUNK_END] ? rec_chunk_end : NULL;
 }
 
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
@@ -233,7 +252,8 @@ static hn_status reply_success(hn__batch_worker *bw, int64_t first, int64_t coun
   h.destroys = destroys;
   reply->size = 0;
   hn_status st = hn__bytes_append(a, reply, &h, sizeof h, err);
-  hn_table *t = hn_result_table(res), *errors = hn_result_errors(res);
+  hn_table *t = hn_result_table(res);
+  hn_table *errors = res->errors_timed ? res->errors_timed : hn_result_errors(res); /* with times */
   if (st == HN_OK && !t) st = hn__error_nomem(err, "joining a batch's outputs");
   size_t at = reply->size;
   if (st == HN_OK) st = hn__append_table(a, t, reply, err);
@@ -295,7 +315,9 @@ hn_status hn__batch_worker_run(hn__batch_worker *bw, int64_t first, int64_t coun
   hn__items_opts o = {.pool = bw->pool,
                       .item_base = first,
                       .worker_res = (hn__res_instance *const *)bw->res,
-                      .no_event_paths = !bw->any_want};
+                      .no_event_paths = !bw->any_want,
+                      .untimed_items = !bw->want[EV_ITEM_START],
+                      .untimed_nodes = !bw->want[EV_NODE_START]};
   hn_error e;
   hn_error_reset(&e);
   hn_status run = hn__items_run(&x2, &o, &e);
