@@ -99,6 +99,76 @@ static PyObject *struct_from_view(hn_struct_view sv, PyObject *conv) {
   return o;
 }
 
+/* A 128-bit two's complement integer (hi, lo) as a Python int. */
+static PyObject *int128(int64_t hi, uint64_t lo) {
+  PyObject *h = PyLong_FromLongLong(hi), *l = PyLong_FromUnsignedLongLong(lo);
+  PyObject *sh = PyLong_FromLong(64);
+  PyObject *hs = h && sh ? PyNumber_Lshift(h, sh) : NULL;
+  PyObject *r = hs && l ? PyNumber_Or(hs, l) : NULL;
+  Py_XDECREF(h);
+  Py_XDECREF(l);
+  Py_XDECREF(sh);
+  Py_XDECREF(hs);
+  return r;
+}
+
+/* The types beyond the core ones (Arrow imports): numbers as Python numbers;
+ * dates, times, timestamps and durations as their integers in the type's
+ * unit; decimals as their unscaled integers; intervals as tuples. */
+static PyObject *from_other(const hn_datum *d, PyObject *conv) {
+  switch (d->type) {
+    case HN_TYPE_INT8:
+      return PyLong_FromLong(d->v.i8);
+    case HN_TYPE_INT16:
+      return PyLong_FromLong(d->v.i16);
+    case HN_TYPE_INT32:
+    case HN_TYPE_DATE32:
+    case HN_TYPE_TIME32:
+    case HN_TYPE_INTERVAL_MONTHS:
+      return PyLong_FromLong(d->v.i32);
+    case HN_TYPE_UINT8:
+      return PyLong_FromUnsignedLong(d->v.u8);
+    case HN_TYPE_UINT16:
+      return PyLong_FromUnsignedLong(d->v.u16);
+    case HN_TYPE_UINT32:
+      return PyLong_FromUnsignedLong(d->v.u32);
+    case HN_TYPE_UINT64:
+      return PyLong_FromUnsignedLongLong(d->v.u64);
+    case HN_TYPE_DATE64:
+    case HN_TYPE_TIME64:
+    case HN_TYPE_TIMESTAMP:
+    case HN_TYPE_DURATION:
+      return PyLong_FromLongLong(d->v.i64);
+    case HN_TYPE_FLOAT16: {
+      uint16_t bits = d->v.f16;
+      double x = PyFloat_Unpack2((const char *)&bits, 1);
+      return x == -1.0 && PyErr_Occurred() ? NULL : PyFloat_FromDouble(x);
+    }
+    case HN_TYPE_DECIMAL128:
+      return int128(d->v.d128.hi, d->v.d128.lo);
+    case HN_TYPE_DECIMAL256:
+      return _PyLong_FromByteArray((const unsigned char *)d->v.d256, 32, 1, 1);
+    case HN_TYPE_INTERVAL_DAY_TIME:
+      return Py_BuildValue("(ii)", d->v.day_time.days, d->v.day_time.ms);
+    case HN_TYPE_INTERVAL_MONTH_DAY_NANO:
+      return Py_BuildValue("(iiL)", d->v.mdn.months, d->v.mdn.days, (long long)d->v.mdn.nanos);
+    case HN_TYPE_LARGE_UTF8:
+      return PyUnicode_DecodeUTF8(d->v.str.data, (Py_ssize_t)d->v.str.size, "surrogateescape");
+    case HN_TYPE_LARGE_BINARY:
+    case HN_TYPE_FIXED_SIZE_BINARY:
+      return PyBytes_FromStringAndSize(d->v.str.data, (Py_ssize_t)d->v.str.size);
+    case HN_TYPE_LARGE_LIST:
+    case HN_TYPE_FIXED_SIZE_LIST:
+    case HN_TYPE_MAP:
+      return list_from_view(d->v.list, conv);
+    default:
+      break;
+  }
+  PyErr_Format(PyExc_TypeError, "hypernodes_c: no Python value for type %s",
+               hn_type_id_name(d->type));
+  return NULL;
+}
+
 PyObject *hnpy_from_datum(const hn_datum *d, PyObject *conv) {
   if (d->is_null) Py_RETURN_NONE;
   switch (d->type) {
@@ -120,9 +190,11 @@ PyObject *hnpy_from_datum(const hn_datum *d, PyObject *conv) {
       return struct_from_view(d->v.strct, conv);
     case HN_TYPE_OBJECT:
       return Py_NewRef(d->v.object ? (PyObject *)d->v.object : Py_None);
+    case HN_TYPE_NULL:
+      Py_RETURN_NONE;
+    default:
+      return from_other(d, conv);
   }
-  PyErr_Format(PyExc_TypeError, "hypernodes_c: unknown type id %d", (int)d->type);
-  return NULL;
 }
 
 /* ---- Python -> builder -------------------------------------------------------- */
@@ -251,6 +323,108 @@ static int append_bytes(hn_builder *b, hn_type_id id, PyObject *v, char *msg, si
   return st == HN_OK ? 0 : builder_fail(b, msg, cap);
 }
 
+/* Integers of every width and the temporal types (their integer in the type's unit). */
+static int append_other_int(hn_builder *b, hn_type_id id, PyObject *v, char *msg, size_t cap) {
+  PyObject *i = PyNumber_Index(v);
+  if (!i || PyBool_Check(v)) {
+    Py_XDECREF(i);
+    return fail(msg, cap, "int", v);
+  }
+  int neg = PyObject_RichCompareBool(i, Py_False, Py_LT);
+  hn_status st;
+  if (id == HN_TYPE_UINT64 && neg == 0) {
+    unsigned long long x = PyLong_AsUnsignedLongLong(i);
+    st = x == (unsigned long long)-1 && PyErr_Occurred() ? HN_ERANGE : hn_builder_append_uint(b, x);
+  } else {
+    long long x = PyLong_AsLongLong(i);
+    st = x == -1 && PyErr_Occurred() ? HN_ERANGE : hn_builder_append_int(b, x);
+  }
+  Py_DECREF(i);
+  if (st == HN_ERANGE && PyErr_Occurred()) return fail(msg, cap, "an int in range", v);
+  return st == HN_OK ? 0 : builder_fail(b, msg, cap);
+}
+
+static int append_half(hn_builder *b, PyObject *v, char *msg, size_t cap) {
+  double x = PyFloat_AsDouble(v);
+  unsigned char bits[2];
+  if ((x == -1.0 && PyErr_Occurred()) || PyFloat_Pack2(x, (char *)bits, 1) < 0)
+    return fail(msg, cap, "float", v);
+  uint16_t h = (uint16_t)(bits[0] | (bits[1] << 8));
+  return hn_builder_append_values(b, &h, 1) == HN_OK ? 0 : builder_fail(b, msg, cap);
+}
+
+/* A map value from a dict (or a list of pairs): one struct<key, value> entry per item. */
+static int append_map(hn_builder *b, PyObject *v, char *msg, size_t cap) {
+  PyObject *items = PyDict_Check(v) ? PyDict_Items(v) : PySequence_List(v);
+  if (!items) return fail(msg, cap, "a dict", v);
+  hn_builder *entries = hn_builder_child(b, 0);
+  int rc = 0;
+  for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(items); i++) {
+    PyObject *kv = PyList_GET_ITEM(items, i);
+    if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2) {
+      rc = fail(msg, cap, "(key, value) pairs", kv);
+    } else {
+      rc = hnpy_append(hn_builder_child(entries, 0), PyTuple_GET_ITEM(kv, 0), msg, cap);
+      if (rc == 0)
+        rc = hnpy_append(hn_builder_child(entries, 1), PyTuple_GET_ITEM(kv, 1), msg, cap);
+      if (rc == 0 && hn_builder_finish_element(entries) != HN_OK)
+        rc = builder_fail(entries, msg, cap);
+    }
+  }
+  Py_DECREF(items);
+  if (rc < 0) return -1;
+  return hn_builder_finish_element(b) == HN_OK ? 0 : builder_fail(b, msg, cap);
+}
+
+static int append_object(hn_builder *b, PyObject *v, char *msg, size_t cap) {
+  if (hn_type_object_vtable(hn_builder_type(b))->free !=
+      hn_type_object_vtable(hnpy_object_type)->free) {
+    snprintf(msg, cap, "a Python value cannot be stored in a C object type");
+    return -1;
+  }
+  Py_INCREF(v);
+  if (hn_builder_append_object(b, v) != HN_OK) {
+    Py_DECREF(v);
+    return builder_fail(b, msg, cap);
+  }
+  return 0;
+}
+
+static int append_other(hn_builder *b, hn_type_id id, PyObject *v, char *msg, size_t cap) {
+  switch (id) {
+    case HN_TYPE_INT8:
+    case HN_TYPE_INT16:
+    case HN_TYPE_INT32:
+    case HN_TYPE_UINT8:
+    case HN_TYPE_UINT16:
+    case HN_TYPE_UINT32:
+    case HN_TYPE_UINT64:
+    case HN_TYPE_DATE32:
+    case HN_TYPE_DATE64:
+    case HN_TYPE_TIME32:
+    case HN_TYPE_TIME64:
+    case HN_TYPE_TIMESTAMP:
+    case HN_TYPE_DURATION:
+    case HN_TYPE_INTERVAL_MONTHS:
+      return append_other_int(b, id, v, msg, cap);
+    case HN_TYPE_FLOAT16:
+      return append_half(b, v, msg, cap);
+    case HN_TYPE_LARGE_UTF8:
+      return append_bytes(b, HN_TYPE_UTF8, v, msg, cap);
+    case HN_TYPE_LARGE_BINARY:
+    case HN_TYPE_FIXED_SIZE_BINARY:
+      return append_bytes(b, HN_TYPE_BINARY, v, msg, cap);
+    case HN_TYPE_LARGE_LIST:
+    case HN_TYPE_FIXED_SIZE_LIST:
+      return append_list(b, v, msg, cap);
+    case HN_TYPE_MAP:
+      return append_map(b, v, msg, cap);
+    default:
+      snprintf(msg, cap, "Python values of type %s are not supported yet", hn_type_id_name(id));
+      return -1;
+  }
+}
+
 int hnpy_append(hn_builder *b, PyObject *v, char *msg, size_t cap) {
   hn_type_id id = hn_type_id_of(hn_builder_type(b));
   if (v == Py_None) return hn_builder_append_null(b) == HN_OK ? 0 : builder_fail(b, msg, cap);
@@ -268,18 +442,8 @@ int hnpy_append(hn_builder *b, PyObject *v, char *msg, size_t cap) {
     case HN_TYPE_STRUCT:
       return append_struct(b, v, msg, cap);
     case HN_TYPE_OBJECT:
-      if (hn_type_object_vtable(hn_builder_type(b))->free !=
-          hn_type_object_vtable(hnpy_object_type)->free) {
-        snprintf(msg, cap, "a Python value cannot be stored in a C object type");
-        return -1;
-      }
-      Py_INCREF(v);
-      if (hn_builder_append_object(b, v) != HN_OK) {
-        Py_DECREF(v);
-        return builder_fail(b, msg, cap);
-      }
-      return 0;
+      return append_object(b, v, msg, cap);
+    default:
+      return append_other(b, id, v, msg, cap);
   }
-  snprintf(msg, cap, "unknown type id %d", (int)id);
-  return -1;
 }

@@ -235,3 +235,25 @@ def test_visualize():
     import shutil
     if shutil.which("dot"):
         assert "<svg" in d.svg()
+
+
+@pytest.mark.parametrize("engine", ["sequential", "columnar", "processes"])
+def test_arrow_types_beyond_the_core(engine):
+    """Widths, half floats, large strings and lists, maps: both ways through Python."""
+    @node(output_name=("i8", "u64", "h", "big", "ll", "m", "d"),
+          output_types={"i8": "int8", "u64": "uint64", "h": "float16", "big": "large_utf8",
+                        "ll": "large_list<int64>", "m": "map<utf8, int64>", "d": "date32"})
+    def widths(x: int):
+        return x - 100, 2 ** 64 - 1 - x, x / 2, "s" * x, [x, x], {"k": x}, 19000 + x
+
+    @node(output_name="back")
+    def back(i8, u64, h, big, ll, m, d) -> str:  # any type: int8 is not int64
+        return f"{i8}|{u64}|{h}|{len(big)}|{ll}|{m}|{d}"
+
+    p = Pipeline(nodes=[widths, back])
+    out = p.map(inputs={"x": [1, 3]}, map_over="x", engine=engine)
+    assert out["i8"] == [-99, -97] and out["u64"] == [2 ** 64 - 2, 2 ** 64 - 4]
+    assert out["h"] == [0.5, 1.5] and out["big"] == ["s", "sss"] and out["ll"] == [[1, 1], [3, 3]]
+    assert out["m"] == [[{"key": "k", "value": 1}], [{"key": "k", "value": 3}]]
+    assert out["d"] == [19001, 19003]
+    assert out["back"][0] == "-99|18446744073709551614|0.5|1|[1, 1]|[{'key': 'k', 'value': 1}]|19001"
