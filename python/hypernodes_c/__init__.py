@@ -18,19 +18,16 @@ import atexit as _atexit
 from . import _hypernodes
 from ._hypernodes import Error, NodeError
 from ._node import CNode, Node, Resource, code_hash, load_nodes, node, stateful
-from ._pipeline import (Cache, Diagram, Engine, Pipeline, PipelineNode, _shutdown_engines,
-                        get_engine)
+from ._pipeline import (Cache, Diagram, Engine, Pipeline, PipelineNode, Profile, Trace,
+                        _shutdown_engines, get_engine)
 from ._result import Result
 
 __version__ = "0.1.0"
 library_version = _hypernodes.library_version()
 ENGINES = tuple(_hypernodes.engine_kinds())
 
-# The progress bar and profiles of the C library (issue 17) are bound here once
-# they are on main: Pipeline.map(progress=True) will pass hn_progress callbacks.
-
 _atexit.register(_shutdown_engines)
 
 __all__ = ["node", "Node", "Pipeline", "PipelineNode", "Engine", "Cache", "Result", "Resource",
-           "stateful", "CNode", "load_nodes", "Error", "NodeError", "Diagram", "get_engine",
+           "stateful", "CNode", "Profile", "Trace", "load_nodes", "Error", "NodeError", "Diagram", "get_engine",
            "code_hash", "ENGINES", "library_version"]

@@ -18,7 +18,9 @@ _MATERIALIZE = {"auto": 0, "row": 1, "column": 2}
 _FORMATS = ("python", "rows", "numpy", "pandas", "arrow", "result")
 _CALLBACK_NAMES = ("on_pipeline_start", "on_pipeline_end", "on_map_start", "on_map_end",
                    "on_item_start", "on_item_end", "on_node_start", "on_node_end", "on_error",
-                   "on_cache_hit", "on_cache_miss", "on_cache_write")
+                   "on_cache_hit", "on_cache_miss", "on_cache_write", "on_chunk_start",
+                   "on_chunk_end")
+_PROGRESS = {False: 0, None: 0, True: 1, "always": 2}
 
 
 class Engine(_hn.Engine):
@@ -28,6 +30,17 @@ class Engine(_hn.Engine):
     sequential, threads, columnar, processes, mpi. An engine serves one call
     at a time; engines given by name are cached per thread.
     """
+
+
+class Profile(_hn.Profile):
+    """Per-node calls and times (count, total, mean, p50, p99, share) over every call
+    given it (``profile=``): ``text()``, ``json()``, ``nodes()``, ``reset()``."""
+
+
+class Trace(_hn.Trace):
+    """``Trace(items=False, max_events=0)``: timed events of the calls given it
+    (``trace=``), written as a Chrome trace-event file: ``write(path)`` (open it in
+    Perfetto); ``counts()`` is (recorded, dropped)."""
 
 
 class Cache(_hn.Cache):
@@ -124,10 +137,12 @@ class Pipeline:
     ``callbacks`` set defaults for :meth:`run` and :meth:`map`.
     """
 
-    def __init__(self, nodes, name=None, *, engine=None, cache=None, callbacks=None):
+    def __init__(self, nodes, name=None, *, engine=None, cache=None, callbacks=None,
+                 progress=False):
         self.nodes = list(nodes)
         self.name = name
         self.engine, self.cache, self.callbacks = engine, cache, callbacks
+        self.progress = progress
         self._p = _hn.Pipeline(name)
         self._types, self._convs = {}, {}
         produced = set()
@@ -185,7 +200,8 @@ class Pipeline:
 
     # ---- running ------------------------------------------------------------
     def _call(self, is_map, inputs, output_name, map_over, map_mode, engine, error_policy,
-              callbacks, cache, cache_mode, cache_nodes):
+              callbacks, cache, cache_mode, cache_nodes, progress=None, profile=None,
+              trace=None):
         eng = get_engine(engine if engine is not None else self.engine)
         cbs = callbacks if callbacks is not None else self.callbacks
         if cbs is not None and not isinstance(cbs, dict):
@@ -200,23 +216,27 @@ class Pipeline:
                     cache=cache if cache is not None else self.cache,
                     convs=self._convs or None, map_mode=_MODES[map_mode],
                     error_policy=_POLICIES[error_policy], cache_mode=_CACHE_MODES[cache_mode],
-                    cache_nodes=_CACHE_NODES[cache_nodes])
+                    cache_nodes=_CACHE_NODES[cache_nodes], profile=profile, trace=trace,
+                    progress=_PROGRESS[progress if progress is not None else self.progress])
 
     def run(self, inputs=None, output_name=None, *, engine=None, callbacks=None, cache=None,
-            cache_mode="use", cache_nodes="all", return_format="python"):
+            cache_mode="use", cache_nodes="all", return_format="python", progress=None,
+            profile=None, trace=None):
         """Run once. Returns ``{output: value}`` (``return_format="result"``: a Result).
 
         With no ``output_name`` every output not given is returned.
         """
         r = Result(self._call(False, inputs, output_name, None, "zip", engine, "raise",
-                              callbacks, cache, cache_mode, cache_nodes))
+                              callbacks, cache, cache_mode, cache_nodes, progress, profile,
+                              trace))
         if return_format == "python":
             return {k: v[0] for k, v in r.to_pydict().items()}
         return _format(r, return_format, "auto")
 
     def map(self, inputs, map_over, map_mode="zip", output_name=None, *, engine=None,
             error_policy="raise", callbacks=None, cache=None, cache_mode="use",
-            cache_nodes="all", return_format="python", materialize="auto"):
+            cache_nodes="all", return_format="python", materialize="auto", progress=None,
+            profile=None, trace=None):
         """Map over items: the inputs named in ``map_over`` are columns (lists, numpy
         arrays, pandas Series, Arrow arrays), the rest are given to every item.
 
@@ -224,13 +244,16 @@ class Pipeline:
         (``materialize``: auto, row, column); ``"numpy"`` ``{output: array}``; ``"pandas"``
         a DataFrame; ``"arrow"``/``"result"`` the :class:`Result` (Arrow PyCapsule provider).
         ``error_policy="continue"``: failed items give None and an error record
-        (``return_format="result"``, then ``result.errors``).
+        (``return_format="result"``, then ``result.errors``). ``progress=True`` draws the
+        C library's progress bar on standard error when it is a terminal (``"always"``:
+        also when not); ``profile=Profile()`` and ``trace=Trace()`` record the call.
         """
         over = _names(map_over, "map_over")
         if not over:
             raise ValueError("map_over names no input")
         r = Result(self._call(True, inputs, output_name, over, map_mode, engine, error_policy,
-                              callbacks, cache, cache_mode, cache_nodes))
+                              callbacks, cache, cache_mode, cache_nodes, progress, profile,
+                              trace))
         return _format(r, return_format, materialize)
 
     # ---- pictures -----------------------------------------------------------

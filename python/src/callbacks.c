@@ -22,13 +22,15 @@ enum {
   CB_CACHE_HIT,
   CB_CACHE_MISS,
   CB_CACHE_WRITE,
+  CB_CHUNK_START,
+  CB_CHUNK_END,
   CB_N
 };
 
-static const char *const k_names[CB_N] = {"on_pipeline_start", "on_pipeline_end", "on_map_start",
-                                          "on_map_end",        "on_item_start",   "on_item_end",
-                                          "on_node_start",     "on_node_end",     "on_error",
-                                          "on_cache_hit",      "on_cache_miss",   "on_cache_write"};
+static const char *const k_names[CB_N] = {
+    "on_pipeline_start", "on_pipeline_end", "on_map_start",   "on_map_end",  "on_item_start",
+    "on_item_end",       "on_node_start",   "on_node_end",    "on_error",    "on_cache_hit",
+    "on_cache_miss",     "on_cache_write",  "on_chunk_start", "on_chunk_end"};
 
 struct hnpy_callbacks {
   hn_callbacks cb;
@@ -43,10 +45,12 @@ static void fire(hnpy_callbacks *c, int which, const hn_event *e) {
   hnpy_gil g;
   hnpy_gil_enter(&g);
   PyObject *d = Py_BuildValue(
-      "{sssNsLsNsisLsLsssNsi}", "event", k_names[which] + 3, "node", str_or_none(e->node), "item",
-      (long long)e->item, "item_path", str_or_none(e->item_path), "depth", e->depth, "n_items",
-      (long long)e->n_items, "n_rows", (long long)e->n_rows, "status", hn_status_str(e->status),
-      "message", str_or_none(e->message), "worker", e->worker);
+      "{sssNsLsNsisLsLsssNsisLsLsisisiss}", "event", k_names[which] + 3, "node",
+      str_or_none(e->node), "item", (long long)e->item, "item_path", str_or_none(e->item_path),
+      "depth", e->depth, "n_items", (long long)e->n_items, "n_rows", (long long)e->n_rows, "status",
+      hn_status_str(e->status), "message", str_or_none(e->message), "worker", e->worker, "start_ns",
+      (long long)e->start_ns, "duration_ns", (long long)e->duration_ns, "thread", e->thread,
+      "process", e->process, "rank", e->rank, "engine", e->engine ? e->engine : "");
   if (d && e->pipeline) {
     PyObject *p = PyUnicode_FromString(e->pipeline);
     if (!p || PyDict_SetItemString(d, "pipeline", p) < 0) Py_CLEAR(d);
@@ -75,16 +79,19 @@ TRAMPOLINE(8)
 TRAMPOLINE(9)
 TRAMPOLINE(10)
 TRAMPOLINE(11)
+TRAMPOLINE(12)
+TRAMPOLINE(13)
 
-static const hn_callback k_tramp[CB_N] = {cb_0, cb_1, cb_2, cb_3, cb_4,  cb_5,
-                                          cb_6, cb_7, cb_8, cb_9, cb_10, cb_11};
+static const hn_callback k_tramp[CB_N] = {cb_0, cb_1, cb_2, cb_3,  cb_4,  cb_5,  cb_6,
+                                          cb_7, cb_8, cb_9, cb_10, cb_11, cb_12, cb_13};
 
 /* The member of hn_callbacks for event i. */
 static hn_callback *slot(hn_callbacks *cb, int i) {
   hn_callback *s[CB_N] = {&cb->on_pipeline_start, &cb->on_pipeline_end, &cb->on_map_start,
                           &cb->on_map_end,        &cb->on_item_start,   &cb->on_item_end,
                           &cb->on_node_start,     &cb->on_node_end,     &cb->on_error,
-                          &cb->on_cache_hit,      &cb->on_cache_miss,   &cb->on_cache_write};
+                          &cb->on_cache_hit,      &cb->on_cache_miss,   &cb->on_cache_write,
+                          &cb->on_chunk_start,    &cb->on_chunk_end};
   return s[i];
 }
 

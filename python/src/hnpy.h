@@ -213,6 +213,19 @@ typedef struct hnpy_callbacks hnpy_callbacks;
 int hnpy_callbacks_make(PyObject *dict, hnpy_callbacks **out, const hn_callbacks **cb);
 void hnpy_callbacks_free(hnpy_callbacks *c);
 
+/*
+ * The observers of a call (observe.c): the Python callbacks `py` (may be
+ * NULL), a progress bar (progress: 1 on a terminal, 2 always), a Profile and
+ * a Trace (or None), chained. When there is nothing to chain, *out stays
+ * NULL and *cb unchanged. Free with hnpy_observers_free after the call.
+ */
+typedef struct hnpy_observers hnpy_observers;
+extern PyTypeObject hnpy_ProfileType;
+extern PyTypeObject hnpy_TraceType;
+int hnpy_observers_make(const hn_callbacks *py, int progress, PyObject *profile, PyObject *trace,
+                        hnpy_observers **out, const hn_callbacks **cb);
+void hnpy_observers_free(hnpy_observers *o);
+
 /* Export helpers (capsule.c): PyCapsules of the Arrow C interfaces. */
 PyObject *hnpy_stream_capsule(const hn_result *r);
 PyObject *hnpy_schema_capsule(const hn_type *schema);

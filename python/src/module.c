@@ -90,6 +90,7 @@ PyMODINIT_FUNC PyInit__hypernodes(void) {
       add_type(m, &hnpy_PipelineType, "Pipeline") < 0 ||
       add_type(m, &hnpy_EngineType, "Engine") < 0 || add_type(m, &hnpy_CacheType, "Cache") < 0 ||
       add_type(m, &hnpy_ResultType, "Result") < 0 ||
+      add_type(m, &hnpy_ProfileType, "Profile") < 0 || add_type(m, &hnpy_TraceType, "Trace") < 0 ||
       PyModule_AddStringConstant(m, "OBJECT_TYPE", "object<py>") < 0) {
     Py_DECREF(m);
     return NULL;

@@ -40,20 +40,21 @@ static int names_of(PyObject *t, int64_t *n, const char ***out) {
 
 typedef struct call_kw {
   PyObject *inputs, *outputs, *map_over, *types, *engine, *callbacks, *cache, *convs;
-  int map_mode, error_policy, cache_mode, cache_nodes;
+  PyObject *profile, *trace;
+  int map_mode, error_policy, cache_mode, cache_nodes, progress;
 } call_kw;
 
 static int parse(PyObject *args, PyObject *kwargs, call_kw *k) {
-  static char *kw[] = {"inputs",     "outputs",     "map_over", "types",    "engine",
-                       "callbacks",  "cache",       "convs",    "map_mode", "error_policy",
-                       "cache_mode", "cache_nodes", NULL};
+  static char *kw[] = {"inputs",     "outputs",     "map_over", "types", "engine",   "callbacks",
+                       "cache",      "convs",       "profile",  "trace", "map_mode", "error_policy",
+                       "cache_mode", "cache_nodes", "progress", NULL};
   memset(k, 0, sizeof *k);
   k->inputs = k->outputs = k->map_over = k->types = k->engine = Py_None;
-  k->callbacks = k->cache = k->convs = Py_None;
-  return PyArg_ParseTupleAndKeywords(args, kwargs, "|OOOOOOOOiiii:call", kw, &k->inputs,
-                                     &k->outputs, &k->map_over, &k->types, &k->engine,
-                                     &k->callbacks, &k->cache, &k->convs, &k->map_mode,
-                                     &k->error_policy, &k->cache_mode, &k->cache_nodes)
+  k->callbacks = k->cache = k->convs = k->profile = k->trace = Py_None;
+  return PyArg_ParseTupleAndKeywords(
+             args, kwargs, "|OOOOOOOOOOiiiii:call", kw, &k->inputs, &k->outputs, &k->map_over,
+             &k->types, &k->engine, &k->callbacks, &k->cache, &k->convs, &k->profile, &k->trace,
+             &k->map_mode, &k->error_policy, &k->cache_mode, &k->cache_nodes, &k->progress)
              ? 0
              : -1;
 }
@@ -81,10 +82,13 @@ PyObject *hnpy_pipeline_call(PipelineObject *self, PyObject *args, PyObject *kwa
   c.opts.cache = k.cache == Py_None ? NULL : ((CacheObject *)k.cache)->c;
   const char **outs = NULL, **over = NULL;
   hnpy_callbacks *cbs = NULL;
+  hnpy_observers *obs = NULL;
   PyObject *ret = NULL;
   if (names_of(k.outputs, &c.opts.n_outputs, &outs) < 0 ||
       names_of(k.map_over, &c.opts.n_map_over, &over) < 0 ||
       hnpy_callbacks_make(k.callbacks, &cbs, &c.opts.callbacks) < 0 ||
+      hnpy_observers_make(c.opts.callbacks, k.progress, k.profile, k.trace, &obs,
+                          &c.opts.callbacks) < 0 ||
       hnpy_inputs_build(k.inputs, is_map ? k.map_over : NULL, k.types == Py_None ? NULL : k.types,
                         &c.inputs) < 0)
     goto done;
@@ -103,6 +107,7 @@ done:
   hnpy_exceptions_clear();
   hn_result_destroy(c.result);
   hn_inputs_destroy(c.inputs);
+  hnpy_observers_free(obs);
   hnpy_callbacks_free(cbs);
   PyMem_Free(outs);
   PyMem_Free(over);
