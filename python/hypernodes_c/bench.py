@@ -84,6 +84,7 @@ K_OVERHEAD = 10
 
 class Scenario:
     name = ""
+    return_format = "python"  # --format: "arrow" leaves text/overhead results unconverted
     cap = 0  # items at most (0: none)
     calls_per_item = 0  # node calls per item, for ns_per_node_call
 
@@ -98,6 +99,9 @@ class Scenario:
 
     def same(self, a, b) -> bool:
         return a == b
+
+    def finish(self, out):  # after the clock: a Result left as Arrow batches becomes lists
+        return out.to_pydict() if hasattr(out, "to_pydict") else out
 
 
 class Text(Scenario):
@@ -121,7 +125,9 @@ class Text(Scenario):
         return {"cleaned": cleaned, "tokens": tokens, "n_tokens": counts}
 
     def engine(self, engine):
-        return self.p.map(inputs={"text": self.texts}, map_over="text", engine=engine)
+        r = self.p.map(inputs={"text": self.texts}, map_over="text", engine=engine,
+                       return_format=self.return_format)
+        return r
 
 
 class Stateful(Scenario):
@@ -226,8 +232,10 @@ class Overhead(Scenario):
         return {f"x{K_OVERHEAD}": out}
 
     def engine(self, engine):
-        return self.p.map(inputs={"x0": self.items}, map_over="x0",
-                          output_name=f"x{K_OVERHEAD}", engine=engine)
+        r = self.p.map(inputs={"x0": self.items}, map_over="x0",
+                       output_name=f"x{K_OVERHEAD}", engine=engine,
+                       return_format=self.return_format)
+        return r
 
 
 class CNodes(Scenario):
@@ -302,6 +310,7 @@ def run_scenario(cls, n, engines, repeats, warmup, workers, out):
             metrics[name] = {"available": False, "reason": str(e)}
             continue
         got, d = timed(lambda: s.engine(eng), repeats, warmup)
+        got = s.finish(got)
         m = metric(d, base_med, s.calls_per_item, s.n)
         m["matches_loop"] = ok = bool(s.same(want, got))
         ok_all &= ok
@@ -313,6 +322,19 @@ def run_scenario(cls, n, engines, repeats, warmup, workers, out):
         del eng
     out.append({"scenario": s.name, "n_items": s.n, "metrics": metrics})
     return ok_all
+
+
+def keep_freed_memory_mapped() -> None:
+    """As the C benchmarks do (mallopt): page faults cost ~10 us per page on the reference
+    VM and would drown what is measured. glibc only; elsewhere nothing happens."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, -1)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def main(argv=None) -> int:
@@ -327,12 +349,17 @@ def main(argv=None) -> int:
     ap.add_argument("--cnodes", default=os.environ.get("HYPERNODES_TEST_CNODES"),
                     help="the node library for the cnodes scenario (libhn_test_cnodes.so)")
     ap.add_argument("--json", help="write the results there")
+    ap.add_argument("--format", choices=("python", "arrow"), default="python",
+                    help="text and overhead: results as Python lists (timed) or left as "
+                         "Arrow batches (converted after the clock stops, for the check)")
     a = ap.parse_args(argv)
+    keep_freed_memory_mapped()
     if a.cnodes is None:
         guess = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                              "tests", "libhn_test_cnodes.so")
         a.cnodes = guess if os.path.exists(guess) else None
     CNodes.library = a.cnodes
+    Scenario.return_format = a.format
     names = [s.strip() for s in a.scenarios.split(",") if s.strip()]
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     print(f"hypernodes_c bench: {a.items} items, {a.repeats} repeats after {a.warmup} warm-up, "
