@@ -302,10 +302,15 @@ def run_scenario(cls, n, engines, repeats, warmup, workers, out):
           f"{max(base) * 1e3:>10.2f}{1:>8.2f}x{'-':>9}  ok")
     ok_all = True
     for name in engines:
-        if cls is CNodes and name == "processes":
+        kind, _, opts = name.partition(":")
+        if cls is CNodes and kind == "processes":
             continue
         try:
-            eng = Engine(name, workers=workers)
+            kw = {"workers": workers}
+            for opt in filter(None, opts.split(":")):
+                k, _, v = opt.partition("=")
+                kw[k] = float(v) if k == "item_timeout" else int(v)
+            eng = Engine(kind, **kw)
         except Exception as e:  # an engine this build lacks
             metrics[name] = {"available": False, "reason": str(e)}
             continue
@@ -316,7 +321,7 @@ def run_scenario(cls, n, engines, repeats, warmup, workers, out):
         ok_all &= ok
         metrics[name] = m
         ns = m.get("ns_per_node_call")
-        print(f"  {name:<14}{m['median_s'] * 1e3:>10.2f}{min(d) * 1e3:>10.2f}"
+        print(f"  {name:<14.40}{m['median_s'] * 1e3:>10.2f}{min(d) * 1e3:>10.2f}"
               f"{max(d) * 1e3:>10.2f}{m['ratio_to_loop']:>8.2f}x"
               f"{(f'{ns:.0f}' if ns is not None else '-'):>9}  {'ok' if ok else 'MISMATCH'}")
         del eng
@@ -342,7 +347,8 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=5000)
     ap.add_argument("--scenarios", default="text,stateful,numeric,nested,overhead,cnodes")
-    ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--engines", default=",".join(ENGINES),
+                    help="names, each optionally with options: columnar:chunk_size=262144:workers=1")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--workers", type=int, default=0, help="0: one per core")
