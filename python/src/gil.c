@@ -96,6 +96,16 @@ static void after_fork_child(void) {
   if (!fork_took) return;
   fork_took = 0;
   PyOS_AfterFork_Child();
+  /*
+   * Objects inherited from the parent go to the GC's permanent generation: a
+   * collection in the worker would otherwise write to every one of them (their
+   * GC links), copying every page of the parent's heap.
+   */
+  PyObject *gc = PyImport_ImportModule("gc");
+  PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+  Py_XDECREF(r);
+  Py_XDECREF(gc);
+  PyErr_Clear();
   /* The only thread of the worker keeps the GIL: its nodes call Python directly. */
   hnpy_tls_holds_gil = 1;
   atomic_store(&hnpy_abort, 0);
