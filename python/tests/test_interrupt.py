@@ -38,6 +38,7 @@ def test_keyboard_interrupt_sequential(policy):
 def sigint_at_ten(x: int) -> int:
     if x == 10:
         os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # let the kernel deliver it (to any thread) before going on
     spin(0.002)
     return x
 

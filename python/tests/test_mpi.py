@@ -11,7 +11,7 @@ import pytest
 import hypernodes_c
 
 SCRIPT = textwrap.dedent("""
-    import sys
+    import os, sys
     from hypernodes_c import Engine, Error, Pipeline, node
 
     @node(output_name="y")
@@ -24,7 +24,8 @@ SCRIPT = textwrap.dedent("""
         print("NOMPI", err, flush=True)
         sys.exit(0)
     r = Pipeline(nodes=[inc]).map(inputs={"x": list(range(100))}, map_over="x", engine=e)
-    print("ROWS", len(r["y"]), sum(r["y"]), flush=True)
+    with open(os.path.join(sys.argv[1], f"rows.{os.getpid()}"), "w") as f:  # one file per rank
+        f.write(f"ROWS {len(r['y'])} {sum(r['y'])}")
 """)
 
 
@@ -38,10 +39,11 @@ def test_mpi_two_ranks(tmp_path):
                PYTHONPATH=os.path.dirname(os.path.dirname(hypernodes_c.__file__)))
     # MPI is started in the child processes only: forking after MPI_Init (the
     # processes engine in later tests) is not safe in this process.
-    out = subprocess.run(["mpiexec", "-n", "2", sys.executable, str(script)], env=env,
+    out = subprocess.run(["mpiexec", "-n", "2", sys.executable, str(script), str(tmp_path)],
+                         env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     if "NOMPI" in out.stdout:
         pytest.skip(out.stdout.strip())
-    rows = sorted(line for line in out.stdout.splitlines() if line.startswith("ROWS"))
+    rows = sorted(p.read_text() for p in tmp_path.glob("rows.*"))
     assert rows == ["ROWS 0 0", f"ROWS 100 {sum(range(1, 101))}"]
