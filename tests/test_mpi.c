@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -460,6 +461,71 @@ static void test_fixed_chunk_size(void **state) {
   hn_engine_destroy(e);
 }
 
+/*
+ * A cache on rank 0: the ranks follow its groups. Cold, warm, a partly
+ * changed map (groups of items that run different nodes), and a failure
+ * under raise in one group: the results and errors of the sequential
+ * engine on rank 0, no rows elsewhere, the same status everywhere.
+ */
+static void test_cache_on_rank0(void **state) {
+  (void)state;
+  char dir[64] = "/tmp/hn_mpi_cache_XXXXXX";
+  hn_cache *cache = NULL;
+  hn_error err;
+  if (g_rank == 0) {
+    assert_non_null(mkdtemp(dir));
+    HN_CHECK(hn_cache_open(NULL, dir, NULL, &cache, &err), &err);
+  }
+  hn_pipeline *p = square_pipeline();
+  hn_inputs *in = column_inputs(500);
+  HN_CHECK(hn_inputs_set_int64(in, "k", 3, &err), &err);
+  hn_run_options o = map_opts(HN_ERRORS_RAISE);
+  o.cache = cache; /* NULL on the other ranks: they follow rank 0 */
+  int64_t want_hits[] = {0, 1000, 998}, want_misses[] = {1000, 0, 2};
+  for (int round = 0; round < 3; round++) {
+    if (round == 2) { /* one item changed: its two nodes run, in a group of their own */
+      hn_array *col = iota(500);
+      ((int64_t *)hn_array_int64_values(col))[123] = 100123;
+      HN_CHECK(hn_inputs_set_column(in, "x", col, &err), &err);
+      hn_array_release(col);
+    }
+    hn_result *res = NULL;
+    HN_CHECK(hn_pipeline_map(p, g_engine, in, &o, &res, &err), &err);
+    hn_run_options plain = map_opts(HN_ERRORS_RAISE);
+    check_like_sequential(p, in, &plain, res);
+    if (g_rank == 0) {
+      hn_result_stats s;
+      hn_result_get_stats(res, &s, sizeof s);
+      assert_int_equal(s.cache_hits, want_hits[round]);
+      assert_int_equal(s.cache_misses, want_misses[round]);
+    }
+    hn_result_destroy(res);
+  }
+  hn_pipeline_release(p);
+  /* A failing node under raise, in the one group that runs: the same error on every rank. */
+  p = NULL;
+  HN_CHECK(hn_pipeline_create(NULL, "failing", &p, &err), &err);
+  HN_CHECK(hn_pipeline_add(p, "fail", "x", "y: int64", f_fail, &err), &err);
+  hn_inputs_destroy(in);
+  in = column_inputs(1000);
+  hn_result *res = NULL;
+  hn_status st = hn_pipeline_map(p, g_engine, in, &o, &res, &err);
+  assert_int_equal(st, HN_ENODE);
+  assert_null(res);
+  assert_string_equal(err.item_path, "300");
+  hn_inputs_destroy(in);
+  hn_pipeline_release(p);
+  if (g_rank == 0) {
+    hn_cache_close(cache);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+  }
+}
+
 int main(void) {
   hn_engine_options eo = {.size = sizeof eo, .kind = HN_ENGINE_MPI, .workers = 2};
   hn_error err;
@@ -486,6 +552,7 @@ int main(void) {
       cmocka_unit_test(test_object_input_refused),
       cmocka_unit_test(test_zero_items_and_run),
       cmocka_unit_test(test_fixed_chunk_size),
+      cmocka_unit_test(test_cache_on_rank0),
   };
   int failed = cmocka_run_group_tests_name("mpi", tests, NULL, NULL);
   hn_engine_destroy(g_engine);

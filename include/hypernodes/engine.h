@@ -331,7 +331,8 @@ typedef struct hn_run_options {
    * A cache of node results (cache.h; borrowed for the call), or NULL. The
    * call computes only what it does not find there and writes what it
    * computes (failed items are never written). Results, error records and
-   * item order are those of the same call without a cache.
+   * item order are those of the same call without a cache. On mpi the
+   * cache is rank 0's (the other ranks' is ignored: docs/cache.md).
    */
   hn_cache *cache;
   hn_cache_mode cache_mode;   /**< use (default), recompute or read-only */

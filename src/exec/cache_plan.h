@@ -61,4 +61,24 @@ hn_status hn__cached_groups(hn__cplan *cp, hn__collector *col, uint8_t *failed, 
 hn_status hn__cached_run(hn__call *x, hn_cache *cache, hn_cache_mode mode, hn_cache_nodes which,
                          const hn_callbacks *cb, hn_result **out, hn_error *err);
 
+/* ---- on a collective engine (cache_serve.c) ------------------------------------------- */
+
+/*
+ * The ranks of a collective engine follow rank 0's cached call: rank 0
+ * announces each group's sub-call (its sub-plan's given and asked names,
+ * its item count) before running it, and the end of the call with its
+ * outcome; the other ranks build the same sub-calls and serve them.
+ */
+
+/* Given and asked names in one buffer (*out owned by the caller, freed with hn__free). */
+hn_status hn__group_names_pack(const hn_allocator *a, int64_t n_given, const char *const *given,
+                               int64_t n_asked, const char *const *asked, uint8_t **out,
+                               size_t *size, hn_error *err);
+/* Rank 0: the group sub-call `sub` follows (its names packed by hn__group_names_pack). */
+void hn__cached_announce(const hn__call *sub, const uint8_t *names, size_t size);
+/* Rank 0: the cached call is over, with status st (err when it failed). */
+void hn__cached_done(const hn__call *x, hn_status st, const hn_error *err);
+/* Ranks > 0: serve rank 0's groups until it is done; returns its outcome (err filled). */
+hn_status hn__cached_serve(hn__call *x, hn_error *err);
+
 #endif /* HN_EXEC_CACHE_PLAN_H */

@@ -205,6 +205,8 @@ typedef struct subcall {
   hn__src *srcs;
   hn_array **made; /* per sub-plan input: an array made for it, or NULL */
   int64_t *index;  /* per group item: the caller's item index */
+  uint8_t *names;  /* collective engines: the sub-plan's names (hn__group_names_pack) */
+  size_t names_size;
   hn__call x;
 } subcall;
 
@@ -214,6 +216,7 @@ static void subcall_free(const hn_allocator *a, subcall *sc) {
   hn__free(a, sc->made);
   hn__free(a, sc->srcs);
   hn__free(a, sc->index);
+  hn__free(a, sc->names);
 }
 
 static hn_status subcall_prepare(const hn__cplan *cp, const group *g, subcall *sc, hn_error *err) {
@@ -228,6 +231,10 @@ static hn_status subcall_prepare(const hn__cplan *cp, const group *g, subcall *s
     st = hn__plan_get((hn_pipeline *)plan->pipeline, given.n, given.v, asked.n, asked.v, &sc->plan,
                       err);
   }
+  /* The ranks of a collective engine build the same sub-plan from these names. */
+  if (st == HN_OK && x->engine->ops->bcast && x->engine->ranks > 1)
+    st = hn__group_names_pack(a, given.n, given.v, asked.n, asked.v, &sc->names, &sc->names_size,
+                              err);
   hn__free(a, (void *)given.v);
   hn__free(a, (void *)asked.v);
   if (st == HN_OK && !sub_plan_fits(cp, sc->plan, g))
@@ -294,6 +301,7 @@ static hn_status run_group(hn__cplan *cp, const group *g, hn__collector *col, ui
   memset(&sc, 0, sizeof sc);
   hn_status st = subcall_prepare(cp, g, &sc, err);
   if (st == HN_OK) st = hn__collector_create(&sc.x, &sc.x.col, err);
+  if (st == HN_OK && sc.names) hn__cached_announce(&sc.x, sc.names, sc.names_size);
   hn_result *res = NULL;
   if (st == HN_OK) st = sc.x.engine->ops->execute(&sc.x, err);
   if (st == HN_OK) st = hn__collector_finish(sc.x.col, &res, err);

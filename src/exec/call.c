@@ -268,11 +268,6 @@ static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *optio
   x->cb = c->has_cb ? &c->cb : NULL;
   if (st == HN_OK && (engine->ops->flags & HN__ENGINE_ACROSS_PROCESSES))
     st = hn__check_portable(x, engine->ops->name, err);
-  if (st == HN_OK && c->o.cache && engine->ops->agree)
-    st = hn__error(err, HN_EUNSUPPORTED,
-                   "the cache is not available on the %s engine: its ranks would each need the "
-                   "driving rank's cache (docs/cache.md)",
-                   engine->ops->name);
   if (st == HN_OK && ((unsigned)c->o.cache_mode > HN_CACHE_READ_ONLY ||
                       (unsigned)c->o.cache_nodes > HN_CACHE_NODES_MARKED))
     st = hn__error(err, HN_EINVAL, "unknown cache_mode %d or cache_nodes %d", (int)c->o.cache_mode,
@@ -292,8 +287,20 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
     top_event(c, c->cb.on_pipeline_start, HN_OK, t0, false);
     if (c->is_map) top_event(c, c->cb.on_map_start, HN_OK, t0, false);
   }
-  if (c->o.cache) {
+  /* A collective engine's ranks follow rank 0: its cache, or none. */
+  bool cached = c->o.cache != NULL, collective = engine->ops->bcast && engine->ranks > 1;
+  if (collective) {
+    uint8_t mode = cached ? 1 : 0;
+    engine->ops->bcast(engine, &mode, 1);
+    cached = mode != 0;
+  }
+  if (cached && root) {
     st = hn__cached_run(x, c->o.cache, c->o.cache_mode, c->o.cache_nodes, &c->cb, out, err);
+    if (collective) hn__cached_done(x, st, err);
+  } else if (cached) {
+    st = hn__cached_serve(x, err);
+    x->served_only = true;
+    if (st == HN_OK) st = hn__collector_finish(x->col, out, err);
   } else {
     /* Ranks of a collective engine take part even when there is nothing to do. */
     if (c->n_items > 0 || engine->ranks > 1) st = engine->ops->execute(x, err);

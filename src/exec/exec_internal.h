@@ -229,6 +229,13 @@ typedef struct hn__engine_ops {
    * failure (err filled); it may also come from the collector at finish.
    */
   hn_status (*execute)(hn__call *x, hn_error *err);
+  /*
+   * Collective engines only (NULL otherwise): every process calls it with
+   * a buffer of n bytes; rank 0's bytes reach every rank. Used between the
+   * calls of one run or map (a cached call's groups). A failure is fatal to
+   * the job (the ranks would be out of step): returns HN_OK or aborts.
+   */
+  void (*bcast)(hn_engine *e, void *buf, size_t n);
 } hn__engine_ops;
 
 /* An engine: what every engine has; the rest is its own state. */

@@ -10,8 +10,8 @@ static hn_status call_message(cworker *w, hn_status st, char *buf, size_t cap) {
   return hn__call_failure(&w->ctx, st, buf, cap);
 }
 
-static hn_status call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
-                           const char *msg) {
+hn_status hn__col_call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
+                            const char *msg) {
   const hn_allocator *a = &w->job->alloc;
   if (!c->fail && !NEWA(c->fail, c->m)) return hn__col_fatal(w, HN_ENOMEM);
   c->fail[j] = 1;
@@ -56,7 +56,13 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   bool started = st == HN_OK, timed = started && j->ev.time_nodes;
   int64_t t0 = timed ? hn__col_begin(w, L, j->ev.node_start, g->name, m) : 0;
   hn_status end_st = HN_OK;
+  bool spread = st == HN_OK && hn__col_rows_spreadable(w, c);
+  int64_t t_start = spread ? hn__now_ns() : 0;
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
+    if (spread && (r & 15) == 0 && hn__col_rows_worth(t_start, r, m)) {
+      st = hn__col_rows_spread(w, L, c, b, r, &end_st); /* rows [r, m) on the pool */
+      break;
+    }
     for (int64_t k = 0; k < ni; k++)
       if (k >= 64 ? !c->in[k].scalar : !scal[k]) d[k] = hn_array_get(c->in[k].arr, r);
     hn_status cs = g->row(g->user_data, d, b, &w->ctx);
@@ -81,7 +87,7 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
       hn__builder_rollback(b[k], r);
       if (hn_builder_append_null(b[k]) != HN_OK) st = hn__col_fatal(w, HN_ENOMEM);
     }
-    if (st == HN_OK) st = call_fail(w, L, c, r, cs, msg);
+    if (st == HN_OK) st = hn__col_call_fail(w, L, c, r, cs, msg);
   }
   if (timed) hn__col_end(w, L, j->ev.node_end, g->name, m, st != HN_OK ? st : end_st, t0);
   for (int64_t k = 0; k < made; k++) {
@@ -169,7 +175,7 @@ static hn_status batch_isolate(cworker *w, lvl *L, ncall *c, hn_batch_arg *args)
       hn_array_release(o1[k]);
       o1[k] = NULL;
     }
-    if (st == HN_OK && cs != HN_OK) st = call_fail(w, L, c, r, cs, msg);
+    if (st == HN_OK && cs != HN_OK) st = hn__col_call_fail(w, L, c, r, cs, msg);
   }
   for (int64_t k = 0; b && k < no; k++) {
     if (st == HN_OK) {
@@ -207,7 +213,7 @@ hn_status hn__col_call_batch(cworker *w, lvl *L, ncall *c) {
       if (st != HN_OK)
         st = hn__col_fatal(w, st);
       else
-        st = call_fail(w, L, c, 0, cs, msg);
+        st = hn__col_call_fail(w, L, c, 0, cs, msg);
     } else {
       st = batch_isolate(w, L, c, args);
     }

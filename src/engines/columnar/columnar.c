@@ -294,7 +294,12 @@ static hn_status columnar_execute(hn__call *x, hn_error *err) {
     job_free(&j);
     return hn__error(err, HN_ENOMEM, "pthread_mutex_init failed");
   }
-  hn__pool_run(x->engine->state, worker_main, &j);
+  /* One item: its morsel runs here, and the pool takes the rows of its heavy calls. */
+  if (x->n_items == 1 && hn__pool_size(x->engine->state) > 1) j.helpers = x->engine->state;
+  if (j.helpers)
+    worker_main(&j, 0);
+  else
+    hn__pool_run(x->engine->state, worker_main, &j);
   pthread_mutex_destroy(&j.mu);
   int ran = 0;
   for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;

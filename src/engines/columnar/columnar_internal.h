@@ -68,6 +68,9 @@ typedef struct cjob {
   hn_error fail_err;
   int64_t fail_index;
   _Atomic int64_t res_inits, res_destroys;
+  /* A run (one item): its morsel runs on the calling thread, and the pool's
+   * threads take the rows of its heavy row calls (rows_parallel.c). */
+  hn__pool *helpers;
 } cjob;
 
 #define NEWA(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
@@ -125,6 +128,27 @@ void hn__col_lvl_free(const hn_allocator *a, lvl *L);
 hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c);
 /* The batch function over the call's rows; failing rows found by the row function or one by one. */
 hn_status hn__col_call_batch(cworker *w, lvl *L, ncall *c);
+
+/* A failure of call row j: a null already in its outputs; recorded for the level's row(s). */
+hn_status hn__col_call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
+                            const char *msg);
+
+/* ---- rows_parallel.c ------------------------------------------------------------------ */
+
+#define HN__COL_SPREAD_AFTER_NS 100000 /* a run's row call is timed this long here... */
+#define HN__COL_SPREAD_MIN_NS 1000000  /* ...and spread when this much work is left */
+
+/* Whether the rows of call c may be spread over the pool (a run; no objects). */
+bool hn__col_rows_spreadable(const cworker *w, const ncall *c);
+/* Whether the rows left promise enough work, `done` of `m` rows having taken since t_start. */
+bool hn__col_rows_worth(int64_t t_start, int64_t done, int64_t m);
+/*
+ * Rows [r0, c->m) on the pool, appended to b in order; their failures
+ * recorded in row order (*end_st: the last one's code). Returns HN_OK or an
+ * engine failure.
+ */
+hn_status hn__col_rows_spread(cworker *w, lvl *L, ncall *c, hn_builder **b, int64_t r0,
+                              hn_status *end_st);
 
 /* ---- eval.c -------------------------------------------------------------------------- */
 

@@ -396,7 +396,9 @@ hn_status hn__items_run(hn__call *x, const hn__items_opts *o, hn_error *err) {
   }
   /* Chunks of light items are large (HN__TARGET_CHUNK_NS): kept as record batches, not joined. */
   if (j.threads) hn__collector_keep_chunks(x->col, HN__KEEP_CHUNK_ROWS);
-  if (o->pool)
+  /* One item on a pool: it runs here, and the pool takes its nested maps' inner items. */
+  if (o->pool && x->n_items == 1) j.helpers = o->pool;
+  if (o->pool && !j.helpers)
     hn__pool_run(o->pool, worker_main, &j);
   else
     worker_main(&j, 0);

@@ -10,12 +10,14 @@
 
 #include "items.h"
 
-#define HN__RESET_EVERY 1024     /* items between truncations of scratch builders */
-#define HN__WINDOW_PER_WORKER 4  /* chunks in flight per worker */
-#define HN__FIRST_CHUNK 16       /* items in the timed first chunks (automatic size) */
-#define HN__TARGET_CHUNK_NS 1e6  /* aim for 1 ms of work per chunk */
-#define HN__KEEP_CHUNK_ROWS 1024 /* results stay chunked when chunks average this many rows */
-#define HN__PIECE_NS 1000000     /* chunk events: pieces of about 1 ms of work */
+#define HN__RESET_EVERY 1024       /* items between truncations of scratch builders */
+#define HN__WINDOW_PER_WORKER 4    /* chunks in flight per worker */
+#define HN__FIRST_CHUNK 16         /* items in the timed first chunks (automatic size) */
+#define HN__TARGET_CHUNK_NS 1e6    /* aim for 1 ms of work per chunk */
+#define HN__KEEP_CHUNK_ROWS 1024   /* results stay chunked when chunks average this many rows */
+#define HN__PIECE_NS 1000000       /* chunk events: pieces of about 1 ms of work */
+#define HN__SPREAD_AFTER_NS 100000 /* a run's inner map is timed this long on one worker... */
+#define HN__SPREAD_MIN_NS 1000000  /* ...and spread over the pool when this much work is left */
 #define HN__PIECE_MAX ((int64_t)1 << 30)
 
 #define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
@@ -146,6 +148,9 @@ typedef struct job {
   hn_status fail_status;
   hn_error fail_err;
   _Atomic int64_t res_inits, res_destroys;
+  /* A run (one item) on a pool: the item runs on the calling thread, and the
+   * pool's threads take the inner items of its nested maps (inner_parallel.c). */
+  hn__pool *helpers;
 } job;
 
 /* ---- item_events.c ---------------------------------------------------------------- */
@@ -288,10 +293,54 @@ static inline void hn__it_put_row(frame *f, int64_t s, const hn_array *a, int64_
   }
 }
 
+/* Give the inner frame the inputs of inner item t of a mapped nested step. */
+static inline void hn__it_put_inner_item(frame *cf, const xstep *x, int64_t t) {
+  for (int64_t k = 0; k < x->n_map; k++) {
+    int64_t q = x->map_q[k];
+    if (q < 0) continue;
+    int64_t idx = hn__map_row(x->node->map_mode, t, x->map_stride[k], x->map_len[k]);
+    hn_list_view lv = x->map_list[k].v.list;
+    hn__it_put_row(cf, q, lv.values, lv.start + idx);
+  }
+}
+
+/* ---- inner_parallel.c ------------------------------------------------------------------ */
+
+/* Whether the inner items of nested step x may be spread over the pool now. */
+bool hn__it_inner_parallel_ok(const worker *w, const xstep *x);
+/*
+ * Run inner items [t0, n_inner) of x on the pool and append their outputs to
+ * the inner frame's builders (as run one by one). A failure is w's as if the
+ * lowest failing item had run on w; returns its status.
+ */
+hn_status hn__it_inner_parallel(worker *w, xstep *x, int64_t t0, int64_t n_inner);
+
+/*
+ * Give slot s the value of row i of builder b, just appended. Fixed-width
+ * values are read from the builder's buffers; other types through its view.
+ */
+static inline void hn__it_put_built(frame *f, int64_t s, hn_builder *b, int64_t i) {
+  hn_datum **p = f->dsts + f->dst_start[s], **end = f->dsts + f->dst_start[s + 1];
+  if (p == end) return;
+  hn_type_id id = b->id;
+  if (id != HN_TYPE_INT64 && id != HN_TYPE_FLOAT64) {
+    hn__it_put_row(f, s, hn__builder_view(b), i);
+    return;
+  }
+  bool nul = b->validity && !hn_bit_get(b->validity->data, i);
+  int64_t bits; /* the value's 8 bytes, whichever of the two types */
+  memcpy(&bits, b->values->data + 8 * i, 8);
+  for (; p < end; p++) {
+    (*p)->type = id;
+    (*p)->is_null = nul;
+    memcpy(&(*p)->v.i64, &bits, 8);
+  }
+}
+
 /* The value of output k after a step appended it, for the steps downstream. */
 static inline void hn__it_read_output(frame *f, const xstep *x, int64_t k) {
   int64_t s = x->out_slots[k];
-  hn__it_put_row(f, s, hn__builder_view(x->outs[k]), f->rows[s]);
+  hn__it_put_built(f, s, x->outs[k], f->rows[s]);
 }
 
 #endif /* HN_ENGINES_ITEMS_INTERNAL_H */

@@ -148,17 +148,6 @@ static hn_status nested_items(worker *w, frame *f, xstep *x, int64_t *n_inner) {
   return hn__it_node_failure(w, f, g->name, st == HN_EINVAL ? HN_ENODE : st, msg);
 }
 
-/* Give the inner frame the inputs of inner item t of a mapped nested step. */
-static void put_inner_item(frame *cf, const xstep *x, const hn_gnode *g, int64_t t) {
-  for (int64_t k = 0; k < x->n_map; k++) {
-    int64_t q = x->map_q[k];
-    if (q < 0) continue;
-    int64_t idx = hn__map_row(g->map_mode, t, x->map_stride[k], x->map_len[k]);
-    hn_list_view lv = x->map_list[k].v.list;
-    hn__it_put_row(cf, q, lv.values, lv.start + idx);
-  }
-}
-
 /*
  * Inner items [t0, t1) of a mapped nested step, each with its item events;
  * *done counts the items run. The item path gets the inner index meanwhile.
@@ -166,11 +155,10 @@ static void put_inner_item(frame *cf, const xstep *x, const hn_gnode *g, int64_t
 static hn_status run_inner_items(worker *w, frame *cf, xstep *x, int64_t t0, int64_t t1,
                                  int64_t *done) {
   job *j = w->job;
-  const hn_gnode *g = x->node;
   hn_status st = HN_OK;
   int pos = w->path_len++;
   for (int64_t t = t0; t < t1; t++) {
-    put_inner_item(cf, x, g, t);
+    hn__it_put_inner_item(cf, x, t);
     w->path[pos] = t;
     w->path_dirty = true;
     cf->item = t;
@@ -186,6 +174,17 @@ static hn_status run_inner_items(worker *w, frame *cf, xstep *x, int64_t t0, int
   return st;
 }
 
+/*
+ * Spread the rest of an inner map over the pool (inner_parallel.c) once the
+ * items run so far took HN__SPREAD_AFTER_NS and the rest promises more than
+ * HN__SPREAD_MIN_NS of work at their pace.
+ */
+static bool inner_parallel_worth(int64_t t_start, int64_t done, int64_t n_inner) {
+  double spent = (double)(hn__now_ns() - t_start);
+  return spent >= HN__SPREAD_AFTER_NS &&
+         spent / (double)done * (double)(n_inner - done) >= HN__SPREAD_MIN_NS;
+}
+
 /* The inner map of a mapped nested step: map events, chunk pieces, items, list outputs. */
 static hn_status run_inner_map(worker *w, frame *f, xstep *x, int64_t n_inner) {
   job *j = w->job;
@@ -193,8 +192,16 @@ static hn_status run_inner_map(worker *w, frame *f, xstep *x, int64_t n_inner) {
   frame *cf = x->child;
   int64_t tm = j->ev.time_maps ? hn__it_span_begin(w, cf, j->ev.map_start, f->item, n_inner) : 0;
   hn_status st = HN_OK;
+  bool spread = hn__it_inner_parallel_ok(w, x);
+  int64_t t_start = spread ? hn__now_ns() : 0, step = 1;
   for (int64_t t = 0; t < n_inner && st == HN_OK;) {
+    if (spread && t > 0 && inner_parallel_worth(t_start, t, n_inner)) {
+      st = hn__it_inner_parallel(w, x, t, n_inner);
+      break;
+    }
     int64_t n = j->ev.time_chunks ? hn__it_piece_begin(w, cf, t, n_inner - t) : n_inner - t;
+    if (spread && n > step) n = step; /* timed in growing steps until the pool is worth it */
+    step *= 2;
     int64_t done = 0;
     st = run_inner_items(w, cf, x, t, t + n, &done);
     if (j->ev.time_chunks) hn__it_piece_end(w, cf, done, st);
@@ -322,17 +329,11 @@ hn_status hn__it_run_item(worker *w, frame *f) {
         /* Exactly one row per output; read back what later steps consume. */
         for (int64_t k = 0; k < x->n_out; k++) {
           int64_t slot = x->out_slots[k], row = rows[slot];
-          if (x->read_out[k]) {
-            const hn_array *v = hn__builder_view(x->outs[k]);
-            if (HN__UNLIKELY(v->length != row + 1)) {
-              st = appended_wrong(w, f, x, k);
-              break;
-            }
-            hn__it_put_row(f, slot, v, row);
-          } else if (HN__UNLIKELY(hn_builder_length(x->outs[k]) != row + 1)) {
+          if (HN__UNLIKELY(x->outs[k]->length != row + 1)) {
             st = appended_wrong(w, f, x, k);
             break;
           }
+          if (x->read_out[k]) hn__it_put_built(f, slot, x->outs[k], row);
         }
         if (HN__UNLIKELY(x->nested_out) && st == HN_OK && !outputs_closed(x))
           st = closed_failure(w, f, x);

@@ -114,6 +114,17 @@ static hn_status mpi_execute(hn__call *x, hn_error *err) {
   return (hn_status)o.status;
 }
 
+/* Rank 0's n bytes to every rank; a failure aborts the job (the ranks are out of step). */
+static void mpi_bcast(hn_engine *e, void *buf, size_t n) {
+  hn__mpi_state *ms = e->state;
+  int rc = ms->t->bcast(buf, n, 0);
+  if (rc == 0) return;
+  hn_error err;
+  hn__mpi_failed(ms->t, rc, "MPI_Bcast between a call's parts", &err);
+  fprintf(stderr, "hypernodes mpi: rank %d: %s\n", e->rank, err.message);
+  ms->t->abort(1);
+}
+
 const hn__engine_ops hn__mpi_ops = {
     .name = "mpi",
     .flags = HN__ENGINE_ACROSS_PROCESSES,
@@ -121,4 +132,5 @@ const hn__engine_ops hn__mpi_ops = {
     .stop = mpi_stop,
     .agree = hn__mpi_agree,
     .execute = mpi_execute,
+    .bcast = mpi_bcast,
 };
