@@ -228,6 +228,51 @@ HN_API HN_NODISCARD hn_status hn_pipeline_add_nodes(hn_pipeline *pipeline,
                                                     const hn_node_spec *specs, int64_t n_specs,
                                                     size_t spec_size, hn_error *err);
 
+/* ---- nodes from a shared library --------------------------------------------- */
+
+#ifndef HN_PLUGIN_EXPORT
+#if defined(__GNUC__)
+#define HN_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define HN_PLUGIN_EXPORT
+#endif
+#endif
+
+/**
+ * Receiver handed to a node library's entry point (hypernodes_nodes): call
+ * it once per node, with `spec_size` = sizeof(hn_node_spec) as the library
+ * compiled it. The spec's strings are copied. On HN_OK the host owns
+ * `spec->user_data` and calls `spec->user_data_free` (may be NULL) once,
+ * when no pipeline of the host uses the node any more; on failure the
+ * library still owns it. Returns HN_OK, HN_EINVAL (NULL or short spec,
+ * missing name, inputs or outputs that do not parse, neither function, a
+ * name given twice) or HN_ENOMEM, filling err.
+ */
+typedef hn_status (*hn_node_add_fn)(void *ctx, const hn_node_spec *spec, size_t spec_size,
+                                    hn_error *err);
+
+/** Name of the entry point a host looks up in a node library (dlsym). */
+#define HN_NODES_ENTRY_POINT "hypernodes_nodes"
+
+/** Type of the entry point, for a host that loads it with dlsym. */
+typedef hn_status (*hn_nodes_fn)(hn_node_add_fn add, void *ctx, hn_error *err);
+
+/**
+ * The one function a shared library defines (the library hypernodes does
+ * not) to hand C nodes to a host that builds pipelines out of them: the
+ * Python package's `hypernodes_c.load_nodes("libmine.so")` (docs/python.md).
+ * Call `add(ctx, &spec, sizeof spec, err)` once per node (the same
+ * hn_node_spec a node table holds: name, inputs and outputs as spec
+ * strings, row and/or batch function, user data with its destructor,
+ * version, cache policy), pass on any failure of `add`, and return HN_OK,
+ * or a failure status with `err` filled. Called once per load, on the
+ * loading thread. The functions must be thread-safe when the host runs
+ * them on several workers (threads, columnar). Link the library against
+ * libhypernodes (`-lhypernodes`) and build it with `-fPIC -shared`; this
+ * declaration exports the symbol even under `-fvisibility=hidden`.
+ */
+HN_PLUGIN_EXPORT hn_status hypernodes_nodes(hn_node_add_fn add, void *ctx, hn_error *err);
+
 /**
  * Add a nested pipeline in one call (see hn_nested_def):
  *
