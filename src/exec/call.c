@@ -27,6 +27,7 @@ typedef struct prep {
   int64_t *over_input;
   int64_t *over_stride;
   hn__call x; /* the prepared call */
+  hn__stop stop; /* cancellation and the call's deadline */
   /* Names parsed from options->outputs_spec and options->map_over_spec. */
   hn__spec outputs_spec, map_over_spec;
 } prep;
@@ -89,6 +90,9 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
     return hn__error(err, HN_EINVAL, "unknown map_mode %d", (int)o->map_mode);
   if (o->error_policy != HN_ERRORS_RAISE && o->error_policy != HN_ERRORS_CONTINUE)
     return hn__error(err, HN_EINVAL, "unknown error_policy %d", (int)o->error_policy);
+  if (!(o->timeout >= 0) || !(o->node_timeout >= 0))
+    return hn__error(err, HN_EINVAL, "bad timeout %g or node_timeout %g (seconds >= 0)",
+                     o->timeout, o->node_timeout);
   memset(&c->cb, 0, sizeof c->cb);
   const hn_callbacks *cb = o->callbacks;
   if (cb) {
@@ -100,7 +104,7 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
     const hn_callbacks *k = &c->cb;
     c->has_cb = k->on_pipeline_start || k->on_pipeline_end || k->on_map_start || k->on_map_end ||
                 k->on_item_start || k->on_item_end || k->on_node_start || k->on_node_end ||
-                k->on_error;
+                k->on_error || k->on_retry;
   }
   if (!c->is_map) {
     c->o.n_map_over = 0; /* run: one item; columns are passed whole */
@@ -260,6 +264,8 @@ static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *optio
   x->zip = c->o.map_mode == HN_MAP_ZIP;
   x->policy = c->o.error_policy;
   x->cb = c->has_cb ? &c->cb : NULL;
+  x->stop = hn__stop_init(&c->stop, c->o.cancel, c->o.timeout) ? &c->stop : NULL;
+  x->node_timeout = c->o.node_timeout;
   if (st == HN_OK && (engine->ops->flags & HN__ENGINE_ACROSS_PROCESSES))
     st = hn__check_portable(x, engine->ops->name, err);
   if (st == HN_OK && c->o.cache && engine->ops->agree)
@@ -290,7 +296,13 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
   } else {
     /* Ranks of a collective engine take part even when there is nothing to do. */
     if (c->n_items > 0 || engine->ranks > 1) st = engine->ops->execute(x, err);
-    if (st == HN_OK) st = hn__collector_finish(x->col, out, err);
+    if (st == HN_OK) {
+      st = hn__collector_finish(x->col, out, err);
+    } else if (x->stop && hn__stop_check(x->stop) == st) { /* stopped, not a node's failure */
+      hn_error e; /* kept: finishing may overwrite err */
+      hn__stop_error(x->stop, &e);
+      st = hn__collector_finish_stopped(x->col, st, &e, out, err);
+    }
   }
   hn__collector_destroy(x->col);
   x->col = NULL;

@@ -12,4 +12,5 @@ void hn__events_init(hn__events *ev, const hn_callbacks *cb) {
   ev->error = cb->on_error;
   ev->pipeline_start = cb->on_pipeline_start;
   ev->pipeline_end = cb->on_pipeline_end;
+  ev->retry = cb->on_retry;
 }

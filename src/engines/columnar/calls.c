@@ -12,18 +12,25 @@ static hn_status call_message(cworker *w, hn_status st, char *buf, size_t cap) {
 
 static hn_status call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
                            const char *msg) {
+  return hn__col_call_fail(w, L, c, j, code, msg, 1, NULL);
+}
+
+hn_status hn__col_call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
+                            const char *msg, int64_t attempts, const char *messages) {
   const hn_allocator *a = &w->job->alloc;
   if (!c->fail && !NEWA(c->fail, c->m)) return hn__col_fatal(w, HN_ENOMEM);
   c->fail[j] = 1;
   const char *node = c->ps->node->name;
   if (c->scalar) {
     for (int64_t k = 0; k < c->n_rows; k++) {
-      hn_status st = hn__col_row_failed(w, L, c->rows ? c->rows[k] : k, node, code, msg, NULL);
+      hn_status st = hn__col_row_failed_attempts(w, L, c->rows ? c->rows[k] : k, node, code, msg,
+                                                 NULL, attempts, messages);
       if (st != HN_OK) return st;
     }
     return HN_OK;
   }
-  return hn__col_row_failed(w, L, c->rows ? c->rows[j] : j, node, code, msg, NULL);
+  return hn__col_row_failed_attempts(w, L, c->rows ? c->rows[j] : j, node, code, msg, NULL,
+                                     attempts, messages);
 }
 
 /* The row function over rows [0, m), appending into one builder per output. */

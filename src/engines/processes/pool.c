@@ -204,7 +204,7 @@ static hn_status on_readable(pool *p, int i, hn_error *err) {
   }
   if (h.type == MSG_FAIL) {
     size_t n = p->in.size < 400 ? p->in.size : 400;
-    hn_status code = h.status > 0 && h.status <= HN_EINTERNAL ? (hn_status)h.status : HN_EINTERNAL;
+    hn_status code = h.status > 0 && h.status <= HN__STATUS_LAST ? (hn_status)h.status : HN_EINTERNAL;
     return hn__error(err, code, "processes engine: worker process %d failed: %.*s", i, (int)n,
                      (const char *)p->in.data);
   }
@@ -309,6 +309,10 @@ hn_status hn__proc_run_pool(pool *p, hn_error *err) {
   int *idx = hn__calloc(&p->alloc, (size_t)p->n, sizeof *idx);
   hn_status st = fds && idx ? HN_OK : hn__error_nomem(err, "running the processes engine");
   while (st == HN_OK) {
+    if (hn__call_stopped(p->x) != HN_OK) { /* cancelled or out of time: the workers are killed */
+      st = hn__stop_error(p->x->stop, err);
+      break;
+    }
     st = dispatch(p, err);
     if (st != HN_OK) break;
     int n = 0;
@@ -318,7 +322,9 @@ hn_status hn__proc_run_pool(pool *p, hn_error *err) {
         idx[n++] = i;
       }
     if (n == 0) break; /* nothing in flight and nothing left to dispatch */
-    int r = poll(fds, (nfds_t)n, poll_wait_ms(p, hn__proc_mono_ns()));
+    int ms = poll_wait_ms(p, hn__proc_mono_ns());
+    if (p->x->stop && ms > POLL_STOP_MS) ms = POLL_STOP_MS;
+    int r = poll(fds, (nfds_t)n, ms);
     if (r < 0 && errno != EINTR) {
       st = hn__error(err, HN_EIO, "processes engine: poll failed: %s", strerror(errno));
       break;

@@ -16,6 +16,7 @@
 #define BATCHES_PER_WORKER 8   /* automatic batch size: batches per worker */
 #define POLL_IDLE_MS 250       /* poll wait without a deadline (also checks exits) */
 #define POLL_TIMEOUT_MAX_MS 50 /* poll wait with item timeouts: the check granularity */
+#define POLL_STOP_MS 2         /* poll wait when the call may be cancelled or has a deadline */
 #define PAYLOAD_MAX ((uint64_t)1 << 40)
 
 /* ---- messages.c ---------------------------------------------------------------------- */

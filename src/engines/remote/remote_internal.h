@@ -35,6 +35,7 @@ enum {
   EV_ERROR,
   EV_PIPELINE_START,
   EV_PIPELINE_END,
+  EV_RETRY,
   EV_KINDS
 };
 

@@ -43,14 +43,15 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
   hn_status st = HN_OK;
   while (cu.p < cu.end && st == HN_OK) {
     uint8_t kind;
-    int32_t depth, status;
+    int32_t depth, status, attempt;
     hn_event ev;
     memset(&ev, 0, sizeof ev);
     const char *s[4];
     size_t n[4];
     bool ok = get(&cu, &kind, 1) && get(&cu, &depth, sizeof depth) &&
               get(&cu, &ev.item, sizeof ev.item) && get(&cu, &ev.n_items, sizeof ev.n_items) &&
-              get(&cu, &ev.n_rows, sizeof ev.n_rows) && get(&cu, &status, sizeof status);
+              get(&cu, &ev.n_rows, sizeof ev.n_rows) && get(&cu, &status, sizeof status) &&
+              get(&cu, &attempt, sizeof attempt);
     for (int i = 0; ok && i < 4; i++) ok = get_str(&cu, &s[i], &n[i]);
     if (!ok || kind >= EV_KINDS) {
       st = hn__error(err, HN_ECORRUPT, "corrupt reply: malformed event log");
@@ -88,6 +89,7 @@ static hn_status replay(const hn__call *x, int worker, const uint8_t *p, size_t 
     ev.depth = depth;
     ev.status = (hn_status)status;
     ev.worker = worker;
+    ev.attempt = attempt;
     hn_callback fn = hn__event_callback(cb, kind);
     if (fn) fn(cb->user_data, &ev);
   }
@@ -134,6 +136,24 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
   return buf;
 }
 
+/* Record k of the error table t: with its attempts and their messages when t has them. */
+static hn_status add_record(hn__collector *col, const hn_table *t, int64_t k, int64_t item,
+                            const char *path, const char *node, const char *msg, hn_error *err) {
+  hn_array *na = hn_table_column_by_name(t, "attempts"), *ma = hn_table_column_by_name(t, "messages");
+  hn_datum n = na && hn_type_id_of(na->type) == HN_TYPE_INT64 ? hn_array_get(na, k) : (hn_datum){0};
+  hn_datum m = ma && hn_type_id_of(ma->type) == HN_TYPE_UTF8 ? hn_array_get(ma, k) : (hn_datum){0};
+  if (n.type != HN_TYPE_INT64 || n.is_null || n.v.i64 <= 1 || m.type != HN_TYPE_UTF8 || m.is_null)
+    return hn__collector_add_record(col, item, path, node, msg, err);
+  const hn_allocator *a = hn_allocator_default();
+  char *all = hn__malloc(a, (size_t)m.v.str.size + 1);
+  if (!all) return hn__error_nomem(err, "collecting error records");
+  memcpy(all, m.v.str.data, (size_t)m.v.str.size);
+  all[m.v.str.size] = '\0';
+  hn_status st = hn__collector_add_record_attempts(col, item, path, node, msg, n.v.i64, all, err);
+  hn__free(a, all);
+  return st;
+}
+
 /* The error records section. */
 static hn_status take_records(hn__collector *col, const hn__call *x, const reply_header *h,
                               const uint8_t *p, hn_error *err) {
@@ -161,8 +181,8 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
         msg[HN_ERROR_MESSAGE_MAX];
     hn__path_rebase(x, view_str(d[1], local, sizeof local), path, sizeof path);
     int64_t item = x->is_map ? hn__call_item(x, d[0].v.i64) : d[0].v.i64;
-    st = hn__collector_add_record(col, item, path, view_str(d[2], node, sizeof node),
-                                  view_str(d[3], msg, sizeof msg), err);
+    st = add_record(col, t, k, item, path, view_str(d[2], node, sizeof node),
+                    view_str(d[3], msg, sizeof msg), err);
   }
   hn_table_release(t);
   return st;
@@ -196,7 +216,7 @@ hn_status hn__reply_take(hn__collector *col, const hn__call *x, int worker, int6
   const uint8_t *events = records + hn__pad8((size_t)h.errors_size);
   hn_status st = HN_OK;
   if (h.status != HN_OK) {
-    if (h.status < 0 || h.status > HN_EINTERNAL || h.outputs_size || h.errors_size ||
+    if (h.status < 0 || h.status > HN__STATUS_LAST || h.outputs_size || h.errors_size ||
         h.fail_item < first || h.fail_item >= first + count)
       return hn__error(err, HN_ECORRUPT, "corrupt reply: malformed failure");
     hn_error e;

@@ -135,6 +135,8 @@ hn_callback hn__event_callback(const hn_callbacks *cb, int kind) {
       return cb->on_error;
     case EV_PIPELINE_START:
       return cb->on_pipeline_start;
+    case EV_RETRY:
+      return cb->on_retry;
     default:
       return cb->on_pipeline_end;
   }

@@ -41,7 +41,7 @@ static void log_str(hn__batch_worker *bw, const char *s) {
 
 static void record(hn__batch_worker *bw, int kind, const hn_event *ev) {
   uint8_t k = (uint8_t)kind;
-  int32_t depth = ev->depth, status = (int32_t)ev->status;
+  int32_t depth = ev->depth, status = (int32_t)ev->status, attempt = ev->attempt;
   pthread_mutex_lock(&bw->mu);
   log_put(bw, &k, 1);
   log_put(bw, &depth, sizeof depth);
@@ -49,6 +49,7 @@ static void record(hn__batch_worker *bw, int kind, const hn_event *ev) {
   log_put(bw, &ev->n_items, sizeof ev->n_items);
   log_put(bw, &ev->n_rows, sizeof ev->n_rows);
   log_put(bw, &status, sizeof status);
+  log_put(bw, &attempt, sizeof attempt);
   log_str(bw, ev->pipeline);
   log_str(bw, ev->node);
   log_str(bw, ev->item_path);
@@ -89,6 +90,9 @@ static void rec_pipeline_start(void *ud, const hn_event *ev) {
 static void rec_pipeline_end(void *ud, const hn_event *ev) {
   record(ud, EV_PIPELINE_END, ev);
 }
+static void rec_retry(void *ud, const hn_event *ev) {
+  record(ud, EV_RETRY, ev);
+}
 
 /* The callbacks handed to the local executor: the recorded kinds, plus what announcing needs. */
 static void setup_recorder(hn__batch_worker *bw) {
@@ -104,6 +108,7 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->on_error = bw->want[EV_ERROR] ? rec_error : NULL;
   r->on_pipeline_start = bw->want[EV_PIPELINE_START] ? rec_pipeline_start : NULL;
   r->on_pipeline_end = bw->want[EV_PIPELINE_END] ? rec_pipeline_end : NULL;
+  r->on_retry = bw->want[EV_RETRY] ? rec_retry : NULL;
 }
 
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
