@@ -309,12 +309,16 @@ static hn_status null_chunk(hn__collector *c, int64_t first, int64_t count, hn_e
       hn__calloc(&c->alloc, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
   if (!cols) return hn__error_nomem(err, "filling a stopped call's result");
   hn_status st = HN_OK;
-  for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++)
-    st = hn__array_nulls(&c->alloc, plan->slot_types[plan->requested_slots[r]], count, &cols[r],
-                         err);
+  for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
+    hn_builder *b = NULL; /* nulls appended in bulk (fast for a million rows) */
+    st = hn_builder_create(&c->alloc, plan->slot_types[plan->requested_slots[r]], &b, err);
+    if (st == HN_OK) st = hn_builder_append_nulls(b, count);
+    if (st == HN_OK) st = hn_builder_finish(b, &cols[r], err);
+    hn_builder_destroy(b);
+  }
   if (st != HN_OK) {
     free_cols(c, cols);
-    return st;
+    return st == HN_ENOMEM ? hn__error_nomem(err, "filling a stopped call's result") : st;
   }
   return hn__collector_add_chunk(c, first, count, cols, err);
 }

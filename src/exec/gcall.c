@@ -206,9 +206,15 @@ static void attempt_begin(hn__gcall *c, int k) {
   c->attempt_start = now;
   c->attempt_deadline = c->detached && c->policy.timeout > 0 ? now + c->policy.timeout : 0;
   atomic_store(&c->cancel, false);
+  double deadline = c->attempt_deadline;
   pthread_mutex_unlock(&c->mu);
   c->ctx.attempt = k;
-  c->ctx.deadline = c->attempt_deadline;
+  c->ctx.deadline = deadline;
+  if (deadline > 0) { /* the waiters look again: they now have a deadline to keep */
+    pthread_mutex_lock(&c->g->mu);
+    pthread_cond_broadcast(&c->g->done);
+    pthread_mutex_unlock(&c->g->mu);
+  }
 }
 
 /* After an attempt: false when the call was abandoned meanwhile (touch nothing more). */

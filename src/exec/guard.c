@@ -44,6 +44,16 @@ int hn__node_inflight(const hn__call *x, const hn_gnode *g) {
   return g->policy.concurrency > 0 && g->policy.concurrency < n ? g->policy.concurrency : n;
 }
 
+int64_t hn__io_wave(const hn__call *x) {
+  int64_t size = 0;
+  for (int64_t s = 0; s < x->plan->n_steps; s++) {
+    const hn_gnode *g = x->plan->steps[s].node;
+    if (!g->inner && hn__node_io(g) && 2 * (int64_t)hn__node_inflight(x, g) > size)
+      size = 2 * (int64_t)hn__node_inflight(x, g);
+  }
+  return size;
+}
+
 /* ---- limits ------------------------------------------------------------------------ */
 
 static hn_status add_limits(hn__guard *g, const hn_plan *plan, bool *any, hn_error *err) {

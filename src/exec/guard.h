@@ -56,6 +56,9 @@ bool hn__node_detached(const hn__call *x, const hn_gnode *g);
 bool hn__node_io(const hn_gnode *g);
 /* Calls an io node may have in flight in one run: its concurrency, else the I/O pool's size. */
 int hn__node_inflight(const hn__call *x, const hn_gnode *g);
+/* Items an item-major batch or chunk should hold when x's top plan has io nodes: two waves of
+ * calls in flight (0: no io node). */
+int64_t hn__io_wave(const hn__call *x);
 
 /*
  * The guard of one engine run of x (a run of the item executor, a columnar

@@ -64,7 +64,12 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   if (started && j->ev.node_start)
     hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   hn_status end_st = HN_OK;
+  hn__stop *stop = j->x->stop; /* looked at every 64 rows */
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
+    if (HN__UNLIKELY(stop != NULL) && (r & 63) == 0 && hn__stop_check(stop) != HN_OK) {
+      st = hn__col_fatal(w, hn__stop_error(stop, &w->ferr));
+      break;
+    }
     for (int64_t k = 0; k < ni; k++)
       if (k >= 64 ? !c->in[k].scalar : !scal[k]) d[k] = hn_array_get(c->in[k].arr, r);
     hn_status cs = g->row(g->user_data, d, b, &w->ctx);

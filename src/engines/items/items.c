@@ -359,10 +359,13 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
   j->window = (int64_t)HN__WINDOW_PER_WORKER * j->n_workers;
+  int64_t io = hn__io_wave(x);
   if (!j->threads) {
     j->chunk_size = j->n_items;
   } else if (o->chunk_size > 0) {
     j->chunk_size = o->chunk_size;
+  } else if (io > 0) { /* waves of io calls: chunks big enough for a wave each */
+    j->chunk_size = io;
   } else {
     j->auto_size = true;
     j->size_cap = j->n_items / (4 * (int64_t)j->n_workers);

@@ -13,6 +13,8 @@
 int64_t hn__proc_batch_size(const hn__call *x, int workers) {
   if (x->engine->options.chunk_size > 0) return x->engine->options.chunk_size;
   int64_t b = x->n_items / ((int64_t)workers * BATCHES_PER_WORKER);
+  int64_t wave = hn__io_wave(x); /* io nodes: a batch holds a wave of calls in flight */
+  if (b < wave) b = wave;
   return b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : b;
 }
 
