@@ -11,6 +11,7 @@ const bench_scenario *const bench_scenarios[] = {&bench_scenario_text,
                                                  &bench_scenario_nested,
                                                  &bench_scenario_overhead,
                                                  &bench_scenario_cpu,
+                                                 &bench_scenario_io,
                                                  NULL};
 
 void *bench_xmalloc(size_t size) {

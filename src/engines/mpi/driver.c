@@ -58,6 +58,9 @@ static void driver_sizes(driver *d) {
   if (base < 1) base = 1;
   d->base = base;
   d->min_size = base / 16 > 0 ? base / 16 : 1;
+  int64_t io = hn__io_wave(x) / 2; /* io nodes: a chunk keeps their calls in flight */
+  if (io > d->base) d->base = io;
+  if (io > d->min_size) d->min_size = io;
 }
 
 /* The next chunk's size: guided, shrinking towards the end. */
