@@ -285,10 +285,10 @@ static const null_check k_checks[] = {
  * stated size (hn_hash_bytes, hn_bits_count).
  */
 static const char *const k_outside[] = {
-    "hn_version",     "hn_version_string", "hn_status_str",       "hn_allocator_default",
-    "hn_hash_bytes",  "hn_hash_combine",   "hn_bits_count",       "hn_type_bool",
-    "hn_type_int64",  "hn_type_float32",   "hn_type_float64",     "hn_type_utf8",
-    "hn_type_binary", "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_init",
+    "hn_version",         "hn_version_string", "hn_status_str",       "hn_allocator_default",
+    "hn_hash_bytes",      "hn_hash_combine",   "hn_bits_count",       "hn_type_bool",
+    "hn_type_int64",      "hn_type_float32",   "hn_type_float64",     "hn_type_utf8",
+    "hn_type_binary",     "hn_type_id_name",   "hn_engine_kind_name", "hn_import_options_init",
     "hn_abandoned_calls",
 };
 

@@ -121,8 +121,11 @@ static double cancel_map(hn_engine_kind kind, hn_error_policy policy, bool by_si
   /* Slow the items down enough that the map is still running when the request comes. */
   hn_run_options o = {.size = sizeof o, .map_over_spec = "x", .error_policy = policy};
   o.cancel = k.token;
-  hn_node_spec slow_spec[1] = {
-      {.name = "dawdle", .inputs = "y", .outputs = "z: int64", .row = f_plus1, .policy = "attempts=1, concurrency=1000"}};
+  hn_node_spec slow_spec[1] = {{.name = "dawdle",
+                                .inputs = "y",
+                                .outputs = "z: int64",
+                                .row = f_plus1,
+                                .policy = "attempts=1, concurrency=1000"}};
   HN_CHECK(hn_pipeline_add_nodes(p, HN_NODE_SPECS(slow_spec), &err), &err);
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, cancel_later, &k), 0);
@@ -162,9 +165,10 @@ static void test_cancel_latency(void **state) {
   for (int i = 0; i < N_ENGINES; i++) {
     double raise = cancel_map(k_engines[i], HN_ERRORS_RAISE, false);
     double cont = cancel_map(k_engines[i], HN_ERRORS_CONTINUE, false);
-    printf("cancel of a 1,000,000-item map on %s: returned %.1f ms (raise), %.1f ms (continue) "
-           "after the request\n",
-           hn_engine_kind_name(k_engines[i]), raise * 1e3, cont * 1e3);
+    printf(
+        "cancel of a 1,000,000-item map on %s: returned %.1f ms (raise), %.1f ms (continue) "
+        "after the request\n",
+        hn_engine_kind_name(k_engines[i]), raise * 1e3, cont * 1e3);
     assert_true(raise < 2.0 * slow());
     assert_true(cont < 2.0 * slow());
   }
@@ -210,8 +214,11 @@ static void test_ignored_deadline_abandoned(void **state) {
     hn_error err;
     hn_pipeline *p = NULL;
     HN_CHECK(hn_pipeline_create(&ta.alloc, "stuck", &p, &err), &err);
-    hn_node_spec spec[1] = {
-        {.name = "stuck", .inputs = "x", .outputs = "y: int64", .row = f_stuck, .policy = "timeout=0.05"}};
+    hn_node_spec spec[1] = {{.name = "stuck",
+                             .inputs = "x",
+                             .outputs = "y: int64",
+                             .row = f_stuck,
+                             .policy = "timeout=0.05"}};
     HN_CHECK(hn_pipeline_add_nodes(p, HN_NODE_SPECS(spec), &err), &err);
     hn_inputs *in = iota_inputs(3);
     hn_engine *e = engine_of(k_engines[i]);
@@ -292,7 +299,8 @@ static void test_timeout_accuracy(void **state) {
   }
 }
 
-/* ---- the call's own timeout ------------------------------------------------------------------- */
+/* ---- the call's own timeout -------------------------------------------------------------------
+ */
 
 static hn_status f_sleep1ms(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ud;
@@ -327,7 +335,8 @@ static void test_call_timeout(void **state) {
   }
 }
 
-/* ---- io concurrency ---------------------------------------------------------------------------- */
+/* ---- io concurrency ----------------------------------------------------------------------------
+ */
 
 static hn_status f_sleep20ms(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ud;
@@ -368,10 +377,10 @@ static void test_io_concurrency(void **state) {
   }
 }
 
-/* ---- backoff and cancelling a retrying call ------------------------------------------------------ */
+/* ---- backoff and cancelling a retrying call
+ * ------------------------------------------------------ */
 
-static hn_status f_always_fails(void *ud, const hn_datum *in, hn_builder *const *out,
-                                hn_ctx *ctx) {
+static hn_status f_always_fails(void *ud, const hn_datum *in, hn_builder *const *out, hn_ctx *ctx) {
   (void)ud;
   (void)in;
   (void)out;
@@ -427,15 +436,16 @@ static void test_backoff(void **state) {
   hn_inputs_destroy(in);
 }
 
-/* ---- policies as strings and definitions ---------------------------------------------------------- */
+/* ---- policies as strings and definitions
+ * ---------------------------------------------------------- */
 
 static void test_policy_parse(void **state) {
   (void)state;
   hn_node_policy pol;
   hn_error err;
-  HN_CHECK(hn_node_policy_parse(
-               " attempts=4, backoff=0.5 ,factor=3, max_backoff=2, jitter=0.25, retry_on=EIO|HN_ETIMEDOUT, timeout=1.5, io=16",
-               &pol, &err),
+  HN_CHECK(hn_node_policy_parse(" attempts=4, backoff=0.5 ,factor=3, max_backoff=2, jitter=0.25, "
+                                "retry_on=EIO|HN_ETIMEDOUT, timeout=1.5, io=16",
+                                &pol, &err),
            &err);
   assert_int_equal(pol.attempts, 4);
   assert_true(pol.backoff == 0.5 && pol.backoff_factor == 3 && pol.backoff_max == 2);
@@ -446,8 +456,8 @@ static void test_policy_parse(void **state) {
   HN_CHECK(hn_node_policy_parse(NULL, &pol, &err), &err);
   assert_int_equal(pol.attempts, 0);
   assert_false(pol.io);
-  static const char *const bad[] = {"attempts", "attempts=-1", "jitter=2", "retry_on=EWHAT",
-                                    "timeout=x", "speed=3", "io=1.5", "concurrency=-2"};
+  static const char *const bad[] = {"attempts",  "attempts=-1", "jitter=2", "retry_on=EWHAT",
+                                    "timeout=x", "speed=3",     "io=1.5",   "concurrency=-2"};
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     pol.attempts = 77;
     assert_int_equal(hn_node_policy_parse(bad[k], &pol, &err), HN_EINVAL);
@@ -467,8 +477,14 @@ static void test_policy_parse(void **state) {
   assert_non_null(strstr(err.message, "policy"));
   const hn_type *t = hn_type_int64();
   const char *x = "x", *y = "y";
-  hn_node_def def = {.size = sizeof def, .name = "d", .n_inputs = 1, .inputs = &x,
-                     .n_outputs = 1, .outputs = &y, .output_types = &t, .row = f_plus1};
+  hn_node_def def = {.size = sizeof def,
+                     .name = "d",
+                     .n_inputs = 1,
+                     .inputs = &x,
+                     .n_outputs = 1,
+                     .outputs = &y,
+                     .output_types = &t,
+                     .row = f_plus1};
   def.policy.jitter = 3;
   assert_int_equal(hn_pipeline_add_node(p, &def, &err), HN_EINVAL);
   assert_non_null(strstr(err.message, "jitter"));
@@ -509,10 +525,14 @@ static void test_cancel_token(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_policy_parse),        cmocka_unit_test(test_cancel_token),
-      cmocka_unit_test(test_backoff),             cmocka_unit_test(test_timeout_accuracy),
-      cmocka_unit_test(test_call_timeout),        cmocka_unit_test(test_io_concurrency),
-      cmocka_unit_test(test_cancel_latency),      cmocka_unit_test(test_cancel_from_signal),
+      cmocka_unit_test(test_policy_parse),
+      cmocka_unit_test(test_cancel_token),
+      cmocka_unit_test(test_backoff),
+      cmocka_unit_test(test_timeout_accuracy),
+      cmocka_unit_test(test_call_timeout),
+      cmocka_unit_test(test_io_concurrency),
+      cmocka_unit_test(test_cancel_latency),
+      cmocka_unit_test(test_cancel_from_signal),
       cmocka_unit_test(test_ignored_deadline_abandoned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

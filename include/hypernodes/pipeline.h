@@ -74,7 +74,8 @@ typedef enum hn_node_cache {
  */
 typedef bool (*hn_retry_fn)(void *user_data, hn_status status, const char *message, int attempt);
 
-/** The bit of a status in hn_node_policy.retry_on: `HN_RETRY_ON(HN_EIO) | HN_RETRY_ON(HN_ETIMEDOUT)`. */
+/** The bit of a status in hn_node_policy.retry_on: `HN_RETRY_ON(HN_EIO) |
+ * HN_RETRY_ON(HN_ETIMEDOUT)`. */
 #define HN_RETRY_ON(status) (1u << (unsigned)(status))
 
 /**

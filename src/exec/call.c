@@ -26,7 +26,7 @@ typedef struct prep {
   /* Map: per map_over name, the input index and the product stride. */
   int64_t *over_input;
   int64_t *over_stride;
-  hn__call x; /* the prepared call */
+  hn__call x;    /* the prepared call */
   hn__stop stop; /* cancellation and the call's deadline */
   /* Names parsed from options->outputs_spec and options->map_over_spec. */
   hn__spec outputs_spec, map_over_spec;
@@ -91,8 +91,8 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
   if (o->error_policy != HN_ERRORS_RAISE && o->error_policy != HN_ERRORS_CONTINUE)
     return hn__error(err, HN_EINVAL, "unknown error_policy %d", (int)o->error_policy);
   if (!(o->timeout >= 0) || !(o->node_timeout >= 0))
-    return hn__error(err, HN_EINVAL, "bad timeout %g or node_timeout %g (seconds >= 0)",
-                     o->timeout, o->node_timeout);
+    return hn__error(err, HN_EINVAL, "bad timeout %g or node_timeout %g (seconds >= 0)", o->timeout,
+                     o->node_timeout);
   memset(&c->cb, 0, sizeof c->cb);
   const hn_callbacks *cb = o->callbacks;
   if (cb) {
@@ -299,7 +299,7 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
     if (st == HN_OK) {
       st = hn__collector_finish(x->col, out, err);
     } else if (x->stop && hn__stop_check(x->stop) == st) { /* stopped, not a node's failure */
-      hn_error e; /* kept: finishing may overwrite err */
+      hn_error e;                                          /* kept: finishing may overwrite err */
       hn__stop_error(x->stop, &e);
       st = hn__collector_finish_stopped(x->col, st, &e, out, err);
     }

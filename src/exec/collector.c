@@ -123,8 +123,8 @@ hn_status hn__collector_add_record(hn__collector *c, int64_t item, const char *p
 }
 
 hn_status hn__collector_add_record_attempts(hn__collector *c, int64_t item, const char *path,
-                                            const char *node, const char *message,
-                                            int64_t attempts, const char *messages, hn_error *err) {
+                                            const char *node, const char *message, int64_t attempts,
+                                            const char *messages, hn_error *err) {
   if (hn__records_add_attempts(&c->alloc, &c->recs, item, HN_ENODE, path, node, message, attempts,
                                messages) != HN_OK)
     return hn__error_nomem(err, "collecting error records");

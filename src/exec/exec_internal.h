@@ -377,8 +377,8 @@ hn_status hn__collector_add_record(hn__collector *c, int64_t item, const char *p
                                    const char *node, const char *message, hn_error *err);
 /* The same with the attempts and their messages (hn__records_add_attempts). */
 hn_status hn__collector_add_record_attempts(hn__collector *c, int64_t item, const char *path,
-                                            const char *node, const char *message,
-                                            int64_t attempts, const char *messages, hn_error *err);
+                                            const char *node, const char *message, int64_t attempts,
+                                            const char *messages, hn_error *err);
 /* Move records (their items plus item_base) into the collector; rs is emptied. */
 hn_status hn__collector_add_records(hn__collector *c, hn__records *rs, int64_t item_base,
                                     hn_error *err);

@@ -254,12 +254,14 @@ static bool backoff(hn__gcall *c, int k) {
   delay *= 1 - p->jitter * uniform(c);
   double end = hn__now() + delay;
   bool watch = c->ctx.stop && atomic_load(&c->ctx.stop->polled);
-  for (double now = hn__now(); now < end; now = hn__now()) {
+  double now = hn__now();
+  while (now < end) {
     if (watch && hn__stop_check(c->ctx.stop) != HN_OK) return false;
     double t = end - now;
     if (watch && t > SLEEP_SLICE) t = SLEEP_SLICE;
     struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
     nanosleep(&ts, NULL);
+    now = hn__now();
   }
   return !watch || hn__stop_check(c->ctx.stop) == HN_OK;
 }

@@ -72,8 +72,9 @@ hn_status hn_pipeline_add_ex(hn_pipeline *pipeline, const char *name, const char
                              const char *outputs, hn_row_fn row, hn_batch_fn batch, void *user_data,
                              void (*user_data_free)(void *user_data), hn_error *err) {
   if (!pipeline) return hn__error(err, HN_EINVAL, "hn_pipeline_add: NULL pipeline");
-  hn_node_spec spec = {name,     inputs, outputs, row, batch, user_data, user_data_free,
-                       NULL,     HN_NODE_CACHE_DEFAULT, NULL};
+  hn_node_spec spec = {
+      name, inputs, outputs, row, batch, user_data, user_data_free, NULL, HN_NODE_CACHE_DEFAULT,
+      NULL};
   parsed_node pn;
   hn_node_def def;
   hn_status st = parse_node(&pipeline->alloc, &spec, &pn, &def, err);

@@ -22,8 +22,8 @@ typedef struct hn_gnode {
   const hn_type **output_types; /* retained; for a mapped nested node: list<inner type> */
   hn_row_fn row;
   hn_batch_fn batch;
-  char *version;       /* NULL when none */
-  hn_node_cache cache; /* cache policy (hn_node_def.cache) */
+  char *version;         /* NULL when none */
+  hn_node_cache cache;   /* cache policy (hn_node_def.cache) */
   hn_node_policy policy; /* retries, timeout, concurrency, io (all zero: none) */
   void *user_data;
   void (*user_data_free)(void *user_data);

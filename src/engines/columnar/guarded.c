@@ -143,7 +143,8 @@ static bool batch_ok(const ncall *c, hn__gcall *g, int64_t m, char *msg, size_t 
     char got[64] = "nothing", exp[64];
     if (o) hn_type_to_string(o->type, got, sizeof got);
     hn_type_to_string(c->out_types[k], exp, sizeof exp);
-    snprintf(msg, cap, "batch function gave %lld rows of %s for output '%s' (expected %lld rows of %s)",
+    snprintf(msg, cap,
+             "batch function gave %lld rows of %s for output '%s' (expected %lld rows of %s)",
              (long long)(o ? o->length : 0), got, node->outputs[k], (long long)m, exp);
     return false;
   }
@@ -160,8 +161,12 @@ static hn_status call_batch(cworker *w, lvl *L, ncall *c, bool *done) {
   if (!NEWA(args, g->n_inputs)) return hn__col_fatal(w, HN_ENOMEM);
   for (int64_t k = 0; k < g->n_inputs; k++)
     args[k] = (hn_batch_arg){c->in[k].arr, c->in[k].scalar && !c->scalar};
-  hn__gcall_in in = {
-      .node = g, .batch = true, .m = m, .args = args, .out_types = c->out_types, .worker = w->index};
+  hn__gcall_in in = {.node = g,
+                     .batch = true,
+                     .m = m,
+                     .args = args,
+                     .out_types = c->out_types,
+                     .worker = w->index};
   char msg[HN_ERROR_MESSAGE_MAX];
   hn__gcall *gc = NULL;
   hn_status st = hn__gcall_create(w->job->guard, &in, &gc, msg, sizeof msg);

@@ -80,8 +80,7 @@ hn_status hn__col_row_failed_attempts(cworker *w, lvl *L, int64_t r, const char 
     path_of(j, L, r, buf, sizeof buf);
     path = buf;
   }
-  if (hn__records_add_attempts(a, &L->fails, r, code, path, node, msg, attempts, messages) !=
-      HN_OK)
+  if (hn__records_add_attempts(a, &L->fails, r, code, path, node, msg, attempts, messages) != HN_OK)
     return hn__col_fatal(w, HN_ENOMEM);
   L->failed[r] = 1;
   return HN_OK;

@@ -218,8 +218,8 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
 
 /* CONTINUE: keep an error record for the current item (its first failure). */
 static hn_status add_record(worker *w, const frame *f) {
-  if (hn__records_add_attempts(&w->job->alloc, &w->cur->recs, f->item < 0 ? 0 : f->item,
-                               w->f_code, w->f_path, w->f_node, w->f_msg, w->f_attempts,
+  if (hn__records_add_attempts(&w->job->alloc, &w->cur->recs, f->item < 0 ? 0 : f->item, w->f_code,
+                               w->f_path, w->f_node, w->f_msg, w->f_attempts,
                                w->f_messages) != HN_OK)
     return hn__it_fatal(w, HN_ENOMEM, "out of memory recording a failed item");
   return HN_OK;

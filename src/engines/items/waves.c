@@ -26,15 +26,15 @@
 typedef struct wave {
   int64_t first; /* chunk-relative index of item 0 */
   int64_t n;
-  int64_t *base;      /* per slot: the builder row of item 0 */
-  uint8_t *bad;       /* n x n_slots: failed slots (CONTINUE) */
-  bool *item_bad;     /* per item: it failed (CONTINUE) */
-  hn_status *status;  /* per item: its first failure (CONTINUE) */
-  bool *dead;         /* per item: dropped (RAISE: at or after the lowest failure) */
-  hn__gcall **calls;  /* per item: the io step's call */
-  int64_t fail_i;     /* RAISE: the lowest failing item, or INT64_MAX */
-  hn_status fail_st;  /* ... its status */
-  worker saved;       /* ... the worker's failure fields then */
+  int64_t *base;     /* per slot: the builder row of item 0 */
+  uint8_t *bad;      /* n x n_slots: failed slots (CONTINUE) */
+  bool *item_bad;    /* per item: it failed (CONTINUE) */
+  hn_status *status; /* per item: its first failure (CONTINUE) */
+  bool *dead;        /* per item: dropped (RAISE: at or after the lowest failure) */
+  hn__gcall **calls; /* per item: the io step's call */
+  int64_t fail_i;    /* RAISE: the lowest failing item, or INT64_MAX */
+  hn_status fail_st; /* ... its status */
+  worker saved;      /* ... the worker's failure fields then */
   char *saved_messages;
 } wave;
 
@@ -133,12 +133,15 @@ static hn_status run_async(worker *w, wave *v, int64_t s) {
   for (int64_t i = 0; i < v->n && st == HN_OK; i++) {
     if (v->dead[i]) continue;
     restore(w, v, i);
-    hn_status cs = v->calls[i] ? hn__it_gcall_take(w, f, x, v->calls[i])
-                               : hn__it_null_outputs(w, f, x, false);
+    hn_status cs =
+        v->calls[i] ? hn__it_gcall_take(w, f, x, v->calls[i]) : hn__it_null_outputs(w, f, x, false);
     if (cs != HN_OK) cs = hn__it_step_failed(w, f, x, cs);
-    if (cs != HN_OK && w->f_fatal) st = cs;
-    else if (cs != HN_OK) item_died(w, v, i, cs);
-    else save(w, v, i);
+    if (cs != HN_OK && w->f_fatal)
+      st = cs;
+    else if (cs != HN_OK)
+      item_died(w, v, i, cs);
+    else
+      save(w, v, i);
   }
   for (int64_t i = 0; i < v->n; i++) {
     hn__gcall_release(v->calls[i]);

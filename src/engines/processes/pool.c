@@ -206,7 +206,8 @@ static hn_status on_readable(pool *p, int i, hn_error *err) {
   }
   if (h.type == MSG_FAIL) {
     size_t n = p->in.size < 400 ? p->in.size : 400;
-    hn_status code = h.status > 0 && h.status <= HN__STATUS_LAST ? (hn_status)h.status : HN_EINTERNAL;
+    hn_status code =
+        h.status > 0 && h.status <= HN__STATUS_LAST ? (hn_status)h.status : HN_EINTERNAL;
     return hn__error(err, code, "processes engine: worker process %d failed: %.*s", i, (int)n,
                      (const char *)p->in.data);
   }

@@ -139,7 +139,8 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
 /* Record k of the error table t: with its attempts and their messages when t has them. */
 static hn_status add_record(hn__collector *col, const hn_table *t, int64_t k, int64_t item,
                             const char *path, const char *node, const char *msg, hn_error *err) {
-  hn_array *na = hn_table_column_by_name(t, "attempts"), *ma = hn_table_column_by_name(t, "messages");
+  hn_array *na = hn_table_column_by_name(t, "attempts"),
+           *ma = hn_table_column_by_name(t, "messages");
   hn_datum n = na && hn_type_id_of(na->type) == HN_TYPE_INT64 ? hn_array_get(na, k) : (hn_datum){0};
   hn_datum m = ma && hn_type_id_of(ma->type) == HN_TYPE_UTF8 ? hn_array_get(ma, k) : (hn_datum){0};
   if (n.type != HN_TYPE_INT64 || n.is_null || n.v.i64 <= 1 || m.type != HN_TYPE_UTF8 || m.is_null)
