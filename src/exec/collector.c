@@ -330,6 +330,7 @@ hn_status hn__collector_finish_stopped(hn__collector *c, hn_status st, const hn_
     return st;
   }
   c->fail_item = INT64_MAX; /* failures under continue are records, not a call failure */
+  c->keep_min_rows = 0;     /* what finished and the nulls stay record batches: no copy */
   if (c->n_chunks > 1) qsort(c->chunks, (size_t)c->n_chunks, sizeof *c->chunks, chunk_cmp);
   int64_t n_have = c->n_chunks, next = 0;
   hn_status rc = HN_OK;

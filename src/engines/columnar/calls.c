@@ -64,9 +64,9 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   if (started && j->ev.node_start)
     hn__col_emit(w, L, j->ev.node_start, g->name, -1, m, HN_OK, NULL);
   hn_status end_st = HN_OK;
-  hn__stop *stop = j->x->stop; /* looked at every 64 rows */
+  hn__stop *stop = j->x->stop; /* looked at every 8 rows */
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
-    if (HN__UNLIKELY(stop != NULL) && (r & 63) == 0 && hn__stop_check(stop) != HN_OK) {
+    if (HN__UNLIKELY(stop != NULL) && (r & 7) == 0 && hn__stop_check(stop) != HN_OK) {
       st = hn__col_fatal(w, hn__stop_error(stop, &w->ferr));
       break;
     }
