@@ -55,9 +55,15 @@ int hn_ctx_worker(const hn_ctx *ctx) {
   return ctx ? ctx->worker : 0;
 }
 
+/*
+ * A guarded call's context (cancel_flag set) may outlive its call when the call is
+ * abandoned: it never reads `stop` for the deadline (gcall.c folds the call's deadline into
+ * ctx->deadline), and reads it for cancellation only while its flag is clear (the flag is
+ * set, for good, before a call is abandoned).
+ */
 double hn_ctx_deadline(const hn_ctx *ctx) {
   double d = ctx && ctx->deadline > 0 ? ctx->deadline : INFINITY;
-  if (ctx && ctx->stop && ctx->stop->deadline > 0 && ctx->stop->deadline < d)
+  if (ctx && ctx->stop && !ctx->cancel_flag && ctx->stop->deadline > 0 && ctx->stop->deadline < d)
     d = ctx->stop->deadline;
   return d;
 }

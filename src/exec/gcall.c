@@ -209,7 +209,10 @@ static void attempt_begin(hn__gcall *c, int k) {
   double deadline = c->attempt_deadline;
   pthread_mutex_unlock(&c->mu);
   c->ctx.attempt = k;
-  c->ctx.deadline = deadline;
+  c->ctx.deadline = deadline; /* what the node sees: the earlier of it and the call's */
+  if (c->ctx.stop && c->ctx.stop->deadline > 0 &&
+      (c->ctx.deadline <= 0 || c->ctx.stop->deadline < c->ctx.deadline))
+    c->ctx.deadline = c->ctx.stop->deadline;
   if (deadline > 0) { /* the waiters look again: they now have a deadline to keep */
     pthread_mutex_lock(&c->g->mu);
     pthread_cond_broadcast(&c->g->done);
@@ -277,7 +280,8 @@ static void record(hn__gcall *c, hn_status st, const char *msg) {
 static hn_status attempt(hn__gcall *c, char *msg, size_t cap) {
   hn_status st = call_node(c);
   if (c->ctx.flags) hn__ctx_after_call(&c->ctx, st);
-  if (c->ctx.deadline > 0 && hn__now() >= c->ctx.deadline) {
+  double dl = c->attempt_deadline; /* the attempt's own (the call's is a stop, below) */
+  if (dl > 0 && hn__now() >= dl) {
     if (c->ctx.flags & HN__CTX_MESSAGE) c->ctx.flags &= ~(unsigned)HN__CTX_MESSAGE;
     snprintf(msg, cap, "timed out after %g s", c->policy.timeout);
     st = HN_ETIMEDOUT;
