@@ -351,8 +351,12 @@ typedef struct hn_result hn_result;
  * the message lists them; an engine busy with another call), HN_ETYPE (an
  * input of the wrong type, or an object value on an engine that cannot move
  * it: processes, mpi), HN_ERANGE (outputs that could never fit in memory),
- * HN_ENODE (a node failed: err names the node and carries its message),
- * HN_ENOMEM.
+ * HN_ENODE (a node failed: err names the node and carries its message;
+ * HN_ETIMEDOUT when its attempt ran past its timeout, or the node's own
+ * status), HN_ECANCELLED (options->cancel was requested) or HN_ETIMEDOUT
+ * (options->timeout passed): under HN_ERRORS_CONTINUE these two leave in
+ * *out a result of every item, those that did not finish null
+ * (docs/pipelines.md, "Cancellation"); HN_ENOMEM.
  *
  * The pipeline may be run from several threads at once, each with its own
  * engine. On mpi, run is collective (hn_engine_rank).
