@@ -28,8 +28,12 @@ struct hn__guard {
   pthread_cond_t work; /* the queue has a call, or shutdown */
   pthread_cond_t done; /* a call finished, a slot was freed, or a thread left */
   hn__gcall *head, *tail;
-  int max_threads, n_threads, n_idle;
+  int max_threads, n_threads, n_idle; /* n_threads: started, not yet gone nor abandoned */
   bool shutdown;
+  /* Every thread started: joined at destroy, unless detached when its call was abandoned. */
+  pthread_t *threads;
+  bool *detached;
+  int n_started, cap_started;
   int64_t n_limits;
   hn__limit *limits;
   int64_t abandoned; /* calls abandoned during the run (under mu) */
@@ -67,6 +71,8 @@ struct hn__gcall {
   _Atomic bool cancel; /* the attempt should stop (the node sees it) */
   double attempt_deadline, attempt_start;
   bool finished, abandoned, holds_slot, started;
+  bool on_thread; /* run by a pool thread: `runner` */
+  pthread_t runner;
   hn__gcall *next; /* queue link */
 };
 

@@ -154,8 +154,13 @@ void hn__guard_destroy(hn__guard *g, int64_t *abandoned) {
   pthread_mutex_lock(&g->mu);
   g->shutdown = true;
   pthread_cond_broadcast(&g->work);
-  while (g->n_threads > 0) pthread_cond_wait(&g->done, &g->mu);
   pthread_mutex_unlock(&g->mu);
+  /* Joined, not left exiting: a fork right after the call (processes) finds no thread of ours
+   * half-way through its exit (ASan's allocator can deadlock a child forked then). */
+  for (int k = 0; k < g->n_started; k++)
+    if (!g->detached[k]) pthread_join(g->threads[k], NULL);
+  hn__free(&g->alloc, g->threads);
+  hn__free(&g->alloc, g->detached);
   pthread_cond_destroy(&g->done);
   pthread_cond_destroy(&g->work);
   pthread_mutex_destroy(&g->mu);
@@ -186,6 +191,10 @@ static void *pool_main(void *arg) {
     }
     hn__gcall *c = pop(g);
     if (!c) break;
+    pthread_mutex_lock(&c->mu);
+    c->on_thread = true;
+    c->runner = pthread_self();
+    pthread_mutex_unlock(&c->mu);
     pthread_mutex_unlock(&g->mu);
     if (!hn__gcall_run(c)) { /* abandoned: no longer the guard's thread */
       hn__gcall_unref(c);
@@ -202,16 +211,32 @@ static void *pool_main(void *arg) {
   return NULL;
 }
 
-/* A new detached thread (under mu); false when none could be started. */
+/* A new thread (under mu); false when none could be started. */
 static bool spawn(hn__guard *g) {
-  pthread_attr_t attr;
-  if (pthread_attr_init(&attr) != 0) return false;
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t t;
-  bool ok = pthread_create(&t, &attr, pool_main, g) == 0;
-  pthread_attr_destroy(&attr);
-  if (ok) g->n_threads++;
-  return ok;
+  if (g->n_started == g->cap_started) {
+    int cap = g->cap_started ? 2 * g->cap_started : 16;
+    pthread_t *t = hn__realloc(&g->alloc, g->threads, sizeof *t * (size_t)cap);
+    if (t) g->threads = t;
+    bool *d = t ? hn__realloc(&g->alloc, g->detached, sizeof *d * (size_t)cap) : NULL;
+    if (d) g->detached = d;
+    if (!t || !d) return false;
+    g->cap_started = cap;
+  }
+  if (pthread_create(&g->threads[g->n_started], NULL, pool_main, g) != 0) return false;
+  g->detached[g->n_started++] = false;
+  g->n_threads++;
+  return true;
+}
+
+/* The thread running an abandoned call is no longer joined: it ends on its own (under mu). */
+static void detach_runner(hn__guard *g, hn__gcall *c) {
+  if (!c->on_thread) return;
+  for (int k = 0; k < g->n_started; k++)
+    if (!g->detached[k] && pthread_equal(g->threads[k], c->runner)) {
+      g->detached[k] = true;
+      pthread_detach(c->runner);
+      return;
+    }
 }
 
 void hn__gcall_start(hn__guard *g, hn__gcall *c) {
@@ -238,6 +263,7 @@ void hn__gcall_start(hn__guard *g, hn__gcall *c) {
 static void abandon(hn__guard *g, hn__gcall *c, hn_status st, const char *msg) {
   c->abandoned = true;
   c->finished = true;
+  detach_runner(g, c);
   g->n_threads--;
   g->abandoned++;
   atomic_fetch_add(&hn__abandoned_running, 1);
@@ -260,7 +286,7 @@ static void abandon(hn__guard *g, hn__gcall *c, hn_status st, const char *msg) {
 static void watch(hn__guard *g, hn__gcall *c, hn_status stop, double *stop_at, double now,
                   double *wake) {
   pthread_mutex_lock(&c->mu);
-  if (c->finished) {
+  if (c->finished || !c->on_thread) { /* not running, or run by a waiter: nothing to abandon */
     pthread_mutex_unlock(&c->mu);
     return;
   }
