@@ -545,8 +545,9 @@ static void check_json(const char *path, bool with_native, int repeats) {
   assert_int_equal((int)jget_typed(root, "items", J_NUM)->num, 40);
   assert_true(jget_typed(root, "threads", J_NUM)->num >= 1);
   const jval *results = jget_typed(root, "results", J_ARR);
-  const char *names[] = {"text", "stateful", "numeric", "nested", "overhead", "cpu", "nested_cpu"};
-  assert_int_equal(results->n, 7);
+  const char *names[] = {"text",     "stateful", "numeric",    "nested",
+                         "overhead", "cpu",      "nested_cpu", "io"};
+  assert_int_equal(results->n, 8);
   for (int i = 0; i < results->n; i++) {
     const jval *sr = results->items[i];
     assert_string_equal(jget_typed(sr, "scenario", J_STR)->str, names[i]);

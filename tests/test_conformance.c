@@ -17,12 +17,14 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "hypernodes/arrow.h"
 #include "test_support.h"
@@ -3257,6 +3259,8 @@ static void case_result_rows_run(conf_case *c) {
 #define CASE(fn) \
   { #fn, case_##fn }
 
+#include "conformance_policies.inc"
+
 /* Run and map calls a verify function makes (mpi serving ranks make them too). */
 static int verify_extra_calls(verify_fn verify) {
   if (verify == verify_rows_auto_column || verify == verify_rows_auto_row) return 3;
@@ -3374,6 +3378,7 @@ static case_entry k_cases[] = {
     CASE(result_stream),
     CASE(result_stream_empty),
     CASE(result_rows_run),
+    POLICY_CASES,
 };
 
 enum { N_CASES = sizeof k_cases / sizeof k_cases[0] };

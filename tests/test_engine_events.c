@@ -582,25 +582,26 @@ static void test_error_times(void **state) {
     struct ArrowArray array;
     HN_CHECK(hn_result_export_errors(r, &schema, &array, &err), &err);
     assert_string_equal(schema.format, "+s");
-    assert_int_equal(schema.n_children, 5);
-    static const char *const names[5] = {"item", "item_path", "node", "message", "time"};
-    static const char *const formats[5] = {"l", "u", "u", "u", "tsn:UTC"};
-    for (int i = 0; i < 5; i++) {
+    assert_int_equal(schema.n_children, 7);
+    static const char *const names[7] = {"item",     "item_path", "node", "message",
+                                         "attempts", "messages",  "time"};
+    static const char *const formats[7] = {"l", "u", "u", "u", "l", "u", "tsn:UTC"};
+    for (int i = 0; i < 7; i++) {
       assert_string_equal(schema.children[i]->name, names[i]);
       assert_string_equal(schema.children[i]->format, formats[i]);
     }
     assert_int_equal(array.length, 3); /* items 0, 4, 8 */
     const int64_t *items = (const int64_t *)array.children[0]->buffers[1];
-    const int64_t *times = (const int64_t *)array.children[4]->buffers[1];
+    const int64_t *times = (const int64_t *)array.children[6]->buffers[1];
     for (int k = 0; k < 3; k++) {
       assert_int_equal(items[array.children[0]->offset + k], 4 * k);
-      int64_t t = times[array.children[4]->offset + k];
+      int64_t t = times[array.children[6]->offset + k];
       assert_true(t >= t0 && t <= t1); /* when it failed, on the wall clock */
     }
     array.release(&array);
     schema.release(&schema);
-    /* The result's own error table keeps its four columns. */
-    assert_int_equal(hn_table_num_columns(hn_result_errors(r)), 4);
+    /* The result's own error table keeps its six columns. */
+    assert_int_equal(hn_table_num_columns(hn_result_errors(r)), 6);
     assert_int_equal(hn_result_export_errors(NULL, &schema, &array, &err), HN_EINVAL);
     assert_null(schema.release);
   }

@@ -11,6 +11,7 @@
  * gets a line in k_checks. Names listed here but gone from the headers fail
  * it too.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,13 @@ CHECK(hn_pipeline_output_type, assert_null(hn_pipeline_output_type(NULL, "x")))
 CHECK(hn_pipeline_execution_order, assert_null(hn_pipeline_execution_order(NULL, 0)))
 CHECK(hn_ctx_arena, assert_null(hn_ctx_arena(NULL)))
 CHECK(hn_ctx_worker, assert_int_equal(hn_ctx_worker(NULL), 0))
+CHECK(hn_ctx_deadline, assert_true(isinf(hn_ctx_deadline(NULL))))
+CHECK(hn_ctx_cancelled, assert_false(hn_ctx_cancelled(NULL)))
+CHECK(hn_ctx_attempt, assert_int_equal(hn_ctx_attempt(NULL), 0))
+CHECK(hn_cancel_destroy, hn_cancel_destroy(NULL))
+CHECK(hn_cancel_request, hn_cancel_request(NULL))
+CHECK(hn_cancel_requested, assert_false(hn_cancel_requested(NULL)))
+CHECK(hn_cancel_reset, hn_cancel_reset(NULL))
 /* engine.h: a NULL engine is the sequential engine (the rule's exception). */
 CHECK(hn_inputs_destroy, hn_inputs_destroy(NULL))
 CHECK(hn_engine_destroy, hn_engine_destroy(NULL))
@@ -305,6 +313,13 @@ static const null_check k_checks[] = {
     ENTRY(hn_pipeline_execution_order),
     ENTRY(hn_ctx_arena),
     ENTRY(hn_ctx_worker),
+    ENTRY(hn_ctx_deadline),
+    ENTRY(hn_ctx_cancelled),
+    ENTRY(hn_ctx_attempt),
+    ENTRY(hn_cancel_destroy),
+    ENTRY(hn_cancel_request),
+    ENTRY(hn_cancel_requested),
+    ENTRY(hn_cancel_reset),
     ENTRY(hn_inputs_destroy),
     ENTRY(hn_engine_destroy),
     ENTRY(hn_engine_kind_of),
@@ -386,6 +401,7 @@ static const char *const k_outside[] = {
     "hn_type_interval_month_day_nano",
     "hn_type_large_utf8",
     "hn_type_large_binary",
+    "hn_abandoned_calls",
 };
 
 enum { N_CHECKS = sizeof k_checks / sizeof k_checks[0] };

@@ -328,30 +328,35 @@ static void test_error_table_schema(void **state) {
   hn_test_alloc_init(&ta, 0);
   const hn_type *schema = NULL;
   HN_CHECK(hn__error_table_schema(&ta.alloc, &schema, NULL), NULL);
-  char spelled[128];
+  char spelled[160];
   hn_type_to_string(schema, spelled, sizeof spelled);
-  assert_string_equal(spelled, "struct<item: int64, item_path: utf8, node: utf8, message: utf8>");
+  assert_string_equal(spelled,
+                      "struct<item: int64, item_path: utf8, node: utf8, message: utf8, attempts: "
+                      "int64, messages: utf8>");
   hn_type_release(schema);
   assert_int_equal(ta.live, 0);
 }
 
 static hn_table *error_records(const hn_allocator *a) {
-  hn_builder *b[4] = {NULL};
-  const hn_type *types[4] = {hn_type_int64(), hn_type_utf8(), hn_type_utf8(), hn_type_utf8()};
-  hn_array *cols[4] = {NULL};
-  for (int c = 0; c < 4; c++) HN_CHECK(hn_builder_create(a, types[c], &b[c], NULL), NULL);
+  hn_builder *b[6] = {NULL};
+  const hn_type *types[6] = {hn_type_int64(), hn_type_utf8(),  hn_type_utf8(),
+                             hn_type_utf8(),  hn_type_int64(), hn_type_utf8()};
+  hn_array *cols[6] = {NULL};
+  for (int c = 0; c < 6; c++) HN_CHECK(hn_builder_create(a, types[c], &b[c], NULL), NULL);
   HN_CHECK(hn_builder_append_int64(b[0], 3), NULL);
   HN_CHECK(hn_builder_append_str(b[1], "3", -1), NULL);
   HN_CHECK(hn_builder_append_str(b[2], "parse", -1), NULL);
   HN_CHECK(hn_builder_append_str(b[3], "bad number", -1), NULL);
-  for (int c = 0; c < 4; c++) {
+  HN_CHECK(hn_builder_append_int64(b[4], 1), NULL);
+  HN_CHECK(hn_builder_append_str(b[5], "bad number", -1), NULL);
+  for (int c = 0; c < 6; c++) {
     HN_CHECK(hn_builder_finish(b[c], &cols[c], NULL), NULL);
     hn_builder_destroy(b[c]);
   }
-  const char *names[4] = {"item", "item_path", "node", "message"};
+  const char *names[6] = {"item", "item_path", "node", "message", "attempts", "messages"};
   hn_table *t = NULL;
-  HN_CHECK(hn_table_create(a, 4, names, cols, &t, NULL), NULL);
-  for (int c = 0; c < 4; c++) hn_array_release(cols[c]);
+  HN_CHECK(hn_table_create(a, 6, names, cols, &t, NULL), NULL);
+  for (int c = 0; c < 6; c++) hn_array_release(cols[c]);
   return t;
 }
 

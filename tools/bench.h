@@ -23,7 +23,7 @@ typedef enum bench_format { BENCH_TABLE = 0, BENCH_ARROW = 1, BENCH_ROWS = 2 } b
 typedef struct bench_options {
   const char *scale; /* "tiny" ... "large", or "custom" with --items */
   int64_t items;
-  const bench_scenario *scenarios[8];
+  const bench_scenario *scenarios[16];
   int n_scenarios;
   int engines[BENCH_MAX_ENGINES]; /* hn_engine_kind values, or BENCH_NATIVE */
   int n_engines;

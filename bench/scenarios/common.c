@@ -6,10 +6,9 @@
 #include "scenario.h"
 
 const bench_scenario *const bench_scenarios[] = {
-    &bench_scenario_text,       &bench_scenario_stateful,
-    &bench_scenario_numeric,    &bench_scenario_nested,
-    &bench_scenario_overhead,   &bench_scenario_cpu,
-    &bench_scenario_nested_cpu, NULL};
+    &bench_scenario_text,       &bench_scenario_stateful, &bench_scenario_numeric,
+    &bench_scenario_nested,     &bench_scenario_overhead, &bench_scenario_cpu,
+    &bench_scenario_nested_cpu, &bench_scenario_io,       NULL};
 
 void *bench_xmalloc(size_t size) {
   void *p = malloc(size ? size : 1);

@@ -59,6 +59,7 @@ extern const bench_scenario bench_scenario_nested;
 extern const bench_scenario bench_scenario_overhead;
 extern const bench_scenario bench_scenario_cpu;
 extern const bench_scenario bench_scenario_nested_cpu;
+extern const bench_scenario bench_scenario_io;
 
 /* Every scenario, in the order the bench runs them; NULL-terminated. */
 extern const bench_scenario *const bench_scenarios[];

@@ -70,7 +70,9 @@ typedef enum hn_status {
   HN_ECORRUPT = 7,     /**< serialised or imported data is truncated or corrupt */
   HN_EUNSUPPORTED = 8, /**< valid request that this build or type cannot serve */
   HN_ERANGE = 9,       /**< an index, length or size is out of range */
-  HN_EINTERNAL = 10    /**< a broken internal invariant (a bug: please report) */
+  HN_EINTERNAL = 10,   /**< a broken internal invariant (a bug: please report) */
+  HN_ECANCELLED = 11,  /**< the run or map was cancelled (hn_cancel_request) */
+  HN_ETIMEDOUT = 12    /**< a deadline passed: a node call's timeout or the call's own */
 } hn_status;
 
 /** Static English name of a status code ("HN_EINVAL: invalid argument"). Never NULL. */

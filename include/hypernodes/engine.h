@@ -140,6 +140,9 @@ typedef struct hn_engine_options {
   double chunk_timeout; /**< mpi: seconds a chunk may stay on a worker rank; past it
                              rank 0 logs rank, chunk and item range and calls
                              MPI_Abort with HN_MPI_ABORT_TIMEOUT; 0 = no limit */
+  /** Threads of the I/O pool that runs the calls of io nodes and of nodes with a timeout
+   * (per run or map, per process or rank; started as needed): 0 = 64. */
+  int io_workers;
 } hn_engine_options;
 
 /** Exit code of an mpi job aborted by chunk_timeout (MPI_Abort's error code). */
@@ -261,6 +264,9 @@ typedef struct hn_event {
                             everything run in the calling process */
   int rank;            /**< mpi engine: the rank that ran it; 0 elsewhere */
   const char *engine;  /**< the engine's name ("threads"), static */
+  /* Added with node policies. */
+  int attempt; /**< node events and on_retry of a node with a policy (hn_node_policy):
+                    the attempt (1, 2, ...); 0 for other events */
 } hn_event;
 
 /** An observer: `user_data` is hn_callbacks.user_data; `event` is borrowed for the call. */
@@ -295,7 +301,36 @@ typedef struct hn_callbacks {
    */
   hn_callback on_cache_hit, on_cache_miss, on_cache_write;
   hn_callback on_chunk_start, on_chunk_end; /**< added with timed events */
+  /**
+   * A node call's attempt failed and will be retried (hn_node_policy):
+   * `node`, `item`, `status` and `message` of the failed attempt, `attempt`
+   * its number. Fires where node events fire, before the retry's node_start.
+   */
+  hn_callback on_retry;
 } hn_callbacks;
+
+/* ---- cancellation ------------------------------------------------------- */
+
+/**
+ * A cancellation token (hn_run_options.cancel): request it from any thread,
+ * or from a signal handler, and the runs and maps given it stop promptly and
+ * return HN_ECANCELLED. One token may serve any number of calls.
+ */
+typedef struct hn_cancel hn_cancel;
+
+/** Create a token, not requested. Returns HN_OK, HN_EINVAL (NULL out) or HN_ENOMEM. */
+HN_API HN_NODISCARD hn_status hn_cancel_create(hn_cancel **out, hn_error *err);
+/** Free a token no call is using. NULL is a no-op. */
+HN_API void hn_cancel_destroy(hn_cancel *cancel);
+/**
+ * Request cancellation: one atomic store, so it is thread-safe and
+ * async-signal-safe (call it from a SIGINT handler). NULL is a no-op.
+ */
+HN_API void hn_cancel_request(hn_cancel *cancel);
+/** Whether cancellation was requested (false for NULL). Thread-safe, async-signal-safe. */
+HN_API bool hn_cancel_requested(const hn_cancel *cancel);
+/** Clear the request, so that the token can serve new calls. NULL is a no-op. */
+HN_API void hn_cancel_reset(hn_cancel *cancel);
 
 /* ---- run and map ---------------------------------------------------------- */
 
@@ -337,6 +372,16 @@ typedef struct hn_run_options {
   hn_cache *cache;
   hn_cache_mode cache_mode;   /**< use (default), recompute or read-only */
   hn_cache_nodes cache_nodes; /**< which nodes: all (default) or only those marked */
+  /**
+   * A cancellation token (borrowed for the call), or NULL. Once requested, no
+   * new item or attempt starts, node calls see hn_ctx_cancelled, and the call
+   * returns HN_ECANCELLED within a few milliseconds plus HN_TIMEOUT_GRACE for
+   * nodes that ignore it (docs/pipelines.md); nothing is returned in *out.
+   */
+  hn_cancel *cancel;
+  double timeout;      /**< seconds the whole run or map may take; past it, as cancelled but
+                            HN_ETIMEDOUT ("timed out after N s"); 0: none */
+  double node_timeout; /**< seconds any one node call may take when its policy sets none; 0: none */
 } hn_run_options;
 
 /** The outputs of a run or map, with error records and statistics. Read-only once returned. */
@@ -355,8 +400,12 @@ typedef struct hn_result hn_result;
  * the message lists them; an engine busy with another call), HN_ETYPE (an
  * input of the wrong type, or an object value on an engine that cannot move
  * it: processes, mpi), HN_ERANGE (outputs that could never fit in memory),
- * HN_ENODE (a node failed: err names the node and carries its message),
- * HN_ENOMEM.
+ * HN_ENODE (a node failed: err names the node and carries its message;
+ * HN_ETIMEDOUT when its attempt ran past its timeout, or the node's own
+ * status), HN_ECANCELLED (options->cancel was requested) or HN_ETIMEDOUT
+ * (options->timeout passed): under HN_ERRORS_CONTINUE these two leave in
+ * *out a result of every item, those that did not finish null
+ * (docs/pipelines.md, "Cancellation"); HN_ENOMEM.
  *
  * The pipeline may be run from several threads at once, each with its own
  * engine. On mpi, run is collective (hn_engine_rank).
@@ -399,7 +448,18 @@ typedef struct hn_result_stats {
    * nodes the call needed, and bytes read from and written to the cache. */
   int64_t cache_hits, cache_misses;
   int64_t cache_bytes_read, cache_bytes_written;
+  /** Node calls past their deadline and grace that were still running when the call
+   * returned (abandoned on their thread; see hn_abandoned_calls). In this process only. */
+  int64_t calls_abandoned;
 } hn_result_stats;
+
+/**
+ * Node calls abandoned after their timeout (hn_result_stats.calls_abandoned)
+ * that are still running in this process, over every engine and call: each
+ * holds a thread and a reference to its pipeline until the node returns.
+ * Thread-safe.
+ */
+HN_API int64_t hn_abandoned_calls(void);
 
 /**
  * Free a result and drop its references (tables, chunks and arrays live on
@@ -421,16 +481,18 @@ HN_API int64_t hn_result_num_chunks(const hn_result *result);
 HN_API hn_table *hn_result_chunk(const hn_result *result, int64_t i);
 /**
  * Error records under HN_ERRORS_CONTINUE (borrowed, as hn_result_table):
- * columns item (int64), item_path (utf8), node (utf8), message (utf8), in
- * item order; zero rows when none failed (the same on every engine; the
+ * columns item (int64), item_path (utf8), node (utf8), message (utf8: the
+ * last attempt's), attempts (int64: the node's attempts, 1 without retries)
+ * and messages (utf8: every attempt's message, the last first, one per line),
+ * in item order; zero rows when none failed (the same on every engine; the
  * time of each failure is in hn_result_export_errors). NULL for a NULL
  * result.
  */
 HN_API hn_table *hn_result_errors(const hn_result *result);
 /**
  * Export the error records (hn_result_errors) with the time of each failure,
- * as one Arrow record batch: a struct array of columns item (int64),
- * item_path, node, message (utf8) and time (timestamp[ns, UTC], Arrow
+ * as one Arrow record batch: a struct array of the columns of
+ * hn_result_errors, then time (timestamp[ns, UTC], Arrow
  * format "tsn:UTC": when the engine recorded the failure, on the wall
  * clock; null for records that came without one), one row per failed
  * item, in item order; zero rows when none failed. No copy: the export

@@ -66,6 +66,56 @@ typedef enum hn_node_cache {
   HN_NODE_CACHE_OFF = 2      /**< never cached: it runs every time it is needed */
 } hn_node_cache;
 
+/**
+ * Decides whether a failed attempt of a node call is retried (hn_node_policy.retry_if):
+ * `user_data` is the node's, `status` and `message` are the attempt's failure,
+ * `attempt` its number (1 for the first call). Called on the thread that ran
+ * the attempt, possibly concurrently: it must be thread-safe.
+ */
+typedef bool (*hn_retry_fn)(void *user_data, hn_status status, const char *message, int attempt);
+
+/** The bit of a status in hn_node_policy.retry_on: `HN_RETRY_ON(HN_EIO) |
+ * HN_RETRY_ON(HN_ETIMEDOUT)`. */
+#define HN_RETRY_ON(status) (1u << (unsigned)(status))
+
+/**
+ * How a node's calls run (docs/pipelines.md, "Retries, timeouts and
+ * concurrency"). All zero: one attempt, no timeout, no limit, on the compute
+ * workers (the node costs exactly what it did before). Write it as a spec
+ * string with hn_node_policy_parse or hn_node_spec.policy.
+ */
+typedef struct hn_node_policy {
+  int attempts;          /**< attempts at most, the first included; 0 or 1: no retry */
+  double backoff;        /**< seconds to wait before the second attempt (0: at once) */
+  double backoff_factor; /**< each further wait is this times the previous one; 0: 2 */
+  double backoff_max;    /**< cap on one wait in seconds; 0: none */
+  double jitter;         /**< 0..1: each wait is scaled by a random factor in [1 - jitter, 1] */
+  /** Which failures retry: HN_RETRY_ON bits of statuses; 0: every failure but HN_ENOMEM,
+   * HN_ECANCELLED and HN_ETIMEDOUT. Ignored when retry_if is set. */
+  uint32_t retry_on;
+  hn_retry_fn retry_if; /**< decides instead of retry_on when set */
+  /** Seconds one attempt may run (0: none, or hn_run_options.node_timeout). Past it the
+   * attempt fails with HN_ETIMEDOUT ("timed out after N s"); see hn_ctx_cancelled. */
+  double timeout;
+  int concurrency; /**< at most this many calls of the node at once in a map (per process); 0: no
+                        limit (io: the I/O pool's size) */
+  /** The node waits (network, disk, sleep) rather than computes: its calls run on the I/O
+   * pool (hn_engine_options.io_workers threads), many items at once. */
+  bool io;
+} hn_node_policy;
+
+/**
+ * Read a policy written as a spec string into *out (zeroed first):
+ * comma-separated `key=value` pairs among `attempts=3`, `backoff=0.1` (seconds),
+ * `factor=2`, `max_backoff=5`, `jitter=0.25`, `retry_on=EIO|ETIMEDOUT` (status
+ * names with or without "HN_"), `timeout=2.5` (seconds), `concurrency=8`, and
+ * the flag `io` (or `io=64`: io with that concurrency). NULL or "" is the zero
+ * policy. Returns HN_OK or HN_EINVAL (the message points at the offending key);
+ * *out is unchanged on failure. Thread-safe.
+ */
+HN_API HN_NODISCARD hn_status hn_node_policy_parse(const char *spec, hn_node_policy *out,
+                                                   hn_error *err);
+
 /** A node's definition. Initialise with `hn_node_def def = {.size = sizeof def};` then fill. */
 typedef struct hn_node_def {
   size_t size;      /**< sizeof(hn_node_def) */
@@ -84,6 +134,8 @@ typedef struct hn_node_def {
   /** Cache policy (a definition of an older, smaller size: DEFAULT). With a cache, `version`
    * is the node's identity: change it when the code changes (NULL counts as ""). */
   hn_node_cache cache;
+  /** Retries, timeout, concurrency, I/O (a definition of an older, smaller size: none). */
+  hn_node_policy policy;
 } hn_node_def;
 
 /** How the mapped inputs of a map or a nested node combine into items. */
@@ -206,6 +258,9 @@ typedef struct hn_node_spec {
   void (*user_data_free)(void *user_data); /**< called once when the node goes, or NULL */
   const char *version;                     /**< code identity for caching, or NULL */
   hn_node_cache cache;                     /**< cache policy (hn_node_def.cache) */
+  /** Retries, timeout, concurrency as a spec string (hn_node_policy_parse), or NULL:
+   * `"attempts=3, backoff=0.05, timeout=2"`, `"io, concurrency=64"`. */
+  const char *policy;
 } hn_node_spec;
 
 /** A node table entry for a row node (the other members zero). */
@@ -358,6 +413,27 @@ HN_API hn_status hn_ctx_fail(hn_ctx *ctx, const char *fmt, ...)
 HN_API hn_arena *hn_ctx_arena(hn_ctx *ctx);
 /** Index of the worker running the call (0 .. hn_engine_workers - 1). */
 HN_API int hn_ctx_worker(const hn_ctx *ctx);
+/**
+ * The deadline of the current attempt, in seconds of CLOCK_MONOTONIC (as
+ * clock_gettime gives them), or INFINITY when it has none (no timeout on the
+ * node or the run; also for NULL). A node that waits should wait no later than this.
+ */
+HN_API double hn_ctx_deadline(const hn_ctx *ctx);
+/**
+ * True once the current attempt should stop: its deadline passed, or the run
+ * or map was cancelled or ran out of time. The node should then return soon
+ * (any status: the engine reports the timeout or cancellation itself). A node
+ * that ignores it is waited for HN_TIMEOUT_GRACE seconds, then abandoned
+ * (docs/pipelines.md). Cheap (atomic loads and, with a deadline, a clock read);
+ * callable from any thread the node starts.
+ */
+HN_API bool hn_ctx_cancelled(const hn_ctx *ctx);
+/** The number of the current attempt: 1 for the first call, 2 for the first retry, ...
+ * (0 for NULL). */
+HN_API int hn_ctx_attempt(const hn_ctx *ctx);
+
+/** Seconds a node call past its deadline is waited for before it is abandoned. */
+#define HN_TIMEOUT_GRACE 0.1
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,9 @@
 #define HN__UNLIKELY(x) (x)
 #endif
 
+/* The highest hn_status value: codes in (HN_OK, HN__STATUS_LAST] are known. */
+#define HN__STATUS_LAST HN_ETIMEDOUT
+
 /* Resolve a possibly-NULL allocator pointer to a usable copy. */
 hn_allocator hn__allocator_resolve(const hn_allocator *alloc);
 

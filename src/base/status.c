@@ -34,6 +34,10 @@ const char *hn_status_str(hn_status status) {
       return "HN_ERANGE: out of range";
     case HN_EINTERNAL:
       return "HN_EINTERNAL: internal error";
+    case HN_ECANCELLED:
+      return "HN_ECANCELLED: cancelled";
+    case HN_ETIMEDOUT:
+      return "HN_ETIMEDOUT: timed out";
   }
   return "unknown hn_status";
 }

@@ -76,7 +76,7 @@ void hn_engine_destroy(hn_engine *engine) {
 /* Copy the caller's options (any size up to ours) and check every field. */
 static hn_status read_options(const hn_engine_options *options, hn_engine_options *o,
                               hn_error *err) {
-  *o = (hn_engine_options){sizeof *o, HN_ENGINE_SEQUENTIAL, 0, 0, 0, 0};
+  *o = (hn_engine_options){sizeof *o, HN_ENGINE_SEQUENTIAL, 0, 0, 0, 0, 0};
   if (options) {
     size_t min = offsetof(hn_engine_options, kind) + sizeof options->kind;
     if (options->size < min)
@@ -101,6 +101,9 @@ static hn_status read_options(const hn_engine_options *options, hn_engine_option
   if (!(o->chunk_timeout >= 0) || o->chunk_timeout > 1e9)
     return hn__error(err, HN_EINVAL, "chunk_timeout must be in [0, 1e9] seconds (0: none), not %g",
                      o->chunk_timeout);
+  if (o->io_workers < 0 || o->io_workers > 4096)
+    return hn__error(err, HN_EINVAL, "io_workers must be in [0, 4096] (0: 64), not %d",
+                     o->io_workers);
   if (o->workers == 0) o->workers = default_workers();
   return HN_OK;
 }

@@ -257,7 +257,10 @@ static hn_status subcall_prepare(const hn__cplan *cp, const group *g, subcall *s
                      .zip = true,
                      .policy = x->policy,
                      .cb = x->cb,
-                     .item_index = sc->index};
+                     .item_index = sc->index,
+                     .stop = x->stop,
+                     .node_timeout = x->node_timeout,
+                     .io_workers = x->io_workers};
   return st;
 }
 

@@ -28,6 +28,7 @@ typedef struct prep {
   int64_t *over_stride;
   int64_t item_base; /* item i is item_base + i where the caller sees it (a stream's batch) */
   hn__call x;        /* the prepared call */
+  hn__stop stop;     /* cancellation and the call's deadline */
   /* Names parsed from options->outputs_spec and options->map_over_spec. */
   hn__spec outputs_spec, map_over_spec;
 } prep;
@@ -90,6 +91,9 @@ static hn_status read_options(prep *c, const hn_run_options *opt, hn_error *err)
     return hn__error(err, HN_EINVAL, "unknown map_mode %d", (int)o->map_mode);
   if (o->error_policy != HN_ERRORS_RAISE && o->error_policy != HN_ERRORS_CONTINUE)
     return hn__error(err, HN_EINVAL, "unknown error_policy %d", (int)o->error_policy);
+  if (!(o->timeout >= 0) || !(o->node_timeout >= 0))
+    return hn__error(err, HN_EINVAL, "bad timeout %g or node_timeout %g (seconds >= 0)", o->timeout,
+                     o->node_timeout);
   memset(&c->cb, 0, sizeof c->cb);
   const hn_callbacks *cb = o->callbacks;
   if (cb) {
@@ -266,6 +270,9 @@ static hn_status prepare(prep *c, hn_engine *engine, const hn_run_options *optio
   x->zip = c->o.map_mode == HN_MAP_ZIP;
   x->policy = c->o.error_policy;
   x->cb = c->has_cb ? &c->cb : NULL;
+  x->stop = hn__stop_init(&c->stop, c->o.cancel, c->o.timeout) ? &c->stop : NULL;
+  x->node_timeout = c->o.node_timeout;
+  x->io_workers = engine->options.io_workers;
   if (st == HN_OK && (engine->ops->flags & HN__ENGINE_ACROSS_PROCESSES))
     st = hn__check_portable(x, engine->ops->name, err);
   if (st == HN_OK && ((unsigned)c->o.cache_mode > HN_CACHE_READ_ONLY ||
@@ -304,7 +311,13 @@ static hn_status execute(prep *c, hn_result **out, hn_error *err) {
   } else {
     /* Ranks of a collective engine take part even when there is nothing to do. */
     if (c->n_items > 0 || engine->ranks > 1) st = engine->ops->execute(x, err);
-    if (st == HN_OK) st = hn__collector_finish(x->col, out, err);
+    if (st == HN_OK) {
+      st = hn__collector_finish(x->col, out, err);
+    } else if (x->stop && hn__stop_check(x->stop) == st) { /* stopped, not a node's failure */
+      hn_error e;                                          /* kept: finishing may overwrite err */
+      hn__stop_error(x->stop, &e);
+      st = hn__collector_finish_stopped(x->col, st, &e, out, err);
+    }
   }
   hn__collector_destroy(x->col);
   x->col = NULL;

@@ -29,6 +29,7 @@ struct hn__collector {
   int64_t inits, destroys;
   int workers;
   int64_t cache_hits, cache_misses, cache_read, cache_written;
+  int64_t abandoned;
 };
 
 hn_status hn__collector_create(const hn__call *x, hn__collector **out, hn_error *err) {
@@ -119,6 +120,19 @@ hn_status hn__collector_add_record(hn__collector *c, int64_t item, const char *p
   if (hn__records_add(&c->alloc, &c->recs, item, HN_ENODE, path, node, message) != HN_OK)
     return hn__error_nomem(err, "collecting error records");
   return HN_OK;
+}
+
+hn_status hn__collector_add_record_attempts(hn__collector *c, int64_t item, const char *path,
+                                            const char *node, const char *message, int64_t attempts,
+                                            const char *messages, hn_error *err) {
+  if (hn__records_add_attempts(&c->alloc, &c->recs, item, HN_ENODE, path, node, message, attempts,
+                               messages) != HN_OK)
+    return hn__error_nomem(err, "collecting error records");
+  return HN_OK;
+}
+
+void hn__collector_add_abandoned(hn__collector *c, int64_t n) {
+  c->abandoned += n;
 }
 
 hn_status hn__collector_add_records(hn__collector *c, hn__records *rs, int64_t item_base,
@@ -270,6 +284,7 @@ hn_status hn__collector_finish(hn__collector *c, hn_result **out, hn_error *err)
   stats.cache_misses = c->cache_misses;
   stats.cache_bytes_read = c->cache_read;
   stats.cache_bytes_written = c->cache_written;
+  stats.calls_abandoned = c->abandoned;
   bool keep = c->n_chunks > 1 && x->n_items / c->n_chunks >= c->keep_min_rows;
   if (st != HN_OK) {
     hn_type_release(schema);
@@ -284,5 +299,48 @@ hn_status hn__collector_finish(hn__collector *c, hn_result **out, hn_error *err)
     if (st == HN_OK) return hn__result_make(&c->alloc, t, errors, &stats, out, err);
   }
   hn_table_release(errors);
+  return st;
+}
+
+/* Rows of nulls for the items [first, first+count) no chunk covers. */
+static hn_status null_chunk(hn__collector *c, int64_t first, int64_t count, hn_error *err) {
+  const hn_plan *plan = c->x->plan;
+  hn_array **cols =
+      hn__calloc(&c->alloc, (size_t)(plan->n_requested ? plan->n_requested : 1), sizeof *cols);
+  if (!cols) return hn__error_nomem(err, "filling a stopped call's result");
+  hn_status st = HN_OK;
+  for (int64_t r = 0; r < plan->n_requested && st == HN_OK; r++) {
+    hn_builder *b = NULL; /* nulls appended in bulk (fast for a million rows) */
+    st = hn_builder_create(&c->alloc, plan->slot_types[plan->requested_slots[r]], &b, err);
+    if (st == HN_OK) st = hn_builder_append_nulls(b, count);
+    if (st == HN_OK) st = hn_builder_finish(b, &cols[r], err);
+    hn_builder_destroy(b);
+  }
+  if (st != HN_OK) {
+    free_cols(c, cols);
+    return st == HN_ENOMEM ? hn__error_nomem(err, "filling a stopped call's result") : st;
+  }
+  return hn__collector_add_chunk(c, first, count, cols, err);
+}
+
+hn_status hn__collector_finish_stopped(hn__collector *c, hn_status st, const hn_error *stop_err,
+                                       hn_result **out, hn_error *err) {
+  if (c->x->policy != HN_ERRORS_CONTINUE || c->x->served_only) {
+    if (err && stop_err) *err = *stop_err;
+    return st;
+  }
+  c->fail_item = INT64_MAX; /* failures under continue are records, not a call failure */
+  c->keep_min_rows = 0;     /* what finished and the nulls stay record batches: no copy */
+  if (c->n_chunks > 1) qsort(c->chunks, (size_t)c->n_chunks, sizeof *c->chunks, chunk_cmp);
+  int64_t n_have = c->n_chunks, next = 0;
+  hn_status rc = HN_OK;
+  for (int64_t k = 0; k <= n_have && rc == HN_OK; k++) {
+    int64_t first = k < n_have ? c->chunks[k].first : c->x->n_items;
+    if (first > next) rc = null_chunk(c, next, first - next, err);
+    if (k < n_have) next = c->chunks[k].first + c->chunks[k].count;
+  }
+  if (rc == HN_OK) rc = hn__collector_finish(c, out, err);
+  if (rc != HN_OK) return rc;
+  if (err && stop_err) *err = *stop_err;
   return st;
 }

@@ -3,6 +3,7 @@
  * worker's scratch arena (created on first use, reset after every call that
  * used it) and the worker index.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "exec_internal.h"
@@ -52,4 +53,29 @@ hn_arena *hn_ctx_arena(hn_ctx *ctx) {
 
 int hn_ctx_worker(const hn_ctx *ctx) {
   return ctx ? ctx->worker : 0;
+}
+
+/*
+ * A guarded call's context (cancel_flag set) may outlive its call when the call is
+ * abandoned: it never reads `stop` for the deadline (gcall.c folds the call's deadline into
+ * ctx->deadline), and reads it for cancellation only while its flag is clear (the flag is
+ * set, for good, before a call is abandoned).
+ */
+double hn_ctx_deadline(const hn_ctx *ctx) {
+  double d = ctx && ctx->deadline > 0 ? ctx->deadline : INFINITY;
+  if (ctx && ctx->stop && !ctx->cancel_flag && ctx->stop->deadline > 0 && ctx->stop->deadline < d)
+    d = ctx->stop->deadline;
+  return d;
+}
+
+bool hn_ctx_cancelled(const hn_ctx *ctx) {
+  if (!ctx) return false;
+  if (ctx->cancel_flag && atomic_load_explicit(ctx->cancel_flag, memory_order_acquire)) return true;
+  if (ctx->stop && hn__stop_check(ctx->stop) != HN_OK) return true;
+  return ctx->deadline > 0 && hn__now() >= ctx->deadline;
+}
+
+int hn_ctx_attempt(const hn_ctx *ctx) {
+  if (!ctx) return 0;
+  return ctx->attempt > 0 ? ctx->attempt : 1;
 }

@@ -26,6 +26,7 @@ void hn__events_init(hn__events *ev, const hn__call *x) {
   ev->map_end = cb->on_map_end;
   ev->chunk_start = cb->on_chunk_start;
   ev->chunk_end = cb->on_chunk_end;
+  ev->retry = cb->on_retry;
   ev->time_items = ev->item_start || ev->item_end;
   ev->time_nodes = ev->node_start || ev->node_end;
   ev->time_pipelines = ev->pipeline_start || ev->pipeline_end;
@@ -38,7 +39,7 @@ bool hn__callbacks_any(const hn_callbacks *cb) {
   const hn_callback *fns[] = {&cb->on_pipeline_start, &cb->on_pipeline_end, &cb->on_map_start,
                               &cb->on_map_end,        &cb->on_item_start,   &cb->on_item_end,
                               &cb->on_node_start,     &cb->on_node_end,     &cb->on_error,
-                              &cb->on_chunk_start,    &cb->on_chunk_end};
+                              &cb->on_chunk_start,    &cb->on_chunk_end,    &cb->on_retry};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     size_t end = (size_t)((const char *)fns[i] - (const char *)cb) + sizeof *fns[i];
     if (end <= cb->size && *fns[i]) return true;

@@ -73,7 +73,7 @@ struct hn_result {
   hn_table *table;        /* requested outputs; NULL until joined when chunked */
   int64_t n_chunks;       /* 0: not chunked */
   hn_table **chunks;      /* record batches in item order (owned) */
-  hn_table *errors;       /* item (int64), item_path, node, message (utf8) */
+  hn_table *errors;       /* the columns of hn__error_table_schema */
   hn_table *errors_timed; /* the same records and their time (int64 ns), or NULL: unknown */
   hn_result_stats stats;
 };
@@ -82,8 +82,8 @@ struct hn_result {
  * Assemble a result; takes the references to `table` and `errors` (also on
  * failure). `errors` may be NULL: an empty error table is made. An error
  * table with the records' times (hn__records_table) is kept for
- * hn_result_export_errors, and hn_result_errors shows its first four
- * columns (no copy).
+ * hn_result_export_errors, and hn_result_errors shows its first
+ * HN__ERROR_COLUMNS columns (no copy).
  */
 hn_status hn__result_make(const hn_allocator *alloc, hn_table *table, hn_table *errors,
                           const hn_result_stats *stats, hn_result **out, hn_error *err);
@@ -185,6 +185,10 @@ typedef struct hn__call {
   bool served_only;
   /* Where the engine puts its outputs, failure records and counts. */
   hn__collector *col;
+  /* Cancellation and the call's deadline (stop.c), or NULL when neither is set. */
+  struct hn__stop *stop;
+  double node_timeout; /* hn_run_options.node_timeout: seconds, 0 none */
+  int io_workers;      /* the I/O pool's size (hn_engine_options.io_workers), 0: default */
 } hn__call;
 
 /* The index the caller knows item i of call x by (see hn__call.item_index). */
@@ -280,6 +284,11 @@ struct hn_ctx {
   hn_allocator alloc; /* for the arena */
   bool arena_failed;  /* creating the arena failed: hn_ctx_arena returns NULL */
   char message[HN_ERROR_MESSAGE_MAX];
+  /* Seen by hn_ctx_deadline / hn_ctx_cancelled / hn_ctx_attempt (guard.c sets them). */
+  double deadline;                 /* CLOCK_MONOTONIC seconds; 0: none */
+  const _Atomic bool *cancel_flag; /* the attempt's own flag, or NULL */
+  struct hn__stop *stop;           /* the call's, or NULL */
+  int attempt;                     /* 0 outside a guarded call (reads as 1) */
 };
 
 void hn__ctx_init(hn_ctx *ctx, const hn_allocator *alloc, int worker);
@@ -313,7 +322,9 @@ typedef struct hn__record {
   int64_t seq;  /* order of arrival, so that sorting by item is stable */
   hn_status code;
   char *path, *node, *message;
-  int64_t time_ns; /* when it was recorded: the wall clock (hn__wall_ns) */
+  int64_t attempts; /* the node's attempts (1 without retries) */
+  char *messages;   /* every attempt's message, the last first, "\n"-joined; NULL: `message` */
+  int64_t time_ns;  /* when it was recorded: the wall clock (hn__wall_ns) */
 } hn__record;
 
 /* A growable list of records; zero-initialise, free with hn__records_free. */
@@ -328,6 +339,10 @@ typedef struct hn__records {
  */
 hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, hn_status code,
                           const char *path, const char *node, const char *message);
+/* The same with the attempts and their messages (NULL: just `message`; copied). */
+hn_status hn__records_add_attempts(const hn_allocator *a, hn__records *rs, int64_t item,
+                                   hn_status code, const char *path, const char *node,
+                                   const char *message, int64_t attempts, const char *messages);
 void hn__records_free(const hn_allocator *a, hn__records *rs);
 /* Sort by item, keeping the order of arrival among records of one item. */
 void hn__records_sort(hn__records *rs);
@@ -335,7 +350,9 @@ void hn__records_sort(hn__records *rs);
  */
 hn_status hn__records_move(const hn_allocator *a, hn__records *to, hn__records *from,
                            int64_t item_base);
-/* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8>. */
+/* The schema of error tables: struct<item: int64, item_path: utf8, node: utf8, message: utf8,
+ * attempts: int64, messages: utf8>, HN__ERROR_COLUMNS columns. */
+#define HN__ERROR_COLUMNS 6
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err);
 /*
  * The records as an error table, in their order: the columns of
@@ -373,7 +390,7 @@ const char *hn__node_error_cause(const hn_error *e);
 typedef struct hn__events {
   void *ud;
   hn_callback item_start, item_end, node_start, node_end, error, pipeline_start, pipeline_end;
-  hn_callback map_start, map_end, chunk_start, chunk_end;
+  hn_callback map_start, map_end, chunk_start, chunk_end, retry;
   bool time_items, time_nodes, time_pipelines, time_maps, time_chunks;
   bool untimed_items, untimed_nodes;
   const char *engine; /* the engine's name, for every event */
@@ -415,6 +432,10 @@ hn_status hn__collector_add_chunk(hn__collector *c, int64_t first, int64_t count
 /* A failure record under continue (strings copied). */
 hn_status hn__collector_add_record(hn__collector *c, int64_t item, const char *path,
                                    const char *node, const char *message, hn_error *err);
+/* The same with the attempts and their messages (hn__records_add_attempts). */
+hn_status hn__collector_add_record_attempts(hn__collector *c, int64_t item, const char *path,
+                                            const char *node, const char *message, int64_t attempts,
+                                            const char *messages, hn_error *err);
 /* Move records (their items plus item_base) into the collector; rs is emptied. */
 hn_status hn__collector_add_records(hn__collector *c, hn__records *rs, int64_t item_base,
                                     hn_error *err);
@@ -452,6 +473,17 @@ void hn__collector_keep_chunks(hn__collector *c, int64_t min_rows);
  */
 hn_status hn__collector_finish(hn__collector *c, hn_result **out, hn_error *err);
 
+/*
+ * The call stopped (cancelled, or its deadline passed: `st`, err filled as
+ * hn__stop_error fills it). Under continue: the result of the items added so
+ * far, the others null (counted in n_failed's place: not recorded), and st;
+ * under raise: st and no result.
+ */
+hn_status hn__collector_finish_stopped(hn__collector *c, hn_status st, const hn_error *stop_err,
+                                       hn_result **out, hn_error *err);
+/* Abandoned node calls (guard.c) to report in hn_result_stats.calls_abandoned. */
+void hn__collector_add_abandoned(hn__collector *c, int64_t n);
+
 /* ---- map shape (map_shape.c) ------------------------------------------------ */
 
 /*
@@ -473,5 +505,7 @@ static inline int64_t hn__map_row(hn_map_mode mode, int64_t item, int64_t stride
 /* Default rows per chunk kept as one record batch (columnar morsels; remote joins below it). */
 #define HN__MORSEL_DEFAULT 65536
 #define HN__MORSEL_MIN 512 /* the columnar engine's smallest automatic morsel */
+
+#include "guard.h"
 
 #endif /* HN_EXEC_INTERNAL_H */

@@ -8,7 +8,7 @@
 #include "exec_internal.h"
 
 hn_status hn__call_failure(hn_ctx *ctx, hn_status st, char *msg, size_t cap) {
-  bool known = (int)st > 0 && (int)st <= (int)HN_EINTERNAL;
+  bool known = (int)st > 0 && (int)st <= (int)HN__STATUS_LAST;
   if (ctx->flags & HN__CTX_MESSAGE) {
     ctx->flags &= ~(unsigned)HN__CTX_MESSAGE;
     snprintf(msg, cap, "%s", ctx->message);

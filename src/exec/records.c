@@ -12,6 +12,12 @@
 
 hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, hn_status code,
                           const char *path, const char *node, const char *message) {
+  return hn__records_add_attempts(a, rs, item, code, path, node, message, 1, NULL);
+}
+
+hn_status hn__records_add_attempts(const hn_allocator *a, hn__records *rs, int64_t item,
+                                   hn_status code, const char *path, const char *node,
+                                   const char *message, int64_t attempts, const char *messages) {
   if (rs->n == rs->cap) {
     int64_t cap = rs->cap ? rs->cap * 2 : 8;
     hn__record *v = hn__realloc(a, rs->v, sizeof *v * (size_t)cap);
@@ -25,11 +31,14 @@ hn_status hn__records_add(const hn_allocator *a, hn__records *rs, int64_t item, 
                   hn__strdup(a, path ? path : ""),
                   hn__strdup(a, node ? node : ""),
                   hn__strdup(a, message ? message : ""),
+                  attempts > 0 ? attempts : 1,
+                  messages ? hn__strdup(a, messages) : NULL,
                   hn__wall_ns()};
-  if (!r.path || !r.node || !r.message) {
+  if (!r.path || !r.node || !r.message || (messages && !r.messages)) {
     hn__free(a, r.path);
     hn__free(a, r.node);
     hn__free(a, r.message);
+    hn__free(a, r.messages);
     return HN_ENOMEM;
   }
   rs->v[rs->n++] = r;
@@ -41,6 +50,7 @@ void hn__records_free(const hn_allocator *a, hn__records *rs) {
     hn__free(a, rs->v[i].path);
     hn__free(a, rs->v[i].node);
     hn__free(a, rs->v[i].message);
+    hn__free(a, rs->v[i].messages);
   }
   hn__free(a, rs->v);
   memset(rs, 0, sizeof *rs);
@@ -78,17 +88,21 @@ hn_status hn__records_move(const hn_allocator *a, hn__records *to, hn__records *
 }
 
 hn_status hn__error_table_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err) {
-  static const char *const names[4] = {"item", "item_path", "node", "message"};
-  const hn_type *types[4] = {hn_type_int64(), hn_type_utf8(), hn_type_utf8(), hn_type_utf8()};
-  return hn_type_struct_create(alloc, 4, names, types, out, err);
+  static const char *const names[HN__ERROR_COLUMNS] = {"item",    "item_path", "node",
+                                                       "message", "attempts",  "messages"};
+  const hn_type *types[HN__ERROR_COLUMNS] = {hn_type_int64(), hn_type_utf8(),  hn_type_utf8(),
+                                             hn_type_utf8(),  hn_type_int64(), hn_type_utf8()};
+  return hn_type_struct_create(alloc, HN__ERROR_COLUMNS, names, types, out, err);
 }
 
 /* The schema of timed error tables: the error table's columns, then time (int64). */
 static hn_status timed_schema(const hn_allocator *alloc, const hn_type **out, hn_error *err) {
-  static const char *const names[5] = {"item", "item_path", "node", "message", "time"};
-  const hn_type *types[5] = {hn_type_int64(), hn_type_utf8(), hn_type_utf8(), hn_type_utf8(),
-                             hn_type_int64()};
-  return hn_type_struct_create(alloc, 5, names, types, out, err);
+  static const char *const names[HN__ERROR_COLUMNS + 1] = {
+      "item", "item_path", "node", "message", "attempts", "messages", "time"};
+  const hn_type *types[HN__ERROR_COLUMNS + 1] = {hn_type_int64(), hn_type_utf8(),  hn_type_utf8(),
+                                                 hn_type_utf8(),  hn_type_int64(), hn_type_utf8(),
+                                                 hn_type_int64()};
+  return hn_type_struct_create(alloc, HN__ERROR_COLUMNS + 1, names, types, out, err);
 }
 
 hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn_table **out,
@@ -96,23 +110,26 @@ hn_status hn__records_table(const hn_allocator *alloc, const hn__records *rs, hn
   const hn_type *schema = NULL;
   hn_status st = timed_schema(alloc, &schema, err);
   if (st != HN_OK) return st;
-  hn_builder *b[5] = {NULL, NULL, NULL, NULL, NULL};
-  hn_array *cols[5] = {NULL, NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 5 && st == HN_OK; i++)
+  enum { N = HN__ERROR_COLUMNS + 1 };
+  hn_builder *b[N] = {NULL};
+  hn_array *cols[N] = {NULL};
+  for (int i = 0; i < N && st == HN_OK; i++)
     st = hn_builder_create(alloc, schema->fields[i], &b[i], NULL);
-  for (int i = 0; i < 5 && st == HN_OK; i++) st = hn_builder_reserve(b[i], rs->n);
+  for (int i = 0; i < N && st == HN_OK; i++) st = hn_builder_reserve(b[i], rs->n);
   for (int64_t k = 0; k < rs->n && st == HN_OK; k++) {
     const hn__record *r = &rs->v[k];
     st = hn_builder_append_int64(b[0], r->item);
     if (st == HN_OK) st = hn_builder_append_str(b[1], r->path, -1);
     if (st == HN_OK) st = hn_builder_append_str(b[2], r->node, -1);
     if (st == HN_OK) st = hn_builder_append_str(b[3], r->message, -1);
-    if (st == HN_OK) st = hn_builder_append_int64(b[4], r->time_ns);
+    if (st == HN_OK) st = hn_builder_append_int64(b[4], r->attempts);
+    if (st == HN_OK) st = hn_builder_append_str(b[5], r->messages ? r->messages : r->message, -1);
+    if (st == HN_OK) st = hn_builder_append_int64(b[6], r->time_ns);
   }
-  for (int i = 0; i < 5 && st == HN_OK; i++) st = hn_builder_finish(b[i], &cols[i], NULL);
-  for (int i = 0; i < 5; i++) hn_builder_destroy(b[i]);
+  for (int i = 0; i < N && st == HN_OK; i++) st = hn_builder_finish(b[i], &cols[i], NULL);
+  for (int i = 0; i < N; i++) hn_builder_destroy(b[i]);
   if (st != HN_OK) {
-    for (int i = 0; i < 5; i++) hn_array_release(cols[i]);
+    for (int i = 0; i < N; i++) hn_array_release(cols[i]);
     hn_type_release(schema);
     return st == HN_ENOMEM ? hn__error_nomem(err, "building error records")
                            : hn__error(err, st, "building error records");

@@ -13,7 +13,7 @@ hn_status hn__res_instance_acquire(hn__res_instance *inst, _Atomic int64_t *init
   void *state = NULL;
   hn_status st = def->init(def->config, &state, &local);
   if (st != HN_OK) {
-    if ((int)st < 0 || (int)st > (int)HN_EINTERNAL) st = HN_EINVAL;
+    if ((int)st < 0 || (int)st > (int)HN__STATUS_LAST) st = HN_EINVAL;
     return hn__error(err, st, "resource '%s' failed to initialise: %s", inst->resource->name,
                      local.message[0] ? local.message : hn_status_str(st));
   }

@@ -13,23 +13,25 @@ static hn_status empty_error_table(const hn_allocator *alloc, hn_table **out, hn
 }
 
 /*
- * r's error tables from `errors` (taken): a timed table (a fifth column
+ * r's error tables from `errors` (taken): a timed table (a last column
  * "time") is kept as errors_timed and shown by hn_result_errors as a table
- * of its first four columns (the same arrays).
+ * of its first HN__ERROR_COLUMNS columns (the same arrays).
  */
 static hn_status set_errors(hn_result *r, hn_table *errors, hn_error *err) {
-  if (hn_table_num_columns(errors) != 5 || strcmp(hn_table_column_name(errors, 4), "time") != 0) {
+  enum { N = HN__ERROR_COLUMNS };
+  if (hn_table_num_columns(errors) != N + 1 ||
+      strcmp(hn_table_column_name(errors, N), "time") != 0) {
     r->errors = errors;
     return HN_OK;
   }
   const hn_type *schema = NULL;
   hn_status st = hn__error_table_schema(&r->alloc, &schema, err);
-  hn_array *cols[4];
-  for (int i = 0; i < 4; i++) cols[i] = hn_array_retain(hn_table_column(errors, i));
+  hn_array *cols[N];
+  for (int i = 0; i < N; i++) cols[i] = hn_array_retain(hn_table_column(errors, i));
   if (st == HN_OK) {
     st = hn__table_make(&r->alloc, schema, hn_table_num_rows(errors), cols, &r->errors, err);
   } else {
-    for (int i = 0; i < 4; i++) hn_array_release(cols[i]);
+    for (int i = 0; i < N; i++) hn_array_release(cols[i]);
   }
   if (st != HN_OK) {
     hn_table_release(errors);
@@ -184,14 +186,19 @@ static hn_status timed_errors(const hn_result *r, hn_table **out, hn_error *err)
     *out = hn_table_retain(r->errors_timed);
     return HN_OK;
   }
+  enum { N = HN__ERROR_COLUMNS };
   const hn_table *e = r->errors;
   int64_t n = hn_table_num_rows(e);
-  static const char *const names[5] = {"item", "item_path", "node", "message", "time"};
-  hn_array *cols[5] = {NULL, NULL, NULL, NULL, NULL};
-  for (int i = 0; i < 4; i++) cols[i] = hn_table_column(e, i);
-  hn_status st = hn__array_nulls(&r->alloc, hn_type_int64(), n, &cols[4], err);
-  if (st == HN_OK) st = hn_table_create(&r->alloc, 5, names, cols, out, err);
-  hn_array_release(cols[4]);
+  const char *names[N + 1];
+  hn_array *cols[N + 1];
+  for (int i = 0; i < N; i++) {
+    names[i] = hn_table_column_name(e, i);
+    cols[i] = hn_table_column(e, i);
+  }
+  names[N] = "time";
+  hn_status st = hn__array_nulls(&r->alloc, hn_type_int64(), n, &cols[N], err);
+  if (st == HN_OK) st = hn_table_create(&r->alloc, N + 1, names, cols, out, err);
+  hn_array_release(cols[N]);
   return st;
 }
 
@@ -208,6 +215,6 @@ hn_status hn_result_export_errors(const hn_result *result, struct ArrowSchema *s
   if (st != HN_OK) return st;
   /* The time column's int64 nanoseconds are, bit for bit, an Arrow timestamp[ns, UTC]:
    * only the format string differs (a static string, which release never frees). */
-  schema->children[4]->format = TIME_FORMAT;
+  schema->children[HN__ERROR_COLUMNS]->format = TIME_FORMAT;
   return HN_OK;
 }

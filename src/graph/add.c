@@ -53,6 +53,18 @@ static hn_status parse_node(const hn_allocator *a, const hn_node_spec *spec, par
                        .user_data = spec->user_data,
                        .user_data_free = spec->user_data_free,
                        .cache = spec->cache};
+  if (spec->policy) {
+    st = hn_node_policy_parse(spec->policy, &def->policy, err);
+    if (st != HN_OK) {
+      if (err) { /* "node 'x': policy: ..." */
+        char msg[HN_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "%s", err->message);
+        hn__error(err, st, "node '%.100s': policy: %s", name, msg);
+        if (spec->name) hn__error_set_node(err, spec->name);
+      }
+      return st;
+    }
+  }
   return HN_OK;
 }
 
@@ -61,7 +73,8 @@ hn_status hn_pipeline_add_ex(hn_pipeline *pipeline, const char *name, const char
                              void (*user_data_free)(void *user_data), hn_error *err) {
   if (!pipeline) return hn__error(err, HN_EINVAL, "hn_pipeline_add: NULL pipeline");
   hn_node_spec spec = {
-      name, inputs, outputs, row, batch, user_data, user_data_free, NULL, HN_NODE_CACHE_DEFAULT};
+      name, inputs, outputs, row, batch, user_data, user_data_free, NULL, HN_NODE_CACHE_DEFAULT,
+      NULL};
   parsed_node pn;
   hn_node_def def;
   hn_status st = parse_node(&pipeline->alloc, &spec, &pn, &def, err);

@@ -22,8 +22,9 @@ typedef struct hn_gnode {
   const hn_type **output_types; /* retained; for a mapped nested node: list<inner type> */
   hn_row_fn row;
   hn_batch_fn batch;
-  char *version;       /* NULL when none */
-  hn_node_cache cache; /* cache policy (hn_node_def.cache) */
+  char *version;         /* NULL when none */
+  hn_node_cache cache;   /* cache policy (hn_node_def.cache) */
+  hn_node_policy policy; /* retries, timeout, concurrency, io (all zero: none) */
   void *user_data;
   void (*user_data_free)(void *user_data);
   /* Nested pipelines only (else NULL / 0): */
@@ -201,6 +202,9 @@ void hn__derived_commit(hn_pipeline *p, hn__derived *d);
  */
 hn_status hn__pipeline_add_defs(hn_pipeline *p, int64_t n, const hn_node_def *defs, int64_t *failed,
                                 hn_error *err);
+
+/* A policy's values are in range; HN_EINVAL naming the node and the field otherwise. */
+hn_status hn__policy_check(const char *node, const hn_node_policy *p, hn_error *err);
 
 /* ---- spec strings (spec.c; also read by the engines for run options) ---- */
 

@@ -52,6 +52,9 @@ bool hn__gnode_alloc_arrays(const hn_allocator *a, hn_gnode *g) {
 
 /* The smallest definition accepted: before `cache`, which older callers lack (read as DEFAULT). */
 #define HN__NODE_DEF_MIN offsetof(hn_node_def, cache)
+/* Sizes from which a definition has `cache`, and `policy`. */
+#define HN__NODE_DEF_HAS_CACHE (offsetof(hn_node_def, cache) + sizeof(hn_node_cache))
+#define HN__NODE_DEF_HAS_POLICY (offsetof(hn_node_def, policy) + sizeof(hn_node_policy))
 
 static hn_status check_def(const hn_node_def *def, hn_error *err) {
   if (!def) return hn__error(err, HN_EINVAL, "hn_pipeline_add_node: NULL definition");
@@ -60,7 +63,7 @@ static hn_status check_def(const hn_node_def *def, hn_error *err) {
                      "hn_pipeline_add_node: def->size is %zu, expected %zu (initialise the "
                      "definition with {sizeof def})",
                      def->size, sizeof *def);
-  if (def->size >= sizeof *def && (unsigned)def->cache > (unsigned)HN_NODE_CACHE_OFF)
+  if (def->size >= HN__NODE_DEF_HAS_CACHE && (unsigned)def->cache > (unsigned)HN_NODE_CACHE_OFF)
     return hn__error(err, HN_EINVAL, "node '%s': unknown cache policy %d",
                      def->name ? def->name : "", (int)def->cache);
   const char *name = def->name;
@@ -82,6 +85,7 @@ static hn_status check_def(const hn_node_def *def, hn_error *err) {
   }
   if (!def->row && !def->batch)
     return hn__error(err, HN_EINVAL, "node '%s' has neither a row nor a batch function", name);
+  if (def->size >= HN__NODE_DEF_HAS_POLICY) return hn__policy_check(name, &def->policy, err);
   return HN_OK;
 }
 
@@ -93,7 +97,8 @@ static hn_status node_from_def(const hn_allocator *a, const hn_node_def *def, hn
   g->n_outputs = def->n_outputs;
   bool ok = hn__gnode_alloc_arrays(a, g) && (g->name = hn__strdup(a, def->name)) != NULL;
   if (ok && def->version) ok = (g->version = hn__strdup(a, def->version)) != NULL;
-  if (def->size >= sizeof *def) g->cache = def->cache;
+  if (def->size >= HN__NODE_DEF_HAS_CACHE) g->cache = def->cache;
+  if (def->size >= HN__NODE_DEF_HAS_POLICY) g->policy = def->policy;
   for (int64_t i = 0; ok && i < g->n_inputs; i++) {
     ok = (g->inputs[i] = hn__strdup(a, def->inputs[i])) != NULL;
     if (def->input_types) g->input_types[i] = hn_type_retain(def->input_types[i]);

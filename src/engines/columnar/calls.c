@@ -10,20 +10,27 @@ static hn_status call_message(cworker *w, hn_status st, char *buf, size_t cap) {
   return hn__call_failure(&w->ctx, st, buf, cap);
 }
 
+static hn_status call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
+                           const char *msg) {
+  return hn__col_call_fail(w, L, c, j, code, msg, 1, NULL);
+}
+
 hn_status hn__col_call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
-                            const char *msg) {
+                            const char *msg, int64_t attempts, const char *messages) {
   const hn_allocator *a = &w->job->alloc;
   if (!c->fail && !NEWA(c->fail, c->m)) return hn__col_fatal(w, HN_ENOMEM);
   c->fail[j] = 1;
   const char *node = c->ps->node->name;
   if (c->scalar) {
     for (int64_t k = 0; k < c->n_rows; k++) {
-      hn_status st = hn__col_row_failed(w, L, c->rows ? c->rows[k] : k, node, code, msg, NULL);
+      hn_status st = hn__col_row_failed_attempts(w, L, c->rows ? c->rows[k] : k, node, code, msg,
+                                                 NULL, attempts, messages);
       if (st != HN_OK) return st;
     }
     return HN_OK;
   }
-  return hn__col_row_failed(w, L, c->rows ? c->rows[j] : j, node, code, msg, NULL);
+  return hn__col_row_failed_attempts(w, L, c->rows ? c->rows[j] : j, node, code, msg, NULL,
+                                     attempts, messages);
 }
 
 /* The row function over rows [0, m), appending into one builder per output. */
@@ -58,7 +65,12 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
   hn_status end_st = HN_OK;
   bool spread = st == HN_OK && hn__col_rows_spreadable(w, c);
   int64_t t_start = spread ? hn__now_ns() : 0;
+  hn__stop *stop = j->x->stop; /* looked at every 8 rows */
   for (int64_t r = 0; r < m && st == HN_OK; r++) {
+    if (HN__UNLIKELY(stop != NULL) && (r & 7) == 0 && hn__stop_check(stop) != HN_OK) {
+      st = hn__col_fatal(w, hn__stop_error(stop, &w->ferr));
+      break;
+    }
     if (spread && (r & 15) == 0 && hn__col_rows_worth(t_start, r, m)) {
       st = hn__col_rows_spread(w, L, c, b, r, &end_st); /* rows [r, m) on the pool */
       break;
@@ -87,7 +99,7 @@ hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c) {
       hn__builder_rollback(b[k], r);
       if (hn_builder_append_null(b[k]) != HN_OK) st = hn__col_fatal(w, HN_ENOMEM);
     }
-    if (st == HN_OK) st = hn__col_call_fail(w, L, c, r, cs, msg);
+    if (st == HN_OK) st = call_fail(w, L, c, r, cs, msg);
   }
   if (timed) hn__col_end(w, L, j->ev.node_end, g->name, m, st != HN_OK ? st : end_st, t0);
   for (int64_t k = 0; k < made; k++) {
@@ -175,7 +187,7 @@ static hn_status batch_isolate(cworker *w, lvl *L, ncall *c, hn_batch_arg *args)
       hn_array_release(o1[k]);
       o1[k] = NULL;
     }
-    if (st == HN_OK && cs != HN_OK) st = hn__col_call_fail(w, L, c, r, cs, msg);
+    if (st == HN_OK && cs != HN_OK) st = call_fail(w, L, c, r, cs, msg);
   }
   for (int64_t k = 0; b && k < no; k++) {
     if (st == HN_OK) {
@@ -213,7 +225,7 @@ hn_status hn__col_call_batch(cworker *w, lvl *L, ncall *c) {
       if (st != HN_OK)
         st = hn__col_fatal(w, st);
       else
-        st = hn__col_call_fail(w, L, c, 0, cs, msg);
+        st = call_fail(w, L, c, 0, cs, msg);
     } else {
       st = batch_isolate(w, L, c, args);
     }

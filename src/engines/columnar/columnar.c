@@ -171,7 +171,10 @@ static void worker_main(void *arg, int index) {
     morsel *mo = &j->morsels[k];
     hn_status st = w->ready ? HN_OK : worker_prepare(w);
     w->ran = true;
+    hn_status stop = hn__call_stopped(j->x);
+    if (stop != HN_OK) st = hn__stop_error(j->x->stop, &w->ferr);
     if (st == HN_OK) st = timed_morsel(w, mo);
+    if (st == HN_OK) mo->done = true;
     if (st != HN_OK) {
       hn_error e = w->ferr;
       e.code = st;
@@ -201,6 +204,7 @@ static hn_status assemble(cjob *j, hn_error *err) {
   hn_status st = HN_OK;
   for (int64_t k = 0; k < j->n_morsels && st == HN_OK; k++) {
     morsel *mo = &j->morsels[k];
+    if (!mo->done) continue; /* a stopped call: only what finished */
     st = hn__collector_add_chunk(col, mo->start, mo->count, mo->cols, err);
     mo->cols = NULL;                          /* taken */
     for (int64_t r = 0; r < mo->fails.n; r++) /* a morsel's row -> the caller's item index */
@@ -226,6 +230,10 @@ static void job_free(cjob *j) {
   for (int64_t q = 0; j->consts && q < j->plan->n_inputs; q++) hn_array_release(j->consts[q].arr);
   hn__free(a, j->consts);
   hn__free(a, j->workers);
+  int64_t abandoned = 0;
+  hn__guard_destroy(j->guard, &abandoned);
+  j->guard = NULL;
+  if (abandoned > 0) hn__collector_add_abandoned(j->x->col, abandoned);
 }
 
 /*
@@ -261,6 +269,8 @@ static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
   if (!NEWA(j->morsels, j->n_morsels) || !NEWA(j->consts, plan->n_inputs) ||
       !NEWA(j->workers, j->n_workers))
     return hn__error_nomem(err, "starting a columnar run");
+  hn_status gst = hn__guard_create(x, &j->guard, err);
+  if (gst != HN_OK) return gst;
   for (int64_t k = 0; k < j->n_morsels; k++) {
     morsel *mo = &j->morsels[k];
     mo->start = k * j->morsel_size;
@@ -278,6 +288,7 @@ static hn_status job_init(cjob *j, hn__call *x, hn_error *err) {
     w->job = j;
     w->index = i;
     hn__ctx_init(&w->ctx, a, i);
+    w->ctx.stop = x->stop;
     hn_error_reset(&w->ferr);
   }
   return HN_OK;
@@ -304,7 +315,11 @@ static hn_status columnar_execute(hn__call *x, hn_error *err) {
   int ran = 0;
   for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;
   hn__collector_add_counts(x->col, atomic_load(&j.res_inits), atomic_load(&j.res_destroys), ran);
-  if (atomic_load(&j.fail_morsel) != INT64_MAX) {
+  hn_status stop = hn__call_stopped(x);
+  if (stop != HN_OK && atomic_load(&j.fail_morsel) != INT64_MAX && j.fail_status == stop) {
+    st = assemble(&j, err); /* what finished, for a result under continue */
+    if (st == HN_OK) st = hn__stop_error(x->stop, err);
+  } else if (atomic_load(&j.fail_morsel) != INT64_MAX) {
     st = j.fail_status;
     if (err) *err = j.fail_err;
   } else {

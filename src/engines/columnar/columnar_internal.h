@@ -49,6 +49,7 @@ typedef struct cworker {
   bool ready, ran;
   char pbuf[HN_ERROR_PATH_MAX];
   hn_error ferr; /* a fatal failure */
+  int attempt;   /* event.attempt while a guarded call's events fire */
 } cworker;
 
 typedef struct cjob {
@@ -71,6 +72,7 @@ typedef struct cjob {
   /* A run (one item): its morsel runs on the calling thread, and the pool's
    * threads take the rows of its heavy row calls (rows_parallel.c). */
   hn__pool *helpers;
+  hn__guard *guard; /* NULL when no node is guarded */
 } cjob;
 
 #define NEWA(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
@@ -120,6 +122,10 @@ void hn__col_items(cworker *w, const lvl *L, hn_callback fn, int64_t n, int64_t 
  */
 hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn_status code,
                              const char *msg, const char *path);
+/* The same with the node's attempts and every attempt's message (NULL: just msg). */
+hn_status hn__col_row_failed_attempts(cworker *w, lvl *L, int64_t r, const char *node,
+                                      hn_status code, const char *msg, const char *path,
+                                      int64_t attempts, const char *messages);
 void hn__col_lvl_free(const hn_allocator *a, lvl *L);
 
 /* ---- calls.c ------------------------------------------------------------------------ */
@@ -128,10 +134,12 @@ void hn__col_lvl_free(const hn_allocator *a, lvl *L);
 hn_status hn__col_call_rows(cworker *w, lvl *L, ncall *c);
 /* The batch function over the call's rows; failing rows found by the row function or one by one. */
 hn_status hn__col_call_batch(cworker *w, lvl *L, ncall *c);
-
-/* A failure of call row j: a null already in its outputs; recorded for the level's row(s). */
+/* Call row j of c failed (every row when scalar), after `attempts` attempts (`messages`:
+ * every attempt's, or NULL): a null already in its outputs; recorded for the level's row(s). */
 hn_status hn__col_call_fail(cworker *w, lvl *L, ncall *c, int64_t j, hn_status code,
-                            const char *msg);
+                            const char *msg, int64_t attempts, const char *messages);
+/* A guarded node (guarded.c): retries, timeouts, limits; io rows spread over the I/O pool. */
+hn_status hn__col_call_guarded(cworker *w, lvl *L, ncall *c);
 
 /* ---- rows_parallel.c ------------------------------------------------------------------ */
 

@@ -133,7 +133,10 @@ static hn_status run_step(cworker *w, const hn_plan *plan, lvl *L, cval *slots,
     st = hn__col_run_nested(w, plan, L, ps, in, n_run, idx, out, &fail);
   } else {
     ncall c = {ps, ot, in, n_run, scalar, idx, n_run, out, NULL};
-    st = g->batch ? hn__col_call_batch(w, L, &c) : hn__col_call_rows(w, L, &c);
+    if (hn__node_guarded(w->job->x, g))
+      st = hn__col_call_guarded(w, L, &c);
+    else
+      st = g->batch ? hn__col_call_batch(w, L, &c) : hn__col_call_rows(w, L, &c);
     fail = c.fail;
   }
   if (st == HN_OK) st = step_outputs(w, plan, ps, slots, n, idx, n_run, scalar, out, fail);

@@ -48,6 +48,7 @@ static void emit(cworker *w, const lvl *L, hn_callback fn, hn_event *ev, int64_t
   ev->depth = L->depth;
   ev->worker = w->index;
   ev->thread = w->index;
+  ev->attempt = w->attempt;
   fn(j->ev.ud, ev);
 }
 
@@ -97,9 +98,15 @@ void hn__col_span(cworker *w, const lvl *L, hn_callback fn, int64_t item, int64_
  */
 hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn_status code,
                              const char *msg, const char *path) {
+  return hn__col_row_failed_attempts(w, L, r, node, code, msg, path, 1, NULL);
+}
+
+hn_status hn__col_row_failed_attempts(cworker *w, lvl *L, int64_t r, const char *node,
+                                      hn_status code, const char *msg, const char *path,
+                                      int64_t attempts, const char *messages) {
   cjob *j = w->job;
   const hn_allocator *a = &j->alloc;
-  if ((int)code <= 0 || (int)code > (int)HN_EINTERNAL) code = HN_ENODE;
+  if ((int)code <= 0 || (int)code > (int)HN__STATUS_LAST) code = HN_ENODE;
   if (!path && j->ev.error) hn__col_emit(w, L, j->ev.error, node, r, 1, code, msg, hn__now_ns(), 0);
   if (!L->failed && !NEWA(L->failed, L->n)) return hn__col_fatal(w, HN_ENOMEM);
   if (L->failed[r]) return HN_OK;
@@ -108,7 +115,7 @@ hn_status hn__col_row_failed(cworker *w, lvl *L, int64_t r, const char *node, hn
     path_of(j, L, r, buf, sizeof buf);
     path = buf;
   }
-  if (hn__records_add(a, &L->fails, r, code, path, node, msg) != HN_OK)
+  if (hn__records_add_attempts(a, &L->fails, r, code, path, node, msg, attempts, messages) != HN_OK)
     return hn__col_fatal(w, HN_ENOMEM);
   L->failed[r] = (uint8_t)code; /* nonzero: the row failed, with this code */
   return HN_OK;

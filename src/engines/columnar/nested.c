@@ -339,7 +339,8 @@ static hn_status nest_lift_failures(nest *n) {
     if (best[i] < 0 || n->fail[i]) continue;
     const hn__record *f = &fails->v[best[i]];
     n->fail[i] = 1;
-    st = hn__col_row_failed(n->w, n->L, level_row(n, i), f->node, f->code, f->message, f->path);
+    st = hn__col_row_failed_attempts(n->w, n->L, level_row(n, i), f->node, f->code, f->message,
+                                     f->path, f->attempts, f->messages);
   }
   hn__free(a, best);
   return st;

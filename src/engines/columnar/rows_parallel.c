@@ -163,7 +163,7 @@ hn_status hn__col_rows_spread(cworker *w, lvl *L, ncall *c, hn_builder **b, int6
     for (int64_t f = 0; f < rj.ranges[k].n_fails && st == HN_OK; f++) {
       const row_fail *rf = &rj.ranges[k].fails[f];
       *end_st = rf->code;
-      st = hn__col_call_fail(w, L, c, rf->row, rf->code, rf->msg);
+      st = hn__col_call_fail(w, L, c, rf->row, rf->code, rf->msg, 1, NULL);
     }
   for (int64_t k = 0; k < n; k++) {
     for (int64_t o = 0; rj.ranges[k].out && o < c->ps->node->n_outputs; o++)

@@ -14,6 +14,9 @@ static void xstep_free(const hn_allocator *a, xstep *x) {
   hn__free(a, x->bargs);
   hn__free(a, x->barrs);
   hn__free(a, x->bouts);
+  hn__free(a, (void *)x->gin_types);
+  hn__free(a, (void *)x->gout_types);
+  hn__free(a, x->gin_res);
   hn__it_frame_destroy(a, x->child);
   hn__free(a, x->feed);
   hn__free(a, x->bound);
@@ -148,6 +151,7 @@ static hn_status step_init(worker *w, frame *f, xstep *x, const hn_plan_step *ps
     x->kind = XS_NESTED;
     return nested_init(w, f, x);
   }
+  if (hn__node_guarded(w->job->x, x->node)) return hn__it_guarded_init(w, f, x);
   if (x->node->row) {
     x->kind = XS_ROW;
     x->row = x->node->row;

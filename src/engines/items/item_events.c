@@ -35,6 +35,7 @@ static void emit(worker *w, const frame *f, hn_callback fn, hn_event *ev, bool w
   ev->depth = f->depth;
   ev->worker = w->index;
   ev->thread = w->index;
+  ev->attempt = w->attempt;
   fn(evs->ud, ev);
 }
 
@@ -143,9 +144,12 @@ hn_status hn__it_fatal_filled(worker *w, hn_status st) {
 /* Record a node failure of the current item: code, node, message, item path. */
 hn_status hn__it_node_failure(worker *w, const frame *f, const char *node, hn_status st,
                               const char *message) {
-  if ((int)st <= 0 || (int)st > (int)HN_EINTERNAL) st = HN_ENODE;
+  if ((int)st <= 0 || (int)st > (int)HN__STATUS_LAST) st = HN_ENODE;
   w->f_fatal = false;
   w->f_code = st;
+  w->f_attempts = 1;
+  hn__free(&w->job->alloc, w->f_messages);
+  w->f_messages = NULL;
   copy_str(w->f_node, sizeof w->f_node, node);
   copy_str(w->f_msg, sizeof w->f_msg, message);
   const char *p = hn__it_path(w);

@@ -100,10 +100,12 @@ static void worker_teardown(worker *w) {
   hn__it_frame_destroy(&j->alloc, w->top);
   w->top = NULL;
   hn__ctx_destroy(&w->ctx);
+  hn__free(&j->alloc, w->f_messages);
+  w->f_messages = NULL;
 }
 
 /* Finish the chunk's requested outputs into arrays; reset the frame for the next chunk. */
-static hn_status chunk_collect(worker *w, chunk *c) {
+hn_status hn__it_chunk_collect(worker *w, chunk *c) {
   frame *f = w->top;
   const hn_plan *plan = f->plan;
   bool more = w->job->threads && c->start + c->count < w->job->n_items;
@@ -117,7 +119,28 @@ static hn_status chunk_collect(worker *w, chunk *c) {
   for (int64_t k = 0; k < f->n_scratch; k++) hn__builder_truncate(f->builders[f->scratch[k]], 0);
   for (int64_t k = 0; k < f->n_bslots; k++) f->rows[f->bslots[k]] = 0;
   f->since_reset = 0;
+  c->collected = true;
   return HN_OK;
+}
+
+void hn__it_put_mapped(worker *w, int64_t row_item) {
+  job *j = w->job;
+  const hn__src *srcs = j->x->srcs;
+  hn_map_mode mode = j->x->zip ? HN_MAP_ZIP : HN_MAP_PRODUCT;
+  for (int64_t m = 0; m < j->n_mapped; m++) {
+    const hn__src *src = &srcs[j->mapped[m]];
+    hn__it_put_row(w->top, j->mapped[m], src->column,
+                   hn__map_row(mode, row_item, src->stride, src->length));
+  }
+}
+
+/* The call stopped after k items of chunk c: they are its outputs; the stop is its failure. */
+static hn_status chunk_stopped(worker *w, chunk *c, int64_t k, hn_status stop) {
+  c->count = k;
+  hn_status st = hn__it_chunk_collect(w, c);
+  if (st != HN_OK) return st;
+  hn__stop_error(w->job->x->stop, &w->ferr);
+  return hn__it_fatal_filled(w, stop);
 }
 
 /* Items [k0, k1) of chunk c, each with its item events; *done counts the items run. */
@@ -136,6 +159,8 @@ static hn_status run_items(worker *w, chunk *c, int64_t k0, int64_t k1, int64_t 
       *aborted = true;
       return HN_OK;
     }
+    hn_status stop = hn__call_stopped(j->x);
+    if (HN__UNLIKELY(stop != HN_OK)) return chunk_stopped(w, c, k, stop);
     for (int64_t m = 0; m < j->n_mapped; m++) {
       const hn__src *src = &srcs[j->mapped[m]];
       int64_t row = hn__map_row(mode, row_item, src->stride, src->length);
@@ -163,11 +188,24 @@ static hn_status run_items(worker *w, chunk *c, int64_t k0, int64_t k1, int64_t 
   return HN_OK;
 }
 
+/* A chunk of a plan with io nodes runs in waves (waves.c): one piece, for chunk events. */
+static hn_status run_chunk_waves(worker *w, chunk *c) {
+  job *j = w->job;
+  if (!j->ev.time_chunks) return hn__it_run_chunk_waves(w, c);
+  int64_t first = j->x->is_map ? j->o->item_base + c->start : -1;
+  w->top->piece_items = c->count;
+  int64_t n = hn__it_piece_begin(w, w->top, first, c->count);
+  hn_status st = hn__it_run_chunk_waves(w, c);
+  hn__it_piece_end(w, w->top, st == HN_OK ? n : 0, st);
+  return st;
+}
+
 /* A chunk's items: in pieces with chunk events when they are timed, else in one go. */
 static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
   job *j = w->job;
   frame *f = w->top;
   w->cur = c;
+  if (HN__UNLIKELY(f->n_async > 0)) return run_chunk_waves(w, c);
   /* Room for the whole chunk up front: no regrowth copies while items run.
    * A failure here is not an error: the appends will grow (or report) it. */
   for (int64_t r = 0; r < j->plan->n_requested; r++) {
@@ -184,7 +222,7 @@ static hn_status run_chunk(worker *w, chunk *c, bool *aborted) {
     k += n;
   }
   if (st != HN_OK || *aborted) return st;
-  return chunk_collect(w, c);
+  return hn__it_chunk_collect(w, c);
 }
 
 /* The failure of a chunk: the lowest chunk index wins. */
@@ -306,6 +344,7 @@ static hn_status assemble(job *j, hn_error *err) {
   hn_status st = HN_OK;
   for (int64_t k = 0; k < j->n_chunks && st == HN_OK; k++) {
     chunk *c = j->chunks[k];
+    if (!c->collected) continue; /* a stopped call: only what finished */
     st = hn__collector_add_chunk(col, c->start, c->count, c->cols, err);
     c->cols = NULL; /* taken */
     if (st == HN_OK) st = hn__collector_add_records(col, &c->recs, 0, err);
@@ -330,6 +369,10 @@ static void job_free(job *j) {
   for (int i = 0; j->workers && i < j->n_workers; i++) hn__free(a, j->workers[i].path);
   hn__free(a, j->workers);
   hn__free(a, j->mapped);
+  int64_t abandoned = 0;
+  hn__guard_destroy(j->guard, &abandoned);
+  j->guard = NULL;
+  if (abandoned > 0 && j->x->col) hn__collector_add_abandoned(j->x->col, abandoned);
 }
 
 static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error *err) {
@@ -351,10 +394,13 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   atomic_init(&j->res_inits, 0);
   atomic_init(&j->res_destroys, 0);
   j->window = (int64_t)HN__WINDOW_PER_WORKER * j->n_workers;
+  int64_t io = hn__io_wave(x);
   if (!j->threads) {
     j->chunk_size = j->n_items;
   } else if (o->chunk_size > 0) {
     j->chunk_size = o->chunk_size;
+  } else if (io > 0) { /* waves of io calls: chunks big enough for a wave each */
+    j->chunk_size = io;
   } else {
     j->auto_size = true;
     j->size_cap = j->n_items / (4 * (int64_t)j->n_workers);
@@ -364,6 +410,8 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
   j->mapped = hn__calloc(a, (size_t)(plan->n_inputs ? plan->n_inputs : 1), sizeof *j->mapped);
   j->workers = hn__calloc(a, (size_t)j->n_workers, sizeof *j->workers);
   if (!j->mapped || !j->workers) return hn__error_nomem(err, "starting a run");
+  hn_status st = hn__guard_create(x, &j->guard, err);
+  if (st != HN_OK) return st;
   for (int64_t q = 0; q < plan->n_inputs; q++)
     if (x->srcs[q].kind == HN__SRC_MAPPED) j->mapped[j->n_mapped++] = q;
   for (int i = 0; i < j->n_workers; i++) {
@@ -371,6 +419,7 @@ static hn_status job_init(job *j, hn__call *x, const hn__items_opts *o, hn_error
     w->job = j;
     w->index = i;
     hn__ctx_init(&w->ctx, a, i);
+    w->ctx.stop = x->stop;
     hn_error_reset(&w->ferr);
     w->path = hn__calloc(a, (size_t)j->max_depth + 1, sizeof *w->path);
     if (!w->path) return hn__error_nomem(err, "starting a run");
@@ -407,7 +456,11 @@ hn_status hn__items_run(hn__call *x, const hn__items_opts *o, hn_error *err) {
   int ran = 0;
   for (int i = 0; i < j.n_workers; i++) ran += j.workers[i].ran ? 1 : 0;
   hn__collector_add_counts(x->col, atomic_load(&j.res_inits), atomic_load(&j.res_destroys), ran);
-  if (atomic_load(&j.fail_chunk) != INT64_MAX) {
+  hn_status stop = hn__call_stopped(x);
+  if (stop != HN_OK && atomic_load(&j.fail_chunk) != INT64_MAX && j.fail_status == stop) {
+    st = assemble(&j, err); /* what finished, for a result under continue */
+    if (st == HN_OK) st = hn__stop_error(x->stop, err);
+  } else if (atomic_load(&j.fail_chunk) != INT64_MAX) {
     st = j.fail_status;
     if (err) *err = j.fail_err;
   } else {

@@ -22,7 +22,7 @@
 
 #define NEW_ARRAY(p, n) ((p) = hn__calloc(a, (size_t)(n) > 0 ? (size_t)(n) : 1, sizeof *(p)))
 
-typedef enum xs_kind { XS_ROW, XS_BATCH, XS_NESTED } xs_kind;
+typedef enum xs_kind { XS_ROW, XS_BATCH, XS_NESTED, XS_GUARDED } xs_kind;
 
 struct frame;
 
@@ -45,6 +45,10 @@ typedef struct xstep {
   hn_batch_arg *bargs;
   hn_array **barrs;
   hn_array **bouts;
+  /* Guarded nodes (guarded.c): input and output types, resource inputs; io in a top frame. */
+  const hn_type **gin_types, **gout_types;
+  bool *gin_res;
+  bool async;
   /* Nested nodes. */
   struct frame *child;
   int64_t n_inner_in;
@@ -79,6 +83,7 @@ typedef struct frame {
   int64_t since_reset;
   int64_t n_steps;
   xstep *steps;
+  int64_t n_async; /* top frame: io steps, run over waves of items (waves.c) */
   /* Top frame only. */
   uint8_t *bad; /* CONTINUE: the slot's value failed or was skipped in this item */
   bool item_bad;
@@ -93,6 +98,7 @@ typedef struct chunk {
   hn_array **cols;  /* per requested output */
   hn__records recs; /* failed items under CONTINUE, in item order */
   bool done;
+  bool collected; /* cols hold the outputs of items [start, start + count) */
 } chunk;
 
 struct job;
@@ -116,8 +122,11 @@ typedef struct worker {
   char f_node[HN_ERROR_NODE_MAX];
   char f_msg[HN_ERROR_MESSAGE_MAX];
   char f_path[HN_ERROR_PATH_MAX];
+  int64_t f_attempts; /* the failing node's attempts (1 without retries) */
+  char *f_messages;   /* every attempt's message, last first (owned), or NULL */
   hn_error ferr;
   int64_t node_t0; /* start of the current row call (timed node events) */
+  int attempt;     /* event.attempt while a guarded call's events fire */
 } worker;
 
 typedef struct job {
@@ -151,6 +160,7 @@ typedef struct job {
   /* A run (one item) on a pool: the item runs on the calling thread, and the
    * pool's threads take the inner items of its nested maps (inner_parallel.c). */
   hn__pool *helpers;
+  hn__guard *guard; /* NULL when no node is guarded */
 } job;
 
 /* ---- item_events.c ---------------------------------------------------------------- */
@@ -206,8 +216,34 @@ void hn__it_frame_item_end(frame *f);
 
 /* Run every step of the frame's plan for the current item. */
 hn_status hn__it_run_item(worker *w, frame *f);
+/* Run steps [from, to) of the frame's plan for the current item. */
+hn_status hn__it_run_steps(worker *w, frame *f, int64_t from, int64_t to);
+/* Append x->bouts[k] (one row, checked) to output k of the current item. */
+hn_status hn__it_batch_output(worker *w, frame *f, xstep *x, int64_t k);
+/* A step failed for the current item: under CONTINUE its outputs become null (HN_OK). */
+hn_status hn__it_step_failed(worker *w, frame *f, xstep *x, hn_status st);
+/* Nulls for a step skipped because an input failed (CONTINUE). */
+hn_status hn__it_null_outputs(worker *w, frame *f, xstep *x, bool roll_back);
+/* A step whose inputs include a failed value of the current item (CONTINUE). */
+bool hn__it_step_blocked(const frame *f, const xstep *x);
 /* End a failed item under CONTINUE. */
 hn_status hn__it_finish_failed_item(worker *w, frame *f);
+
+/* ---- items.c, guarded.c and waves.c ---------------------------------------------------- */
+
+/* Finish the chunk's requested outputs into arrays; reset the frame for the next chunk. */
+hn_status hn__it_chunk_collect(worker *w, chunk *c);
+/* Set up a guarded step (types, resource flags; async for io in a top frame). */
+hn_status hn__it_guarded_init(worker *w, frame *f, xstep *x);
+/* Run a guarded step for the current item (waiting for it). */
+hn_status hn__it_run_guarded(worker *w, frame *f, xstep *x);
+/* A guarded call of step x for the current item, and taking its outcome after the wait. */
+hn_status hn__it_gcall_make(worker *w, frame *f, xstep *x, hn__gcall **out);
+hn_status hn__it_gcall_take(worker *w, frame *f, xstep *x, hn__gcall *c);
+/* Run the chunk's items in waves: io steps of a wave's items are in flight at once. */
+hn_status hn__it_run_chunk_waves(worker *w, chunk *c);
+/* The items' mapped inputs of item row `row_item` into the top frame. */
+void hn__it_put_mapped(worker *w, int64_t row_item);
 
 /* ---- values into a frame (the hot path) ---------------------------------------------- */
 

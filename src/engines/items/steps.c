@@ -65,7 +65,7 @@ static hn_status batch_input(worker *w, frame *f, xstep *x, int64_t i) {
 }
 
 /* Output k of a batch call: one row of the right type, appended (an object moved). */
-static hn_status batch_output(worker *w, frame *f, xstep *x, int64_t k) {
+hn_status hn__it_batch_output(worker *w, frame *f, xstep *x, int64_t k) {
   const hn_gnode *g = x->node;
   hn_array *o = x->bouts[k];
   const hn_type *want = f->types[x->out_slots[k]];
@@ -108,7 +108,7 @@ static hn_status run_batch(worker *w, frame *f, xstep *x) {
     st = g->batch(g->user_data, x->bargs, 1, x->bouts, &w->ctx);
     if (w->ctx.flags) hn__ctx_after_call(&w->ctx, st);
     if (st != HN_OK) st = node_returned(w, f, g, st);
-    for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) st = batch_output(w, f, x, k);
+    for (int64_t k = 0; k < x->n_out && st == HN_OK; k++) st = hn__it_batch_output(w, f, x, k);
     for (int64_t k = 0; k < x->n_out; k++) {
       hn_array_release(x->bouts[k]);
       x->bouts[k] = NULL;
@@ -265,14 +265,15 @@ static hn_status run_nested(worker *w, frame *f, xstep *x) {
 
 /* CONTINUE: keep an error record for the current item (its first failure). */
 static hn_status add_record(worker *w, const frame *f) {
-  if (hn__records_add(&w->job->alloc, &w->cur->recs, f->item < 0 ? 0 : f->item, w->f_code,
-                      w->f_path, w->f_node, w->f_msg) != HN_OK)
+  if (hn__records_add_attempts(&w->job->alloc, &w->cur->recs, f->item < 0 ? 0 : f->item, w->f_code,
+                               w->f_path, w->f_node, w->f_msg, w->f_attempts,
+                               w->f_messages) != HN_OK)
     return hn__it_fatal(w, HN_ENOMEM, "out of memory recording a failed item");
   return HN_OK;
 }
 
 /* Mark the step's outputs failed for this item: rolled back, then null. */
-static hn_status null_outputs(worker *w, frame *f, xstep *x, bool roll_back) {
+hn_status hn__it_null_outputs(worker *w, frame *f, xstep *x, bool roll_back) {
   for (int64_t k = 0; k < x->n_out; k++) {
     int64_t s = x->out_slots[k];
     if (roll_back) hn__builder_rollback(x->outs[k], f->rows[s]);
@@ -289,9 +290,9 @@ static hn_status null_outputs(worker *w, frame *f, xstep *x, bool roll_back) {
  * its outputs become null and the steps that depend on them are skipped.
  * Otherwise the failure ends the item (and the chunk).
  */
-static hn_status step_failed(worker *w, frame *f, xstep *x, hn_status st) {
+hn_status hn__it_step_failed(worker *w, frame *f, xstep *x, hn_status st) {
   if (w->f_fatal || !f->top || w->job->x->policy != HN_ERRORS_CONTINUE) return st;
-  hn_status rc = null_outputs(w, f, x, true);
+  hn_status rc = hn__it_null_outputs(w, f, x, true);
   if (rc == HN_OK && !f->item_bad) {
     f->item_bad = true;
     f->item_status = st;
@@ -300,7 +301,7 @@ static hn_status step_failed(worker *w, frame *f, xstep *x, hn_status st) {
   return rc;
 }
 
-static bool step_blocked(const frame *f, const xstep *x) {
+bool hn__it_step_blocked(const frame *f, const xstep *x) {
   for (int64_t i = 0; i < x->n_in; i++)
     if (f->bad[x->in_slots[i]]) return true;
   return false;
@@ -308,12 +309,16 @@ static bool step_blocked(const frame *f, const xstep *x) {
 
 /* Run every step of the frame's plan for the current item. */
 hn_status hn__it_run_item(worker *w, frame *f) {
+  return hn__it_run_steps(w, f, 0, f->n_steps);
+}
+
+hn_status hn__it_run_steps(worker *w, frame *f, int64_t from, int64_t to) {
   job *j = w->job;
   int64_t *rows = f->rows;
-  for (int64_t s = 0; s < f->n_steps; s++) {
+  for (int64_t s = from; s < to; s++) {
     xstep *x = &f->steps[s];
-    if (HN__UNLIKELY(f->item_bad) && step_blocked(f, x)) {
-      hn_status rc = null_outputs(w, f, x, false);
+    if (HN__UNLIKELY(f->item_bad) && hn__it_step_blocked(f, x)) {
+      hn_status rc = hn__it_null_outputs(w, f, x, false);
       if (rc != HN_OK) return rc;
       continue;
     }
@@ -344,11 +349,13 @@ hn_status hn__it_run_item(worker *w, frame *f) {
         hn__it_end(w, f, j->ev.node_end, x->node->name, f->item, st, w->node_t0);
     } else if (x->kind == XS_BATCH) {
       st = run_batch(w, f, x);
+    } else if (x->kind == XS_GUARDED) {
+      st = hn__it_run_guarded(w, f, x);
     } else {
       st = run_nested(w, f, x);
     }
     if (HN__UNLIKELY(st != HN_OK)) {
-      st = step_failed(w, f, x, st);
+      st = hn__it_step_failed(w, f, x, st);
       if (st != HN_OK) return st;
     }
   }

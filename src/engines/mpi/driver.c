@@ -58,6 +58,9 @@ static void driver_sizes(driver *d) {
   if (base < 1) base = 1;
   d->base = base;
   d->min_size = base / 16 > 0 ? base / 16 : 1;
+  int64_t io = hn__io_wave(x) / 2; /* io nodes: a chunk keeps their calls in flight */
+  if (io > d->base) d->base = io;
+  if (io > d->min_size) d->min_size = io;
 }
 
 /* The next chunk's size: guided, shrinking towards the end. */
@@ -177,7 +180,7 @@ static hn_status handle_message(driver *d, int source, int tag, size_t size, hn_
 
 static bool may_dispatch(const driver *d) {
   return d->fatal == HN_OK && d->next < d->x->n_items &&
-         hn__collector_failed_item(d->col) == INT64_MAX;
+         hn__collector_failed_item(d->col) == INT64_MAX && hn__call_stopped(d->x) == HN_OK;
 }
 
 static hn_status drive_loop(driver *d, hn_error *err) {
@@ -316,6 +319,7 @@ hn_status hn__mpi_drive(hn__call *x, hn_error *err) {
     st = d.fatal;
     if (err) *err = d.fatal_err;
   }
+  if (st == HN_OK && hn__call_stopped(x) != HN_OK) st = hn__stop_error(x->stop, err);
   if (st == HN_OK) st = hn__collector_failure(d.col, err); /* every rank returns it */
   for (int i = 0; d.slots && i < d.n_workers * SLOTS; i++) hn__bytes_free(a, &d.slots[i].buf);
   hn__free(a, d.slots);

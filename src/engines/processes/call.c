@@ -37,6 +37,8 @@ static hn_status call_message(pool *p, hn_error *err) {
                 .policy = (int32_t)x->policy,
                 .events = hn__batch_events_mask(x->cb),
                 .is_map = x->is_map,
+                .io_workers = x->io_workers,
+                .node_timeout = x->node_timeout,
                 .n_inputs = x->plan->n_inputs};
   hn_status st = hn__bytes_append(a, &c->msg, &m, sizeof m, err);
   bool consts = false;
@@ -89,6 +91,8 @@ static int64_t batch_size(const pool *p, int64_t left) {
       size = want < (double)BATCH_MAX_ITEMS ? (int64_t)want : BATCH_MAX_ITEMS;
       if (guided < size) size = (double)guided > floor ? guided : (int64_t)floor;
     }
+    int64_t wave = hn__io_wave(p->c.x); /* io nodes: a batch holds a wave of calls in flight */
+    if (size < wave) size = wave;
     int64_t by_bytes = BATCH_MAX_BYTES / p->c.bytes_per_item;
     if (size > by_bytes) size = by_bytes;
     if (size > BATCH_MAX_ITEMS) size = BATCH_MAX_ITEMS;
@@ -201,7 +205,7 @@ static hn_status on_message(pool *p, int i, hn_error *err) {
     size_t n = w->in.body ? (size_t)hn_buffer_size(w->in.body) : 0;
     const char *m = w->in.body ? (const char *)hn_buffer_data(w->in.body) : "";
     hn_status code =
-        h->status > 0 && h->status <= HN_EINTERNAL ? (hn_status)h->status : HN_EINTERNAL;
+        h->status > 0 && h->status <= HN__STATUS_LAST ? (hn_status)h->status : HN_EINTERNAL;
     return hn__error(err, code, "processes engine: worker process %d failed: %.*s", i,
                      (int)(n < 400 ? n : 400), m);
   }
@@ -451,6 +455,10 @@ static hn_status run_loop(pool *p, hn_error *err) {
   int *idx = hn__calloc(&p->alloc, (size_t)p->cap, sizeof *idx);
   hn_status st = fds && idx ? HN_OK : hn__error_nomem(err, "running the processes engine");
   while (st == HN_OK) {
+    if (hn__call_stopped(p->c.x) != HN_OK) { /* cancelled or out of time: the workers are killed */
+      st = hn__stop_error(p->c.x->stop, err);
+      break;
+    }
     st = dispatch(p, err);
     if (st != HN_OK) break;
     int n = 0;
@@ -465,7 +473,9 @@ static hn_status run_loop(pool *p, hn_error *err) {
       if (has_work(p)) continue;
       break; /* nothing in flight and nothing left to dispatch */
     }
-    int r = poll(fds, (nfds_t)n, poll_wait_ms(p, hn__proc_mono_ns()));
+    int ms = poll_wait_ms(p, hn__proc_mono_ns());
+    if (p->c.x->stop && ms > POLL_STOP_MS) ms = POLL_STOP_MS;
+    int r = poll(fds, (nfds_t)n, ms);
     if (r < 0 && errno != EINTR) {
       st = hn__error(err, HN_EIO, "processes engine: poll failed: %s", strerror(errno));
       break;

@@ -88,7 +88,9 @@ static hn_status call_begin(child *c, const uint8_t *msg, size_t size, hn_error 
                     .is_map = m.is_map != 0,
                     .zip = true,
                     .policy = (hn_error_policy)m.policy,
-                    .cb = m.events ? &w->cb : NULL};
+                    .cb = m.events ? &w->cb : NULL,
+                    .node_timeout = m.node_timeout,
+                    .io_workers = m.io_workers};
   hn_status st = hn__batch_worker_create_ex(&w->x, NULL, c->keep, &w->bw, err);
   if (st == HN_OK && consts)
     st = hn__batch_worker_set_consts(w->bw, msg + sizeof m + inputs, (size_t)m.consts_size, err);

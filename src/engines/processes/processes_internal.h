@@ -22,6 +22,7 @@
 #define BATCH_MAX_BYTES (16 << 20) /* automatic batch size: mapped input bytes */
 #define POLL_IDLE_MS 250           /* poll wait without a deadline (also checks exits) */
 #define POLL_TIMEOUT_MAX_MS 50     /* poll wait with item timeouts: the check granularity */
+#define POLL_STOP_MS 2             /* poll wait when the call may be cancelled or has a deadline */
 #define PAYLOAD_MAX ((uint64_t)1 << 40)
 #define SOCKET_BUFFER (4 << 20) /* SO_SNDBUF / SO_RCVBUF asked for (the system may cap it) */
 /* Results stay as the batches' record batches when these average this many rows (as the
@@ -62,8 +63,9 @@ typedef struct call_msg {
   int32_t policy;      /* hn_error_policy */
   uint32_t events;     /* hn__batch_events_mask of the caller's callbacks */
   int32_t is_map;
-  int32_t reserved;
-  int64_t n_inputs; /* plan->n_inputs */
+  int32_t io_workers;  /* hn__call.io_workers */
+  double node_timeout; /* hn__call.node_timeout */
+  int64_t n_inputs;    /* plan->n_inputs */
   uint64_t consts_size;
 } call_msg;
 

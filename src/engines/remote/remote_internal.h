@@ -12,8 +12,9 @@
 
 #define REPLY_MAGIC 0x52424e48u /* "HNBR" read as a little-endian u32 */
 /* 2: timed events (start, duration, thread), map and chunk events; 3: the header padded to
- * 64 bytes (REPLY_BODY_AT) and the batch's run time (run_ns). */
-#define REPLY_VERSION 3u
+ * 64 bytes (REPLY_BODY_AT) and the batch's run time (run_ns); 4: events carry their attempt,
+ * error records their attempts and messages (node policies). */
+#define REPLY_VERSION 4u
 
 typedef struct reply_header {
   uint32_t magic, version;
@@ -42,6 +43,7 @@ enum {
   EV_MAP_END,
   EV_CHUNK_START,
   EV_CHUNK_END,
+  EV_RETRY, /* a node attempt that will be retried (hn_node_policy) */
   EV_KINDS
 };
 

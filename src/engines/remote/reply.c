@@ -43,15 +43,15 @@ static hn_status replay(const hn__call *x, const hn__origin *from, const uint8_t
   hn_status st = HN_OK;
   while (cu.p < cu.end && st == HN_OK) {
     uint8_t kind;
-    int32_t depth, thread, status;
+    int32_t depth, thread, status, attempt;
     hn_event ev;
     memset(&ev, 0, sizeof ev);
     const char *s[4];
     size_t n[4];
     bool ok = get(&cu, &kind, 1) && get(&cu, &depth, sizeof depth) &&
               get(&cu, &thread, sizeof thread) && get(&cu, &status, sizeof status) &&
-              get(&cu, &ev.item, sizeof ev.item) && get(&cu, &ev.n_items, sizeof ev.n_items) &&
-              get(&cu, &ev.n_rows, sizeof ev.n_rows) &&
+              get(&cu, &attempt, sizeof attempt) && get(&cu, &ev.item, sizeof ev.item) &&
+              get(&cu, &ev.n_items, sizeof ev.n_items) && get(&cu, &ev.n_rows, sizeof ev.n_rows) &&
               get(&cu, &ev.start_ns, sizeof ev.start_ns) &&
               get(&cu, &ev.duration_ns, sizeof ev.duration_ns);
     for (int i = 0; ok && i < 4; i++) ok = get_str(&cu, &s[i], &n[i]);
@@ -92,6 +92,7 @@ static hn_status replay(const hn__call *x, const hn__origin *from, const uint8_t
     ev.status = (hn_status)status;
     ev.worker = from->worker;
     ev.thread = thread;
+    ev.attempt = attempt;
     ev.process = from->process;
     ev.rank = from->rank;
     ev.engine = x->engine ? x->engine->ops->name : "";
@@ -152,7 +153,8 @@ static const char *view_str(hn_datum d, char *buf, size_t cap) {
   return buf;
 }
 
-/* Record k of the error table's columns c (time: NULL or a column of int64) into rs. */
+/* Record k of the error table's columns c (item, item_path, node, message, attempts,
+ * messages; time: NULL or a column of int64) into rs. */
 static hn_status take_record(hn__records *rs, const hn__call *x, const reply_header *h,
                              hn_array *const *c, hn_array *time, int64_t k, hn_error *err) {
   hn_datum d[4];
@@ -169,9 +171,21 @@ static hn_status take_record(hn__records *rs, const hn__call *x, const reply_hea
   /* The worker numbers the call's items; the caller knows them as hn__call_item says. */
   hn__path_rebase(x, view_str(d[1], local, sizeof local), path, sizeof path);
   int64_t item = x->is_map ? hn__call_item(x, d[0].v.i64) : d[0].v.i64;
-  if (hn__records_add(&x->alloc, rs, item, HN_ENODE, path, view_str(d[2], node, sizeof node),
-                      view_str(d[3], msg, sizeof msg)) != HN_OK)
-    return hn__error_nomem(err, "collecting error records");
+  /* Every attempt's messages: the worker's own string, copied by the record. */
+  hn_datum n = hn_array_get(c[4], k), m = hn_array_get(c[5], k);
+  int64_t attempts = n.is_null || n.v.i64 < 1 ? 1 : n.v.i64;
+  char *all = NULL;
+  if (attempts > 1 && !m.is_null) {
+    all = hn__malloc(&x->alloc, (size_t)m.v.str.size + 1);
+    if (!all) return hn__error_nomem(err, "collecting error records");
+    memcpy(all, m.v.str.data, (size_t)m.v.str.size);
+    all[m.v.str.size] = '\0';
+  }
+  hn_status st = hn__records_add_attempts(&x->alloc, rs, item, HN_ENODE, path,
+                                          view_str(d[2], node, sizeof node),
+                                          view_str(d[3], msg, sizeof msg), attempts, all);
+  hn__free(&x->alloc, all);
+  if (st != HN_OK) return hn__error_nomem(err, "collecting error records");
   hn_datum t = time ? hn_array_get(time, k) : (hn_datum){.is_null = true};
   if (!t.is_null) rs->v[rs->n - 1].time_ns = t.v.i64; /* when the worker recorded it */
   return HN_OK;
@@ -183,11 +197,13 @@ static hn_status take_records(hn__collector *col, const hn__call *x, const reply
   hn_table *t = NULL;
   hn_status st = hn__read_table(&x->alloc, p, (size_t)h->errors_size, false, &t, err);
   if (st != HN_OK) return st;
-  hn_array *c[4] = {NULL, NULL, NULL, NULL}, *time = NULL;
-  static const char *const names[4] = {"item", "item_path", "node", "message"};
+  hn_array *c[HN__ERROR_COLUMNS] = {NULL}, *time = NULL;
+  static const char *const names[HN__ERROR_COLUMNS] = {"item",    "item_path", "node",
+                                                       "message", "attempts",  "messages"};
   int64_t rows = hn_table_num_rows(t);
-  for (int i = 0; i < 4 && st == HN_OK; i++) {
-    st = hn__find_column(t, names[i], i ? hn_type_utf8() : hn_type_int64(), rows, "error records",
+  for (int i = 0; i < HN__ERROR_COLUMNS && st == HN_OK; i++) {
+    bool i64 = i == 0 || i == 4;
+    st = hn__find_column(t, names[i], i64 ? hn_type_int64() : hn_type_utf8(), rows, "error records",
                          &c[i], err);
   }
   if (st == HN_OK && hn_table_column_by_name(t, "time"))
@@ -231,7 +247,7 @@ static hn_status take(hn__collector *col, const hn__call *x, const hn__origin *f
   const uint8_t *events = records + hn__pad8((size_t)h.errors_size);
   hn_status st = HN_OK;
   if (h.status != HN_OK) {
-    if (h.status < 0 || h.status > HN_EINTERNAL || h.outputs_size || h.errors_size ||
+    if (h.status < 0 || h.status > HN__STATUS_LAST || h.outputs_size || h.errors_size ||
         h.fail_item < first || h.fail_item >= first + count)
       return hn__error(err, HN_ECORRUPT, "corrupt reply: malformed failure");
     hn_error e;

@@ -25,7 +25,8 @@
  *   event log                         events_size bytes: one record per
  *                                     event, in the order they fired:
  *                                       u8 kind (EV_*), i32 depth,
- *                                       i32 thread, i32 status, i64 item,
+ *                                       i32 thread, i32 status,
+ *                                       i32 attempt, i64 item,
  *                                       i64 n_items, i64 n_rows,
  *                                       i64 start_ns, i64 duration_ns,
  *                                       then pipeline, node, item_path,
@@ -35,7 +36,7 @@
  *                                       has them in the worker (times on
  *                                       the worker's CLOCK_MONOTONIC)
  *
- * The header's version is REPLY_VERSION (2 since events are timed): a
+ * The header's version is REPLY_VERSION: a
  * reply of another version is refused as corrupt. Each section starts at
  * a multiple of 8 bytes. The header carries the
  * status of the batch: HN_OK, or the failure that stopped it (a node
@@ -160,7 +161,11 @@ hn_callback hn__event_callback(const hn_callbacks *cb, int kind) {
       return cb->on_map_end;
     case EV_CHUNK_START:
       return cb->on_chunk_start;
-    default:
+    case EV_CHUNK_END:
       return cb->on_chunk_end;
+    case EV_RETRY:
+      return cb->on_retry;
+    default:
+      return NULL;
   }
 }

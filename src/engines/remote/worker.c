@@ -44,12 +44,14 @@ static void log_str(hn__batch_worker *bw, const char *s) {
 
 static void record(hn__batch_worker *bw, int kind, const hn_event *ev) {
   uint8_t k = (uint8_t)kind;
-  int32_t depth = ev->depth, thread = ev->thread, status = (int32_t)ev->status;
+  int32_t depth = ev->depth, thread = ev->thread, status = (int32_t)ev->status,
+          attempt = ev->attempt;
   pthread_mutex_lock(&bw->mu);
   log_put(bw, &k, 1);
   log_put(bw, &depth, sizeof depth);
   log_put(bw, &thread, sizeof thread);
   log_put(bw, &status, sizeof status);
+  log_put(bw, &attempt, sizeof attempt);
   log_put(bw, &ev->item, sizeof ev->item);
   log_put(bw, &ev->n_items, sizeof ev->n_items);
   log_put(bw, &ev->n_rows, sizeof ev->n_rows);
@@ -107,6 +109,9 @@ static void rec_chunk_start(void *ud, const hn_event *ev) {
 static void rec_chunk_end(void *ud, const hn_event *ev) {
   record(ud, EV_CHUNK_END, ev);
 }
+static void rec_retry(void *ud, const hn_event *ev) {
+  record(ud, EV_RETRY, ev);
+}
 
 uint32_t hn__batch_events_mask(const hn_callbacks *cb) {
   uint32_t mask = 0;
@@ -127,7 +132,7 @@ void hn__batch_events_callbacks(uint32_t mask, hn_callbacks *out) {
   hn_callback *slot[] = {&out->on_item_start,   &out->on_item_end,  &out->on_node_start,
                          &out->on_node_end,     &out->on_error,     &out->on_pipeline_start,
                          &out->on_pipeline_end, &out->on_map_start, &out->on_map_end,
-                         &out->on_chunk_start,  &out->on_chunk_end};
+                         &out->on_chunk_start,  &out->on_chunk_end, &out->on_retry};
   _Static_assert(sizeof slot / sizeof slot[0] == EV_KINDS, "one callback per event kind");
   for (int k = 0; k < EV_KINDS; k++)
     if (mask & (1u << k)) *slot[k] = event_noop;
@@ -151,6 +156,7 @@ static void setup_recorder(hn__batch_worker *bw) {
   r->on_map_end = bw->want[EV_MAP_END] ? rec_map_end : NULL;
   r->on_chunk_start = bw->want[EV_CHUNK_START] ? rec_chunk_start : NULL;
   r->on_chunk_end = bw->want[EV_CHUNK_END] ? rec_chunk_end : NULL;
+  r->on_retry = bw->want[EV_RETRY] ? rec_retry : NULL;
 }
 
 hn_status hn__batch_worker_create(const hn__call *x, hn__pool *pool, hn__batch_worker **out,
