@@ -75,11 +75,22 @@ void hnpy_gil_exit(hnpy_gil *g) {
 
 static _Thread_local int fork_took;
 static _Thread_local PyGILState_STATE fork_state;
+static _Thread_local sigset_t fork_mask;
 
+/*
+ * SIGINT is blocked on the forking thread while the fork hooks run: the
+ * Python code they run (logging's lock hooks, for one) would otherwise
+ * take a pending Ctrl-C as its own KeyboardInterrupt and drop it
+ * ("Exception ignored"). It is delivered when the hooks are done.
+ */
 static void before_fork(void) {
   fork_took = 0;
   if (atomic_load(&hnpy_active_calls) == 0 || hnpy_tls_holds_gil || !hnpy_python_alive()) return;
   if (PyGILState_Check()) return; /* os.fork and friends prepare themselves */
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &fork_mask);
   fork_state = PyGILState_Ensure();
   PyOS_BeforeFork();
   fork_took = 1;
@@ -90,12 +101,14 @@ static void after_fork_parent(void) {
   fork_took = 0;
   PyOS_AfterFork_Parent();
   PyGILState_Release(fork_state);
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
 static void after_fork_child(void) {
   if (!fork_took) return;
   fork_took = 0;
   PyOS_AfterFork_Child();
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
   /*
    * Objects inherited from the parent go to the GC's permanent generation: a
    * collection in the worker would otherwise write to every one of them (their
