@@ -201,10 +201,11 @@ static void get_fixed(hn_datum *d, const hn_type *t, const uint8_t *p) {
   }
 }
 
-/* Row j (physical) of a variable-size or list-like array: [*start, *start + *len). */
-static void get_span(const hn_array *a, int64_t j, int64_t *start, int64_t *len) {
+/* Row j (physical) of a variable-size or list-like array (layout l): [*start, *start + *len). */
+static inline void get_span(const hn_array *a, hn__layout l, int64_t j, int64_t *start,
+                            int64_t *len) {
   const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
-  switch (hn__type_layout(a->type->id)) {
+  switch (l) {
     case HN__L_VAR64:
     case HN__L_LIST64: {
       const int64_t *off = (const int64_t *)(const void *)values;
@@ -231,7 +232,32 @@ hn_datum hn_array_get(const hn_array *a, int64_t i) {
   d.type = a->type->id;
   d.is_null = a->buffers[0] && !hn_bit_get(a->buffers[0]->data, j);
   const uint8_t *values = a->buffers[1] ? a->buffers[1]->data : NULL;
-  switch (hn__type_layout(d.type)) {
+  switch (d.type) { /* the most read types first, without the layout dispatch */
+    case HN_TYPE_INT64:
+    case HN_TYPE_FLOAT64:
+      memcpy(&d.v.u64, values + j * 8, 8);
+      return d;
+    case HN_TYPE_UTF8:
+    case HN_TYPE_BINARY:
+    case HN_TYPE_LIST: {
+      const int32_t *off = (const int32_t *)(const void *)values;
+      start = off[j];
+      len = (int64_t)off[j + 1] - off[j];
+      if (d.type == HN_TYPE_LIST) {
+        d.v.list.values = a->children[0];
+        d.v.list.start = start;
+        d.v.list.length = len;
+      } else {
+        d.v.str.data = a->buffers[2] ? (const char *)a->buffers[2]->data + start : "";
+        d.v.str.size = len;
+      }
+      return d;
+    }
+    default:
+      break;
+  }
+  hn__layout l = hn__type_layout(d.type);
+  switch (l) {
     case HN__L_NULL:
       d.is_null = true;
       break;
@@ -246,14 +272,14 @@ hn_datum hn_array_get(const hn_array *a, int64_t i) {
     }
     case HN__L_VAR32:
     case HN__L_VAR64:
-      get_span(a, j, &start, &len);
+      get_span(a, l, j, &start, &len);
       d.v.str.data = a->buffers[2] ? (const char *)a->buffers[2]->data + start : "";
       d.v.str.size = len;
       break;
     case HN__L_LIST32:
     case HN__L_LIST64:
     case HN__L_FIXED_LIST:
-      get_span(a, j, &start, &len);
+      get_span(a, l, j, &start, &len);
       d.v.list.values = a->children[0];
       d.v.list.start = start;
       d.v.list.length = len;

@@ -47,8 +47,12 @@ typedef enum hn__layout {
   HN__L_OBJECT      /* [0] validity, [1] one void * per row */
 } hn__layout;
 
-/* Layout of a type id. */
-hn__layout hn__type_layout(hn_type_id id);
+/* Layout of a type id (a table lookup: it is on every datum read). */
+#define HN__TYPE_ID_LIMIT 64
+extern const uint8_t hn__id_layout[HN__TYPE_ID_LIMIT];
+static inline hn__layout hn__type_layout(hn_type_id id) {
+  return (unsigned)id < HN__TYPE_ID_LIMIT ? (hn__layout)hn__id_layout[id] : HN__L_NULL;
+}
 /* Bytes of one value of a fixed-width type (HN__L_FIXED or object), else 0. */
 int64_t hn__type_width(const hn_type *type);
 /* Children an array of `type` has: 1 for the list-like layouts, the fields of a struct. */

@@ -55,49 +55,88 @@ HN_SINGLETON(hn_type_interval_month_day_nano, hn_static_ival_mdn)
 HN_SINGLETON(hn_type_large_utf8, hn_static_large_utf8)
 HN_SINGLETON(hn_type_large_binary, hn_static_large_binary)
 
-/* Per type id: its name, layout and (fixed width without parameters) value bytes. */
+/* Per type id: its name and (fixed width without parameters) value bytes. */
 static const struct {
   const char *name;
-  hn__layout layout;
   int width;
 } k_ids[] = {
-    [HN_TYPE_BOOL] = {"bool", HN__L_BITS, 0},
-    [HN_TYPE_INT64] = {"int64", HN__L_FIXED, 8},
-    [HN_TYPE_FLOAT32] = {"float32", HN__L_FIXED, 4},
-    [HN_TYPE_FLOAT64] = {"float64", HN__L_FIXED, 8},
-    [HN_TYPE_UTF8] = {"utf8", HN__L_VAR32, 0},
-    [HN_TYPE_BINARY] = {"binary", HN__L_VAR32, 0},
-    [HN_TYPE_LIST] = {"list", HN__L_LIST32, 0},
-    [HN_TYPE_STRUCT] = {"struct", HN__L_STRUCT, 0},
-    [HN_TYPE_OBJECT] = {"object", HN__L_OBJECT, (int)sizeof(void *)},
-    [HN_TYPE_NULL] = {"null", HN__L_NULL, 0},
-    [HN_TYPE_INT8] = {"int8", HN__L_FIXED, 1},
-    [HN_TYPE_INT16] = {"int16", HN__L_FIXED, 2},
-    [HN_TYPE_INT32] = {"int32", HN__L_FIXED, 4},
-    [HN_TYPE_UINT8] = {"uint8", HN__L_FIXED, 1},
-    [HN_TYPE_UINT16] = {"uint16", HN__L_FIXED, 2},
-    [HN_TYPE_UINT32] = {"uint32", HN__L_FIXED, 4},
-    [HN_TYPE_UINT64] = {"uint64", HN__L_FIXED, 8},
-    [HN_TYPE_FLOAT16] = {"float16", HN__L_FIXED, 2},
-    [HN_TYPE_DATE32] = {"date32", HN__L_FIXED, 4},
-    [HN_TYPE_DATE64] = {"date64", HN__L_FIXED, 8},
-    [HN_TYPE_TIME32] = {"time32", HN__L_FIXED, 4},
-    [HN_TYPE_TIME64] = {"time64", HN__L_FIXED, 8},
-    [HN_TYPE_TIMESTAMP] = {"timestamp", HN__L_FIXED, 8},
-    [HN_TYPE_DURATION] = {"duration", HN__L_FIXED, 8},
-    [HN_TYPE_INTERVAL_MONTHS] = {"interval_months", HN__L_FIXED, 4},
-    [HN_TYPE_INTERVAL_DAY_TIME] = {"interval_day_time", HN__L_FIXED, 8},
-    [HN_TYPE_INTERVAL_MONTH_DAY_NANO] = {"interval_month_day_nano", HN__L_FIXED, 16},
-    [HN_TYPE_DECIMAL128] = {"decimal128", HN__L_FIXED, 16},
-    [HN_TYPE_DECIMAL256] = {"decimal256", HN__L_FIXED, 32},
-    [HN_TYPE_LARGE_UTF8] = {"large_utf8", HN__L_VAR64, 0},
-    [HN_TYPE_LARGE_BINARY] = {"large_binary", HN__L_VAR64, 0},
-    [HN_TYPE_FIXED_SIZE_BINARY] = {"fixed_size_binary", HN__L_FIXED, 0},
-    [HN_TYPE_LARGE_LIST] = {"large_list", HN__L_LIST64, 0},
-    [HN_TYPE_FIXED_SIZE_LIST] = {"fixed_size_list", HN__L_FIXED_LIST, 0},
-    [HN_TYPE_MAP] = {"map", HN__L_LIST32, 0},
+    [HN_TYPE_BOOL] = {"bool", 0},
+    [HN_TYPE_INT64] = {"int64", 8},
+    [HN_TYPE_FLOAT32] = {"float32", 4},
+    [HN_TYPE_FLOAT64] = {"float64", 8},
+    [HN_TYPE_UTF8] = {"utf8", 0},
+    [HN_TYPE_BINARY] = {"binary", 0},
+    [HN_TYPE_LIST] = {"list", 0},
+    [HN_TYPE_STRUCT] = {"struct", 0},
+    [HN_TYPE_OBJECT] = {"object", (int)sizeof(void *)},
+    [HN_TYPE_NULL] = {"null", 0},
+    [HN_TYPE_INT8] = {"int8", 1},
+    [HN_TYPE_INT16] = {"int16", 2},
+    [HN_TYPE_INT32] = {"int32", 4},
+    [HN_TYPE_UINT8] = {"uint8", 1},
+    [HN_TYPE_UINT16] = {"uint16", 2},
+    [HN_TYPE_UINT32] = {"uint32", 4},
+    [HN_TYPE_UINT64] = {"uint64", 8},
+    [HN_TYPE_FLOAT16] = {"float16", 2},
+    [HN_TYPE_DATE32] = {"date32", 4},
+    [HN_TYPE_DATE64] = {"date64", 8},
+    [HN_TYPE_TIME32] = {"time32", 4},
+    [HN_TYPE_TIME64] = {"time64", 8},
+    [HN_TYPE_TIMESTAMP] = {"timestamp", 8},
+    [HN_TYPE_DURATION] = {"duration", 8},
+    [HN_TYPE_INTERVAL_MONTHS] = {"interval_months", 4},
+    [HN_TYPE_INTERVAL_DAY_TIME] = {"interval_day_time", 8},
+    [HN_TYPE_INTERVAL_MONTH_DAY_NANO] = {"interval_month_day_nano", 16},
+    [HN_TYPE_DECIMAL128] = {"decimal128", 16},
+    [HN_TYPE_DECIMAL256] = {"decimal256", 32},
+    [HN_TYPE_LARGE_UTF8] = {"large_utf8", 0},
+    [HN_TYPE_LARGE_BINARY] = {"large_binary", 0},
+    [HN_TYPE_FIXED_SIZE_BINARY] = {"fixed_size_binary", 0},
+    [HN_TYPE_LARGE_LIST] = {"large_list", 0},
+    [HN_TYPE_FIXED_SIZE_LIST] = {"fixed_size_list", 0},
+    [HN_TYPE_MAP] = {"map", 0},
+};
+
+/* Per type id: its layout (hn__type_layout); 0 (HN__L_NULL) for ids with none. */
+const uint8_t hn__id_layout[HN__TYPE_ID_LIMIT] = {
+    [HN_TYPE_BOOL] = HN__L_BITS,
+    [HN_TYPE_INT64] = HN__L_FIXED,
+    [HN_TYPE_FLOAT32] = HN__L_FIXED,
+    [HN_TYPE_FLOAT64] = HN__L_FIXED,
+    [HN_TYPE_UTF8] = HN__L_VAR32,
+    [HN_TYPE_BINARY] = HN__L_VAR32,
+    [HN_TYPE_LIST] = HN__L_LIST32,
+    [HN_TYPE_STRUCT] = HN__L_STRUCT,
+    [HN_TYPE_OBJECT] = HN__L_OBJECT,
+    [HN_TYPE_NULL] = HN__L_NULL,
+    [HN_TYPE_INT8] = HN__L_FIXED,
+    [HN_TYPE_INT16] = HN__L_FIXED,
+    [HN_TYPE_INT32] = HN__L_FIXED,
+    [HN_TYPE_UINT8] = HN__L_FIXED,
+    [HN_TYPE_UINT16] = HN__L_FIXED,
+    [HN_TYPE_UINT32] = HN__L_FIXED,
+    [HN_TYPE_UINT64] = HN__L_FIXED,
+    [HN_TYPE_FLOAT16] = HN__L_FIXED,
+    [HN_TYPE_DATE32] = HN__L_FIXED,
+    [HN_TYPE_DATE64] = HN__L_FIXED,
+    [HN_TYPE_TIME32] = HN__L_FIXED,
+    [HN_TYPE_TIME64] = HN__L_FIXED,
+    [HN_TYPE_TIMESTAMP] = HN__L_FIXED,
+    [HN_TYPE_DURATION] = HN__L_FIXED,
+    [HN_TYPE_INTERVAL_MONTHS] = HN__L_FIXED,
+    [HN_TYPE_INTERVAL_DAY_TIME] = HN__L_FIXED,
+    [HN_TYPE_INTERVAL_MONTH_DAY_NANO] = HN__L_FIXED,
+    [HN_TYPE_DECIMAL128] = HN__L_FIXED,
+    [HN_TYPE_DECIMAL256] = HN__L_FIXED,
+    [HN_TYPE_LARGE_UTF8] = HN__L_VAR64,
+    [HN_TYPE_LARGE_BINARY] = HN__L_VAR64,
+    [HN_TYPE_FIXED_SIZE_BINARY] = HN__L_FIXED,
+    [HN_TYPE_LARGE_LIST] = HN__L_LIST64,
+    [HN_TYPE_FIXED_SIZE_LIST] = HN__L_FIXED_LIST,
+    [HN_TYPE_MAP] = HN__L_LIST32,
 };
 #define N_IDS ((int)(sizeof k_ids / sizeof k_ids[0]))
+_Static_assert(N_IDS <= HN__TYPE_ID_LIMIT, "hn__id_layout holds every type id");
 
 static bool known_id(hn_type_id id) {
   return (int)id > 0 && (int)id < N_IDS && k_ids[id].name;
@@ -105,10 +144,6 @@ static bool known_id(hn_type_id id) {
 
 const char *hn_type_id_name(hn_type_id id) {
   return known_id(id) ? k_ids[id].name : "unknown";
-}
-
-hn__layout hn__type_layout(hn_type_id id) {
-  return known_id(id) ? k_ids[id].layout : HN__L_NULL;
 }
 
 int hn__type_num_buffers(hn_type_id id) {
@@ -127,7 +162,7 @@ int hn__type_num_buffers(hn_type_id id) {
 }
 
 int hn__type_value_size(hn_type_id id) {
-  return known_id(id) && k_ids[id].layout != HN__L_BITS ? k_ids[id].width : 0;
+  return known_id(id) && hn__id_layout[id] != HN__L_BITS ? k_ids[id].width : 0;
 }
 
 int64_t hn__type_width(const hn_type *type) {
